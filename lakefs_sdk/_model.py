@@ -1,0 +1,178 @@
+"""``LakeFSModel``: the base class of every generated model.
+
+Models are plain pydantic v2 models. This base adds the helper methods that code written
+for the upstream ``lakefs-sdk`` calls (``to_dict``, ``from_json``, ``dict()``, ``parse_obj``
+...), implemented on pydantic v2 so that none of them emits a deprecation warning, and
+keeps secret fields (passwords, secret keys, tokens) out of ``repr()`` and ``str()``.
+"""
+
+from __future__ import annotations
+
+import pprint
+from typing import Any, ClassVar, Dict, FrozenSet, Iterable, Optional, Union
+
+import pydantic_core
+from pydantic import BaseModel, ConfigDict, field_validator
+from typing_extensions import Self
+
+from lakefs_sdk._redact import redact_value
+
+IncEx = Union[set[int], set[str], Dict[int, Any], Dict[str, Any]]
+
+
+class LakeFSModel(BaseModel):
+    """Base of all lakeFS models: validated on construction and on assignment.
+
+    Fields are set by their Python name or by their JSON name (``CommitCreation(date=1)``
+    and ``CommitCreation(var_date=1)`` are the same); unknown JSON fields are ignored so
+    that newer servers do not break older clients.
+    """
+
+    model_config = ConfigDict(
+        validate_by_name=True,
+        validate_by_alias=True,
+        validate_assignment=True,
+        protected_namespaces=(),
+    )
+
+    # JSON names of fields the spec marks ``nullable``: an explicit ``None`` is sent as null.
+    _nullable_fields: ClassVar[FrozenSet[str]] = frozenset()
+
+    @staticmethod
+    def enum_validator(field: str, allowed: Iterable[str]) -> Any:
+        """Build a validator that accepts only the spec's enum values for ``field`` (or None)."""
+        allowed_values = tuple(allowed)
+
+        def check(cls: type, value: Any) -> Any:
+            if value is not None and value not in allowed_values:
+                raise ValueError(f"must be one of {allowed_values!r}, got {value!r}")
+            return value
+
+        return field_validator(field)(classmethod(check))
+
+    # -- conversions with the upstream lakefs-sdk semantics --------------------------------
+
+    def to_dict(self) -> Dict[str, Any]:
+        """Return the JSON-ready dict sent on the wire: JSON names, ``None`` fields left out.
+
+        A ``nullable`` field explicitly set to ``None`` is kept as ``None``.
+        """
+        data = self.model_dump(by_alias=True, exclude_none=True)
+        _restore_nulls(self, data)
+        return data
+
+    def to_json(self) -> str:
+        """Return :meth:`to_dict` as a JSON string."""
+        return pydantic_core.to_json(self.to_dict()).decode()
+
+    def to_str(self) -> str:
+        """Return a readable multi-line representation (secret fields masked)."""
+        return pprint.pformat({k: redact_value(k, v) for k, v in self.model_dump(by_alias=True).items()})
+
+    @classmethod
+    def from_dict(cls, obj: Optional[Any]) -> Optional[Self]:
+        """Build an instance from a dict keyed by JSON or Python names; ``None`` gives ``None``."""
+        if obj is None:
+            return None
+        return cls.model_validate(obj)
+
+    @classmethod
+    def from_json(cls, json_str: Union[str, bytes, bytearray]) -> Self:
+        """Parse and validate a JSON document in one pass (pydantic-core)."""
+        return cls.model_validate_json(json_str)
+
+    # -- pydantic v1 method names kept for existing callers, without deprecation warnings ---
+
+    def dict(  # type: ignore[override]
+        self,
+        *,
+        include: IncEx | None = None,
+        exclude: IncEx | None = None,
+        by_alias: bool = False,
+        exclude_unset: bool = False,
+        exclude_defaults: bool = False,
+        exclude_none: bool = False,
+    ) -> Dict[str, Any]:
+        """Same as ``model_dump``; kept because upstream code calls the pydantic v1 name."""
+        return self.model_dump(
+            include=include,
+            exclude=exclude,
+            by_alias=by_alias,
+            exclude_unset=exclude_unset,
+            exclude_defaults=exclude_defaults,
+            exclude_none=exclude_none,
+        )
+
+    def json(  # type: ignore[override]
+        self,
+        *,
+        include: IncEx | None = None,
+        exclude: IncEx | None = None,
+        by_alias: bool = False,
+        exclude_unset: bool = False,
+        exclude_defaults: bool = False,
+        exclude_none: bool = False,
+        indent: Optional[int] = None,
+        **_ignored: Any,
+    ) -> str:
+        """Same as ``model_dump_json``; kept because upstream code calls the pydantic v1 name."""
+        return self.model_dump_json(
+            include=include,
+            exclude=exclude,
+            by_alias=by_alias,
+            exclude_unset=exclude_unset,
+            exclude_defaults=exclude_defaults,
+            exclude_none=exclude_none,
+            indent=indent,
+        )
+
+    @classmethod
+    def parse_obj(cls, obj: Any) -> Self:
+        """Same as ``model_validate`` (pydantic v1 name)."""
+        return cls.model_validate(obj)
+
+    @classmethod
+    def parse_raw(cls, b: Union[str, bytes], **_ignored: Any) -> Self:
+        """Same as ``model_validate_json`` (pydantic v1 name)."""
+        return cls.model_validate_json(b)
+
+    def copy(
+        self, *, update: Optional[Dict[str, Any]] = None, deep: bool = False, **_ignored: Any
+    ) -> Self:
+        """Same as ``model_copy`` (pydantic v1 name)."""
+        return self.model_copy(update=update, deep=deep)
+
+    # -- keep secrets and presigned-URL signatures out of repr() and str() -----------------
+
+    def __repr_args__(self) -> Iterable[tuple[Optional[str], Any]]:
+        for name, value in super().__repr_args__():
+            yield name, (redact_value(name, value) if name else value)
+
+
+def _restore_nulls(model: BaseModel, data: Dict[str, Any]) -> None:
+    """Put back explicit ``None`` values of nullable fields that ``exclude_none`` dropped."""
+    fields = type(model).model_fields
+    nullable: FrozenSet[str] = getattr(model, "_nullable_fields", frozenset())
+    for name, value in model.__dict__.items():
+        field = fields.get(name)
+        if field is None:
+            continue
+        key = field.alias or name
+        if value is None:
+            if key in nullable and name in model.model_fields_set:
+                data[key] = None
+        elif key in data:
+            _restore_nested(value, data[key])
+
+
+def _restore_nested(value: Any, dumped: Any) -> None:
+    if isinstance(value, BaseModel):
+        _restore_nulls(value, dumped)
+    elif isinstance(value, list):
+        for item, item_dumped in zip(value, dumped, strict=False):
+            _restore_nested(item, item_dumped)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key in dumped:
+                _restore_nested(item, dumped[key])
+

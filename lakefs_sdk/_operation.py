@@ -1,0 +1,350 @@
+"""Operation descriptors: the data each generated API method hands to the ``ApiClient``.
+
+A generated API module declares one ``Operation`` per endpoint, built from the spec at
+generation time (method, path, parameters with their wire names and constraints,
+response types, auth schemes, media types). This module turns a call's arguments into
+the parts of an HTTP request, refusing anything that would change the request's meaning
+before a byte is sent:
+
+* every argument is type-checked (``ApiTypeError``) and range/enum/pattern-checked
+  (``ApiValueError``);
+* path parameters are percent-encoded as whole segments (``/ ? # %`` included) and
+  ``""``, ``.`` and ``..`` are refused, since urllib3 would collapse them into another route;
+* query values are percent-encoded (``+ & # % =`` included, non-ASCII as UTF-8);
+* header values containing CR, LF or NUL are refused.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from urllib.parse import quote, unquote
+
+from lakefs_sdk import _types
+from lakefs_sdk.exceptions import ApiTypeError, ApiValueError
+
+PATH, QUERY, HEADER, BODY, FORM, COOKIE = "path", "query", "header", "body", "form", "cookie"
+
+# Characters that may never be left unencoded in a path segment: each would end or
+# change the segment.
+_PATH_UNSAFE = "/?#%"
+_BAD_HEADER_CHARS = re.compile(r"[\r\n\x00]")
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_PLACEHOLDER = re.compile(r"\{([^}]+)\}")
+
+Checker = Callable[[Any, str], Any]
+
+
+class Param:
+    """One parameter of an operation, as the spec defines it."""
+
+    __slots__ = ("check", "explode", "kind", "location", "name", "required", "type_name", "wire_name")
+
+    def __init__(
+        self,
+        name: str,
+        wire_name: str,
+        location: str,
+        kind: str,
+        type_name: str,
+        *,
+        required: bool = False,
+        minimum: Optional[float] = None,
+        maximum: Optional[float] = None,
+        min_length: Optional[int] = None,
+        pattern: Optional[str] = None,
+        enum: Optional[Sequence[str]] = None,
+        explode: bool = False,
+    ) -> None:
+        self.name = name
+        self.wire_name = wire_name
+        self.location = location
+        self.kind = kind
+        self.type_name = type_name
+        self.required = required
+        self.explode = explode
+        self.check: Checker = _make_checker(self, minimum, maximum, min_length, pattern, enum)
+
+    def __repr__(self) -> str:
+        return f"Param({self.name!r}, {self.location}, {self.kind})"
+
+
+class Operation:
+    """One API operation: everything needed to send it and to read its answer."""
+
+    __slots__ = (
+        "_body_param",
+        "_form_params",
+        "_header_params",
+        "_path_format",
+        "_path_params",
+        "_query_params",
+        "accept",
+        "auth",
+        "content_types",
+        "deprecated",
+        "http_method",
+        "method_name",
+        "operation_id",
+        "params",
+        "path",
+        "responses",
+    )
+
+    def __init__(
+        self,
+        operation_id: str,
+        method_name: str,
+        http_method: str,
+        path: str,
+        *,
+        params: Tuple[Param, ...],
+        responses: Mapping[str, Optional[str]],
+        auth: Tuple[str, ...],
+        accept: Tuple[str, ...],
+        content_types: Tuple[str, ...],
+        deprecated: bool = False,
+    ) -> None:
+        self.operation_id = operation_id
+        self.method_name = method_name
+        self.http_method = http_method
+        self.path = path
+        self.params = params
+        self.responses = dict(responses)
+        self.auth = auth
+        self.accept = ", ".join(accept) if accept else None
+        self.content_types = content_types
+        self.deprecated = deprecated
+        indexed = list(enumerate(params))
+        by_wire_name = {p.wire_name: i for i, p in indexed if p.location == PATH}
+        # "/repositories/{repository}/branches/{branch}" -> "/repositories/{0}/branches/{1}"
+        order: List[int] = []
+
+        def number(match: re.Match[str]) -> str:
+            order.append(by_wire_name[match.group(1)])
+            return "{" + str(len(order) - 1) + "}"
+
+        self._path_format = _PLACEHOLDER.sub(number, path)
+        self._path_params = tuple(order)
+        self._query_params = tuple(i for i, p in indexed if p.location == QUERY)
+        self._header_params = tuple(i for i, p in indexed if p.location == HEADER)
+        bodies = [i for i, p in indexed if p.location == BODY]
+        self._body_param = bodies[0] if bodies else None
+        self._form_params = tuple(i for i, p in indexed if p.location == FORM)
+
+    def __repr__(self) -> str:
+        return f"Operation({self.operation_id!r}, {self.http_method} {self.path})"
+
+    # -- argument checking --------------------------------------------------------------------
+
+    def check_arguments(self, values: Sequence[Any], validate: bool = True) -> List[Any]:
+        """Check every argument; return them normalized (e.g. dicts validated into models).
+
+        With ``validate=False`` (``Configuration.client_side_validation``) only the checks
+        that keep the request's meaning intact (path segments, header characters) run.
+        """
+        method = self.method_name
+        checked = list(values)
+        for i, param in enumerate(self.params):
+            value = checked[i]
+            if value is None:
+                if param.required:
+                    raise ApiValueError(f"{method}() missing required argument '{param.name}'")
+                continue
+            if validate or param.location in (PATH, HEADER):
+                checked[i] = param.check(value, method)
+        return checked
+
+    # -- request parts --------------------------------------------------------------------------
+
+    def url_path(self, values: Sequence[Any], safe: str = "") -> str:
+        """The request path with each path parameter encoded as a single segment."""
+        if not self._path_params:
+            return self._path_format
+        return self._path_format.format(*[_segment(values[i], safe) for i in self._path_params])
+
+    def query_string(self, values: Sequence[Any]) -> str:
+        """The encoded query string (without ``?``), or ``""``."""
+        parts: List[str] = []
+        for i in self._query_params:
+            value = values[i]
+            if value is None:
+                continue
+            name = self.params[i].wire_name
+            if isinstance(value, (list, tuple)):
+                encoded = [_query_value(v) for v in value]
+                if self.params[i].explode:
+                    parts.extend(f"{name}={v}" for v in encoded)
+                else:
+                    parts.append(f"{name}={','.join(encoded)}")
+            else:
+                parts.append(f"{name}={_query_value(value)}")
+        return "&".join(parts)
+
+    def header_values(self, values: Sequence[Any]) -> Dict[str, str]:
+        """Header parameters that were given, by wire name."""
+        return {self.params[i].wire_name: str(values[i]) for i in self._header_params if values[i] is not None}
+
+    def body_argument(self, values: Sequence[Any]) -> Tuple[Optional[Param], Any]:
+        """The JSON body parameter and its value, or ``(None, None)``."""
+        if self._body_param is None:
+            return None, None
+        return self.params[self._body_param], values[self._body_param]
+
+    def form_arguments(self, values: Sequence[Any]) -> List[Tuple[Param, Any]]:
+        """The multipart form parameters that were given."""
+        return [(self.params[i], values[i]) for i in self._form_params if values[i] is not None]
+
+
+def check_header(name: str, value: Any, method: str) -> str:
+    """Refuse header names that are not HTTP tokens and values with CR, LF or NUL."""
+    if not isinstance(name, str) or not _HEADER_NAME.match(name):
+        raise ApiValueError(f"{method}(): invalid header name {name!r}")
+    text = value if isinstance(value, str) else str(value)
+    if _BAD_HEADER_CHARS.search(text):
+        raise ApiValueError(f"{method}(): header {name!r} contains CR, LF or NUL, which would split the request")
+    return text
+
+
+# -- encoding helpers -------------------------------------------------------------------------
+
+
+def _segment(value: Any, safe: str) -> str:
+    text = value if isinstance(value, str) else str(value)
+    return quote(text, safe=safe)
+
+
+def _query_value(value: Any) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, datetime.datetime):
+        text = value.isoformat() if value.tzinfo else value.isoformat() + "Z"
+    elif isinstance(value, datetime.date):
+        text = value.isoformat()
+    else:
+        text = value if isinstance(value, str) else str(value)
+    # "/" stays readable (object paths); everything that delimits a query is encoded.
+    return quote(text, safe="/")
+
+
+def path_safe_chars(configured: str) -> str:
+    """The configured ``safe_chars_for_path_param`` minus characters that would split a segment."""
+    return "".join(c for c in configured if c not in _PATH_UNSAFE)
+
+
+# -- argument checkers ------------------------------------------------------------------------
+
+
+def _type_error(method: str, param: Param, expected: str, value: Any) -> ApiTypeError:
+    return ApiTypeError(
+        f"{method}() argument '{param.name}' must be {expected}, not {type(value).__name__}",
+        path_to_item=[param.name],
+    )
+
+
+def _make_checker(
+    param: Param,
+    minimum: Optional[float],
+    maximum: Optional[float],
+    min_length: Optional[int],
+    pattern: Optional[str],
+    enum: Optional[Sequence[str]],
+) -> Checker:
+    kind = param.kind
+    compiled = re.compile(pattern) if pattern else None
+    allowed = tuple(enum) if enum else None
+
+    def check_str(value: Any, method: str) -> Any:
+        if not isinstance(value, str):
+            raise _type_error(method, param, "str", value)
+        if min_length is not None and len(value) < min_length:
+            raise ApiValueError(f"{method}() argument '{param.name}' must have at least {min_length} characters")
+        if compiled is not None and not compiled.search(value):
+            raise ApiValueError(f"{method}() argument '{param.name}' must match {compiled.pattern!r}, got {value!r}")
+        if allowed is not None and value not in allowed:
+            raise ApiValueError(f"{method}() argument '{param.name}' must be one of {allowed!r}, got {value!r}")
+        return value
+
+    def check_int(value: Any, method: str) -> Any:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise _type_error(method, param, "int", value)
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            raise ApiValueError(
+                f"{method}() argument '{param.name}' must be between {minimum} and {maximum}, got {value}"
+            )
+        return value
+
+    def check_bool(value: Any, method: str) -> Any:
+        if not isinstance(value, bool):
+            raise _type_error(method, param, "bool", value)
+        return value
+
+    def check_list(value: Any, method: str) -> Any:
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise _type_error(method, param, "a list of str", value)
+        return list(value)
+
+    def check_datetime(value: Any, method: str) -> Any:
+        if not isinstance(value, (datetime.datetime, str)):
+            raise _type_error(method, param, "datetime or str", value)
+        return value
+
+    def check_body(value: Any, method: str) -> Any:
+        try:
+            return _types.validate_value(param.type_name, value)
+        except ValueError as error:  # pydantic.ValidationError is a ValueError
+            raise ApiValueError(
+                f"{method}() argument '{param.name}' is not a valid {param.type_name}: {error}"
+            ) from None
+
+    def check_file(value: Any, method: str) -> Any:
+        if isinstance(value, (bytes, bytearray, memoryview, str, tuple)) or hasattr(value, "__fspath__"):
+            return value
+        if hasattr(value, "read") or hasattr(value, "__iter__"):
+            return value
+        raise _type_error(method, param, "bytes, a path, a binary file or an iterable of bytes", value)
+
+    checkers: Dict[str, Checker] = {
+        "str": check_str,
+        "enum": check_str,
+        "int": check_int,
+        "bool": check_bool,
+        "list": check_list,
+        "datetime": check_datetime,
+        "model": check_body,
+        "json": check_body,
+        "file": check_file,
+    }
+    base = checkers.get(kind, check_str)
+    if param.location == PATH:
+        return _path_checker(param, base)
+    if param.location == HEADER:
+        return _header_checker(param, base)
+    return base
+
+
+def _path_checker(param: Param, base: Checker) -> Checker:
+    def check(value: Any, method: str) -> Any:
+        value = base(value, method)
+        text = value if isinstance(value, str) else str(value)
+        decoded = unquote(text) if "%" in text else text
+        if decoded in ("", ".", ".."):
+            raise ApiValueError(
+                f"{method}() argument '{param.name}' must not be {text!r}: "
+                "an empty or dot path segment would address a different endpoint"
+            )
+        return value
+
+    return check
+
+
+def _header_checker(param: Param, base: Checker) -> Checker:
+    def check(value: Any, method: str) -> Any:
+        value = base(value, method)
+        check_header(param.wire_name, value, method)
+        return value
+
+    return check

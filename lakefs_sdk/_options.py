@@ -1,0 +1,108 @@
+"""Per-call options accepted by every API method, and the types of upload content.
+
+Every generated method takes ``**kwargs: Unpack[RequestOptions]``: the same keyword
+options the upstream ``lakefs-sdk`` accepted, checked by name so that a typo fails with
+``ApiTypeError`` before anything is sent.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, BinaryIO, Iterable, Mapping, Optional, Tuple, Union
+
+import urllib3
+from typing_extensions import TypedDict
+
+from lakefs_sdk.exceptions import ApiTypeError, ApiValueError
+
+Timeout = Union[None, float, int, Tuple[float, float], urllib3.Timeout]
+
+# What an upload accepts: bytes, a path (str or PathLike), an open binary file, an iterable
+# of byte chunks, or a (filename, bytes) pair. Paths and files are streamed, never read whole.
+UploadContent = Union[
+    bytes, bytearray, memoryview, str, "os.PathLike[str]", BinaryIO, Iterable[bytes], Tuple[str, bytes]
+]
+
+
+class RequestOptions(TypedDict, total=False):
+    """Keyword options of every API method."""
+
+    async_req: bool
+    """Run in the client's thread pool; the call returns a handle whose ``.get()`` gives the result."""
+    _preload_content: bool
+    """When False, return the response with its body unread (for streaming)."""
+    _return_http_data_only: bool
+    """With ``*_with_http_info``: return only the decoded data, as the plain method does."""
+    _request_timeout: Timeout
+    """Seconds for the whole call, or a ``(connect, read)`` pair; overrides the configuration."""
+    _headers: Mapping[str, str]
+    """Extra request headers; they win over the ones the SDK computes."""
+    _request_auth: Mapping[str, Any]
+    """One auth setting (as in ``Configuration.auth_settings()``) used instead of the configured ones."""
+    _content_type: str
+    """Request media type, e.g. ``"application/octet-stream"`` for a raw upload."""
+    _host_index: int
+    """Index into the spec's server list; lakeFS has one server, so only 0 is valid."""
+
+
+class CallOptions:
+    """The parsed options of one call (internal)."""
+
+    __slots__ = ("async_req", "content_type", "data_only", "headers", "preload_content", "request_auth", "timeout")
+
+    def __init__(self) -> None:
+        self.async_req = False
+        self.preload_content = True
+        self.data_only: Optional[bool] = None
+        self.timeout: Timeout = None
+        self.headers: Optional[Mapping[str, str]] = None
+        self.request_auth: Optional[Mapping[str, Any]] = None
+        self.content_type: Optional[str] = None
+
+
+DEFAULT_OPTIONS = CallOptions()
+
+
+def parse_options(method_name: str, options: Mapping[str, Any]) -> CallOptions:
+    """Check the keyword options of a call to ``method_name`` and return them parsed."""
+    parsed = CallOptions()
+    for key, value in options.items():
+        if key == "async_req":
+            parsed.async_req = bool(value)
+        elif key == "_preload_content":
+            parsed.preload_content = bool(value)
+        elif key == "_return_http_data_only":
+            parsed.data_only = None if value is None else bool(value)
+        elif key == "_request_timeout":
+            parsed.timeout = _check_timeout(method_name, value)
+        elif key == "_headers":
+            if value is not None and not isinstance(value, Mapping):
+                raise ApiTypeError(f"_headers of {method_name}() must be a mapping, not {type(value).__name__}")
+            parsed.headers = value
+        elif key == "_request_auth":
+            if value is not None and not isinstance(value, Mapping):
+                raise ApiTypeError(f"_request_auth of {method_name}() must be a mapping, not {type(value).__name__}")
+            parsed.request_auth = value
+        elif key == "_content_type":
+            if value is not None and not isinstance(value, str):
+                raise ApiTypeError(f"_content_type of {method_name}() must be a str, not {type(value).__name__}")
+            parsed.content_type = value
+        elif key == "_host_index":
+            if value not in (None, 0):
+                raise ApiValueError(f"_host_index of {method_name}() must be 0: the API has one server")
+        else:
+            raise ApiTypeError(f"Got an unexpected keyword argument '{key}' to method {method_name}")
+    return parsed
+
+
+def _check_timeout(method_name: str, value: Any) -> Timeout:
+    if value is None or isinstance(value, urllib3.Timeout):
+        return value
+    numbers = value if isinstance(value, tuple) else (value,)
+    if len(numbers) not in (1, 2) or not all(
+        isinstance(n, (int, float)) and not isinstance(n, bool) and n > 0 for n in numbers
+    ):
+        raise ApiValueError(
+            f"_request_timeout of {method_name}() must be a positive number or a (connect, read) pair, got {value!r}"
+        )
+    return value  # type: ignore[no-any-return]

@@ -1,0 +1,95 @@
+"""When to retry a request, and how long to wait first.
+
+Designed for what lakeFS does: it answers throttling with 429, KV throttling with 503
+and a locked branch with 500, and never sends ``Retry-After`` (proxies may). 409 ("already
+exists") and 412 (failed ``If-None-Match``/``If-Match``) are answers, never retried.
+
+* connection failures before the request left (refused, DNS, connect timeout): always;
+* read timeouts and connection resets: only for idempotent methods, or a POST made
+  conditional with ``If-None-Match`` (it cannot apply twice);
+* statuses 408, 429, 500, 502, 503, 504: same method rule;
+* TLS verification failures: never.
+
+Waits grow exponentially with jitter (0.5 s, 1 s, 2 s ... capped at 8 s by default); a
+sane ``Retry-After`` (seconds or HTTP-date) replaces the computed wait, capped.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import random
+import time
+from typing import Callable, Mapping, Optional
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+# A Retry-After longer than this is treated as garbage and ignored.
+ABSURD_RETRY_AFTER = 24 * 3600.0
+
+
+class RetryPolicy:
+    """Retry decisions and waits for one request."""
+
+    __slots__ = ("_random", "backoff", "backoff_max", "max_retries", "retry_after_max")
+
+    def __init__(
+        self,
+        max_retries: int,
+        backoff: float,
+        backoff_max: float,
+        retry_after_max: float,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.max_retries = max(0, int(max_retries))
+        self.backoff = backoff
+        self.backoff_max = backoff_max
+        self.retry_after_max = retry_after_max
+        self._random = rng
+
+    @staticmethod
+    def may_resend(method: str, headers: Mapping[str, str]) -> bool:
+        """Whether a request that may have reached the server can be sent again safely."""
+        if method in IDEMPOTENT_METHODS:
+            return True
+        return any(name.lower() == "if-none-match" for name in headers)
+
+    def retry_status(self, status: int, method: str, headers: Mapping[str, str]) -> bool:
+        """Whether a response with ``status`` is worth another attempt."""
+        return status in RETRY_STATUSES and self.may_resend(method, headers)
+
+    def delay(self, retry_number: int, retry_after: Optional[str] = None, now: Optional[float] = None) -> float:
+        """Seconds to wait before retry number ``retry_number`` (1 for the first retry)."""
+        server_wait = parse_retry_after(retry_after, now) if retry_after else None
+        if server_wait is not None:
+            return min(server_wait, self.retry_after_max)
+        base = min(self.backoff * 2.0 ** (retry_number - 1), self.backoff_max)
+        return base * (1 - 0.25 * self._random())
+
+    def sleep(self, seconds: float) -> None:
+        """Wait between attempts (a method so tests can count instead of sleeping)."""
+        if seconds > 0:
+            time.sleep(seconds)
+
+
+def parse_retry_after(value: str, now: Optional[float] = None) -> Optional[float]:
+    """Seconds to wait according to a ``Retry-After`` header, or None when it is unusable.
+
+    Accepts delta-seconds and HTTP-dates; refuses NaN, infinity, negative values and
+    anything beyond a day. Never raises.
+    """
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when is None or when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+        seconds = max(seconds, 0.0)
+    if math.isnan(seconds) or math.isinf(seconds) or seconds < 0 or seconds > ABSURD_RETRY_AFTER:
+        return None
+    return seconds

@@ -1,0 +1,397 @@
+"""HTTP transport: one urllib3 pool per ``ApiClient``, retries, timeouts, streamed bodies.
+
+``RESTClientObject.send`` is the only place a request goes out. It retries what
+:mod:`lakefs_sdk._retry` allows, turns transport failures into ``ApiConnectionError`` /
+``ApiTimeoutError`` and never retries a body it cannot send whole again.
+``RESTResponse`` wraps the urllib3 response; when its body was not preloaded it can be
+read in chunks, iterated, or written to a file or path (atomically) without holding it
+in memory.
+
+Thread safety: the pool is urllib3's ``PoolManager``, safe to share between threads; it
+keeps at most ``Configuration.connection_pool_maxsize`` connections per host.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import ssl
+import tempfile
+import time
+import warnings
+from typing import IO, Any, Dict, Iterator, Mapping, Optional, Union
+
+import urllib3
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    MaxRetryError,
+    NewConnectionError,
+    ProxyError,
+    ReadTimeoutError,
+    SSLError,
+)
+
+from lakefs_sdk._redact import redact_headers, redact_text, redact_url
+from lakefs_sdk._retry import RetryPolicy
+from lakefs_sdk._upload import UploadBody
+from lakefs_sdk.configuration import Configuration
+from lakefs_sdk.exceptions import ApiConnectionError, ApiException, ApiTimeoutError, ApiValueError, exception_class_for
+
+logger = logging.getLogger("lakefs_sdk")
+
+DOWNLOAD_CHUNK_SIZE = 1024 * 1024
+MAX_REDIRECTS = 10
+LOGGED_BODY_CHARS = 1000
+
+RequestBody = Union[None, bytes, UploadBody]
+Progress = Any  # Callable[[int, Optional[int]], None]; kept loose for callers' lambdas
+
+
+class RESTResponse:
+    """An HTTP response: ``status``, ``reason``, ``headers`` and the body.
+
+    The body is ``data`` (bytes, read on first access) or, for a response requested
+    without preloading, can be streamed with :meth:`iter_bytes`, :meth:`read` or
+    :meth:`write_to`. Anything else is passed through to the urllib3 response.
+    Use it as a context manager to return the connection to the pool.
+    """
+
+    def __init__(self, response: urllib3.BaseHTTPResponse, retries: int = 0) -> None:
+        self.response = response
+        self.status: int = response.status
+        self.reason: Optional[str] = response.reason
+        self.retries = retries
+
+    @property
+    def urllib3_response(self) -> urllib3.BaseHTTPResponse:
+        """The underlying urllib3 response (upstream name)."""
+        return self.response
+
+    @property
+    def data(self) -> bytes:
+        """The whole body (read now if it was not preloaded)."""
+        return self.response.data
+
+    @property
+    def headers(self) -> urllib3.HTTPHeaderDict:
+        """Response headers, looked up case-insensitively."""
+        return self.response.headers
+
+    def getheaders(self) -> urllib3.HTTPHeaderDict:
+        """Response headers (upstream name)."""
+        return self.response.headers
+
+    def getheader(self, name: str, default: Optional[str] = None) -> Optional[str]:
+        """One response header, or ``default``."""
+        return self.response.headers.get(name, default)
+
+    def read(self, amt: Optional[int] = None) -> bytes:
+        """Read up to ``amt`` bytes of the body (all of it when None)."""
+        return self.response.read(amt)
+
+    def iter_bytes(self, chunk_size: int = DOWNLOAD_CHUNK_SIZE) -> Iterator[bytes]:
+        """Yield the body in chunks of at most ``chunk_size`` bytes, then release the connection."""
+        try:
+            yield from self.response.stream(chunk_size)
+        finally:
+            self.release_conn()
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self.iter_bytes()
+
+    def write_to(
+        self,
+        target: Union[str, os.PathLike[str], IO[bytes]],
+        *,
+        progress: Optional[Progress] = None,
+        chunk_size: int = DOWNLOAD_CHUNK_SIZE,
+    ) -> int:
+        """Stream the body into a binary file object or a path; return the byte count.
+
+        A path is written atomically: into a temporary file beside it, renamed over the
+        target only once complete and as long as ``Content-Length`` announced. On any
+        failure the target is left untouched. ``progress(bytes_done, bytes_total)`` is
+        called after each chunk (``bytes_total`` is None when the length is unknown).
+        """
+        total = self._expected_length()
+        if not isinstance(target, (str, os.PathLike)):
+            return self._copy_to(target, total, progress, chunk_size)
+        path = os.fspath(target)
+        directory = os.path.dirname(os.path.abspath(path))
+        fd, temp_path = tempfile.mkstemp(prefix=".lakefs-download-", suffix=".part", dir=directory)
+        try:
+            with os.fdopen(fd, "wb") as file:
+                written = self._copy_to(file, total, progress, chunk_size)
+            if total is not None and written != total:
+                raise ApiException(
+                    status=self.status,
+                    reason=f"download incomplete: received {written} of {total} bytes",
+                )
+            os.replace(temp_path, path)
+            return written
+        except BaseException:
+            if os.path.exists(temp_path):
+                os.unlink(temp_path)
+            raise
+
+    def _copy_to(self, file: IO[bytes], total: Optional[int], progress: Optional[Progress], chunk_size: int) -> int:
+        written = 0
+        for chunk in self.iter_bytes(chunk_size):
+            file.write(chunk)
+            written += len(chunk)
+            if progress is not None:
+                progress(written, total)
+        return written
+
+    def _expected_length(self) -> Optional[int]:
+        if self.headers.get("Content-Encoding"):
+            return None  # urllib3 decodes the body; the announced length is the encoded one
+        length = self.headers.get("Content-Length")
+        return int(length) if length and length.isdigit() else None
+
+    def release_conn(self) -> None:
+        """Return the connection to the pool (after draining any unread body)."""
+        self.response.release_conn()
+
+    def close(self) -> None:
+        """Close the response; an unread body is discarded with its connection."""
+        self.response.close()
+
+    def __enter__(self) -> RESTResponse:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.release_conn()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.response, name)
+
+    def __repr__(self) -> str:
+        return f"<RESTResponse status={self.status} reason={self.reason!r}>"
+
+
+class RESTClientObject:
+    """Owns the urllib3 pool and sends requests with retries."""
+
+    def __init__(self, configuration: Configuration, pools_size: int = 4, maxsize: Optional[int] = None) -> None:
+        self.configuration = configuration
+        maxsize = maxsize or configuration.connection_pool_maxsize or 4
+        pool_args: Dict[str, Any] = {
+            "num_pools": pools_size,
+            "maxsize": maxsize,
+            "cert_reqs": ssl.CERT_REQUIRED if configuration.verify_ssl else ssl.CERT_NONE,
+            "ca_certs": configuration.ssl_ca_cert,
+            "ca_cert_data": configuration.ca_cert_data,
+            "cert_file": configuration.cert_file,
+            "key_file": configuration.key_file,
+        }
+        if configuration.assert_hostname is not None:
+            pool_args["assert_hostname"] = configuration.assert_hostname
+        if configuration.tls_server_name:
+            pool_args["server_hostname"] = configuration.tls_server_name
+        if configuration.socket_options is not None:
+            pool_args["socket_options"] = configuration.socket_options
+        if not configuration.verify_ssl:
+            warnings.warn(
+                "TLS certificate verification is disabled (Configuration.verify_ssl=False): "
+                "the server's identity is not checked.",
+                stacklevel=4,
+            )
+        self.pool_manager: urllib3.PoolManager
+        if configuration.proxy:
+            self.pool_manager = urllib3.ProxyManager(
+                proxy_url=configuration.proxy, proxy_headers=configuration.proxy_headers, **pool_args
+            )
+        else:
+            self.pool_manager = urllib3.PoolManager(**pool_args)
+        # urllib3 follows redirects (dropping credentials on a change of host); we retry.
+        self._urllib3_retries = urllib3.Retry(
+            total=None,
+            connect=0,
+            read=0,
+            status=0,
+            other=0,
+            redirect=MAX_REDIRECTS,
+            raise_on_status=False,
+            respect_retry_after_header=False,
+        )
+
+    def retry_policy(self) -> RetryPolicy:
+        """The retry policy built from the current configuration."""
+        c = self.configuration
+        return RetryPolicy(c.max_retries, c.retry_backoff, c.retry_backoff_max, c.retry_after_max)
+
+    def timeout(self, request_timeout: Any = None) -> urllib3.Timeout:
+        """The urllib3 timeout for a call: the per-call one if given, else the configured defaults."""
+        if request_timeout is None:
+            c = self.configuration
+            return urllib3.Timeout(connect=c.connect_timeout, read=c.read_timeout)
+        if isinstance(request_timeout, urllib3.Timeout):
+            return request_timeout
+        if isinstance(request_timeout, tuple):
+            return urllib3.Timeout(connect=request_timeout[0], read=request_timeout[1])
+        return urllib3.Timeout(total=request_timeout)
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        headers: Dict[str, str],
+        body: RequestBody = None,
+        *,
+        timeout: urllib3.Timeout,
+        preload_content: bool = True,
+        policy: Optional[RetryPolicy] = None,
+    ) -> RESTResponse:
+        """Send one request, retrying transient failures as ``policy`` allows."""
+        policy = policy if policy is not None else self.retry_policy()
+        retries = 0
+        while True:
+            started = time.monotonic()
+            payload = body.iterate() if isinstance(body, UploadBody) else body
+            try:
+                response = self.pool_manager.urlopen(
+                    method,
+                    url,
+                    body=payload,
+                    headers=headers,
+                    retries=self._urllib3_retries,
+                    timeout=timeout,
+                    preload_content=preload_content,
+                    redirect=True,
+                    assert_same_host=False,
+                )
+            except (HTTPError, OSError) as raised:
+                error = _root_cause(raised)
+                if retries < policy.max_retries and _may_retry_error(error, method, headers, body, policy):
+                    retries += 1
+                    _log_retry(method, url, retries, repr(error))
+                    policy.sleep(policy.delay(retries))
+                    continue
+                raise _connection_error(method, url, error) from raised
+            if (
+                retries < policy.max_retries
+                and policy.retry_status(response.status, method, headers)
+                and _can_resend(body)
+            ):
+                retry_after = response.headers.get("Retry-After")
+                response.drain_conn()
+                response.release_conn()
+                retries += 1
+                _log_retry(method, url, retries, f"status {response.status}")
+                policy.sleep(policy.delay(retries, retry_after))
+                continue
+            if logger.isEnabledFor(logging.DEBUG):
+                _log_exchange(method, url, headers, response, retries, time.monotonic() - started, preload_content)
+            return RESTResponse(response, retries)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        query_params: Any = None,
+        headers: Optional[Mapping[str, str]] = None,
+        body: Any = None,
+        post_params: Any = None,
+        _preload_content: bool = True,
+        _request_timeout: Any = None,
+    ) -> RESTResponse:
+        """Send a request with the upstream signature; raise ``ApiException`` on error statuses.
+
+        ``body`` may be bytes, str, or a JSON-serializable object (sent as JSON).
+        """
+        import json
+
+        if post_params:
+            raise ApiValueError("post_params are not supported; pass a body")
+        request_headers = dict(headers or {})
+        payload: RequestBody
+        if body is None or isinstance(body, bytes):
+            payload = body
+        elif isinstance(body, str):
+            payload = body.encode("utf-8")
+        else:
+            payload = json.dumps(body).encode("utf-8")
+            request_headers.setdefault("Content-Type", "application/json")
+        response = self.send(
+            method.upper(),
+            url,
+            request_headers,
+            payload,
+            timeout=self.timeout(_request_timeout),
+            preload_content=_preload_content,
+        )
+        if not 200 <= response.status <= 299:
+            raise exception_class_for(response.status)(http_resp=response)
+        return response
+
+
+def _root_cause(error: BaseException) -> BaseException:
+    """The transport error behind urllib3's ``MaxRetryError`` / ``ProxyError`` wrappers."""
+    while isinstance(error, (MaxRetryError, ProxyError)):
+        reason = getattr(error, "reason", None) if isinstance(error, MaxRetryError) else error.original_error
+        if not isinstance(reason, BaseException):
+            break
+        error = reason
+    return error
+
+
+def _never_sent(error: BaseException) -> bool:
+    # NewConnectionError subclasses ConnectTimeoutError: both mean no connection was made.
+    return isinstance(error, (ConnectTimeoutError, NewConnectionError)) and not isinstance(error, SSLError)
+
+
+def _can_resend(body: RequestBody) -> bool:
+    return not isinstance(body, UploadBody) or body.can_resend
+
+
+def _may_retry_error(
+    error: BaseException, method: str, headers: Mapping[str, str], body: RequestBody, policy: RetryPolicy
+) -> bool:
+    if isinstance(error, (SSLError, ssl.SSLError)) or "CERTIFICATE" in str(error).upper():
+        return False
+    if _never_sent(error):
+        return True
+    if not _can_resend(body):
+        return False
+    return policy.may_resend(method, headers)
+
+
+def _connection_error(method: str, url: str, error: BaseException) -> ApiConnectionError:
+    what = f"{method} {redact_url(url)}"
+    detail = redact_text(str(error))
+    if isinstance(error, (ReadTimeoutError, ConnectTimeoutError)) and not isinstance(error, NewConnectionError):
+        return ApiTimeoutError(f"{what}: timed out ({detail})")
+    if isinstance(error, (SSLError, ssl.SSLError)):
+        return ApiConnectionError(f"{what}: TLS failure ({detail})")
+    return ApiConnectionError(f"{what}: connection failed ({detail})")
+
+
+def _log_retry(method: str, url: str, retries: int, why: str) -> None:
+    logger.info("retrying %s %s (retry %d) after %s", method, redact_url(url), retries, redact_text(why))
+
+
+def _log_exchange(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    response: urllib3.BaseHTTPResponse,
+    retries: int,
+    elapsed: float,
+    preloaded: bool,
+) -> None:
+    logger.debug(
+        "%s %s -> %s %s in %.1f ms (%d retries); request headers %s; response headers %s",
+        method,
+        redact_url(url),
+        response.status,
+        response.reason,
+        elapsed * 1000,
+        retries,
+        redact_headers(headers),
+        redact_headers(response.headers),
+    )
+    if preloaded and response.data:
+        text = response.data[:LOGGED_BODY_CHARS].decode("utf-8", errors="replace")
+        logger.debug("response body: %s", redact_text(text))
