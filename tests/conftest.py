@@ -1,0 +1,112 @@
+"""Fixtures shared by all test suites.
+
+Prism is started by scripts/test.sh (static responses at $PRISM_URL, dynamic ones at
+$PRISM_DYNAMIC_URL). Tests reach it through a recording proxy (tests/support/prism_proxy.py)
+that enforces the /api/v1 base path and records which operation each request addressed
+and whether Prism saw a spec violation. Nothing here talks to any address but 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable, Iterator, List
+
+import pytest
+
+from support.prism_proxy import Exchange, PrismProxy
+from support.routes import OperationIndex
+
+import lakefs_sdk
+
+ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+
+@pytest.fixture(scope="session")
+def operation_index() -> OperationIndex:
+    return OperationIndex()
+
+
+def _prism_url(variable: str) -> str:
+    url = os.environ.get(variable)
+    if not url:
+        message = f"{variable} is not set: run scripts/test.sh, which starts Prism"
+        if os.environ.get("LAKEFS_SDK_REQUIRE_PRISM") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return url
+
+
+@pytest.fixture(scope="session")
+def _static_proxy(operation_index: OperationIndex) -> Iterator[PrismProxy]:
+    with PrismProxy(_prism_url("PRISM_URL"), operation_index) as proxy:
+        yield proxy
+
+
+@pytest.fixture(scope="session")
+def _dynamic_proxy(operation_index: OperationIndex) -> Iterator[PrismProxy]:
+    with PrismProxy(_prism_url("PRISM_DYNAMIC_URL"), operation_index) as proxy:
+        yield proxy
+
+
+@pytest.fixture(scope="session")
+def all_exchanges(request: pytest.FixtureRequest) -> Callable[[], List[Exchange]]:
+    """Every exchange any Prism proxy recorded so far in this session."""
+
+    def collect() -> List[Exchange]:
+        found: List[Exchange] = []
+        for name in ("_static_proxy", "_dynamic_proxy"):
+            if name in request.session._fixturemanager._arg2fixturedefs:  # noqa: SLF001
+                try:
+                    proxy = request.getfixturevalue(name)
+                except pytest.skip.Exception:
+                    continue
+                found.extend(proxy.exchanges)
+        return found
+
+    return collect
+
+
+@pytest.fixture
+def prism(_static_proxy: PrismProxy) -> Iterator[PrismProxy]:
+    """Prism with static responses; the test fails if Prism reports a spec violation."""
+    yield from _checked(_static_proxy)
+
+
+@pytest.fixture(params=["static", "dynamic"])
+def prism_any(request: pytest.FixtureRequest) -> Iterator[PrismProxy]:
+    """Prism in static, then in dynamic (schema-generated data, fixed seed) mode."""
+    proxy: PrismProxy = request.getfixturevalue("_static_proxy" if request.param == "static" else "_dynamic_proxy")
+    yield from _checked(proxy)
+
+
+def _checked(proxy: PrismProxy) -> Iterator[PrismProxy]:
+    mark = proxy.mark()
+    yield proxy
+    problems = [
+        f"{e.method} {e.target} -> {e.status}: {e.violations or 'request rejected'}"
+        for e in proxy.since(mark)
+        if e.violations or e.status == 422
+    ]
+    assert not problems, "Prism reported spec violations:\n" + "\n".join(problems)
+
+
+@pytest.fixture
+def client(prism: PrismProxy) -> Iterator[lakefs_sdk.ApiClient]:
+    """An ApiClient with basic auth pointed at static Prism."""
+    with lakefs_sdk.ApiClient(make_configuration(prism.url)) as api_client:
+        yield api_client
+
+
+@pytest.fixture
+def any_client(prism_any: PrismProxy) -> Iterator[lakefs_sdk.ApiClient]:
+    """An ApiClient pointed at Prism, once per mode (static and dynamic)."""
+    with lakefs_sdk.ApiClient(make_configuration(prism_any.url)) as api_client:
+        yield api_client
+
+
+def make_configuration(host: str, **kwargs: object) -> lakefs_sdk.Configuration:
+    """Basic-auth configuration with fast retries, for tests."""
+    configuration = lakefs_sdk.Configuration(host=host, username=ACCESS_KEY_ID, password=SECRET_ACCESS_KEY, **kwargs)  # type: ignore[arg-type]
+    configuration.retry_backoff = 0.01
+    return configuration
