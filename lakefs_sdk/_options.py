@@ -8,7 +8,7 @@ options the upstream ``lakefs-sdk`` accepted, checked by name so that a typo fai
 from __future__ import annotations
 
 import os
-from typing import Any, BinaryIO, Iterable, Mapping, Optional, Tuple, Union
+from typing import Any, BinaryIO, Callable, Iterable, Mapping, Optional, Tuple, Union
 
 import urllib3
 from typing_extensions import TypedDict
@@ -31,24 +31,35 @@ class RequestOptions(TypedDict, total=False):
     """Run in the client's thread pool; the call returns a handle whose ``.get()`` gives the result."""
     _preload_content: bool
     """When False, return the response with its body unread (for streaming)."""
-    _return_http_data_only: bool
+    _return_http_data_only: Optional[bool]
     """With ``*_with_http_info``: return only the decoded data, as the plain method does."""
     _request_timeout: Timeout
     """Seconds for the whole call, or a ``(connect, read)`` pair; overrides the configuration."""
-    _headers: Mapping[str, str]
+    _headers: Optional[Mapping[str, str]]
     """Extra request headers; they win over the ones the SDK computes."""
-    _request_auth: Mapping[str, Any]
+    _request_auth: Optional[Mapping[str, Any]]
     """One auth setting (as in ``Configuration.auth_settings()``) used instead of the configured ones."""
-    _content_type: str
+    _content_type: Optional[str]
     """Request media type, e.g. ``"application/octet-stream"`` for a raw upload."""
-    _host_index: int
+    _host_index: Optional[int]
     """Index into the spec's server list; lakeFS has one server, so only 0 is valid."""
+    _progress: Optional[Callable[[int, Optional[int]], None]]
+    """For uploads: called as ``progress(bytes_sent, bytes_total_or_None)`` while the content is sent."""
 
 
 class CallOptions:
     """The parsed options of one call (internal)."""
 
-    __slots__ = ("async_req", "content_type", "data_only", "headers", "preload_content", "request_auth", "timeout")
+    __slots__ = (
+        "async_req",
+        "content_type",
+        "data_only",
+        "headers",
+        "preload_content",
+        "progress",
+        "request_auth",
+        "timeout",
+    )
 
     def __init__(self) -> None:
         self.async_req = False
@@ -58,6 +69,7 @@ class CallOptions:
         self.headers: Optional[Mapping[str, str]] = None
         self.request_auth: Optional[Mapping[str, Any]] = None
         self.content_type: Optional[str] = None
+        self.progress: Optional[Callable[[int, Optional[int]], None]] = None
 
 
 DEFAULT_OPTIONS = CallOptions()
@@ -87,6 +99,10 @@ def parse_options(method_name: str, options: Mapping[str, Any]) -> CallOptions:
             if value is not None and not isinstance(value, str):
                 raise ApiTypeError(f"_content_type of {method_name}() must be a str, not {type(value).__name__}")
             parsed.content_type = value
+        elif key == "_progress":
+            if value is not None and not callable(value):
+                raise ApiTypeError(f"_progress of {method_name}() must be callable, not {type(value).__name__}")
+            parsed.progress = value
         elif key == "_host_index":
             if value not in (None, 0):
                 raise ApiValueError(f"_host_index of {method_name}() must be 0: the API has one server")

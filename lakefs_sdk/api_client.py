@@ -204,7 +204,9 @@ class ApiClient:
             payload, headers["Content-Type"] = empty_multipart()
             return payload
         field, content = forms[0]
-        upload = UploadBody(UploadSource(content), multipart_field=None if raw else field.wire_name)
+        upload = UploadBody(
+            UploadSource(content), multipart_field=None if raw else field.wire_name, progress=opts.progress
+        )
         headers["Content-Type"] = opts.content_type if raw and opts.content_type else upload.content_type
         if upload.length is not None:
             headers["Content-Length"] = str(upload.length)
