@@ -32,6 +32,8 @@ _PATH_UNSAFE = "/?#%"
 _BAD_HEADER_CHARS = re.compile(r"[\r\n\x00]")
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _PLACEHOLDER = re.compile(r"\{([^}]+)\}")
+# RFC 3986 unreserved characters: a value made only of these needs no encoding.
+_UNRESERVED = re.compile(r"[A-Za-z0-9._~-]+")
 
 Checker = Callable[[Any, str], Any]
 
@@ -212,6 +214,8 @@ def check_header(name: str, value: Any, method: str) -> str:
 
 def _segment(value: Any, safe: str) -> str:
     text = value if isinstance(value, str) else str(value)
+    if _UNRESERVED.fullmatch(text):
+        return text
     return quote(text, safe=safe)
 
 
@@ -226,12 +230,16 @@ def _query_value(value: Any) -> str:
         text = value.isoformat()
     else:
         text = value if isinstance(value, str) else str(value)
+    if _UNRESERVED.fullmatch(text):
+        return text
     # "/" stays readable (object paths); everything that delimits a query is encoded.
     return quote(text, safe="/")
 
 
 def path_safe_chars(configured: str) -> str:
     """The configured ``safe_chars_for_path_param`` minus characters that would split a segment."""
+    if not configured:
+        return ""
     return "".join(c for c in configured if c not in _PATH_UNSAFE)
 
 

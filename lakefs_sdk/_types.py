@@ -13,7 +13,7 @@ import datetime
 import functools
 import re
 from importlib import import_module
-from typing import TYPE_CHECKING, Any, Dict, List
+from typing import TYPE_CHECKING, Any, Callable, Dict, List
 
 if TYPE_CHECKING:  # pydantic is imported on first use, keeping API-class imports cheap
     from pydantic import BaseModel, TypeAdapter
@@ -74,9 +74,15 @@ def is_model(type_name: str) -> bool:
 
 def decode_json(type_name: str, body: bytes) -> Any:
     """Parse and validate a JSON body as ``type_name`` in one pydantic-core pass."""
+    return json_decoder(type_name)(body)
+
+
+@functools.cache
+def json_decoder(type_name: str) -> Callable[[bytes], Any]:
+    """The function that parses and validates a JSON body as ``type_name``."""
     if is_model(type_name):
-        return model_class(type_name).model_validate_json(body)
-    return type_adapter(type_name).validate_json(body)
+        return model_class(type_name).model_validate_json
+    return type_adapter(type_name).validate_json
 
 
 def validate_value(type_name: str, value: Any) -> Any:

@@ -19,7 +19,7 @@ import ssl
 import tempfile
 import time
 import warnings
-from typing import IO, Any, Dict, Iterator, Mapping, Optional, Union
+from typing import IO, Any, Dict, Iterator, Mapping, Optional, Tuple, Union
 
 import urllib3
 from urllib3.exceptions import (
@@ -205,6 +205,8 @@ class RESTClientObject:
             )
         else:
             self.pool_manager = urllib3.PoolManager(**pool_args)
+        self._policy: Optional[Tuple[Tuple[int, float, float, float], RetryPolicy]] = None
+        self._timeout: Optional[Tuple[Tuple[Optional[float], Optional[float]], urllib3.Timeout]] = None
         # urllib3 follows redirects (dropping credentials on a change of host); we retry.
         self._urllib3_retries = urllib3.Retry(
             total=None,
@@ -218,15 +220,23 @@ class RESTClientObject:
         )
 
     def retry_policy(self) -> RetryPolicy:
-        """The retry policy built from the current configuration."""
+        """The retry policy built from the current configuration (rebuilt when it changes)."""
         c = self.configuration
-        return RetryPolicy(c.max_retries, c.retry_backoff, c.retry_backoff_max, c.retry_after_max)
+        key = (c.max_retries, c.retry_backoff, c.retry_backoff_max, c.retry_after_max)
+        cached = self._policy
+        if cached is None or cached[0] != key:
+            cached = self._policy = (key, RetryPolicy(*key))
+        return cached[1]
 
     def timeout(self, request_timeout: Any = None) -> urllib3.Timeout:
         """The urllib3 timeout for a call: the per-call one if given, else the configured defaults."""
         if request_timeout is None:
             c = self.configuration
-            return urllib3.Timeout(connect=c.connect_timeout, read=c.read_timeout)
+            key = (c.connect_timeout, c.read_timeout)
+            cached = self._timeout
+            if cached is None or cached[0] != key:
+                cached = self._timeout = (key, urllib3.Timeout(connect=key[0], read=key[1]))
+            return cached[1]
         if isinstance(request_timeout, urllib3.Timeout):
             return request_timeout
         if isinstance(request_timeout, tuple):
