@@ -12,7 +12,6 @@ import os
 from typing import Callable, Iterator, List
 
 import pytest
-
 from support.prism_proxy import Exchange, PrismProxy
 from support.routes import OperationIndex
 
@@ -56,7 +55,7 @@ def all_exchanges(request: pytest.FixtureRequest) -> Callable[[], List[Exchange]
     def collect() -> List[Exchange]:
         found: List[Exchange] = []
         for name in ("_static_proxy", "_dynamic_proxy"):
-            if name in request.session._fixturemanager._arg2fixturedefs:  # noqa: SLF001
+            if name in request.session._fixturemanager._arg2fixturedefs:
                 try:
                     proxy = request.getfixturevalue(name)
                 except pytest.skip.Exception:

@@ -71,11 +71,28 @@ class Reply:
 
 Handler = Callable[[Request], Reply]
 
-REASONS = {200: "OK", 201: "Created", 204: "No Content", 206: "Partial Content", 302: "Found", 400: "Bad Request",
-           401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 408: "Request Timeout", 409: "Conflict",
-           410: "Gone", 412: "Precondition Failed", 416: "Range Not Satisfiable", 429: "Too Many Requests",
-           500: "Internal Server Error", 501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable",
-           504: "Gateway Timeout"}
+REASONS = {
+    200: "OK",
+    201: "Created",
+    204: "No Content",
+    206: "Partial Content",
+    302: "Found",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    408: "Request Timeout",
+    409: "Conflict",
+    410: "Gone",
+    412: "Precondition Failed",
+    416: "Range Not Satisfiable",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
 
 
 class LoopbackServer:
@@ -105,7 +122,7 @@ class LoopbackServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def __enter__(self) -> "LoopbackServer":
+    def __enter__(self) -> LoopbackServer:
         self._thread.start()
         return self
 
@@ -147,7 +164,7 @@ class LoopbackServer:
                 pass
 
 
-def _read_request(reader: "socket.SocketIO", connection_id: int) -> Optional[Request]:  # type: ignore[name-defined]
+def _read_request(reader: socket.SocketIO, connection_id: int) -> Optional[Request]:  # type: ignore[name-defined]
     head = b""
     while not head.endswith(b"\r\n\r\n"):
         line = reader.readline(65536)

@@ -49,7 +49,7 @@ class PrismProxy:
     def url(self) -> str:
         return self._server.url + BASE_PATH
 
-    def __enter__(self) -> "PrismProxy":
+    def __enter__(self) -> PrismProxy:
         self._server.__enter__()
         return self
 

@@ -7,7 +7,6 @@ import threading
 from typing import Iterator, List
 
 import pytest
-
 from support.loopback import LoopbackServer, Reply
 
 import lakefs_sdk
@@ -150,7 +149,7 @@ def test_token_refresh_is_shared_by_threads(server: LoopbackServer) -> None:
             barrier.wait()
             try:
                 api.get_branch("repo", "main")
-            except BaseException as error:  # noqa: BLE001 - collected for the assertion below
+            except BaseException as error:
                 errors.append(error)
 
         threads = [threading.Thread(target=work) for _ in range(8)]
