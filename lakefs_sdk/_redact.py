@@ -7,6 +7,7 @@ signature parts of presigned storage URLs are replaced with ``[REDACTED]``.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any, Dict, Iterable, Mapping, Tuple, Union
 
@@ -63,6 +64,30 @@ def redact_headers(headers: HeaderItems) -> Dict[str, Any]:
     return {
         name: (REDACTED if name.lower() in SECRET_HEADERS else value) for name, value in items
     }
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that masks secrets in a record's final message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_text(message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+# urllib3 logs request targets and redirect locations (presigned URLs carry signatures).
+_URLLIB3_LOGGERS = ("urllib3.connectionpool", "urllib3.poolmanager", "urllib3.util.retry", "urllib3.connection")
+_FILTER = RedactingFilter()
+
+
+def install_log_redaction() -> None:
+    """Attach the redacting filter to urllib3's loggers (idempotent)."""
+    for name in _URLLIB3_LOGGERS:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
 
 
 def redact_value(name: str, value: Any) -> Any:

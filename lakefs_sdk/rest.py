@@ -32,7 +32,7 @@ from urllib3.exceptions import (
     SSLError,
 )
 
-from lakefs_sdk._redact import redact_headers, redact_text, redact_url
+from lakefs_sdk._redact import install_log_redaction, redact_headers, redact_text, redact_url
 from lakefs_sdk._retry import RetryPolicy
 from lakefs_sdk._upload import UploadBody
 from lakefs_sdk.configuration import Configuration
@@ -176,6 +176,7 @@ class RESTClientObject:
 
     def __init__(self, configuration: Configuration, pools_size: int = 4, maxsize: Optional[int] = None) -> None:
         self.configuration = configuration
+        install_log_redaction()
         maxsize = maxsize or configuration.connection_pool_maxsize or 4
         pool_args: Dict[str, Any] = {
             "num_pools": pools_size,

@@ -12,10 +12,11 @@ import os
 from typing import Callable, Iterator, List
 
 import pytest
-from support.prism_proxy import Exchange, PrismProxy
-from support.routes import OperationIndex
 
 import lakefs_sdk
+
+from support.prism_proxy import Exchange, PrismProxy
+from support.routes import OperationIndex
 
 ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"

@@ -7,10 +7,11 @@ import threading
 from typing import Iterator, List
 
 import pytest
-from support.loopback import LoopbackServer, Reply
 
 import lakefs_sdk
 from lakefs_sdk import ApiClient, BranchesApi, Configuration, HealthCheckApi
+
+from support.loopback import LoopbackServer, Reply
 
 REF = Reply(200, '{"id": "main", "commit_id": "c1"}')
 

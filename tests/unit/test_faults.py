@@ -10,12 +10,13 @@ import time
 from typing import Iterator, List
 
 import pytest
-from support.loopback import LoopbackServer, Reply
 
 import lakefs_sdk
 import lakefs_sdk._retry
 from lakefs_sdk import ApiClient, BranchesApi, CommitsApi, Configuration, ObjectsApi
 from lakefs_sdk.models import BranchCreation, CommitCreation
+
+from support.loopback import LoopbackServer, Reply
 
 REF = Reply(200, '{"id": "main", "commit_id": "c1"}')
 COMMIT = Reply(
