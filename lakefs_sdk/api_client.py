@@ -312,11 +312,11 @@ class ApiClient:
             return None
         if type_name in _types.BINARY_TYPES:
             return body
-        if type_name == "str":
-            return body.decode(_charset(response))
         try:
+            if type_name == "str":
+                return body.decode(_charset(response))
             return _types.decode_json(type_name, body)
-        except ValueError as error:  # pydantic.ValidationError is a ValueError
+        except (ValueError, LookupError) as error:  # ValidationError, UnicodeDecodeError, unknown charset
             first = _first_error(error)
             exc = UnexpectedResponseError(
                 response.status,
@@ -407,7 +407,7 @@ def _charset(response: RESTResponse) -> str:
     return match.group(1) if match else "utf-8"
 
 
-def _first_error(error: ValueError) -> str:
+def _first_error(error: Exception) -> str:
     errors = getattr(error, "errors", None)
     if callable(errors):
         try:

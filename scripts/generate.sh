@@ -64,7 +64,7 @@ generated_files() {
 
 ensure_generator
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp" "$tmp/out.log"' EXIT
+trap 'rm -rf "$tmp"' EXIT
 generate_into "$tmp/out"
 
 if [ "$check" = 1 ]; then
@@ -81,6 +81,10 @@ if [ "$check" = 1 ]; then
       [ -f "$tmp/out/$file" ] || { [ -f "$file" ] && { echo "stale:    $file"; differ=1; }; }
     done < <(cat "$MANIFEST")
   fi
+  # Generated packages hold only generated files.
+  while IFS= read -r file; do
+    grep -qxF "$file" "$tmp/out/$MANIFEST" || { echo "unexpected: $file (not generated; generated packages hold only generated code)"; differ=1; }
+  done < <(find lakefs_sdk/api lakefs_sdk/models -name '*.py' 2>/dev/null | sort)
   if [ "$differ" = 1 ]; then
     echo "generated code is out of date: run scripts/generate.sh and commit the result" >&2
     exit 1
