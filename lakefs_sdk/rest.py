@@ -91,9 +91,15 @@ class RESTResponse:
         return self.response.read(amt)
 
     def iter_bytes(self, chunk_size: int = DOWNLOAD_CHUNK_SIZE) -> Iterator[bytes]:
-        """Yield the body in chunks of at most ``chunk_size`` bytes, then release the connection."""
+        """Yield the body in chunks of at most ``chunk_size`` bytes, then release the connection.
+
+        A connection lost mid-body raises ``ApiConnectionError`` (``ApiTimeoutError`` on a stall).
+        """
         try:
             yield from self.response.stream(chunk_size)
+        except (HTTPError, OSError) as error:
+            failure = ApiTimeoutError if isinstance(error, ReadTimeoutError) else ApiConnectionError
+            raise failure(f"response body interrupted: {redact_text(str(error))}") from error
         finally:
             self.release_conn()
 
@@ -194,6 +200,7 @@ class RESTClientObject:
         if configuration.socket_options is not None:
             pool_args["socket_options"] = configuration.socket_options
         if not configuration.verify_ssl:
+            # Said once here, instead of urllib3's warning on every request.
             warnings.warn(
                 "TLS certificate verification is disabled (Configuration.verify_ssl=False): "
                 "the server's identity is not checked.",
@@ -206,6 +213,11 @@ class RESTClientObject:
             )
         else:
             self.pool_manager = urllib3.PoolManager(**pool_args)
+        if not configuration.verify_ssl:
+            self.pool_manager.pool_classes_by_scheme = {
+                **self.pool_manager.pool_classes_by_scheme,
+                "https": _UnverifiedHTTPSConnectionPool,
+            }
         self._policy: Optional[Tuple[Tuple[int, float, float, float], RetryPolicy]] = None
         self._timeout: Optional[Tuple[Tuple[Optional[float], Optional[float]], urllib3.Timeout]] = None
         # urllib3 follows redirects (dropping credentials on a change of host); we retry.
@@ -336,6 +348,15 @@ class RESTClientObject:
         if not 200 <= response.status <= 299:
             raise exception_class_for(response.status)(http_resp=response)
         return response
+
+
+class _UnverifiedHTTPSConnectionPool(urllib3.HTTPSConnectionPool):
+    """HTTPS pool for ``verify_ssl=False``: connects like urllib3's, without its per-request warning."""
+
+    def _validate_conn(self, conn: Any) -> None:
+        urllib3.HTTPConnectionPool._validate_conn(self, conn)
+        if conn.is_closed:
+            conn.connect()
 
 
 def _root_cause(error: BaseException) -> BaseException:

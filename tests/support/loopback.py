@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import socket
 import socketserver
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -98,7 +99,11 @@ REASONS = {
 class LoopbackServer:
     """Threaded loopback server; use as a context manager. ``url`` is its base URL."""
 
-    def __init__(self, handler: Optional[Handler] = None, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, handler: Optional[Handler] = None, host: str = "127.0.0.1", tls: Optional[ssl.SSLContext] = None
+    ) -> None:
+        self.tls = tls
+        self.connections = 0  # TCP connections accepted (TLS handshakes attempted, when tls is set)
         self.requests: List[Request] = []
         self.replies: List[Reply] = []  # consumed in order; then ``handler``; then 200 {}
         self.handler = handler
@@ -120,7 +125,7 @@ class LoopbackServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     def __enter__(self) -> LoopbackServer:
         self._thread.start()
@@ -140,7 +145,13 @@ class LoopbackServer:
     def _serve_connection(self, sock: socket.socket) -> None:
         with self._lock:
             self._connections += 1
+            self.connections = self._connections
             connection_id = self._connections
+        if self.tls is not None:
+            try:
+                sock = self.tls.wrap_socket(sock, server_side=True)
+            except (ssl.SSLError, OSError):
+                return
         reader = sock.makefile("rb")
         try:
             while True:
