@@ -32,7 +32,9 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Path]:
         pytest.skip("openssl is not installed: TLS tests need it to make certificates")
     d = tmp_path_factory.mktemp("pki")
     _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
-             "-days", "2", "-subj", "/CN=lakefs_sdk test CA", cwd=d)
+             "-days", "2", "-subj", "/CN=lakefs_sdk test CA",
+             # Python >= 3.13 verifies strictly (VERIFY_X509_STRICT): a CA needs keyUsage.
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
     for name, san in (("server", "subjectAltName=IP:127.0.0.1,DNS:lakefs.test"), ("named", "subjectAltName=DNS:lakefs.test"),
                       ("client", "extendedKeyUsage=clientAuth")):
         _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr",
