@@ -180,7 +180,16 @@ __all__ = ["__version__", *_EXPORTS, *_SUBMODULES]
 __getattr__, __dir__ = lazy_module(__name__, globals(), _EXPORTS, _SUBMODULES)
 
 if TYPE_CHECKING:
-    from lakefs_sdk import api, api_client, api_response, client, configuration, exceptions, models, rest
+    from lakefs_sdk import (
+        api as api,
+        api_client as api_client,
+        api_response as api_response,
+        client as client,
+        configuration as configuration,
+        exceptions as exceptions,
+        models as models,
+        rest as rest,
+    )
     from lakefs_sdk.api.actions_api import ActionsApi as ActionsApi
     from lakefs_sdk.api.auth_api import AuthApi as AuthApi
     from lakefs_sdk.api.branches_api import BranchesApi as BranchesApi

@@ -5,16 +5,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union  # noqa: F401
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union  # noqa: F401
 
 from lakefs_sdk._operation import Operation, Param
 from lakefs_sdk.api_client import ApiClient
+from lakefs_sdk.pagination import iterate_results
 
 if TYPE_CHECKING:
-    from datetime import datetime  # noqa: F401
-
     from typing_extensions import Unpack
 
+    from lakefs_sdk import models  # noqa: F401
     from lakefs_sdk._options import RequestOptions, UploadContent  # noqa: F401
     from lakefs_sdk.api_response import ApiResponse
     from lakefs_sdk.rest import RESTResponse
@@ -117,12 +117,12 @@ class ActionsApi:
         run_id: str,
         **kwargs: Unpack[RequestOptions],
     ) -> ActionRun:
-        """@@/paths/~1repositories~1{repository}~1actions~1runs~1{run_id}/get/summary
+        """Read the outcome of one action run
 
         ``GET /repositories/{repository}/actions/runs/{run_id}``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1actions~1runs~1{run_id}/get/parameters/0/description (required)
-        :param run_id: @@/paths/~1repositories~1{repository}~1actions~1runs~1{run_id}/get/parameters/1/description (required)
+        :param repository: Repository the run belongs to. (required)
+        :param run_id: ID of the run. (required)
         :return: ActionRun
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -153,13 +153,13 @@ class ActionsApi:
         hook_run_id: str,
         **kwargs: Unpack[RequestOptions],
     ) -> bytes:
-        """@@/paths/~1repositories~1{repository}~1actions~1runs~1{run_id}~1hooks~1{hook_run_id}~1output/get/summary
+        """Download the log one hook wrote during a run
 
         ``GET /repositories/{repository}/actions/runs/{run_id}/hooks/{hook_run_id}/output``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1actions~1runs~1{run_id}~1hooks~1{hook_run_id}~1output/get/parameters/0/description (required)
-        :param run_id: @@/paths/~1repositories~1{repository}~1actions~1runs~1{run_id}~1hooks~1{hook_run_id}~1output/get/parameters/1/description (required)
-        :param hook_run_id: @@/paths/~1repositories~1{repository}~1actions~1runs~1{run_id}~1hooks~1{hook_run_id}~1output/get/parameters/2/description (required)
+        :param repository: Repository the run belongs to. (required)
+        :param run_id: ID of the run. (required)
+        :param hook_run_id: ID of the hook execution within the run. (required)
         :return: bytes
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -194,15 +194,15 @@ class ActionsApi:
         commit: Optional[str] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> ActionRunList:
-        """@@/paths/~1repositories~1{repository}~1actions~1runs/get/summary
+        """List the action runs of a repository
 
         ``GET /repositories/{repository}/actions/runs``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1actions~1runs/get/parameters/0/description (required)
-        :param after: @@/components/parameters/PaginationAfter/description
-        :param amount: @@/components/parameters/PaginationAmount/description
-        :param branch: @@/paths/~1repositories~1{repository}~1actions~1runs/get/parameters/3/description
-        :param commit: @@/paths/~1repositories~1{repository}~1actions~1runs/get/parameters/4/description
+        :param repository: Repository whose runs to list. (required)
+        :param after: Return only results that sort after this value; pass the previous page's `next_offset`.
+        :param amount: Maximum number of results to return on one page.
+        :param branch: Keep only runs triggered on this branch.
+        :param commit: Keep only runs triggered by this commit.
         :return: ActionRunList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -232,6 +232,22 @@ class ActionsApi:
         """Like :meth:`list_repository_runs`, but return the response unread, for streaming its body."""
         return self.api_client.invoke(_LIST_REPOSITORY_RUNS, (repository, after, amount, branch, commit, ), kwargs, "raw")  # type: ignore[no-any-return]
 
+    def list_repository_runs_iter(
+        self,
+        repository: str,
+        after: Optional[str] = None,
+        amount: Optional[int] = None,
+        branch: Optional[str] = None,
+        commit: Optional[str] = None,
+        **kwargs: Unpack[RequestOptions],
+    ) -> Iterator[models.ActionRun]:
+        """Iterate over every result of :meth:`list_repository_runs`, fetching one page at a time.
+
+        Takes the arguments of :meth:`list_repository_runs`: ``after`` is where to start (default: the
+        beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
+        """
+        return iterate_results(self.list_repository_runs, { "repository": repository, "after": after, "amount": amount, "branch": branch, "commit": commit, }, kwargs)
+
     def list_run_hooks(
         self,
         repository: str,
@@ -240,14 +256,14 @@ class ActionsApi:
         amount: Optional[int] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> HookRunList:
-        """@@/paths/~1repositories~1{repository}~1actions~1runs~1{run_id}~1hooks/get/summary
+        """List the hooks executed by one action run
 
         ``GET /repositories/{repository}/actions/runs/{run_id}/hooks``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1actions~1runs~1{run_id}~1hooks/get/parameters/0/description (required)
-        :param run_id: @@/paths/~1repositories~1{repository}~1actions~1runs~1{run_id}~1hooks/get/parameters/1/description (required)
-        :param after: @@/components/parameters/PaginationAfter/description
-        :param amount: @@/components/parameters/PaginationAmount/description
+        :param repository: Repository the run belongs to. (required)
+        :param run_id: ID of the run. (required)
+        :param after: Return only results that sort after this value; pass the previous page's `next_offset`.
+        :param amount: Maximum number of results to return on one page.
         :return: HookRunList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -274,3 +290,18 @@ class ActionsApi:
     ) -> RESTResponse:
         """Like :meth:`list_run_hooks`, but return the response unread, for streaming its body."""
         return self.api_client.invoke(_LIST_RUN_HOOKS, (repository, run_id, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
+
+    def list_run_hooks_iter(
+        self,
+        repository: str,
+        run_id: str,
+        after: Optional[str] = None,
+        amount: Optional[int] = None,
+        **kwargs: Unpack[RequestOptions],
+    ) -> Iterator[models.HookRun]:
+        """Iterate over every result of :meth:`list_run_hooks`, fetching one page at a time.
+
+        Takes the arguments of :meth:`list_run_hooks`: ``after`` is where to start (default: the
+        beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
+        """
+        return iterate_results(self.list_run_hooks, { "repository": repository, "run_id": run_id, "after": after, "amount": amount, }, kwargs)

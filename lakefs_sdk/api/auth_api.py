@@ -5,16 +5,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union  # noqa: F401
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union  # noqa: F401
 
 from lakefs_sdk._operation import Operation, Param
 from lakefs_sdk.api_client import ApiClient
+from lakefs_sdk.pagination import iterate_results
 
 if TYPE_CHECKING:
-    from datetime import datetime  # noqa: F401
-
     from typing_extensions import Unpack
 
+    from lakefs_sdk import models  # noqa: F401
     from lakefs_sdk._options import RequestOptions, UploadContent  # noqa: F401
     from lakefs_sdk.api_response import ApiResponse
     from lakefs_sdk.rest import RESTResponse
@@ -687,12 +687,12 @@ class AuthApi:
         user_id: str,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1auth~1groups~1{groupId}~1members~1{userId}/put/summary
+        """Add a user to a group
 
         ``PUT /auth/groups/{groupId}/members/{userId}``
 
-        :param group_id: @@/paths/~1auth~1groups~1{groupId}~1members~1{userId}/parameters/0/description (required)
-        :param user_id: @@/paths/~1auth~1groups~1{groupId}~1members~1{userId}/parameters/1/description (required)
+        :param group_id: ID of the group. (required)
+        :param user_id: ID of the user. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -722,12 +722,12 @@ class AuthApi:
         policy_id: str,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1auth~1groups~1{groupId}~1policies~1{policyId}/put/summary
+        """Grant a policy to a group's members
 
         ``PUT /auth/groups/{groupId}/policies/{policyId}``
 
-        :param group_id: @@/paths/~1auth~1groups~1{groupId}~1policies~1{policyId}/parameters/0/description (required)
-        :param policy_id: @@/paths/~1auth~1groups~1{groupId}~1policies~1{policyId}/parameters/1/description (required)
+        :param group_id: ID of the group. (required)
+        :param policy_id: ID of the policy. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -757,12 +757,12 @@ class AuthApi:
         policy_id: str,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1auth~1users~1{userId}~1policies~1{policyId}/put/summary
+        """Grant a policy to a user directly
 
         ``PUT /auth/users/{userId}/policies/{policyId}``
 
-        :param user_id: @@/paths/~1auth~1users~1{userId}~1policies~1{policyId}/parameters/0/description (required)
-        :param policy_id: @@/paths/~1auth~1users~1{userId}~1policies~1{policyId}/parameters/1/description (required)
+        :param user_id: ID of the user. (required)
+        :param policy_id: ID of the policy. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -791,11 +791,11 @@ class AuthApi:
         user_id: str,
         **kwargs: Unpack[RequestOptions],
     ) -> CredentialsWithSecret:
-        """@@/paths/~1auth~1users~1{userId}~1credentials/post/summary
+        """Create new access credentials for a user
 
         ``POST /auth/users/{userId}/credentials``
 
-        :param user_id: @@/paths/~1auth~1users~1{userId}~1credentials/parameters/0/description (required)
+        :param user_id: ID of the user. (required)
         :return: CredentialsWithSecret
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -822,11 +822,11 @@ class AuthApi:
         group_creation: Optional[GroupCreation] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> Group:
-        """@@/paths/~1auth~1groups/post/summary
+        """Create a group
 
         ``POST /auth/groups``
 
-        :param group_creation: 
+        :param group_creation: The request body.
         :return: Group
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -853,11 +853,11 @@ class AuthApi:
         policy: Policy,
         **kwargs: Unpack[RequestOptions],
     ) -> Policy:
-        """@@/paths/~1auth~1policies/post/summary
+        """Create a policy
 
         ``POST /auth/policies``
 
-        :param policy:  (required)
+        :param policy: The request body. (required)
         :return: Policy
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -884,11 +884,11 @@ class AuthApi:
         user_creation: Optional[UserCreation] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> User:
-        """@@/paths/~1auth~1users/post/summary
+        """Create a user
 
         ``POST /auth/users``
 
-        :param user_creation: 
+        :param user_creation: The request body.
         :return: User
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -917,13 +917,13 @@ class AuthApi:
         external_principal_creation: Optional[ExternalPrincipalCreation] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1auth~1users~1{userId}~1external~1principals/post/summary
+        """Associate an external identity (principal) with a user
 
         ``POST /auth/users/{userId}/external/principals``
 
-        :param user_id: @@/paths/~1auth~1users~1{userId}~1external~1principals/parameters/0/description (required)
-        :param principal_id: @@/paths/~1auth~1users~1{userId}~1external~1principals/parameters/1/description (required)
-        :param external_principal_creation: 
+        :param user_id: ID of the user. (required)
+        :param principal_id: ID of the external principal. (required)
+        :param external_principal_creation: The request body.
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -955,12 +955,12 @@ class AuthApi:
         access_key_id: str,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1auth~1users~1{userId}~1credentials~1{accessKeyId}/delete/summary
+        """Delete a user's access credentials
 
         ``DELETE /auth/users/{userId}/credentials/{accessKeyId}``
 
-        :param user_id: @@/paths/~1auth~1users~1{userId}~1credentials~1{accessKeyId}/parameters/0/description (required)
-        :param access_key_id: @@/paths/~1auth~1users~1{userId}~1credentials~1{accessKeyId}/parameters/1/description (required)
+        :param user_id: ID of the user. (required)
+        :param access_key_id: Access key ID of the credentials. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -989,11 +989,11 @@ class AuthApi:
         group_id: str,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1auth~1groups~1{groupId}/delete/summary
+        """Delete a group
 
         ``DELETE /auth/groups/{groupId}``
 
-        :param group_id: @@/paths/~1auth~1groups~1{groupId}/parameters/0/description (required)
+        :param group_id: ID of the group. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1021,12 +1021,12 @@ class AuthApi:
         user_id: str,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1auth~1groups~1{groupId}~1members~1{userId}/delete/summary
+        """Remove a user from a group
 
         ``DELETE /auth/groups/{groupId}/members/{userId}``
 
-        :param group_id: @@/paths/~1auth~1groups~1{groupId}~1members~1{userId}/parameters/0/description (required)
-        :param user_id: @@/paths/~1auth~1groups~1{groupId}~1members~1{userId}/parameters/1/description (required)
+        :param group_id: ID of the group. (required)
+        :param user_id: ID of the user. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1055,11 +1055,11 @@ class AuthApi:
         policy_id: str,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1auth~1policies~1{policyId}/delete/summary
+        """Delete a policy
 
         ``DELETE /auth/policies/{policyId}``
 
-        :param policy_id: @@/paths/~1auth~1policies~1{policyId}/parameters/0/description (required)
+        :param policy_id: ID of the policy. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1086,11 +1086,11 @@ class AuthApi:
         user_id: str,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1auth~1users~1{userId}/delete/summary
+        """Delete a user
 
         ``DELETE /auth/users/{userId}``
 
-        :param user_id: @@/paths/~1auth~1users~1{userId}/parameters/0/description (required)
+        :param user_id: ID of the user. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1118,12 +1118,12 @@ class AuthApi:
         principal_id: str,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1auth~1users~1{userId}~1external~1principals/delete/summary
+        """Remove an external identity's association with a user
 
         ``DELETE /auth/users/{userId}/external/principals``
 
-        :param user_id: @@/paths/~1auth~1users~1{userId}~1external~1principals/parameters/0/description (required)
-        :param principal_id: @@/paths/~1auth~1users~1{userId}~1external~1principals/parameters/1/description (required)
+        :param user_id: ID of the user. (required)
+        :param principal_id: ID of the external principal. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1153,12 +1153,12 @@ class AuthApi:
         policy_id: str,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1auth~1groups~1{groupId}~1policies~1{policyId}/delete/summary
+        """Stop applying a policy to a group
 
         ``DELETE /auth/groups/{groupId}/policies/{policyId}``
 
-        :param group_id: @@/paths/~1auth~1groups~1{groupId}~1policies~1{policyId}/parameters/0/description (required)
-        :param policy_id: @@/paths/~1auth~1groups~1{groupId}~1policies~1{policyId}/parameters/1/description (required)
+        :param group_id: ID of the group. (required)
+        :param policy_id: ID of the policy. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1188,12 +1188,12 @@ class AuthApi:
         policy_id: str,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1auth~1users~1{userId}~1policies~1{policyId}/delete/summary
+        """Revoke a directly granted policy from a user
 
         ``DELETE /auth/users/{userId}/policies/{policyId}``
 
-        :param user_id: @@/paths/~1auth~1users~1{userId}~1policies~1{policyId}/parameters/0/description (required)
-        :param policy_id: @@/paths/~1auth~1users~1{userId}~1policies~1{policyId}/parameters/1/description (required)
+        :param user_id: ID of the user. (required)
+        :param policy_id: ID of the policy. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1222,11 +1222,11 @@ class AuthApi:
         external_login_information: Optional[ExternalLoginInformation] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> AuthenticationToken:
-        """@@/paths/~1auth~1external~1principal~1login/post/summary
+        """Log in through an external identity provider
 
         ``POST /auth/external/principal/login``
 
-        :param external_login_information: 
+        :param external_login_information: The request body.
         :return: AuthenticationToken
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1254,12 +1254,12 @@ class AuthApi:
         access_key_id: str,
         **kwargs: Unpack[RequestOptions],
     ) -> Credentials:
-        """@@/paths/~1auth~1users~1{userId}~1credentials~1{accessKeyId}/get/summary
+        """Get a user's access credentials
 
         ``GET /auth/users/{userId}/credentials/{accessKeyId}``
 
-        :param user_id: @@/paths/~1auth~1users~1{userId}~1credentials~1{accessKeyId}/parameters/0/description (required)
-        :param access_key_id: @@/paths/~1auth~1users~1{userId}~1credentials~1{accessKeyId}/parameters/1/description (required)
+        :param user_id: ID of the user. (required)
+        :param access_key_id: Access key ID of the credentials. (required)
         :return: Credentials
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1287,7 +1287,7 @@ class AuthApi:
         self,
         **kwargs: Unpack[RequestOptions],
     ) -> CurrentUser:
-        """@@/paths/~1user/get/summary
+        """Get the user making this request
 
         ``GET /user``
         :return: CurrentUser
@@ -1314,11 +1314,11 @@ class AuthApi:
         principal_id: str,
         **kwargs: Unpack[RequestOptions],
     ) -> ExternalPrincipal:
-        """@@/paths/~1auth~1external~1principals/get/summary
+        """Look up an external principal
 
         ``GET /auth/external/principals``
 
-        :param principal_id: @@/paths/~1auth~1external~1principals/parameters/0/description (required)
+        :param principal_id: ID of the external principal. (required)
         :return: ExternalPrincipal
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1345,11 +1345,11 @@ class AuthApi:
         group_id: str,
         **kwargs: Unpack[RequestOptions],
     ) -> Group:
-        """@@/paths/~1auth~1groups~1{groupId}/get/summary
+        """Get a group
 
         ``GET /auth/groups/{groupId}``
 
-        :param group_id: @@/paths/~1auth~1groups~1{groupId}/parameters/0/description (required)
+        :param group_id: ID of the group. (required)
         :return: Group
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1376,11 +1376,11 @@ class AuthApi:
         group_id: str,
         **kwargs: Unpack[RequestOptions],
     ) -> ACL:
-        """@@/paths/~1auth~1groups~1{groupId}~1acl/get/summary
+        """Read a group's permission level (ACL)
 
         ``GET /auth/groups/{groupId}/acl``
 
-        :param group_id: @@/paths/~1auth~1groups~1{groupId}~1acl/parameters/0/description (required)
+        :param group_id: ID of the group. (required)
         :return: ACL
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1407,11 +1407,11 @@ class AuthApi:
         policy_id: str,
         **kwargs: Unpack[RequestOptions],
     ) -> Policy:
-        """@@/paths/~1auth~1policies~1{policyId}/get/summary
+        """Get a policy
 
         ``GET /auth/policies/{policyId}``
 
-        :param policy_id: @@/paths/~1auth~1policies~1{policyId}/parameters/0/description (required)
+        :param policy_id: ID of the policy. (required)
         :return: Policy
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1438,11 +1438,11 @@ class AuthApi:
         user_id: str,
         **kwargs: Unpack[RequestOptions],
     ) -> User:
-        """@@/paths/~1auth~1users~1{userId}/get/summary
+        """Get a user
 
         ``GET /auth/users/{userId}``
 
-        :param user_id: @@/paths/~1auth~1users~1{userId}/parameters/0/description (required)
+        :param user_id: ID of the user. (required)
         :return: User
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1472,14 +1472,14 @@ class AuthApi:
         amount: Optional[int] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> UserList:
-        """@@/paths/~1auth~1groups~1{groupId}~1members/get/summary
+        """List the users in a group
 
         ``GET /auth/groups/{groupId}/members``
 
-        :param group_id: @@/paths/~1auth~1groups~1{groupId}~1members/parameters/0/description (required)
-        :param prefix: @@/components/parameters/PaginationPrefix/description
-        :param after: @@/components/parameters/PaginationAfter/description
-        :param amount: @@/components/parameters/PaginationAmount/description
+        :param group_id: ID of the group. (required)
+        :param prefix: Return only results whose names start with this prefix.
+        :param after: Return only results that sort after this value; pass the previous page's `next_offset`.
+        :param amount: Maximum number of results to return on one page.
         :return: UserList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1507,6 +1507,21 @@ class AuthApi:
         """Like :meth:`list_group_members`, but return the response unread, for streaming its body."""
         return self.api_client.invoke(_LIST_GROUP_MEMBERS, (group_id, prefix, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
 
+    def list_group_members_iter(
+        self,
+        group_id: str,
+        prefix: Optional[str] = None,
+        after: Optional[str] = None,
+        amount: Optional[int] = None,
+        **kwargs: Unpack[RequestOptions],
+    ) -> Iterator[models.User]:
+        """Iterate over every result of :meth:`list_group_members`, fetching one page at a time.
+
+        Takes the arguments of :meth:`list_group_members`: ``after`` is where to start (default: the
+        beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
+        """
+        return iterate_results(self.list_group_members, { "group_id": group_id, "prefix": prefix, "after": after, "amount": amount, }, kwargs)
+
     def list_group_policies(
         self,
         group_id: str,
@@ -1515,14 +1530,14 @@ class AuthApi:
         amount: Optional[int] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> PolicyList:
-        """@@/paths/~1auth~1groups~1{groupId}~1policies/get/summary
+        """List policies attached to a group
 
         ``GET /auth/groups/{groupId}/policies``
 
-        :param group_id: @@/paths/~1auth~1groups~1{groupId}~1policies/parameters/0/description (required)
-        :param prefix: @@/components/parameters/PaginationPrefix/description
-        :param after: @@/components/parameters/PaginationAfter/description
-        :param amount: @@/components/parameters/PaginationAmount/description
+        :param group_id: ID of the group. (required)
+        :param prefix: Return only results whose names start with this prefix.
+        :param after: Return only results that sort after this value; pass the previous page's `next_offset`.
+        :param amount: Maximum number of results to return on one page.
         :return: PolicyList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1550,6 +1565,21 @@ class AuthApi:
         """Like :meth:`list_group_policies`, but return the response unread, for streaming its body."""
         return self.api_client.invoke(_LIST_GROUP_POLICIES, (group_id, prefix, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
 
+    def list_group_policies_iter(
+        self,
+        group_id: str,
+        prefix: Optional[str] = None,
+        after: Optional[str] = None,
+        amount: Optional[int] = None,
+        **kwargs: Unpack[RequestOptions],
+    ) -> Iterator[models.Policy]:
+        """Iterate over every result of :meth:`list_group_policies`, fetching one page at a time.
+
+        Takes the arguments of :meth:`list_group_policies`: ``after`` is where to start (default: the
+        beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
+        """
+        return iterate_results(self.list_group_policies, { "group_id": group_id, "prefix": prefix, "after": after, "amount": amount, }, kwargs)
+
     def list_groups(
         self,
         prefix: Optional[str] = None,
@@ -1557,13 +1587,13 @@ class AuthApi:
         amount: Optional[int] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> GroupList:
-        """@@/paths/~1auth~1groups/get/summary
+        """List all groups, one page at a time
 
         ``GET /auth/groups``
 
-        :param prefix: @@/components/parameters/PaginationPrefix/description
-        :param after: @@/components/parameters/PaginationAfter/description
-        :param amount: @@/components/parameters/PaginationAmount/description
+        :param prefix: Return only results whose names start with this prefix.
+        :param after: Return only results that sort after this value; pass the previous page's `next_offset`.
+        :param amount: Maximum number of results to return on one page.
         :return: GroupList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1589,6 +1619,20 @@ class AuthApi:
         """Like :meth:`list_groups`, but return the response unread, for streaming its body."""
         return self.api_client.invoke(_LIST_GROUPS, (prefix, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
 
+    def list_groups_iter(
+        self,
+        prefix: Optional[str] = None,
+        after: Optional[str] = None,
+        amount: Optional[int] = None,
+        **kwargs: Unpack[RequestOptions],
+    ) -> Iterator[models.Group]:
+        """Iterate over every result of :meth:`list_groups`, fetching one page at a time.
+
+        Takes the arguments of :meth:`list_groups`: ``after`` is where to start (default: the
+        beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
+        """
+        return iterate_results(self.list_groups, { "prefix": prefix, "after": after, "amount": amount, }, kwargs)
+
     def list_policies(
         self,
         prefix: Optional[str] = None,
@@ -1596,13 +1640,13 @@ class AuthApi:
         amount: Optional[int] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> PolicyList:
-        """@@/paths/~1auth~1policies/get/summary
+        """List all policies, one page at a time
 
         ``GET /auth/policies``
 
-        :param prefix: @@/components/parameters/PaginationPrefix/description
-        :param after: @@/components/parameters/PaginationAfter/description
-        :param amount: @@/components/parameters/PaginationAmount/description
+        :param prefix: Return only results whose names start with this prefix.
+        :param after: Return only results that sort after this value; pass the previous page's `next_offset`.
+        :param amount: Maximum number of results to return on one page.
         :return: PolicyList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1628,6 +1672,20 @@ class AuthApi:
         """Like :meth:`list_policies`, but return the response unread, for streaming its body."""
         return self.api_client.invoke(_LIST_POLICIES, (prefix, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
 
+    def list_policies_iter(
+        self,
+        prefix: Optional[str] = None,
+        after: Optional[str] = None,
+        amount: Optional[int] = None,
+        **kwargs: Unpack[RequestOptions],
+    ) -> Iterator[models.Policy]:
+        """Iterate over every result of :meth:`list_policies`, fetching one page at a time.
+
+        Takes the arguments of :meth:`list_policies`: ``after`` is where to start (default: the
+        beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
+        """
+        return iterate_results(self.list_policies, { "prefix": prefix, "after": after, "amount": amount, }, kwargs)
+
     def list_user_credentials(
         self,
         user_id: str,
@@ -1636,14 +1694,14 @@ class AuthApi:
         amount: Optional[int] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> CredentialsList:
-        """@@/paths/~1auth~1users~1{userId}~1credentials/get/summary
+        """List a user's access keys
 
         ``GET /auth/users/{userId}/credentials``
 
-        :param user_id: @@/paths/~1auth~1users~1{userId}~1credentials/parameters/0/description (required)
-        :param prefix: @@/components/parameters/PaginationPrefix/description
-        :param after: @@/components/parameters/PaginationAfter/description
-        :param amount: @@/components/parameters/PaginationAmount/description
+        :param user_id: ID of the user. (required)
+        :param prefix: Return only results whose names start with this prefix.
+        :param after: Return only results that sort after this value; pass the previous page's `next_offset`.
+        :param amount: Maximum number of results to return on one page.
         :return: CredentialsList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1671,6 +1729,21 @@ class AuthApi:
         """Like :meth:`list_user_credentials`, but return the response unread, for streaming its body."""
         return self.api_client.invoke(_LIST_USER_CREDENTIALS, (user_id, prefix, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
 
+    def list_user_credentials_iter(
+        self,
+        user_id: str,
+        prefix: Optional[str] = None,
+        after: Optional[str] = None,
+        amount: Optional[int] = None,
+        **kwargs: Unpack[RequestOptions],
+    ) -> Iterator[models.Credentials]:
+        """Iterate over every result of :meth:`list_user_credentials`, fetching one page at a time.
+
+        Takes the arguments of :meth:`list_user_credentials`: ``after`` is where to start (default: the
+        beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
+        """
+        return iterate_results(self.list_user_credentials, { "user_id": user_id, "prefix": prefix, "after": after, "amount": amount, }, kwargs)
+
     def list_user_external_principals(
         self,
         user_id: str,
@@ -1679,14 +1752,14 @@ class AuthApi:
         amount: Optional[int] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> ExternalPrincipalList:
-        """@@/paths/~1auth~1users~1{userId}~1external~1principals~1ls/get/summary
+        """List external principals linked to a user
 
         ``GET /auth/users/{userId}/external/principals/ls``
 
-        :param user_id: @@/paths/~1auth~1users~1{userId}~1external~1principals~1ls/parameters/0/description (required)
-        :param prefix: @@/components/parameters/PaginationPrefix/description
-        :param after: @@/components/parameters/PaginationAfter/description
-        :param amount: @@/components/parameters/PaginationAmount/description
+        :param user_id: ID of the user. (required)
+        :param prefix: Return only results whose names start with this prefix.
+        :param after: Return only results that sort after this value; pass the previous page's `next_offset`.
+        :param amount: Maximum number of results to return on one page.
         :return: ExternalPrincipalList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1714,6 +1787,21 @@ class AuthApi:
         """Like :meth:`list_user_external_principals`, but return the response unread, for streaming its body."""
         return self.api_client.invoke(_LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
 
+    def list_user_external_principals_iter(
+        self,
+        user_id: str,
+        prefix: Optional[str] = None,
+        after: Optional[str] = None,
+        amount: Optional[int] = None,
+        **kwargs: Unpack[RequestOptions],
+    ) -> Iterator[models.ExternalPrincipal]:
+        """Iterate over every result of :meth:`list_user_external_principals`, fetching one page at a time.
+
+        Takes the arguments of :meth:`list_user_external_principals`: ``after`` is where to start (default: the
+        beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
+        """
+        return iterate_results(self.list_user_external_principals, { "user_id": user_id, "prefix": prefix, "after": after, "amount": amount, }, kwargs)
+
     def list_user_groups(
         self,
         user_id: str,
@@ -1722,14 +1810,14 @@ class AuthApi:
         amount: Optional[int] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> GroupList:
-        """@@/paths/~1auth~1users~1{userId}~1groups/get/summary
+        """List the groups a user belongs to
 
         ``GET /auth/users/{userId}/groups``
 
-        :param user_id: @@/paths/~1auth~1users~1{userId}~1groups/parameters/0/description (required)
-        :param prefix: @@/components/parameters/PaginationPrefix/description
-        :param after: @@/components/parameters/PaginationAfter/description
-        :param amount: @@/components/parameters/PaginationAmount/description
+        :param user_id: ID of the user. (required)
+        :param prefix: Return only results whose names start with this prefix.
+        :param after: Return only results that sort after this value; pass the previous page's `next_offset`.
+        :param amount: Maximum number of results to return on one page.
         :return: GroupList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1757,6 +1845,21 @@ class AuthApi:
         """Like :meth:`list_user_groups`, but return the response unread, for streaming its body."""
         return self.api_client.invoke(_LIST_USER_GROUPS, (user_id, prefix, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
 
+    def list_user_groups_iter(
+        self,
+        user_id: str,
+        prefix: Optional[str] = None,
+        after: Optional[str] = None,
+        amount: Optional[int] = None,
+        **kwargs: Unpack[RequestOptions],
+    ) -> Iterator[models.Group]:
+        """Iterate over every result of :meth:`list_user_groups`, fetching one page at a time.
+
+        Takes the arguments of :meth:`list_user_groups`: ``after`` is where to start (default: the
+        beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
+        """
+        return iterate_results(self.list_user_groups, { "user_id": user_id, "prefix": prefix, "after": after, "amount": amount, }, kwargs)
+
     def list_user_policies(
         self,
         user_id: str,
@@ -1766,15 +1869,15 @@ class AuthApi:
         effective: Optional[bool] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> PolicyList:
-        """@@/paths/~1auth~1users~1{userId}~1policies/get/summary
+        """List policies attached to a user
 
         ``GET /auth/users/{userId}/policies``
 
-        :param user_id: @@/paths/~1auth~1users~1{userId}~1policies/parameters/0/description (required)
-        :param prefix: @@/components/parameters/PaginationPrefix/description
-        :param after: @@/components/parameters/PaginationAfter/description
-        :param amount: @@/components/parameters/PaginationAmount/description
-        :param effective: @@/paths/~1auth~1users~1{userId}~1policies/get/parameters/3/description
+        :param user_id: ID of the user. (required)
+        :param prefix: Return only results whose names start with this prefix.
+        :param after: Return only results that sort after this value; pass the previous page's `next_offset`.
+        :param amount: Maximum number of results to return on one page.
+        :param effective: If true, also include policies the user inherits through group membership, without duplicates; otherwise only directly attached policies.
         :return: PolicyList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1804,6 +1907,22 @@ class AuthApi:
         """Like :meth:`list_user_policies`, but return the response unread, for streaming its body."""
         return self.api_client.invoke(_LIST_USER_POLICIES, (user_id, prefix, after, amount, effective, ), kwargs, "raw")  # type: ignore[no-any-return]
 
+    def list_user_policies_iter(
+        self,
+        user_id: str,
+        prefix: Optional[str] = None,
+        after: Optional[str] = None,
+        amount: Optional[int] = None,
+        effective: Optional[bool] = None,
+        **kwargs: Unpack[RequestOptions],
+    ) -> Iterator[models.Policy]:
+        """Iterate over every result of :meth:`list_user_policies`, fetching one page at a time.
+
+        Takes the arguments of :meth:`list_user_policies`: ``after`` is where to start (default: the
+        beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
+        """
+        return iterate_results(self.list_user_policies, { "user_id": user_id, "prefix": prefix, "after": after, "amount": amount, "effective": effective, }, kwargs)
+
     def list_users(
         self,
         prefix: Optional[str] = None,
@@ -1811,13 +1930,13 @@ class AuthApi:
         amount: Optional[int] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> UserList:
-        """@@/paths/~1auth~1users/get/summary
+        """List all users, one page at a time
 
         ``GET /auth/users``
 
-        :param prefix: @@/components/parameters/PaginationPrefix/description
-        :param after: @@/components/parameters/PaginationAfter/description
-        :param amount: @@/components/parameters/PaginationAmount/description
+        :param prefix: Return only results whose names start with this prefix.
+        :param after: Return only results that sort after this value; pass the previous page's `next_offset`.
+        :param amount: Maximum number of results to return on one page.
         :return: UserList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1843,16 +1962,30 @@ class AuthApi:
         """Like :meth:`list_users`, but return the response unread, for streaming its body."""
         return self.api_client.invoke(_LIST_USERS, (prefix, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
 
+    def list_users_iter(
+        self,
+        prefix: Optional[str] = None,
+        after: Optional[str] = None,
+        amount: Optional[int] = None,
+        **kwargs: Unpack[RequestOptions],
+    ) -> Iterator[models.User]:
+        """Iterate over every result of :meth:`list_users`, fetching one page at a time.
+
+        Takes the arguments of :meth:`list_users`: ``after`` is where to start (default: the
+        beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
+        """
+        return iterate_results(self.list_users, { "prefix": prefix, "after": after, "amount": amount, }, kwargs)
+
     def login(
         self,
         login_information: Optional[LoginInformation] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> AuthenticationToken:
-        """@@/paths/~1auth~1login/post/summary
+        """Log in with an access key and secret
 
         ``POST /auth/login``
 
-        :param login_information: 
+        :param login_information: The request body.
         :return: AuthenticationToken
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1878,7 +2011,7 @@ class AuthApi:
         self,
         **kwargs: Unpack[RequestOptions],
     ) -> Error:
-        """@@/paths/~1oidc~1callback/get/summary
+        """Handle the redirect back from the OIDC identity provider
 
         ``GET /oidc/callback``
         :return: Error
@@ -1906,12 +2039,12 @@ class AuthApi:
         acl: ACL,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1auth~1groups~1{groupId}~1acl/post/summary
+        """Change a group's permission level (ACL)
 
         ``POST /auth/groups/{groupId}/acl``
 
-        :param group_id: @@/paths/~1auth~1groups~1{groupId}~1acl/parameters/0/description (required)
-        :param acl:  (required)
+        :param group_id: ID of the group. (required)
+        :param acl: The request body. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1941,12 +2074,12 @@ class AuthApi:
         policy: Policy,
         **kwargs: Unpack[RequestOptions],
     ) -> Policy:
-        """@@/paths/~1auth~1policies~1{policyId}/put/summary
+        """Replace an existing policy
 
         ``PUT /auth/policies/{policyId}``
 
-        :param policy_id: @@/paths/~1auth~1policies~1{policyId}/parameters/0/description (required)
-        :param policy:  (required)
+        :param policy_id: ID of the policy. (required)
+        :param policy: The request body. (required)
         :return: Policy
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """

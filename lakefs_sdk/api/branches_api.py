@@ -5,16 +5,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union  # noqa: F401
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union  # noqa: F401
 
 from lakefs_sdk._operation import Operation, Param
 from lakefs_sdk.api_client import ApiClient
+from lakefs_sdk.pagination import iterate_results
 
 if TYPE_CHECKING:
-    from datetime import datetime  # noqa: F401
-
     from typing_extensions import Unpack
 
+    from lakefs_sdk import models  # noqa: F401
     from lakefs_sdk._options import RequestOptions, UploadContent  # noqa: F401
     from lakefs_sdk.api_response import ApiResponse
     from lakefs_sdk.rest import RESTResponse
@@ -196,13 +196,13 @@ class BranchesApi:
         cherry_pick_creation: CherryPickCreation,
         **kwargs: Unpack[RequestOptions],
     ) -> Commit:
-        """@@/paths/~1repositories~1{repository}~1branches~1{branch}~1cherry-pick/post/summary
+        """Apply one commit's changes onto a branch as a new commit
 
         ``POST /repositories/{repository}/branches/{branch}/cherry-pick``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1cherry-pick/parameters/0/description (required)
-        :param branch: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1cherry-pick/parameters/1/description (required)
-        :param cherry_pick_creation:  (required)
+        :param repository: Name of the repository. (required)
+        :param branch: Name of the branch. (required)
+        :param cherry_pick_creation: The request body. (required)
         :return: Commit
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -234,12 +234,12 @@ class BranchesApi:
         branch_creation: BranchCreation,
         **kwargs: Unpack[RequestOptions],
     ) -> str:
-        """@@/paths/~1repositories~1{repository}~1branches/post/summary
+        """Create a branch starting at a ref
 
         ``POST /repositories/{repository}/branches``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1branches/parameters/0/description (required)
-        :param branch_creation:  (required)
+        :param repository: Name of the repository. (required)
+        :param branch_creation: The request body. (required)
         :return: str
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -270,13 +270,13 @@ class BranchesApi:
         force: Optional[bool] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1repositories~1{repository}~1branches~1{branch}/delete/summary
+        """Remove a branch; its commits stay reachable from other refs
 
         ``DELETE /repositories/{repository}/branches/{branch}``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1branches~1{branch}/parameters/0/description (required)
-        :param branch: @@/paths/~1repositories~1{repository}~1branches~1{branch}/parameters/1/description (required)
-        :param force: @@/paths/~1repositories~1{repository}~1branches~1{branch}/delete/parameters/0/description
+        :param repository: Name of the repository. (required)
+        :param branch: Name of the branch. (required)
+        :param force: Delete even when the repository is marked read-only.
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -312,16 +312,16 @@ class BranchesApi:
         delimiter: Optional[str] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> DiffList:
-        """@@/paths/~1repositories~1{repository}~1branches~1{branch}~1diff/get/summary
+        """List a branch's uncommitted changes
 
         ``GET /repositories/{repository}/branches/{branch}/diff``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1diff/parameters/4/description (required)
-        :param branch: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1diff/parameters/5/description (required)
-        :param after: @@/components/parameters/PaginationAfter/description
-        :param amount: @@/components/parameters/PaginationAmount/description
-        :param prefix: @@/components/parameters/PaginationPrefix/description
-        :param delimiter: @@/components/parameters/PaginationDelimiter/description
+        :param repository: Name of the repository. (required)
+        :param branch: Name of the branch. (required)
+        :param after: Return only results that sort after this value; pass the previous page's `next_offset`.
+        :param amount: Maximum number of results to return on one page.
+        :param prefix: Return only results whose names start with this prefix.
+        :param delimiter: Group results that share a prefix up to this character into a single common-prefix entry.
         :return: DiffList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -353,18 +353,35 @@ class BranchesApi:
         """Like :meth:`diff_branch`, but return the response unread, for streaming its body."""
         return self.api_client.invoke(_DIFF_BRANCH, (repository, branch, after, amount, prefix, delimiter, ), kwargs, "raw")  # type: ignore[no-any-return]
 
+    def diff_branch_iter(
+        self,
+        repository: str,
+        branch: str,
+        after: Optional[str] = None,
+        amount: Optional[int] = None,
+        prefix: Optional[str] = None,
+        delimiter: Optional[str] = None,
+        **kwargs: Unpack[RequestOptions],
+    ) -> Iterator[models.Diff]:
+        """Iterate over every result of :meth:`diff_branch`, fetching one page at a time.
+
+        Takes the arguments of :meth:`diff_branch`: ``after`` is where to start (default: the
+        beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
+        """
+        return iterate_results(self.diff_branch, { "repository": repository, "branch": branch, "after": after, "amount": amount, "prefix": prefix, "delimiter": delimiter, }, kwargs)
+
     def get_branch(
         self,
         repository: str,
         branch: str,
         **kwargs: Unpack[RequestOptions],
     ) -> Ref:
-        """@@/paths/~1repositories~1{repository}~1branches~1{branch}/get/summary
+        """Read a branch and the commit it points at
 
         ``GET /repositories/{repository}/branches/{branch}``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1branches~1{branch}/parameters/0/description (required)
-        :param branch: @@/paths/~1repositories~1{repository}~1branches~1{branch}/parameters/1/description (required)
+        :param repository: Name of the repository. (required)
+        :param branch: Name of the branch. (required)
         :return: Ref
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -397,15 +414,15 @@ class BranchesApi:
         show_hidden: Optional[bool] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> RefList:
-        """@@/paths/~1repositories~1{repository}~1branches/get/summary
+        """List a repository's branches
 
         ``GET /repositories/{repository}/branches``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1branches/parameters/0/description (required)
-        :param prefix: @@/components/parameters/PaginationPrefix/description
-        :param after: @@/components/parameters/PaginationAfter/description
-        :param amount: @@/components/parameters/PaginationAmount/description
-        :param show_hidden: @@/paths/~1repositories~1{repository}~1branches/get/parameters/3/description
+        :param repository: Name of the repository. (required)
+        :param prefix: Return only results whose names start with this prefix.
+        :param after: Return only results that sort after this value; pass the previous page's `next_offset`.
+        :param amount: Maximum number of results to return on one page.
+        :param show_hidden: Include branches that are normally hidden (experimental).
         :return: RefList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -435,6 +452,22 @@ class BranchesApi:
         """Like :meth:`list_branches`, but return the response unread, for streaming its body."""
         return self.api_client.invoke(_LIST_BRANCHES, (repository, prefix, after, amount, show_hidden, ), kwargs, "raw")  # type: ignore[no-any-return]
 
+    def list_branches_iter(
+        self,
+        repository: str,
+        prefix: Optional[str] = None,
+        after: Optional[str] = None,
+        amount: Optional[int] = None,
+        show_hidden: Optional[bool] = None,
+        **kwargs: Unpack[RequestOptions],
+    ) -> Iterator[models.Ref]:
+        """Iterate over every result of :meth:`list_branches`, fetching one page at a time.
+
+        Takes the arguments of :meth:`list_branches`: ``after`` is where to start (default: the
+        beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
+        """
+        return iterate_results(self.list_branches, { "repository": repository, "prefix": prefix, "after": after, "amount": amount, "show_hidden": show_hidden, }, kwargs)
+
     def reset_branch(
         self,
         repository: str,
@@ -442,13 +475,13 @@ class BranchesApi:
         reset_creation: ResetCreation,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1repositories~1{repository}~1branches~1{branch}/put/summary
+        """Discard uncommitted changes on a branch: all of them, one object, or a prefix
 
         ``PUT /repositories/{repository}/branches/{branch}``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1branches~1{branch}/parameters/0/description (required)
-        :param branch: @@/paths/~1repositories~1{repository}~1branches~1{branch}/parameters/1/description (required)
-        :param reset_creation:  (required)
+        :param repository: Name of the repository. (required)
+        :param branch: Name of the branch. (required)
+        :param reset_creation: The request body. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -481,13 +514,13 @@ class BranchesApi:
         revert_creation: RevertCreation,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1repositories~1{repository}~1branches~1{branch}~1revert/post/summary
+        """Commit the inverse of an earlier commit onto a branch
 
         ``POST /repositories/{repository}/branches/{branch}/revert``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1revert/parameters/0/description (required)
-        :param branch: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1revert/parameters/1/description (required)
-        :param revert_creation:  (required)
+        :param repository: Name of the repository. (required)
+        :param branch: Name of the branch. (required)
+        :param revert_creation: The request body. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """

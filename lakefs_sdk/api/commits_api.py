@@ -5,16 +5,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union  # noqa: F401
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union  # noqa: F401
 
 from lakefs_sdk._operation import Operation, Param
 from lakefs_sdk.api_client import ApiClient
+from lakefs_sdk.pagination import iterate_results
 
 if TYPE_CHECKING:
-    from datetime import datetime  # noqa: F401
-
     from typing_extensions import Unpack
 
+    from lakefs_sdk import models  # noqa: F401
     from lakefs_sdk._options import RequestOptions, UploadContent  # noqa: F401
     from lakefs_sdk.api_response import ApiResponse
     from lakefs_sdk.rest import RESTResponse
@@ -80,14 +80,14 @@ class CommitsApi:
         source_metarange: Optional[str] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> Commit:
-        """@@/paths/~1repositories~1{repository}~1branches~1{branch}~1commits/post/summary
+        """Commit a branch's staged changes
 
         ``POST /repositories/{repository}/branches/{branch}/commits``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1commits/parameters/0/description (required)
-        :param branch: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1commits/parameters/1/description (required)
-        :param commit_creation:  (required)
-        :param source_metarange: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1commits/post/parameters/0/description
+        :param repository: Name of the repository. (required)
+        :param branch: Name of the branch. (required)
+        :param commit_creation: The request body. (required)
+        :param source_metarange: Commit this existing meta-range instead of the staged changes; the branch must have nothing staged.
         :return: Commit
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -121,12 +121,12 @@ class CommitsApi:
         commit_id: str,
         **kwargs: Unpack[RequestOptions],
     ) -> Commit:
-        """@@/paths/~1repositories~1{repository}~1commits~1{commitId}/get/summary
+        """Read a commit by ID or by any ref that resolves to it
 
         ``GET /repositories/{repository}/commits/{commitId}``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1commits~1{commitId}/parameters/0/description (required)
-        :param commit_id: @@/paths/~1repositories~1{repository}~1commits~1{commitId}/parameters/1/description (required)
+        :param repository: Name of the repository. (required)
+        :param commit_id: ID of the commit. (required)
         :return: Commit
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """

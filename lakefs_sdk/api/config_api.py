@@ -5,16 +5,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union  # noqa: F401
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union  # noqa: F401
 
 from lakefs_sdk._operation import Operation, Param
 from lakefs_sdk.api_client import ApiClient
+from lakefs_sdk.pagination import iterate_results
 
 if TYPE_CHECKING:
-    from datetime import datetime  # noqa: F401
-
     from typing_extensions import Unpack
 
+    from lakefs_sdk import models  # noqa: F401
     from lakefs_sdk._options import RequestOptions, UploadContent  # noqa: F401
     from lakefs_sdk.api_response import ApiResponse
     from lakefs_sdk.rest import RESTResponse
@@ -51,9 +51,9 @@ class ConfigApi:
         self,
         **kwargs: Unpack[RequestOptions],
     ) -> Config:
-        """@@/paths/~1config/get/summary
+        """Get the lakeFS server configuration
 
-        @@/paths/~1config/get/description
+        Returns this lakeFS installation's settings, including version, storage, UI and capability information.
 
         ``GET /config``
         :return: Config

@@ -5,16 +5,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union  # noqa: F401
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union  # noqa: F401
 
 from lakefs_sdk._operation import Operation, Param
 from lakefs_sdk.api_client import ApiClient
+from lakefs_sdk.pagination import iterate_results
 
 if TYPE_CHECKING:
-    from datetime import datetime  # noqa: F401
-
     from typing_extensions import Unpack
 
+    from lakefs_sdk import models  # noqa: F401
     from lakefs_sdk._options import RequestOptions, UploadContent  # noqa: F401
     from lakefs_sdk.api_response import ApiResponse
     from lakefs_sdk.rest import RESTResponse
@@ -393,17 +393,17 @@ class ExperimentalApi:
         abort_presign_multipart_upload: Optional[AbortPresignMultipartUpload] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1pmpu~1{uploadId}/delete/summary
+        """Cancel a presigned multipart upload and drop its parts
 
-        @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1pmpu~1{uploadId}/delete/description
+        Discards the parts sent so far; the upload ID can no longer be used.
 
         ``DELETE /repositories/{repository}/branches/{branch}/staging/pmpu/{uploadId}``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1pmpu~1{uploadId}/parameters/0/description (required)
-        :param branch: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1pmpu~1{uploadId}/parameters/1/description (required)
-        :param upload_id: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1pmpu~1{uploadId}/parameters/2/description (required)
-        :param path: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1pmpu~1{uploadId}/parameters/3/description (required)
-        :param abort_presign_multipart_upload: 
+        :param repository: Name of the repository. (required)
+        :param branch: Name of the branch. (required)
+        :param upload_id: ID of the presigned multipart upload. (required)
+        :param path: Path of the object, relative to the branch. (required)
+        :param abort_presign_multipart_upload: The request body.
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -442,17 +442,17 @@ class ExperimentalApi:
         complete_presign_multipart_upload: Optional[CompletePresignMultipartUpload] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> ObjectStats:
-        """@@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1pmpu~1{uploadId}/put/summary
+        """Finish a presigned multipart upload and stage the resulting object
 
-        @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1pmpu~1{uploadId}/put/description
+        Joins the uploaded parts, in part-number order, into one object and links it at the path.
 
         ``PUT /repositories/{repository}/branches/{branch}/staging/pmpu/{uploadId}``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1pmpu~1{uploadId}/parameters/0/description (required)
-        :param branch: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1pmpu~1{uploadId}/parameters/1/description (required)
-        :param upload_id: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1pmpu~1{uploadId}/parameters/2/description (required)
-        :param path: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1pmpu~1{uploadId}/parameters/3/description (required)
-        :param complete_presign_multipart_upload: 
+        :param repository: Name of the repository. (required)
+        :param branch: Name of the branch. (required)
+        :param upload_id: ID of the presigned multipart upload. (required)
+        :param path: Path of the object, relative to the branch. (required)
+        :param complete_presign_multipart_upload: The request body.
         :return: ObjectStats
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -490,16 +490,16 @@ class ExperimentalApi:
         parts: Optional[int] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> PresignMultipartUpload:
-        """@@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1pmpu/post/summary
+        """Start an upload of one object in several parts written directly to storage
 
-        @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1pmpu/post/description
+        Returns the upload ID and, when asked for, one presigned URL per part so the client can send parts straight to the object store.
 
         ``POST /repositories/{repository}/branches/{branch}/staging/pmpu``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1pmpu/parameters/0/description (required)
-        :param branch: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1pmpu/parameters/1/description (required)
-        :param path: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1pmpu/parameters/2/description (required)
-        :param parts: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1pmpu/parameters/3/description
+        :param repository: Name of the repository. (required)
+        :param branch: Name of the branch. (required)
+        :param path: Path of the object, relative to the branch. (required)
+        :param parts: Number of presigned part URLs to generate for the upload.
         :return: PresignMultipartUpload
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -533,12 +533,12 @@ class ExperimentalApi:
         pull_request_creation: PullRequestCreation,
         **kwargs: Unpack[RequestOptions],
     ) -> PullRequestCreationResponse:
-        """@@/paths/~1repositories~1{repository}~1pulls/post/summary
+        """Open a pull request to merge one branch into another
 
         ``POST /repositories/{repository}/pulls``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1pulls/parameters/0/description (required)
-        :param pull_request_creation:  (required)
+        :param repository: Name of the repository. (required)
+        :param pull_request_creation: The request body. (required)
         :return: PullRequestCreationResponse
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -569,13 +569,13 @@ class ExperimentalApi:
         external_principal_creation: Optional[ExternalPrincipalCreation] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1auth~1users~1{userId}~1external~1principals/post/summary
+        """Associate an external identity (principal) with a user
 
         ``POST /auth/users/{userId}/external/principals``
 
-        :param user_id: @@/paths/~1auth~1users~1{userId}~1external~1principals/parameters/0/description (required)
-        :param principal_id: @@/paths/~1auth~1users~1{userId}~1external~1principals/parameters/1/description (required)
-        :param external_principal_creation: 
+        :param user_id: ID of the user. (required)
+        :param principal_id: ID of the external principal. (required)
+        :param external_principal_creation: The request body.
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -607,12 +607,12 @@ class ExperimentalApi:
         principal_id: str,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1auth~1users~1{userId}~1external~1principals/delete/summary
+        """Remove an external identity's association with a user
 
         ``DELETE /auth/users/{userId}/external/principals``
 
-        :param user_id: @@/paths/~1auth~1users~1{userId}~1external~1principals/parameters/0/description (required)
-        :param principal_id: @@/paths/~1auth~1users~1{userId}~1external~1principals/parameters/1/description (required)
+        :param user_id: ID of the user. (required)
+        :param principal_id: ID of the external principal. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -641,11 +641,11 @@ class ExperimentalApi:
         external_login_information: Optional[ExternalLoginInformation] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> AuthenticationToken:
-        """@@/paths/~1auth~1external~1principal~1login/post/summary
+        """Log in through an external identity provider
 
         ``POST /auth/external/principal/login``
 
-        :param external_login_information: 
+        :param external_login_information: The request body.
         :return: AuthenticationToken
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -672,11 +672,11 @@ class ExperimentalApi:
         principal_id: str,
         **kwargs: Unpack[RequestOptions],
     ) -> ExternalPrincipal:
-        """@@/paths/~1auth~1external~1principals/get/summary
+        """Look up an external principal
 
         ``GET /auth/external/principals``
 
-        :param principal_id: @@/paths/~1auth~1external~1principals/parameters/0/description (required)
+        :param principal_id: ID of the external principal. (required)
         :return: ExternalPrincipal
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -704,12 +704,12 @@ class ExperimentalApi:
         pull_request: str,
         **kwargs: Unpack[RequestOptions],
     ) -> PullRequest:
-        """@@/paths/~1repositories~1{repository}~1pulls~1{pull_request}/get/summary
+        """Read one pull request
 
         ``GET /repositories/{repository}/pulls/{pull_request}``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1pulls~1{pull_request}/parameters/0/description (required)
-        :param pull_request: @@/paths/~1repositories~1{repository}~1pulls~1{pull_request}/parameters/1/description (required)
+        :param repository: Name of the repository. (required)
+        :param pull_request: ID of the pull request. (required)
         :return: PullRequest
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -741,16 +741,16 @@ class ExperimentalApi:
         force: Optional[bool] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1repositories~1{repository}~1branches~1{branch}~1hard_reset/put/summary
+        """Point a branch at another ref, discarding where it pointed before
 
-        @@/paths/~1repositories~1{repository}~1branches~1{branch}~1hard_reset/put/description
+        Moves the branch head to the given ref without creating a commit. The branch must have no uncommitted changes.
 
         ``PUT /repositories/{repository}/branches/{branch}/hard_reset``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1hard_reset/parameters/0/description (required)
-        :param branch: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1hard_reset/parameters/1/description (required)
-        :param ref: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1hard_reset/put/parameters/0/description (required)
-        :param force: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1hard_reset/put/parameters/1/description
+        :param repository: Name of the repository. (required)
+        :param branch: Name of the branch. (required)
+        :param ref: The ref the branch will point to afterwards. (required)
+        :param force: Allow the reset even if the repository is read-only.
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -787,15 +787,15 @@ class ExperimentalApi:
         status: Optional[str] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> PullRequestsList:
-        """@@/paths/~1repositories~1{repository}~1pulls/get/summary
+        """List a repository's pull requests
 
         ``GET /repositories/{repository}/pulls``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1pulls/parameters/0/description (required)
-        :param prefix: @@/components/parameters/PaginationPrefix/description
-        :param after: @@/components/parameters/PaginationAfter/description
-        :param amount: @@/components/parameters/PaginationAmount/description
-        :param status: @@/paths/~1repositories~1{repository}~1pulls/get/parameters/3/description
+        :param repository: Name of the repository. (required)
+        :param prefix: Return only results whose names start with this prefix.
+        :param after: Return only results that sort after this value; pass the previous page's `next_offset`.
+        :param amount: Maximum number of results to return on one page.
+        :param status: Keep only pull requests in this state.
         :return: PullRequestsList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -825,6 +825,22 @@ class ExperimentalApi:
         """Like :meth:`list_pull_requests`, but return the response unread, for streaming its body."""
         return self.api_client.invoke(_LIST_PULL_REQUESTS, (repository, prefix, after, amount, status, ), kwargs, "raw")  # type: ignore[no-any-return]
 
+    def list_pull_requests_iter(
+        self,
+        repository: str,
+        prefix: Optional[str] = None,
+        after: Optional[str] = None,
+        amount: Optional[int] = None,
+        status: Optional[str] = None,
+        **kwargs: Unpack[RequestOptions],
+    ) -> Iterator[models.PullRequest]:
+        """Iterate over every result of :meth:`list_pull_requests`, fetching one page at a time.
+
+        Takes the arguments of :meth:`list_pull_requests`: ``after`` is where to start (default: the
+        beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
+        """
+        return iterate_results(self.list_pull_requests, { "repository": repository, "prefix": prefix, "after": after, "amount": amount, "status": status, }, kwargs)
+
     def list_user_external_principals(
         self,
         user_id: str,
@@ -833,14 +849,14 @@ class ExperimentalApi:
         amount: Optional[int] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> ExternalPrincipalList:
-        """@@/paths/~1auth~1users~1{userId}~1external~1principals~1ls/get/summary
+        """List external principals linked to a user
 
         ``GET /auth/users/{userId}/external/principals/ls``
 
-        :param user_id: @@/paths/~1auth~1users~1{userId}~1external~1principals~1ls/parameters/0/description (required)
-        :param prefix: @@/components/parameters/PaginationPrefix/description
-        :param after: @@/components/parameters/PaginationAfter/description
-        :param amount: @@/components/parameters/PaginationAmount/description
+        :param user_id: ID of the user. (required)
+        :param prefix: Return only results whose names start with this prefix.
+        :param after: Return only results that sort after this value; pass the previous page's `next_offset`.
+        :param amount: Maximum number of results to return on one page.
         :return: ExternalPrincipalList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -868,18 +884,33 @@ class ExperimentalApi:
         """Like :meth:`list_user_external_principals`, but return the response unread, for streaming its body."""
         return self.api_client.invoke(_LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
 
+    def list_user_external_principals_iter(
+        self,
+        user_id: str,
+        prefix: Optional[str] = None,
+        after: Optional[str] = None,
+        amount: Optional[int] = None,
+        **kwargs: Unpack[RequestOptions],
+    ) -> Iterator[models.ExternalPrincipal]:
+        """Iterate over every result of :meth:`list_user_external_principals`, fetching one page at a time.
+
+        Takes the arguments of :meth:`list_user_external_principals`: ``after`` is where to start (default: the
+        beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
+        """
+        return iterate_results(self.list_user_external_principals, { "user_id": user_id, "prefix": prefix, "after": after, "amount": amount, }, kwargs)
+
     def merge_pull_request(
         self,
         repository: str,
         pull_request: str,
         **kwargs: Unpack[RequestOptions],
     ) -> MergeResult:
-        """@@/paths/~1repositories~1{repository}~1pulls~1{pull_request}~1merge/put/summary
+        """Merge the branches a pull request names and close it
 
         ``PUT /repositories/{repository}/pulls/{pull_request}/merge``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1pulls~1{pull_request}~1merge/parameters/0/description (required)
-        :param pull_request: @@/paths/~1repositories~1{repository}~1pulls~1{pull_request}~1merge/parameters/1/description (required)
+        :param repository: Name of the repository. (required)
+        :param pull_request: ID of the pull request. (required)
         :return: MergeResult
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -908,11 +939,11 @@ class ExperimentalApi:
         sts_auth_request: StsAuthRequest,
         **kwargs: Unpack[RequestOptions],
     ) -> AuthenticationToken:
-        """@@/paths/~1sts~1login/post/summary
+        """Exchange an OpenID Connect authorization code for a lakeFS token
 
         ``POST /sts/login``
 
-        :param sts_auth_request:  (required)
+        :param sts_auth_request: The request body. (required)
         :return: AuthenticationToken
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -942,14 +973,14 @@ class ExperimentalApi:
         update_object_user_metadata: UpdateObjectUserMetadata,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects~1stat~1user_metadata/put/summary
+        """Replace an object's user metadata as a whole
 
         ``PUT /repositories/{repository}/branches/{branch}/objects/stat/user_metadata``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects~1stat~1user_metadata/parameters/0/description (required)
-        :param branch: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects~1stat~1user_metadata/parameters/1/description (required)
-        :param path: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects~1stat~1user_metadata/parameters/2/description (required)
-        :param update_object_user_metadata:  (required)
+        :param repository: Name of the repository. (required)
+        :param branch: Name of the branch. (required)
+        :param path: Location within the branch of the object whose metadata is updated. (required)
+        :param update_object_user_metadata: The request body. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -984,13 +1015,13 @@ class ExperimentalApi:
         pull_request_basic: PullRequestBasic,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1repositories~1{repository}~1pulls~1{pull_request}/patch/summary
+        """Change a pull request's title, description or state
 
         ``PATCH /repositories/{repository}/pulls/{pull_request}``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1pulls~1{pull_request}/parameters/0/description (required)
-        :param pull_request: @@/paths/~1repositories~1{repository}~1pulls~1{pull_request}/parameters/1/description (required)
-        :param pull_request_basic:  (required)
+        :param repository: Name of the repository. (required)
+        :param pull_request: ID of the pull request. (required)
+        :param pull_request_basic: The request body. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1026,18 +1057,18 @@ class ExperimentalApi:
         upload_part_from: UploadPartFrom,
         **kwargs: Unpack[RequestOptions],
     ) -> UploadTo:
-        """@@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1pmpu~1{uploadId}~1parts~1{partNumber}/put/summary
+        """Get a presigned URL for sending one part of a multipart upload
 
-        @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1pmpu~1{uploadId}~1parts~1{partNumber}/put/description
+        The returned URL accepts the bytes of this part number with a plain HTTP PUT to storage.
 
         ``PUT /repositories/{repository}/branches/{branch}/staging/pmpu/{uploadId}/parts/{partNumber}``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1pmpu~1{uploadId}~1parts~1{partNumber}/parameters/0/description (required)
-        :param branch: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1pmpu~1{uploadId}~1parts~1{partNumber}/parameters/1/description (required)
-        :param upload_id: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1pmpu~1{uploadId}~1parts~1{partNumber}/parameters/2/description (required)
-        :param path: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1pmpu~1{uploadId}~1parts~1{partNumber}/parameters/3/description (required)
-        :param part_number: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1pmpu~1{uploadId}~1parts~1{partNumber}/parameters/4/description (required)
-        :param upload_part_from:  (required)
+        :param repository: Name of the repository. (required)
+        :param branch: Name of the branch. (required)
+        :param upload_id: ID of the presigned multipart upload. (required)
+        :param path: Path of the object, relative to the branch. (required)
+        :param part_number: Number of the part to upload, from 1 to 10000. (required)
+        :param upload_part_from: The request body. (required)
         :return: UploadTo
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1079,18 +1110,18 @@ class ExperimentalApi:
         upload_part_copy_from: UploadPartCopyFrom,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1pmpu~1{uploadId}~1parts~1{partNumber}~1copy/put/summary
+        """Fill one part of a multipart upload from a range of an existing object
 
-        @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1pmpu~1{uploadId}~1parts~1{partNumber}~1copy/put/description
+        Copies bytes of another object, server side, into the given part number instead of sending them.
 
         ``PUT /repositories/{repository}/branches/{branch}/staging/pmpu/{uploadId}/parts/{partNumber}/copy``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1pmpu~1{uploadId}~1parts~1{partNumber}~1copy/parameters/0/description (required)
-        :param branch: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1pmpu~1{uploadId}~1parts~1{partNumber}~1copy/parameters/1/description (required)
-        :param upload_id: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1pmpu~1{uploadId}~1parts~1{partNumber}~1copy/parameters/2/description (required)
-        :param path: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1pmpu~1{uploadId}~1parts~1{partNumber}~1copy/parameters/3/description (required)
-        :param part_number: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1pmpu~1{uploadId}~1parts~1{partNumber}~1copy/parameters/4/description (required)
-        :param upload_part_copy_from:  (required)
+        :param repository: Name of the repository. (required)
+        :param branch: Name of the branch. (required)
+        :param upload_id: ID of the presigned multipart upload. (required)
+        :param path: Path of the object, relative to the branch. (required)
+        :param part_number: Number of the part to fill by copying, from 1 to 10000. (required)
+        :param upload_part_copy_from: The request body. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """

@@ -5,16 +5,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union  # noqa: F401
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union  # noqa: F401
 
 from lakefs_sdk._operation import Operation, Param
 from lakefs_sdk.api_client import ApiClient
+from lakefs_sdk.pagination import iterate_results
 
 if TYPE_CHECKING:
-    from datetime import datetime  # noqa: F401
-
     from typing_extensions import Unpack
 
+    from lakefs_sdk import models  # noqa: F401
     from lakefs_sdk._options import RequestOptions, UploadContent  # noqa: F401
     from lakefs_sdk.api_response import ApiResponse
     from lakefs_sdk.rest import RESTResponse
@@ -132,13 +132,13 @@ class ExternalApi:
         external_principal_creation: Optional[ExternalPrincipalCreation] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1auth~1users~1{userId}~1external~1principals/post/summary
+        """Associate an external identity (principal) with a user
 
         ``POST /auth/users/{userId}/external/principals``
 
-        :param user_id: @@/paths/~1auth~1users~1{userId}~1external~1principals/parameters/0/description (required)
-        :param principal_id: @@/paths/~1auth~1users~1{userId}~1external~1principals/parameters/1/description (required)
-        :param external_principal_creation: 
+        :param user_id: ID of the user. (required)
+        :param principal_id: ID of the external principal. (required)
+        :param external_principal_creation: The request body.
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -170,12 +170,12 @@ class ExternalApi:
         principal_id: str,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1auth~1users~1{userId}~1external~1principals/delete/summary
+        """Remove an external identity's association with a user
 
         ``DELETE /auth/users/{userId}/external/principals``
 
-        :param user_id: @@/paths/~1auth~1users~1{userId}~1external~1principals/parameters/0/description (required)
-        :param principal_id: @@/paths/~1auth~1users~1{userId}~1external~1principals/parameters/1/description (required)
+        :param user_id: ID of the user. (required)
+        :param principal_id: ID of the external principal. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -204,11 +204,11 @@ class ExternalApi:
         external_login_information: Optional[ExternalLoginInformation] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> AuthenticationToken:
-        """@@/paths/~1auth~1external~1principal~1login/post/summary
+        """Log in through an external identity provider
 
         ``POST /auth/external/principal/login``
 
-        :param external_login_information: 
+        :param external_login_information: The request body.
         :return: AuthenticationToken
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -235,11 +235,11 @@ class ExternalApi:
         principal_id: str,
         **kwargs: Unpack[RequestOptions],
     ) -> ExternalPrincipal:
-        """@@/paths/~1auth~1external~1principals/get/summary
+        """Look up an external principal
 
         ``GET /auth/external/principals``
 
-        :param principal_id: @@/paths/~1auth~1external~1principals/parameters/0/description (required)
+        :param principal_id: ID of the external principal. (required)
         :return: ExternalPrincipal
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -269,14 +269,14 @@ class ExternalApi:
         amount: Optional[int] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> ExternalPrincipalList:
-        """@@/paths/~1auth~1users~1{userId}~1external~1principals~1ls/get/summary
+        """List external principals linked to a user
 
         ``GET /auth/users/{userId}/external/principals/ls``
 
-        :param user_id: @@/paths/~1auth~1users~1{userId}~1external~1principals~1ls/parameters/0/description (required)
-        :param prefix: @@/components/parameters/PaginationPrefix/description
-        :param after: @@/components/parameters/PaginationAfter/description
-        :param amount: @@/components/parameters/PaginationAmount/description
+        :param user_id: ID of the user. (required)
+        :param prefix: Return only results whose names start with this prefix.
+        :param after: Return only results that sort after this value; pass the previous page's `next_offset`.
+        :param amount: Maximum number of results to return on one page.
         :return: ExternalPrincipalList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -303,3 +303,18 @@ class ExternalApi:
     ) -> RESTResponse:
         """Like :meth:`list_user_external_principals`, but return the response unread, for streaming its body."""
         return self.api_client.invoke(_LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
+
+    def list_user_external_principals_iter(
+        self,
+        user_id: str,
+        prefix: Optional[str] = None,
+        after: Optional[str] = None,
+        amount: Optional[int] = None,
+        **kwargs: Unpack[RequestOptions],
+    ) -> Iterator[models.ExternalPrincipal]:
+        """Iterate over every result of :meth:`list_user_external_principals`, fetching one page at a time.
+
+        Takes the arguments of :meth:`list_user_external_principals`: ``after`` is where to start (default: the
+        beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
+        """
+        return iterate_results(self.list_user_external_principals, { "user_id": user_id, "prefix": prefix, "after": after, "amount": amount, }, kwargs)

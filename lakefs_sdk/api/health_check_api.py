@@ -5,16 +5,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union  # noqa: F401
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union  # noqa: F401
 
 from lakefs_sdk._operation import Operation, Param
 from lakefs_sdk.api_client import ApiClient
+from lakefs_sdk.pagination import iterate_results
 
 if TYPE_CHECKING:
-    from datetime import datetime  # noqa: F401
-
     from typing_extensions import Unpack
 
+    from lakefs_sdk import models  # noqa: F401
     from lakefs_sdk._options import RequestOptions, UploadContent  # noqa: F401
     from lakefs_sdk.api_response import ApiResponse
     from lakefs_sdk.rest import RESTResponse
@@ -50,9 +50,9 @@ class HealthCheckApi:
         self,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1healthcheck/get/summary
+        """Check that the lakeFS server is reachable
 
-        @@/paths/~1healthcheck/get/description
+        Needs no authentication; a successful call means the API server is running and answering requests.
 
         ``GET /healthcheck``
         :return: None

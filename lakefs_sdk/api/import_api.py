@@ -5,16 +5,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union  # noqa: F401
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union  # noqa: F401
 
 from lakefs_sdk._operation import Operation, Param
 from lakefs_sdk.api_client import ApiClient
+from lakefs_sdk.pagination import iterate_results
 
 if TYPE_CHECKING:
-    from datetime import datetime  # noqa: F401
-
     from typing_extensions import Unpack
 
+    from lakefs_sdk import models  # noqa: F401
     from lakefs_sdk._options import RequestOptions, UploadContent  # noqa: F401
     from lakefs_sdk.api_response import ApiResponse
     from lakefs_sdk.rest import RESTResponse
@@ -97,13 +97,13 @@ class ImportApi:
         id: str,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1repositories~1{repository}~1branches~1{branch}~1import/delete/summary
+        """Stop an import that is still running
 
         ``DELETE /repositories/{repository}/branches/{branch}/import``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1import/parameters/0/description (required)
-        :param branch: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1import/parameters/1/description (required)
-        :param id: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1import/delete/parameters/0/description (required)
+        :param repository: Name of the repository. (required)
+        :param branch: Name of the branch. (required)
+        :param id: ID of the import, as returned by importStart. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -136,13 +136,13 @@ class ImportApi:
         import_creation: ImportCreation,
         **kwargs: Unpack[RequestOptions],
     ) -> ImportCreationResponse:
-        """@@/paths/~1repositories~1{repository}~1branches~1{branch}~1import/post/summary
+        """Start importing objects from external storage into a branch
 
         ``POST /repositories/{repository}/branches/{branch}/import``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1import/parameters/0/description (required)
-        :param branch: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1import/parameters/1/description (required)
-        :param import_creation:  (required)
+        :param repository: Name of the repository. (required)
+        :param branch: Name of the branch. (required)
+        :param import_creation: The request body. (required)
         :return: ImportCreationResponse
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -175,13 +175,13 @@ class ImportApi:
         id: str,
         **kwargs: Unpack[RequestOptions],
     ) -> ImportStatus:
-        """@@/paths/~1repositories~1{repository}~1branches~1{branch}~1import/get/summary
+        """Check on a running import
 
         ``GET /repositories/{repository}/branches/{branch}/import``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1import/parameters/0/description (required)
-        :param branch: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1import/parameters/1/description (required)
-        :param id: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1import/get/parameters/0/description (required)
+        :param repository: Name of the repository. (required)
+        :param branch: Name of the branch. (required)
+        :param id: ID of the import, as returned by importStart. (required)
         :return: ImportStatus
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """

@@ -5,16 +5,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union  # noqa: F401
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union  # noqa: F401
 
 from lakefs_sdk._operation import Operation, Param
 from lakefs_sdk.api_client import ApiClient
+from lakefs_sdk.pagination import iterate_results
 
 if TYPE_CHECKING:
-    from datetime import datetime  # noqa: F401
-
     from typing_extensions import Unpack
 
+    from lakefs_sdk import models  # noqa: F401
     from lakefs_sdk._options import RequestOptions, UploadContent  # noqa: F401
     from lakefs_sdk.api_response import ApiResponse
     from lakefs_sdk.rest import RESTResponse
@@ -567,11 +567,11 @@ class InternalApi:
         repository: str,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1repositories~1{repository}~1branch_protection~1set_allowed/get/summary
+        """Check that the caller may add branch protection rules to a repository
 
         ``GET /repositories/{repository}/branch_protection/set_allowed``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1branch_protection~1set_allowed/parameters/0/description (required)
+        :param repository: Name of the repository. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -599,12 +599,12 @@ class InternalApi:
         commit_record_creation: CommitRecordCreation,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1repositories~1{repository}~1commits/post/summary
+        """Insert a commit with the given fields directly into the commit log
 
         ``POST /repositories/{repository}/commits``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1commits/parameters/0/description (required)
-        :param commit_record_creation:  (required)
+        :param repository: Name of the repository. (required)
+        :param commit_record_creation: The request body. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -635,13 +635,13 @@ class InternalApi:
         location: Optional[str] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> StorageURI:
-        """@@/paths/~1repositories~1{repository}~1refs~1{branch}~1symlink/post/summary
+        """Write symlink manifest files for the objects under a location
 
         ``POST /repositories/{repository}/refs/{branch}/symlink``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1refs~1{branch}~1symlink/parameters/0/description (required)
-        :param branch: @@/paths/~1repositories~1{repository}~1refs~1{branch}~1symlink/parameters/1/description (required)
-        :param location: @@/paths/~1repositories~1{repository}~1refs~1{branch}~1symlink/parameters/2/description
+        :param repository: Name of the repository. (required)
+        :param branch: Name of the branch. (required)
+        :param location: Path of the table data for which symlink files are created.
         :return: StorageURI
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -673,14 +673,14 @@ class InternalApi:
         repository_metadata_keys: RepositoryMetadataKeys,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1repositories~1{repository}~1metadata/delete/summary
+        """Remove keys from a repository's metadata
 
-        @@/paths/~1repositories~1{repository}~1metadata/delete/description
+        Only the listed keys are removed; the rest of the metadata stays.
 
         ``DELETE /repositories/{repository}/metadata``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1metadata/parameters/0/description (required)
-        :param repository_metadata_keys:  (required)
+        :param repository: Name of the repository. (required)
+        :param repository_metadata_keys: The request body. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -709,11 +709,11 @@ class InternalApi:
         repository: str,
         **kwargs: Unpack[RequestOptions],
     ) -> RefsDump:
-        """@@/paths/~1repositories~1{repository}~1refs~1dump/put/summary
+        """Write the repository's branches, tags and commits to storage (older form of dump_submit)
 
         ``PUT /repositories/{repository}/refs/dump``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1refs~1dump/parameters/0/description (required)
+        :param repository: Name of the repository. (required)
         :return: RefsDump
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -739,7 +739,7 @@ class InternalApi:
         self,
         **kwargs: Unpack[RequestOptions],
     ) -> AuthCapabilities:
-        """@@/paths/~1auth~1capabilities/get/summary
+        """Report which optional authentication features the server offers
 
         ``GET /auth/capabilities``
         :return: AuthCapabilities
@@ -765,9 +765,9 @@ class InternalApi:
         self,
         **kwargs: Unpack[RequestOptions],
     ) -> GarbageCollectionConfig:
-        """@@/paths/~1config~1garbage-collection/get/summary
+        """Report the server's garbage collection settings
 
-        @@/paths/~1config~1garbage-collection/get/description
+        Includes the grace period that protects recently written objects.
 
         ``GET /config/garbage-collection``
         :return: GarbageCollectionConfig
@@ -793,9 +793,9 @@ class InternalApi:
         self,
         **kwargs: Unpack[RequestOptions],
     ) -> VersionConfig:
-        """Deprecated. @@/paths/~1config~1version/get/summary
+        """Deprecated. Deprecated: report the server's lakeFS version
 
-        @@/paths/~1config~1version/get/description
+        Use getConfig, which includes the version, instead.
 
         ``GET /config/version``
         :return: VersionConfig
@@ -825,14 +825,14 @@ class InternalApi:
         presign: Optional[bool] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> bytes:
-        """@@/paths/~1repositories~1{repository}~1metadata~1object~1{type}~1{object_id}/get/summary
+        """Fetch one of lakeFS's internal range or meta-range files by ID
 
         ``GET /repositories/{repository}/metadata/object/{type}/{object_id}``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1metadata~1object~1{type}~1{object_id}/parameters/0/description (required)
-        :param object_id: @@/paths/~1repositories~1{repository}~1metadata~1object~1{type}~1{object_id}/parameters/1/description (required)
-        :param type: @@/paths/~1repositories~1{repository}~1metadata~1object~1{type}~1{object_id}/parameters/2/description (required)
-        :param presign: @@/paths/~1repositories~1{repository}~1metadata~1object~1{type}~1{object_id}/get/parameters/0/description
+        :param repository: Name of the repository. (required)
+        :param object_id: ID of the metadata object. (required)
+        :param type: Kind of metadata object: `range` or `meta_range`. (required)
+        :param presign: ID of the range or meta-range file.
         :return: bytes
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -864,7 +864,7 @@ class InternalApi:
         self,
         **kwargs: Unpack[RequestOptions],
     ) -> SetupState:
-        """@@/paths/~1setup_lakefs/get/summary
+        """Tell whether this lakeFS installation has been initialized
 
         ``GET /setup_lakefs``
         :return: SetupState
@@ -890,9 +890,9 @@ class InternalApi:
         self,
         **kwargs: Unpack[RequestOptions],
     ) -> StorageConfig:
-        """Deprecated. @@/paths/~1config~1storage/get/summary
+        """Deprecated. Deprecated: describe the server's object store settings
 
-        @@/paths/~1config~1storage/get/description
+        Use getConfig, which includes the storage settings, instead.
 
         ``GET /config/storage``
         :return: StorageConfig
@@ -918,7 +918,7 @@ class InternalApi:
         self,
         **kwargs: Unpack[RequestOptions],
     ) -> InstallationUsageReport:
-        """@@/paths/~1usage-report~1summary/get/summary
+        """Summarize this installation's usage by month
 
         ``GET /usage-report/summary``
         :return: InstallationUsageReport
@@ -946,12 +946,12 @@ class InternalApi:
         branch_protection_rule: BranchProtectionRule,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """Deprecated. @@/paths/~1repositories~1{repository}~1branch_protection/post/summary
+        """Deprecated. Deprecated: add one branch protection rule
 
         ``POST /repositories/{repository}/branch_protection``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1branch_protection/parameters/0/description (required)
-        :param branch_protection_rule:  (required)
+        :param repository: Name of the repository. (required)
+        :param branch_protection_rule: The request body. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -981,12 +981,12 @@ class InternalApi:
         internal_delete_branch_protection_rule_request: InternalDeleteBranchProtectionRuleRequest,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """Deprecated. @@/paths/~1repositories~1{repository}~1branch_protection/delete/summary
+        """Deprecated. Deprecated: remove one branch protection rule
 
         ``DELETE /repositories/{repository}/branch_protection``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1branch_protection/parameters/0/description (required)
-        :param internal_delete_branch_protection_rule_request:  (required)
+        :param repository: Name of the repository. (required)
+        :param internal_delete_branch_protection_rule_request: The request body. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1015,13 +1015,13 @@ class InternalApi:
         repository: str,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """Deprecated. @@/paths/~1repositories~1{repository}~1gc~1rules/delete/summary
+        """Deprecated. Deprecated: remove a repository's garbage collection rules
 
-        @@/paths/~1repositories~1{repository}~1gc~1rules/delete/description
+        Kept for old clients; call deleteGCRules instead.
 
         ``DELETE /repositories/{repository}/gc/rules``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1gc~1rules/parameters/0/description (required)
+        :param repository: Name of the repository. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1048,11 +1048,11 @@ class InternalApi:
         repository: str,
         **kwargs: Unpack[RequestOptions],
     ) -> List[BranchProtectionRule]:
-        """Deprecated. @@/paths/~1repositories~1{repository}~1branch_protection/get/summary
+        """Deprecated. Deprecated: list a repository's branch protection rules
 
         ``GET /repositories/{repository}/branch_protection``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1branch_protection/parameters/0/description (required)
+        :param repository: Name of the repository. (required)
         :return: List[BranchProtectionRule]
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1079,13 +1079,13 @@ class InternalApi:
         repository: str,
         **kwargs: Unpack[RequestOptions],
     ) -> GarbageCollectionRules:
-        """Deprecated. @@/paths/~1repositories~1{repository}~1gc~1rules/get/summary
+        """Deprecated. Deprecated: read a repository's garbage collection rules
 
-        @@/paths/~1repositories~1{repository}~1gc~1rules/get/description
+        Kept for old clients; call getGCRules instead.
 
         ``GET /repositories/{repository}/gc/rules``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1gc~1rules/parameters/0/description (required)
+        :param repository: Name of the repository. (required)
         :return: GarbageCollectionRules
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1113,14 +1113,14 @@ class InternalApi:
         garbage_collection_rules: GarbageCollectionRules,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """Deprecated. @@/paths/~1repositories~1{repository}~1gc~1rules/post/summary
+        """Deprecated. Deprecated: replace a repository's garbage collection rules
 
-        @@/paths/~1repositories~1{repository}~1gc~1rules/post/description
+        Kept for old clients; call setGCRules instead.
 
         ``POST /repositories/{repository}/gc/rules``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1gc~1rules/parameters/0/description (required)
-        :param garbage_collection_rules:  (required)
+        :param repository: Name of the repository. (required)
+        :param garbage_collection_rules: The request body. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1149,11 +1149,11 @@ class InternalApi:
         stats_events_list: StatsEventsList,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1statistics/post/summary
+        """Send usage statistics events (for lakeFS's own clients)
 
         ``POST /statistics``
 
-        :param stats_events_list:  (required)
+        :param stats_events_list: The request body. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1180,11 +1180,11 @@ class InternalApi:
         repository: str,
         **kwargs: Unpack[RequestOptions],
     ) -> GarbageCollectionPrepareResponse:
-        """@@/paths/~1repositories~1{repository}~1gc~1prepare_commits/post/summary
+        """Write out which commits are still reachable, for a garbage collection run
 
         ``POST /repositories/{repository}/gc/prepare_commits``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1gc~1prepare_commits/parameters/0/description (required)
+        :param repository: Name of the repository. (required)
         :return: GarbageCollectionPrepareResponse
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1211,11 +1211,11 @@ class InternalApi:
         repository: str,
         **kwargs: Unpack[RequestOptions],
     ) -> TaskCreation:
-        """@@/paths/~1repositories~1{repository}~1gc~1prepare_commits~1async/post/summary
+        """Start preparing the commit lists for garbage collection in the background
 
         ``POST /repositories/{repository}/gc/prepare_commits/async``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1gc~1prepare_commits~1async/parameters/0/description (required)
+        :param repository: Name of the repository. (required)
         :return: TaskCreation
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1243,12 +1243,12 @@ class InternalApi:
         id: str,
         **kwargs: Unpack[RequestOptions],
     ) -> PrepareGarbageCollectionCommitsStatus:
-        """@@/paths/~1repositories~1{repository}~1gc~1prepare_commits~1status/get/summary
+        """Check on a background task preparing garbage collection commits
 
         ``GET /repositories/{repository}/gc/prepare_commits/status``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1gc~1prepare_commits~1status/parameters/0/description (required)
-        :param id: @@/paths/~1repositories~1{repository}~1gc~1prepare_commits~1status/get/parameters/0/description (required)
+        :param repository: Name of the repository. (required)
+        :param id: ID of the background task, as returned when it was started. (required)
         :return: PrepareGarbageCollectionCommitsStatus
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1278,12 +1278,12 @@ class InternalApi:
         prepare_gc_uncommitted_request: Optional[PrepareGCUncommittedRequest] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> PrepareGCUncommittedResponse:
-        """@@/paths/~1repositories~1{repository}~1gc~1prepare_uncommited/post/summary
+        """Write out the staged, uncommitted objects for a garbage collection run
 
         ``POST /repositories/{repository}/gc/prepare_uncommited``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1gc~1prepare_uncommited/parameters/0/description (required)
-        :param prepare_gc_uncommitted_request: 
+        :param repository: Name of the repository. (required)
+        :param prepare_gc_uncommitted_request: The request body.
         :return: PrepareGCUncommittedResponse
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1313,12 +1313,12 @@ class InternalApi:
         refs_restore: RefsRestore,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1repositories~1{repository}~1refs~1restore/put/summary
+        """Load branches, tags and commits from a dump in storage (older form of restore_submit)
 
         ``PUT /repositories/{repository}/refs/restore``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1refs~1restore/parameters/0/description (required)
-        :param refs_restore:  (required)
+        :param repository: Name of the repository. (required)
+        :param refs_restore: The request body. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1347,11 +1347,11 @@ class InternalApi:
         repository: str,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1repositories~1{repository}~1gc~1rules~1set_allowed/get/summary
+        """Check that the caller may change a repository's garbage collection rules
 
         ``GET /repositories/{repository}/gc/rules/set_allowed``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1gc~1rules~1set_allowed/parameters/0/description (required)
+        :param repository: Name of the repository. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1379,14 +1379,14 @@ class InternalApi:
         repository_metadata_set: RepositoryMetadataSet,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1repositories~1{repository}~1metadata/post/summary
+        """Add or change key-value metadata on a repository
 
-        @@/paths/~1repositories~1{repository}~1metadata/post/description
+        Keys in the request are created or overwritten; keys not mentioned keep their current values.
 
         ``POST /repositories/{repository}/metadata``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1metadata/parameters/0/description (required)
-        :param repository_metadata_set:  (required)
+        :param repository: Name of the repository. (required)
+        :param repository_metadata_set: The request body. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1415,11 +1415,11 @@ class InternalApi:
         setup: Setup,
         **kwargs: Unpack[RequestOptions],
     ) -> CredentialsWithSecret:
-        """@@/paths/~1setup_lakefs/post/summary
+        """Initialize a new installation and create its first admin user
 
         ``POST /setup_lakefs``
 
-        :param setup:  (required)
+        :param setup: The request body. (required)
         :return: CredentialsWithSecret
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1446,11 +1446,11 @@ class InternalApi:
         comm_prefs_input: CommPrefsInput,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1setup_comm_prefs/post/summary
+        """Record the administrator's contact and newsletter preferences during setup
 
         ``POST /setup_comm_prefs``
 
-        :param comm_prefs_input:  (required)
+        :param comm_prefs_input: The request body. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1480,14 +1480,14 @@ class InternalApi:
         object_stage_creation: ObjectStageCreation,
         **kwargs: Unpack[RequestOptions],
     ) -> ObjectStats:
-        """Deprecated. @@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects/put/summary
+        """Deprecated. Deprecated: register an object already in storage at a branch path
 
         ``PUT /repositories/{repository}/branches/{branch}/objects``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects/parameters/0/description (required)
-        :param branch: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects/parameters/1/description (required)
-        :param path: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects/parameters/2/description (required)
-        :param object_stage_creation:  (required)
+        :param repository: Name of the repository. (required)
+        :param branch: Name of the branch. (required)
+        :param path: Path of the object, relative to the branch. (required)
+        :param object_stage_creation: The request body. (required)
         :return: ObjectStats
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -1522,13 +1522,13 @@ class InternalApi:
         path: str,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects~1stage_allowed/get/summary
+        """Check that the caller may upload to a path, without uploading
 
         ``GET /repositories/{repository}/branches/{branch}/objects/stage_allowed``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects~1stage_allowed/parameters/0/description (required)
-        :param branch: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects~1stage_allowed/parameters/1/description (required)
-        :param path: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects~1stage_allowed/parameters/2/description (required)
+        :param repository: Name of the repository. (required)
+        :param branch: Name of the branch. (required)
+        :param path: Path of the object, relative to the branch. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """

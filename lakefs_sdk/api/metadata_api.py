@@ -5,16 +5,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union  # noqa: F401
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union  # noqa: F401
 
 from lakefs_sdk._operation import Operation, Param
 from lakefs_sdk.api_client import ApiClient
+from lakefs_sdk.pagination import iterate_results
 
 if TYPE_CHECKING:
-    from datetime import datetime  # noqa: F401
-
     from typing_extensions import Unpack
 
+    from lakefs_sdk import models  # noqa: F401
     from lakefs_sdk._options import RequestOptions, UploadContent  # noqa: F401
     from lakefs_sdk.api_response import ApiResponse
     from lakefs_sdk.rest import RESTResponse
@@ -74,12 +74,12 @@ class MetadataApi:
         meta_range: str,
         **kwargs: Unpack[RequestOptions],
     ) -> StorageURI:
-        """@@/paths/~1repositories~1{repository}~1metadata~1meta_range~1{meta_range}/get/summary
+        """Locate the storage file of a meta-range
 
         ``GET /repositories/{repository}/metadata/meta_range/{meta_range}``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1metadata~1meta_range~1{meta_range}/parameters/0/description (required)
-        :param meta_range: @@/paths/~1repositories~1{repository}~1metadata~1meta_range~1{meta_range}/parameters/1/description (required)
+        :param repository: Name of the repository. (required)
+        :param meta_range: ID of the meta-range. (required)
         :return: StorageURI
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -109,12 +109,12 @@ class MetadataApi:
         range: str,
         **kwargs: Unpack[RequestOptions],
     ) -> StorageURI:
-        """@@/paths/~1repositories~1{repository}~1metadata~1range~1{range}/get/summary
+        """Locate the storage file of a range
 
         ``GET /repositories/{repository}/metadata/range/{range}``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1metadata~1range~1{range}/parameters/0/description (required)
-        :param range: @@/paths/~1repositories~1{repository}~1metadata~1range~1{range}/parameters/1/description (required)
+        :param repository: Name of the repository. (required)
+        :param range: ID of the range. (required)
         :return: StorageURI
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """

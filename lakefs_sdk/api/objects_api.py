@@ -5,16 +5,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union  # noqa: F401
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union  # noqa: F401
 
 from lakefs_sdk._operation import Operation, Param
 from lakefs_sdk.api_client import ApiClient
+from lakefs_sdk.pagination import iterate_results
 
 if TYPE_CHECKING:
-    from datetime import datetime  # noqa: F401
-
     from typing_extensions import Unpack
 
+    from lakefs_sdk import models  # noqa: F401
     from lakefs_sdk._options import RequestOptions, UploadContent  # noqa: F401
     from lakefs_sdk.api_response import ApiResponse
     from lakefs_sdk.rest import RESTResponse
@@ -253,14 +253,14 @@ class ObjectsApi:
         object_copy_creation: ObjectCopyCreation,
         **kwargs: Unpack[RequestOptions],
     ) -> ObjectStats:
-        """@@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects~1copy/post/summary
+        """Copy an object to a new path on a branch
 
         ``POST /repositories/{repository}/branches/{branch}/objects/copy``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects~1copy/parameters/0/description (required)
-        :param branch: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects~1copy/parameters/1/description (required)
-        :param dest_path: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects~1copy/parameters/2/description (required)
-        :param object_copy_creation:  (required)
+        :param repository: Name of the repository. (required)
+        :param branch: Name of the branch to copy the object into. (required)
+        :param dest_path: Path to write the copy to, relative to the branch. (required)
+        :param object_copy_creation: The request body. (required)
         :return: ObjectStats
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -297,15 +297,15 @@ class ObjectsApi:
         no_tombstone: Optional[bool] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects/delete/summary
+        """Remove an object from a branch (no error if it is absent)
 
         ``DELETE /repositories/{repository}/branches/{branch}/objects``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects/parameters/0/description (required)
-        :param branch: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects/parameters/1/description (required)
-        :param path: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects/parameters/2/description (required)
-        :param force: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects/delete/parameters/0/description
-        :param no_tombstone: @@/components/parameters/NoTombstone/description
+        :param repository: Name of the repository. (required)
+        :param branch: Name of the branch. (required)
+        :param path: Path of the object, relative to the branch. (required)
+        :param force: Delete even when the repository is marked read-only.
+        :param no_tombstone: Experimental: when possible, remove the entry without leaving a tombstone behind.
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -344,15 +344,15 @@ class ObjectsApi:
         no_tombstone: Optional[bool] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> ObjectErrorList:
-        """@@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects~1delete/post/summary
+        """Remove many objects from a branch in one call (absent ones are not errors)
 
         ``POST /repositories/{repository}/branches/{branch}/objects/delete``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects~1delete/parameters/0/description (required)
-        :param branch: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects~1delete/parameters/1/description (required)
-        :param path_list:  (required)
-        :param force: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects~1delete/parameters/2/description
-        :param no_tombstone: @@/components/parameters/NoTombstone/description
+        :param repository: Name of the repository. (required)
+        :param branch: Name of the branch. (required)
+        :param path_list: The request body. (required)
+        :param force: If true, delete the objects even when the repository is read-only.
+        :param no_tombstone: Experimental: when possible, remove the entry without leaving a tombstone behind.
         :return: ObjectErrorList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -392,16 +392,16 @@ class ObjectsApi:
         presign: Optional[bool] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> bytes:
-        """@@/paths/~1repositories~1{repository}~1refs~1{ref}~1objects/get/summary
+        """Download an object's bytes
 
         ``GET /repositories/{repository}/refs/{ref}/objects``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1refs~1{ref}~1objects/parameters/0/description (required)
-        :param ref: @@/paths/~1repositories~1{repository}~1refs~1{ref}~1objects/parameters/1/description (required)
-        :param path: @@/paths/~1repositories~1{repository}~1refs~1{ref}~1objects/parameters/2/description (required)
-        :param range: @@/paths/~1repositories~1{repository}~1refs~1{ref}~1objects/get/parameters/0/description
-        :param if_none_match: @@/paths/~1repositories~1{repository}~1refs~1{ref}~1objects/get/parameters/1/description
-        :param presign: @@/paths/~1repositories~1{repository}~1refs~1{ref}~1objects/get/parameters/2/description
+        :param repository: Name of the repository. (required)
+        :param ref: A reference to read from: a branch name, a tag, or a commit ID. (required)
+        :param path: Path of the object, relative to the ref. (required)
+        :param range: HTTP byte range, for example bytes=0-1023.
+        :param if_none_match: Answer 304 with no body when the object's ETag is one of these.
+        :param presign: Answer with a redirect to a presigned storage URL rather than the bytes.
         :return: bytes
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -440,13 +440,13 @@ class ObjectsApi:
         path: str,
         **kwargs: Unpack[RequestOptions],
     ) -> UnderlyingObjectProperties:
-        """@@/paths/~1repositories~1{repository}~1refs~1{ref}~1objects~1underlyingProperties/get/summary
+        """Read the properties the object store keeps for an object
 
         ``GET /repositories/{repository}/refs/{ref}/objects/underlyingProperties``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1refs~1{ref}~1objects~1underlyingProperties/parameters/0/description (required)
-        :param ref: @@/paths/~1repositories~1{repository}~1refs~1{ref}~1objects~1underlyingProperties/parameters/1/description (required)
-        :param path: @@/paths/~1repositories~1{repository}~1refs~1{ref}~1objects~1underlyingProperties/parameters/2/description (required)
+        :param repository: Name of the repository. (required)
+        :param ref: A reference to read from: a branch name, a tag, or a commit ID. (required)
+        :param path: Path of the object, relative to the ref. (required)
         :return: UnderlyingObjectProperties
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -480,14 +480,14 @@ class ObjectsApi:
         range: Optional[str] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1repositories~1{repository}~1refs~1{ref}~1objects/head/summary
+        """Check that an object exists and read its size and headers
 
         ``HEAD /repositories/{repository}/refs/{ref}/objects``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1refs~1{ref}~1objects/parameters/0/description (required)
-        :param ref: @@/paths/~1repositories~1{repository}~1refs~1{ref}~1objects/parameters/1/description (required)
-        :param path: @@/paths/~1repositories~1{repository}~1refs~1{ref}~1objects/parameters/2/description (required)
-        :param range: @@/paths/~1repositories~1{repository}~1refs~1{ref}~1objects/head/parameters/0/description
+        :param repository: Name of the repository. (required)
+        :param ref: A reference to read from: a branch name, a tag, or a commit ID. (required)
+        :param path: Path of the object, relative to the ref. (required)
+        :param range: HTTP byte range, for example bytes=0-1023.
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -527,18 +527,18 @@ class ObjectsApi:
         prefix: Optional[str] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> ObjectStatsList:
-        """@@/paths/~1repositories~1{repository}~1refs~1{ref}~1objects~1ls/get/summary
+        """List objects at a ref, optionally under a prefix and grouped by a delimiter
 
         ``GET /repositories/{repository}/refs/{ref}/objects/ls``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1refs~1{ref}~1objects~1ls/parameters/0/description (required)
-        :param ref: @@/paths/~1repositories~1{repository}~1refs~1{ref}~1objects~1ls/parameters/1/description (required)
-        :param user_metadata: @@/paths/~1repositories~1{repository}~1refs~1{ref}~1objects~1ls/parameters/2/description
-        :param presign: @@/paths/~1repositories~1{repository}~1refs~1{ref}~1objects~1ls/parameters/3/description
-        :param after: @@/components/parameters/PaginationAfter/description
-        :param amount: @@/components/parameters/PaginationAmount/description
-        :param delimiter: @@/components/parameters/PaginationDelimiter/description
-        :param prefix: @@/components/parameters/PaginationPrefix/description
+        :param repository: Name of the repository. (required)
+        :param ref: A reference to read from: a branch name, a tag, or a commit ID. (required)
+        :param user_metadata: Whether to include user-defined metadata in the response (default true).
+        :param presign: If true, return presigned URLs for reading the underlying data.
+        :param after: Return only results that sort after this value; pass the previous page's `next_offset`.
+        :param amount: Maximum number of results to return on one page.
+        :param delimiter: Group results that share a prefix up to this character into a single common-prefix entry.
+        :param prefix: Return only results whose names start with this prefix.
         :return: ObjectStatsList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -574,6 +574,25 @@ class ObjectsApi:
         """Like :meth:`list_objects`, but return the response unread, for streaming its body."""
         return self.api_client.invoke(_LIST_OBJECTS, (repository, ref, user_metadata, presign, after, amount, delimiter, prefix, ), kwargs, "raw")  # type: ignore[no-any-return]
 
+    def list_objects_iter(
+        self,
+        repository: str,
+        ref: str,
+        user_metadata: Optional[bool] = None,
+        presign: Optional[bool] = None,
+        after: Optional[str] = None,
+        amount: Optional[int] = None,
+        delimiter: Optional[str] = None,
+        prefix: Optional[str] = None,
+        **kwargs: Unpack[RequestOptions],
+    ) -> Iterator[models.ObjectStats]:
+        """Iterate over every result of :meth:`list_objects`, fetching one page at a time.
+
+        Takes the arguments of :meth:`list_objects`: ``after`` is where to start (default: the
+        beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
+        """
+        return iterate_results(self.list_objects, { "repository": repository, "ref": ref, "user_metadata": user_metadata, "presign": presign, "after": after, "amount": amount, "delimiter": delimiter, "prefix": prefix, }, kwargs)
+
     def stat_object(
         self,
         repository: str,
@@ -583,15 +602,15 @@ class ObjectsApi:
         presign: Optional[bool] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> ObjectStats:
-        """@@/paths/~1repositories~1{repository}~1refs~1{ref}~1objects~1stat/get/summary
+        """Read an object's metadata without its bytes
 
         ``GET /repositories/{repository}/refs/{ref}/objects/stat``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1refs~1{ref}~1objects~1stat/parameters/0/description (required)
-        :param ref: @@/paths/~1repositories~1{repository}~1refs~1{ref}~1objects~1stat/parameters/1/description (required)
-        :param path: @@/paths/~1repositories~1{repository}~1refs~1{ref}~1objects~1stat/parameters/2/description (required)
-        :param user_metadata: @@/paths/~1repositories~1{repository}~1refs~1{ref}~1objects~1stat/parameters/3/description
-        :param presign: @@/paths/~1repositories~1{repository}~1refs~1{ref}~1objects~1stat/parameters/4/description
+        :param repository: Name of the repository. (required)
+        :param ref: A reference to read from: a branch name, a tag, or a commit ID. (required)
+        :param path: Path of the object, relative to the ref. (required)
+        :param user_metadata: Whether to include user-defined metadata in the response (default true).
+        :param presign: If true, return presigned URLs for reading the underlying data.
         :return: ObjectStats
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -629,14 +648,14 @@ class ObjectsApi:
         update_object_user_metadata: UpdateObjectUserMetadata,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects~1stat~1user_metadata/put/summary
+        """Replace an object's user metadata as a whole
 
         ``PUT /repositories/{repository}/branches/{branch}/objects/stat/user_metadata``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects~1stat~1user_metadata/parameters/0/description (required)
-        :param branch: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects~1stat~1user_metadata/parameters/1/description (required)
-        :param path: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects~1stat~1user_metadata/parameters/2/description (required)
-        :param update_object_user_metadata:  (required)
+        :param repository: Name of the repository. (required)
+        :param branch: Name of the branch. (required)
+        :param path: Location within the branch of the object whose metadata is updated. (required)
+        :param update_object_user_metadata: The request body. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -676,18 +695,18 @@ class ObjectsApi:
         content: Optional[UploadContent] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> ObjectStats:
-        """@@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects/post/summary
+        """Upload an object's bytes to a path on a branch
 
         ``POST /repositories/{repository}/branches/{branch}/objects``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects/parameters/0/description (required)
-        :param branch: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects/parameters/1/description (required)
-        :param path: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects/parameters/2/description (required)
-        :param if_none_match: @@/components/parameters/IfNoneMatch/description
-        :param if_match: @@/components/parameters/IfMatch/description
-        :param storage_class: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects/post/parameters/2/description
-        :param force: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects/post/parameters/3/description
-        :param content: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1objects/post/requestBody/content/multipart~1form-data/schema/properties/content/description
+        :param repository: Name of the repository. (required)
+        :param branch: Name of the branch. (required)
+        :param path: Path of the object, relative to the branch. (required)
+        :param if_none_match: Pass `*` so that the upload succeeds only when nothing exists at this path yet, as an atomic check; no other value is accepted.
+        :param if_match: An ETag value; the operation runs only when the object's ETag is still equal to it, as an atomic check.
+        :param storage_class: Deprecated and going away: storage class for the underlying write.
+        :param force: Write even when the repository is marked read-only.
+        :param content: The object's bytes; send exactly one file, in a part called content.
         :return: ObjectStats
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """

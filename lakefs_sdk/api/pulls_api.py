@@ -5,16 +5,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union  # noqa: F401
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union  # noqa: F401
 
 from lakefs_sdk._operation import Operation, Param
 from lakefs_sdk.api_client import ApiClient
+from lakefs_sdk.pagination import iterate_results
 
 if TYPE_CHECKING:
-    from datetime import datetime  # noqa: F401
-
     from typing_extensions import Unpack
 
+    from lakefs_sdk import models  # noqa: F401
     from lakefs_sdk._options import RequestOptions, UploadContent  # noqa: F401
     from lakefs_sdk.api_response import ApiResponse
     from lakefs_sdk.rest import RESTResponse
@@ -135,12 +135,12 @@ class PullsApi:
         pull_request_creation: PullRequestCreation,
         **kwargs: Unpack[RequestOptions],
     ) -> PullRequestCreationResponse:
-        """@@/paths/~1repositories~1{repository}~1pulls/post/summary
+        """Open a pull request to merge one branch into another
 
         ``POST /repositories/{repository}/pulls``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1pulls/parameters/0/description (required)
-        :param pull_request_creation:  (required)
+        :param repository: Name of the repository. (required)
+        :param pull_request_creation: The request body. (required)
         :return: PullRequestCreationResponse
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -170,12 +170,12 @@ class PullsApi:
         pull_request: str,
         **kwargs: Unpack[RequestOptions],
     ) -> PullRequest:
-        """@@/paths/~1repositories~1{repository}~1pulls~1{pull_request}/get/summary
+        """Read one pull request
 
         ``GET /repositories/{repository}/pulls/{pull_request}``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1pulls~1{pull_request}/parameters/0/description (required)
-        :param pull_request: @@/paths/~1repositories~1{repository}~1pulls~1{pull_request}/parameters/1/description (required)
+        :param repository: Name of the repository. (required)
+        :param pull_request: ID of the pull request. (required)
         :return: PullRequest
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -208,15 +208,15 @@ class PullsApi:
         status: Optional[str] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> PullRequestsList:
-        """@@/paths/~1repositories~1{repository}~1pulls/get/summary
+        """List a repository's pull requests
 
         ``GET /repositories/{repository}/pulls``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1pulls/parameters/0/description (required)
-        :param prefix: @@/components/parameters/PaginationPrefix/description
-        :param after: @@/components/parameters/PaginationAfter/description
-        :param amount: @@/components/parameters/PaginationAmount/description
-        :param status: @@/paths/~1repositories~1{repository}~1pulls/get/parameters/3/description
+        :param repository: Name of the repository. (required)
+        :param prefix: Return only results whose names start with this prefix.
+        :param after: Return only results that sort after this value; pass the previous page's `next_offset`.
+        :param amount: Maximum number of results to return on one page.
+        :param status: Keep only pull requests in this state.
         :return: PullRequestsList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -246,18 +246,34 @@ class PullsApi:
         """Like :meth:`list_pull_requests`, but return the response unread, for streaming its body."""
         return self.api_client.invoke(_LIST_PULL_REQUESTS, (repository, prefix, after, amount, status, ), kwargs, "raw")  # type: ignore[no-any-return]
 
+    def list_pull_requests_iter(
+        self,
+        repository: str,
+        prefix: Optional[str] = None,
+        after: Optional[str] = None,
+        amount: Optional[int] = None,
+        status: Optional[str] = None,
+        **kwargs: Unpack[RequestOptions],
+    ) -> Iterator[models.PullRequest]:
+        """Iterate over every result of :meth:`list_pull_requests`, fetching one page at a time.
+
+        Takes the arguments of :meth:`list_pull_requests`: ``after`` is where to start (default: the
+        beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
+        """
+        return iterate_results(self.list_pull_requests, { "repository": repository, "prefix": prefix, "after": after, "amount": amount, "status": status, }, kwargs)
+
     def merge_pull_request(
         self,
         repository: str,
         pull_request: str,
         **kwargs: Unpack[RequestOptions],
     ) -> MergeResult:
-        """@@/paths/~1repositories~1{repository}~1pulls~1{pull_request}~1merge/put/summary
+        """Merge the branches a pull request names and close it
 
         ``PUT /repositories/{repository}/pulls/{pull_request}/merge``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1pulls~1{pull_request}~1merge/parameters/0/description (required)
-        :param pull_request: @@/paths/~1repositories~1{repository}~1pulls~1{pull_request}~1merge/parameters/1/description (required)
+        :param repository: Name of the repository. (required)
+        :param pull_request: ID of the pull request. (required)
         :return: MergeResult
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -288,13 +304,13 @@ class PullsApi:
         pull_request_basic: PullRequestBasic,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1repositories~1{repository}~1pulls~1{pull_request}/patch/summary
+        """Change a pull request's title, description or state
 
         ``PATCH /repositories/{repository}/pulls/{pull_request}``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1pulls~1{pull_request}/parameters/0/description (required)
-        :param pull_request: @@/paths/~1repositories~1{repository}~1pulls~1{pull_request}/parameters/1/description (required)
-        :param pull_request_basic:  (required)
+        :param repository: Name of the repository. (required)
+        :param pull_request: ID of the pull request. (required)
+        :param pull_request_basic: The request body. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """

@@ -5,16 +5,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union  # noqa: F401
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union  # noqa: F401
 
 from lakefs_sdk._operation import Operation, Param
 from lakefs_sdk.api_client import ApiClient
+from lakefs_sdk.pagination import iterate_results
 
 if TYPE_CHECKING:
-    from datetime import datetime  # noqa: F401
-
     from typing_extensions import Unpack
 
+    from lakefs_sdk import models  # noqa: F401
     from lakefs_sdk._options import RequestOptions, UploadContent  # noqa: F401
     from lakefs_sdk.api_response import ApiResponse
     from lakefs_sdk.rest import RESTResponse
@@ -139,19 +139,19 @@ class RefsApi:
         include_right_stats: Optional[bool] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> DiffList:
-        """@@/paths/~1repositories~1{repository}~1refs~1{leftRef}~1diff~1{rightRef}/get/summary
+        """Compare two refs and list the paths that differ
 
         ``GET /repositories/{repository}/refs/{leftRef}/diff/{rightRef}``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1refs~1{leftRef}~1diff~1{rightRef}/parameters/0/description (required)
-        :param left_ref: @@/paths/~1repositories~1{repository}~1refs~1{leftRef}~1diff~1{rightRef}/parameters/1/description (required)
-        :param right_ref: @@/paths/~1repositories~1{repository}~1refs~1{leftRef}~1diff~1{rightRef}/parameters/2/description (required)
-        :param after: @@/components/parameters/PaginationAfter/description
-        :param amount: @@/components/parameters/PaginationAmount/description
-        :param prefix: @@/components/parameters/PaginationPrefix/description
-        :param delimiter: @@/components/parameters/PaginationDelimiter/description
-        :param type: @@/paths/~1repositories~1{repository}~1refs~1{leftRef}~1diff~1{rightRef}/parameters/7/description
-        :param include_right_stats: @@/paths/~1repositories~1{repository}~1refs~1{leftRef}~1diff~1{rightRef}/parameters/8/description
+        :param repository: Name of the repository. (required)
+        :param left_ref: The ref the comparison starts from: a branch name, a tag, or a commit ID. (required)
+        :param right_ref: The ref compared against `leftRef`: a branch name, a tag, or a commit ID. (required)
+        :param after: Return only results that sort after this value; pass the previous page's `next_offset`.
+        :param amount: Maximum number of results to return on one page.
+        :param prefix: Return only results whose names start with this prefix.
+        :param delimiter: Group results that share a prefix up to this character into a single common-prefix entry.
+        :param type: Diff mode: `two_dot` compares the two refs directly, while `three_dot` (the default) compares from their merge base.
+        :param include_right_stats: If true, diff entries also carry object stats taken from the right-hand ref. Experimental.
         :return: DiffList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -189,6 +189,26 @@ class RefsApi:
         """Like :meth:`diff_refs`, but return the response unread, for streaming its body."""
         return self.api_client.invoke(_DIFF_REFS, (repository, left_ref, right_ref, after, amount, prefix, delimiter, type, include_right_stats, ), kwargs, "raw")  # type: ignore[no-any-return]
 
+    def diff_refs_iter(
+        self,
+        repository: str,
+        left_ref: str,
+        right_ref: str,
+        after: Optional[str] = None,
+        amount: Optional[int] = None,
+        prefix: Optional[str] = None,
+        delimiter: Optional[str] = None,
+        type: Optional[str] = None,
+        include_right_stats: Optional[bool] = None,
+        **kwargs: Unpack[RequestOptions],
+    ) -> Iterator[models.Diff]:
+        """Iterate over every result of :meth:`diff_refs`, fetching one page at a time.
+
+        Takes the arguments of :meth:`diff_refs`: ``after`` is where to start (default: the
+        beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
+        """
+        return iterate_results(self.diff_refs, { "repository": repository, "left_ref": left_ref, "right_ref": right_ref, "after": after, "amount": amount, "prefix": prefix, "delimiter": delimiter, "type": type, "include_right_stats": include_right_stats, }, kwargs)
+
     def find_merge_base(
         self,
         repository: str,
@@ -196,13 +216,13 @@ class RefsApi:
         destination_branch: str,
         **kwargs: Unpack[RequestOptions],
     ) -> FindMergeBaseResult:
-        """@@/paths/~1repositories~1{repository}~1refs~1{sourceRef}~1merge~1{destinationBranch}/get/summary
+        """Find the common ancestor commit two refs would merge from
 
         ``GET /repositories/{repository}/refs/{sourceRef}/merge/{destinationBranch}``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1refs~1{sourceRef}~1merge~1{destinationBranch}/parameters/0/description (required)
-        :param source_ref: @@/paths/~1repositories~1{repository}~1refs~1{sourceRef}~1merge~1{destinationBranch}/parameters/1/description (required)
-        :param destination_branch: @@/paths/~1repositories~1{repository}~1refs~1{sourceRef}~1merge~1{destinationBranch}/parameters/2/description (required)
+        :param repository: Name of the repository. (required)
+        :param source_ref: The ref to merge from: a branch name, a tag, or a commit ID. (required)
+        :param destination_branch: Name of the branch to merge into. (required)
         :return: FindMergeBaseResult
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -242,20 +262,20 @@ class RefsApi:
         stop_at: Optional[str] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> CommitList:
-        """@@/paths/~1repositories~1{repository}~1refs~1{ref}~1commits/get/summary
+        """Walk the commit history reachable from a ref, optionally only commits touching given paths
 
         ``GET /repositories/{repository}/refs/{ref}/commits``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1refs~1{ref}~1commits/parameters/0/description (required)
-        :param ref: @@/paths/~1repositories~1{repository}~1refs~1{ref}~1commits/parameters/1/description (required)
-        :param after: @@/components/parameters/PaginationAfter/description
-        :param amount: @@/components/parameters/PaginationAmount/description
-        :param objects: @@/paths/~1repositories~1{repository}~1refs~1{ref}~1commits/get/parameters/2/description
-        :param prefixes: @@/paths/~1repositories~1{repository}~1refs~1{ref}~1commits/get/parameters/3/description
-        :param limit: @@/paths/~1repositories~1{repository}~1refs~1{ref}~1commits/get/parameters/4/description
-        :param first_parent: @@/paths/~1repositories~1{repository}~1refs~1{ref}~1commits/get/parameters/5/description
-        :param since: @@/paths/~1repositories~1{repository}~1refs~1{ref}~1commits/get/parameters/6/description
-        :param stop_at: @@/paths/~1repositories~1{repository}~1refs~1{ref}~1commits/get/parameters/7/description
+        :param repository: Name of the repository. (required)
+        :param ref: A reference to read from: a branch name, a tag, or a commit ID. (required)
+        :param after: Return only results that sort after this value; pass the previous page's `next_offset`.
+        :param amount: Maximum number of results to return on one page.
+        :param objects: Keep only commits that changed one of these exact object paths.
+        :param prefixes: Keep only commits that changed something under one of these prefixes.
+        :param limit: Treat amount as a hard cap on the whole walk rather than a page size; has_more is not set.
+        :param first_parent: At merge commits, walk only the first parent's line of history.
+        :param since: Stop at commits older than this time. Combined with stop_at, the walk ends at whichever is hit first.
+        :param stop_at: Ref at which the walk ends. Combined with since, whichever is hit first ends it.
         :return: CommitList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -295,6 +315,27 @@ class RefsApi:
         """Like :meth:`log_commits`, but return the response unread, for streaming its body."""
         return self.api_client.invoke(_LOG_COMMITS, (repository, ref, after, amount, objects, prefixes, limit, first_parent, since, stop_at, ), kwargs, "raw")  # type: ignore[no-any-return]
 
+    def log_commits_iter(
+        self,
+        repository: str,
+        ref: str,
+        after: Optional[str] = None,
+        amount: Optional[int] = None,
+        objects: Optional[List[str]] = None,
+        prefixes: Optional[List[str]] = None,
+        limit: Optional[bool] = None,
+        first_parent: Optional[bool] = None,
+        since: Optional[datetime] = None,
+        stop_at: Optional[str] = None,
+        **kwargs: Unpack[RequestOptions],
+    ) -> Iterator[models.Commit]:
+        """Iterate over every result of :meth:`log_commits`, fetching one page at a time.
+
+        Takes the arguments of :meth:`log_commits`: ``after`` is where to start (default: the
+        beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
+        """
+        return iterate_results(self.log_commits, { "repository": repository, "ref": ref, "after": after, "amount": amount, "objects": objects, "prefixes": prefixes, "limit": limit, "first_parent": first_parent, "since": since, "stop_at": stop_at, }, kwargs)
+
     def merge_into_branch(
         self,
         repository: str,
@@ -303,14 +344,14 @@ class RefsApi:
         merge: Optional[Merge] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> MergeResult:
-        """@@/paths/~1repositories~1{repository}~1refs~1{sourceRef}~1merge~1{destinationBranch}/post/summary
+        """Merge a source ref into a destination branch
 
         ``POST /repositories/{repository}/refs/{sourceRef}/merge/{destinationBranch}``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1refs~1{sourceRef}~1merge~1{destinationBranch}/parameters/0/description (required)
-        :param source_ref: @@/paths/~1repositories~1{repository}~1refs~1{sourceRef}~1merge~1{destinationBranch}/parameters/1/description (required)
-        :param destination_branch: @@/paths/~1repositories~1{repository}~1refs~1{sourceRef}~1merge~1{destinationBranch}/parameters/2/description (required)
-        :param merge: 
+        :param repository: Name of the repository. (required)
+        :param source_ref: The ref to merge from: a branch name, a tag, or a commit ID. (required)
+        :param destination_branch: Name of the branch to merge into. (required)
+        :param merge: The request body.
         :return: MergeResult
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """

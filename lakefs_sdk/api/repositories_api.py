@@ -5,16 +5,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union  # noqa: F401
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union  # noqa: F401
 
 from lakefs_sdk._operation import Operation, Param
 from lakefs_sdk.api_client import ApiClient
+from lakefs_sdk.pagination import iterate_results
 
 if TYPE_CHECKING:
-    from datetime import datetime  # noqa: F401
-
     from typing_extensions import Unpack
 
+    from lakefs_sdk import models  # noqa: F401
     from lakefs_sdk._options import RequestOptions, UploadContent  # noqa: F401
     from lakefs_sdk.api_response import ApiResponse
     from lakefs_sdk.rest import RESTResponse
@@ -284,12 +284,12 @@ class RepositoriesApi:
         bare: Optional[bool] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> Repository:
-        """@@/paths/~1repositories/post/summary
+        """Create a repository backed by a storage namespace
 
         ``POST /repositories``
 
-        :param repository_creation:  (required)
-        :param bare: @@/paths/~1repositories/post/parameters/0/description
+        :param repository_creation: The request body. (required)
+        :param bare: Skip creating the default branch and its first commit, leaving the repository empty (useful before restoring refs).
         :return: Repository
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -318,11 +318,11 @@ class RepositoriesApi:
         repository: str,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1repositories~1{repository}~1settings~1gc_rules/delete/summary
+        """Remove a repository's garbage collection retention rules
 
         ``DELETE /repositories/{repository}/settings/gc_rules``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1settings~1gc_rules/parameters/0/description (required)
+        :param repository: Name of the repository. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -350,12 +350,12 @@ class RepositoriesApi:
         force: Optional[bool] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1repositories~1{repository}/delete/summary
+        """Remove a repository from lakeFS
 
         ``DELETE /repositories/{repository}``
 
-        :param repository: @@/paths/~1repositories~1{repository}/parameters/0/description (required)
-        :param force: @@/paths/~1repositories~1{repository}/delete/parameters/0/description
+        :param repository: Name of the repository. (required)
+        :param force: Delete even when the repository is marked read-only.
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -385,12 +385,12 @@ class RepositoriesApi:
         task_id: str,
         **kwargs: Unpack[RequestOptions],
     ) -> RepositoryDumpStatus:
-        """@@/paths/~1repositories~1{repository}~1dump/get/summary
+        """Check on a background backup of repository refs
 
         ``GET /repositories/{repository}/dump``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1dump/parameters/0/description (required)
-        :param task_id: @@/paths/~1repositories~1{repository}~1dump/get/parameters/0/description (required)
+        :param repository: Name of the repository. (required)
+        :param task_id: ID of the backup task, as returned by dumpSubmit. (required)
         :return: RepositoryDumpStatus
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -419,11 +419,11 @@ class RepositoriesApi:
         repository: str,
         **kwargs: Unpack[RequestOptions],
     ) -> TaskInfo:
-        """@@/paths/~1repositories~1{repository}~1dump/post/summary
+        """Start a background backup of branches, tags and commits into storage
 
         ``POST /repositories/{repository}/dump``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1dump/parameters/0/description (required)
+        :param repository: Name of the repository. (required)
         :return: TaskInfo
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -450,11 +450,11 @@ class RepositoriesApi:
         repository: str,
         **kwargs: Unpack[RequestOptions],
     ) -> List[BranchProtectionRule]:
-        """@@/paths/~1repositories~1{repository}~1settings~1branch_protection/get/summary
+        """List the branch protection rules of a repository
 
         ``GET /repositories/{repository}/settings/branch_protection``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1settings~1branch_protection/parameters/0/description (required)
+        :param repository: Name of the repository. (required)
         :return: List[BranchProtectionRule]
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -481,11 +481,11 @@ class RepositoriesApi:
         repository: str,
         **kwargs: Unpack[RequestOptions],
     ) -> GarbageCollectionRules:
-        """@@/paths/~1repositories~1{repository}~1settings~1gc_rules/get/summary
+        """Read a repository's garbage collection retention rules
 
         ``GET /repositories/{repository}/settings/gc_rules``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1settings~1gc_rules/parameters/0/description (required)
+        :param repository: Name of the repository. (required)
         :return: GarbageCollectionRules
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -512,11 +512,11 @@ class RepositoriesApi:
         repository: str,
         **kwargs: Unpack[RequestOptions],
     ) -> Repository:
-        """@@/paths/~1repositories~1{repository}/get/summary
+        """Read one repository's settings
 
         ``GET /repositories/{repository}``
 
-        :param repository: @@/paths/~1repositories~1{repository}/parameters/0/description (required)
+        :param repository: Name of the repository. (required)
         :return: Repository
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -543,11 +543,11 @@ class RepositoriesApi:
         repository: str,
         **kwargs: Unpack[RequestOptions],
     ) -> Dict[str, str]:
-        """@@/paths/~1repositories~1{repository}~1metadata/get/summary
+        """Read the key-value metadata attached to a repository
 
         ``GET /repositories/{repository}/metadata``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1metadata/parameters/0/description (required)
+        :param repository: Name of the repository. (required)
         :return: Dict[str, str]
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -577,14 +577,14 @@ class RepositoriesApi:
         search: Optional[str] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> RepositoryList:
-        """@@/paths/~1repositories/get/summary
+        """List the repositories visible to the caller
 
         ``GET /repositories``
 
-        :param prefix: @@/components/parameters/PaginationPrefix/description
-        :param after: @@/components/parameters/PaginationAfter/description
-        :param amount: @@/components/parameters/PaginationAmount/description
-        :param search: @@/components/parameters/SearchString/description
+        :param prefix: Return only results whose names start with this prefix.
+        :param after: Return only results that sort after this value; pass the previous page's `next_offset`.
+        :param amount: Maximum number of results to return on one page.
+        :param search: Return only results whose names contain this string.
         :return: RepositoryList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -612,18 +612,33 @@ class RepositoriesApi:
         """Like :meth:`list_repositories`, but return the response unread, for streaming its body."""
         return self.api_client.invoke(_LIST_REPOSITORIES, (prefix, after, amount, search, ), kwargs, "raw")  # type: ignore[no-any-return]
 
+    def list_repositories_iter(
+        self,
+        prefix: Optional[str] = None,
+        after: Optional[str] = None,
+        amount: Optional[int] = None,
+        search: Optional[str] = None,
+        **kwargs: Unpack[RequestOptions],
+    ) -> Iterator[models.Repository]:
+        """Iterate over every result of :meth:`list_repositories`, fetching one page at a time.
+
+        Takes the arguments of :meth:`list_repositories`: ``after`` is where to start (default: the
+        beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
+        """
+        return iterate_results(self.list_repositories, { "prefix": prefix, "after": after, "amount": amount, "search": search, }, kwargs)
+
     def restore_status(
         self,
         repository: str,
         task_id: str,
         **kwargs: Unpack[RequestOptions],
     ) -> RepositoryRestoreStatus:
-        """@@/paths/~1repositories~1{repository}~1restore/get/summary
+        """Check on a background restore of repository refs
 
         ``GET /repositories/{repository}/restore``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1restore/parameters/0/description (required)
-        :param task_id: @@/paths/~1repositories~1{repository}~1restore/get/parameters/0/description (required)
+        :param repository: Name of the repository. (required)
+        :param task_id: ID of the restore task, as returned by restoreSubmit. (required)
         :return: RepositoryRestoreStatus
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -653,12 +668,12 @@ class RepositoriesApi:
         refs_restore: RefsRestore,
         **kwargs: Unpack[RequestOptions],
     ) -> TaskInfo:
-        """@@/paths/~1repositories~1{repository}~1restore/post/summary
+        """Start loading refs into a repository from a backup in storage
 
         ``POST /repositories/{repository}/restore``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1restore/parameters/0/description (required)
-        :param refs_restore:  (required)
+        :param repository: Name of the repository. (required)
+        :param refs_restore: The request body. (required)
         :return: TaskInfo
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -689,13 +704,13 @@ class RepositoriesApi:
         if_match: Optional[str] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1repositories~1{repository}~1settings~1branch_protection/put/summary
+        """Replace the whole set of branch protection rules of a repository
 
         ``PUT /repositories/{repository}/settings/branch_protection``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1settings~1branch_protection/parameters/0/description (required)
-        :param branch_protection_rule:  (required)
-        :param if_match: @@/paths/~1repositories~1{repository}~1settings~1branch_protection/put/parameters/0/description
+        :param repository: Name of the repository. (required)
+        :param branch_protection_rule: The request body. (required)
+        :param if_match: ETag from getBranchProtectionRules; the update is refused with 412 when the rules changed since.
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -727,12 +742,12 @@ class RepositoriesApi:
         garbage_collection_rules: GarbageCollectionRules,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1repositories~1{repository}~1settings~1gc_rules/put/summary
+        """Replace a repository's garbage collection retention rules
 
         ``PUT /repositories/{repository}/settings/gc_rules``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1settings~1gc_rules/parameters/0/description (required)
-        :param garbage_collection_rules:  (required)
+        :param repository: Name of the repository. (required)
+        :param garbage_collection_rules: The request body. (required)
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """

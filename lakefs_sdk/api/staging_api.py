@@ -5,16 +5,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union  # noqa: F401
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union  # noqa: F401
 
 from lakefs_sdk._operation import Operation, Param
 from lakefs_sdk.api_client import ApiClient
+from lakefs_sdk.pagination import iterate_results
 
 if TYPE_CHECKING:
-    from datetime import datetime  # noqa: F401
-
     from typing_extensions import Unpack
 
+    from lakefs_sdk import models  # noqa: F401
     from lakefs_sdk._options import RequestOptions, UploadContent  # noqa: F401
     from lakefs_sdk.api_response import ApiResponse
     from lakefs_sdk.rest import RESTResponse
@@ -85,14 +85,14 @@ class StagingApi:
         presign: Optional[bool] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> StagingLocation:
-        """@@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1backing/get/summary
+        """Reserve a storage location to upload an object to directly
 
         ``GET /repositories/{repository}/branches/{branch}/staging/backing``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1backing/parameters/0/description (required)
-        :param branch: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1backing/parameters/1/description (required)
-        :param path: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1backing/parameters/2/description (required)
-        :param presign: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1backing/get/parameters/0/description
+        :param repository: Name of the repository. (required)
+        :param branch: Name of the branch. (required)
+        :param path: Path of the object, relative to the branch. (required)
+        :param presign: Also return a presigned URL for writing to the location.
         :return: StagingLocation
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -130,18 +130,18 @@ class StagingApi:
         if_match: Optional[str] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> ObjectStats:
-        """@@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1backing/put/summary
+        """Stage an object already written to storage at a branch path
 
-        @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1backing/put/description
+        Makes the data at the address visible at the path as an uncommitted change. Use an address from getPhysicalAddress, or one in storage lakeFS does not manage.
 
         ``PUT /repositories/{repository}/branches/{branch}/staging/backing``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1backing/parameters/0/description (required)
-        :param branch: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1backing/parameters/1/description (required)
-        :param path: @@/paths/~1repositories~1{repository}~1branches~1{branch}~1staging~1backing/parameters/2/description (required)
-        :param staging_metadata:  (required)
-        :param if_none_match: @@/components/parameters/IfNoneMatch/description
-        :param if_match: @@/components/parameters/IfMatch/description
+        :param repository: Name of the repository. (required)
+        :param branch: Name of the branch. (required)
+        :param path: Path of the object, relative to the branch. (required)
+        :param staging_metadata: The request body. (required)
+        :param if_none_match: Pass `*` so that the upload succeeds only when nothing exists at this path yet, as an atomic check; no other value is accepted.
+        :param if_match: An ETag value; the operation runs only when the object's ETag is still equal to it, as an atomic check.
         :return: ObjectStats
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """

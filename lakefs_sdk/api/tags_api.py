@@ -5,16 +5,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union  # noqa: F401
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union  # noqa: F401
 
 from lakefs_sdk._operation import Operation, Param
 from lakefs_sdk.api_client import ApiClient
+from lakefs_sdk.pagination import iterate_results
 
 if TYPE_CHECKING:
-    from datetime import datetime  # noqa: F401
-
     from typing_extensions import Unpack
 
+    from lakefs_sdk import models  # noqa: F401
     from lakefs_sdk._options import RequestOptions, UploadContent  # noqa: F401
     from lakefs_sdk.api_response import ApiResponse
     from lakefs_sdk.rest import RESTResponse
@@ -114,12 +114,12 @@ class TagsApi:
         tag_creation: TagCreation,
         **kwargs: Unpack[RequestOptions],
     ) -> Ref:
-        """@@/paths/~1repositories~1{repository}~1tags/post/summary
+        """Give a fixed name to a commit
 
         ``POST /repositories/{repository}/tags``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1tags/parameters/0/description (required)
-        :param tag_creation:  (required)
+        :param repository: Name of the repository. (required)
+        :param tag_creation: The request body. (required)
         :return: Ref
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -150,13 +150,13 @@ class TagsApi:
         force: Optional[bool] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> None:
-        """@@/paths/~1repositories~1{repository}~1tags~1{tag}/delete/summary
+        """Remove a tag; the commit it named stays
 
         ``DELETE /repositories/{repository}/tags/{tag}``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1tags~1{tag}/parameters/0/description (required)
-        :param tag: @@/paths/~1repositories~1{repository}~1tags~1{tag}/parameters/1/description (required)
-        :param force: @@/paths/~1repositories~1{repository}~1tags~1{tag}/delete/parameters/0/description
+        :param repository: Name of the repository. (required)
+        :param tag: Name of the tag. (required)
+        :param force: Delete even when the repository is marked read-only.
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -188,12 +188,12 @@ class TagsApi:
         tag: str,
         **kwargs: Unpack[RequestOptions],
     ) -> Ref:
-        """@@/paths/~1repositories~1{repository}~1tags~1{tag}/get/summary
+        """Read which commit a tag names
 
         ``GET /repositories/{repository}/tags/{tag}``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1tags~1{tag}/parameters/0/description (required)
-        :param tag: @@/paths/~1repositories~1{repository}~1tags~1{tag}/parameters/1/description (required)
+        :param repository: Name of the repository. (required)
+        :param tag: Name of the tag. (required)
         :return: Ref
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -225,14 +225,14 @@ class TagsApi:
         amount: Optional[int] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> RefList:
-        """@@/paths/~1repositories~1{repository}~1tags/get/summary
+        """List a repository's tags
 
         ``GET /repositories/{repository}/tags``
 
-        :param repository: @@/paths/~1repositories~1{repository}~1tags/parameters/0/description (required)
-        :param prefix: @@/components/parameters/PaginationPrefix/description
-        :param after: @@/components/parameters/PaginationAfter/description
-        :param amount: @@/components/parameters/PaginationAmount/description
+        :param repository: Name of the repository. (required)
+        :param prefix: Return only results whose names start with this prefix.
+        :param after: Return only results that sort after this value; pass the previous page's `next_offset`.
+        :param amount: Maximum number of results to return on one page.
         :return: RefList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -259,3 +259,18 @@ class TagsApi:
     ) -> RESTResponse:
         """Like :meth:`list_tags`, but return the response unread, for streaming its body."""
         return self.api_client.invoke(_LIST_TAGS, (repository, prefix, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
+
+    def list_tags_iter(
+        self,
+        repository: str,
+        prefix: Optional[str] = None,
+        after: Optional[str] = None,
+        amount: Optional[int] = None,
+        **kwargs: Unpack[RequestOptions],
+    ) -> Iterator[models.Ref]:
+        """Iterate over every result of :meth:`list_tags`, fetching one page at a time.
+
+        Takes the arguments of :meth:`list_tags`: ``after`` is where to start (default: the
+        beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
+        """
+        return iterate_results(self.list_tags, { "repository": repository, "prefix": prefix, "after": after, "amount": amount, }, kwargs)

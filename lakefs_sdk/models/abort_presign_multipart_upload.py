@@ -9,6 +9,6 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class AbortPresignMultipartUpload(LakeFSModel):
-    """@@/components/schemas/AbortPresignMultipartUpload/description"""
+    """Request body for cancelling a presigned multipart upload."""
 
-    physical_address: StrictStr = Field(description="@@/components/schemas/AbortPresignMultipartUpload/properties/physical_address/description")
+    physical_address: StrictStr = Field(description="Physical storage address of the upload to cancel.")

@@ -10,7 +10,7 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class AccessKeyCredentials(LakeFSModel):
-    """@@/components/schemas/AccessKeyCredentials/description"""
+    """A fixed access key pair to assign to the initial user, intended for integration tests."""
 
-    access_key_id: Annotated[str, Field(min_length=1, strict=True)] = Field(description="@@/components/schemas/AccessKeyCredentials/properties/access_key_id/description")
-    secret_access_key: Annotated[str, Field(min_length=1, strict=True)] = Field(description="@@/components/schemas/AccessKeyCredentials/properties/secret_access_key/description")
+    access_key_id: Annotated[str, Field(min_length=1, strict=True)] = Field(description="Predefined key ID given to the user; meant for integration tests.")
+    secret_access_key: Annotated[str, Field(min_length=1, strict=True)] = Field(description="Predefined secret given to the user; meant for integration tests.")

@@ -9,6 +9,6 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class ACL(LakeFSModel):
-    """@@/components/schemas/ACL/description"""
+    """Access level granted to a group in the simplified ACL model."""
 
-    permission: StrictStr = Field(description="@@/components/schemas/ACL/properties/permission/description")
+    permission: StrictStr = Field(description="Level of access the ACL grants; one of `Read`, `Write`, `Super` or `Admin`.")

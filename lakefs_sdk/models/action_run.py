@@ -10,13 +10,13 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class ActionRun(LakeFSModel):
-    """@@/components/schemas/ActionRun/description"""
+    """One execution of the actions triggered by a repository event."""
 
-    run_id: StrictStr = Field(description="@@/components/schemas/ActionRun/properties/run_id/description")
-    branch: StrictStr = Field(description="@@/components/schemas/ActionRun/properties/branch/description")
-    start_time: datetime = Field(description="@@/components/schemas/ActionRun/properties/start_time/description")
-    end_time: Optional[datetime] = Field(default=None, description="@@/components/schemas/ActionRun/properties/end_time/description")
-    event_type: StrictStr = Field(description="@@/components/schemas/ActionRun/properties/event_type/description")
-    status: StrictStr = Field(description="@@/components/schemas/ActionRun/properties/status/description")
-    commit_id: StrictStr = Field(description="@@/components/schemas/ActionRun/properties/commit_id/description")
+    run_id: StrictStr = Field(description="Unique ID of the run.")
+    branch: StrictStr = Field(description="Branch on which the triggering event happened.")
+    start_time: datetime = Field(description="Time the run started.")
+    end_time: Optional[datetime] = Field(default=None, description="Time the run finished.")
+    event_type: StrictStr = Field(description="Type of event that triggered the run, e.g. `pre-commit`.")
+    status: StrictStr = Field(description="Outcome of the run: `completed` or `failed`.")
+    commit_id: StrictStr = Field(description="ID of the commit associated with the run.")
     _validate_status = LakeFSModel.enum_validator("status", ('failed', 'completed', ))

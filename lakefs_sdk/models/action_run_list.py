@@ -11,7 +11,7 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class ActionRunList(LakeFSModel):
-    """@@/components/schemas/ActionRunList/description"""
+    """A page of action runs, with pagination info."""
 
     pagination: Pagination
-    results: List[ActionRun] = Field(description="@@/components/schemas/ActionRunList/properties/results/description")
+    results: List[ActionRun] = Field(description="Action runs in this page.")

@@ -9,7 +9,7 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class AuthCapabilities(LakeFSModel):
-    """@@/components/schemas/AuthCapabilities/description"""
+    """Optional authentication features that the server supports."""
 
-    invite_user: Optional[StrictBool] = Field(default=None, description="@@/components/schemas/AuthCapabilities/properties/invite_user/description")
-    forgot_password: Optional[StrictBool] = Field(default=None, description="@@/components/schemas/AuthCapabilities/properties/forgot_password/description")
+    invite_user: Optional[StrictBool] = Field(default=None, description="Whether users can be invited by email.")
+    forgot_password: Optional[StrictBool] = Field(default=None, description="Whether password reset (forgot password) is available.")

@@ -9,7 +9,7 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class AuthenticationToken(LakeFSModel):
-    """@@/components/schemas/AuthenticationToken/description"""
+    """A JWT returned by a successful login, with its expiry time."""
 
-    token: StrictStr = Field(description="@@/components/schemas/AuthenticationToken/properties/token/description")
-    token_expiration: Optional[StrictInt] = Field(default=None, description="@@/components/schemas/AuthenticationToken/properties/token_expiration/description")
+    token: StrictStr = Field(description="JWT to send with later requests to authenticate them.")
+    token_expiration: Optional[StrictInt] = Field(default=None, description="Expiry time of the token, in seconds since the Unix epoch.")

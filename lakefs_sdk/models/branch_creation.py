@@ -9,9 +9,9 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class BranchCreation(LakeFSModel):
-    """@@/components/schemas/BranchCreation/description"""
+    """Request body for creating a new branch from an existing ref."""
 
-    name: StrictStr = Field(description="@@/components/schemas/BranchCreation/properties/name/description")
-    source: StrictStr = Field(description="@@/components/schemas/BranchCreation/properties/source/description")
-    force: Optional[StrictBool] = Field(default=False, description="@@/components/schemas/BranchCreation/properties/force/description")
-    hidden: Optional[StrictBool] = Field(default=False, description="@@/components/schemas/BranchCreation/properties/hidden/description")
+    name: StrictStr = Field(description="Name of the branch to create.")
+    source: StrictStr = Field(description="Ref (branch, tag or commit ID) the new branch starts from.")
+    force: Optional[StrictBool] = Field(default=False, description="Allow this write even if the repository is read-only.")
+    hidden: Optional[StrictBool] = Field(default=False, description="Experimental. If true, the branch is omitted from branch listings unless hidden branches are requested.")

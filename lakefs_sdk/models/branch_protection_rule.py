@@ -10,6 +10,6 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class BranchProtectionRule(LakeFSModel):
-    """@@/components/schemas/BranchProtectionRule/description"""
+    """A rule protecting every branch whose name matches a pattern."""
 
-    pattern: Annotated[str, Field(min_length=1, strict=True)] = Field(description="@@/components/schemas/BranchProtectionRule/properties/pattern/description")
+    pattern: Annotated[str, Field(min_length=1, strict=True)] = Field(description="Glob (fnmatch) matched against branch names; `*` and `?` wildcards are allowed.")

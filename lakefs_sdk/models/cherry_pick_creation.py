@@ -10,9 +10,9 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class CherryPickCreation(LakeFSModel):
-    """@@/components/schemas/CherryPickCreation/description"""
+    """Request body for applying the changes of an existing commit onto a branch."""
 
-    ref: StrictStr = Field(description="@@/components/schemas/CherryPickCreation/properties/ref/description")
-    parent_number: Optional[StrictInt] = Field(default=None, description="@@/components/schemas/CherryPickCreation/properties/parent_number/description")
+    ref: StrictStr = Field(description="Ref (commit ID, branch or tag) naming the commit whose changes are applied.")
+    parent_number: Optional[StrictInt] = Field(default=None, description="For a merge commit, which parent (1-based) to diff against; parent 1 is the branch merged into.")
     commit_overrides: Optional[CommitOverrides] = None
-    force: Optional[StrictBool] = Field(default=False, description="@@/components/schemas/CherryPickCreation/properties/force/description")
+    force: Optional[StrictBool] = Field(default=False, description="Allow this write even if the repository is read-only.")

@@ -9,11 +9,11 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class CommPrefsInput(LakeFSModel):
-    """@@/components/schemas/CommPrefsInput/description"""
+    """Contact details and email subscription choices collected during initial setup."""
 
-    first_name: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/CommPrefsInput/properties/firstName/description", alias="firstName")
-    last_name: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/CommPrefsInput/properties/lastName/description", alias="lastName")
-    email: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/CommPrefsInput/properties/email/description")
-    company_name: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/CommPrefsInput/properties/companyName/description", alias="companyName")
-    feature_updates: StrictBool = Field(description="@@/components/schemas/CommPrefsInput/properties/featureUpdates/description", alias="featureUpdates")
-    security_updates: StrictBool = Field(description="@@/components/schemas/CommPrefsInput/properties/securityUpdates/description", alias="securityUpdates")
+    first_name: Optional[StrictStr] = Field(default=None, description="User's first name.", alias="firstName")
+    last_name: Optional[StrictStr] = Field(default=None, description="User's last name.", alias="lastName")
+    email: Optional[StrictStr] = Field(default=None, description="User's email address.")
+    company_name: Optional[StrictStr] = Field(default=None, description="User's company or organization.", alias="companyName")
+    feature_updates: StrictBool = Field(description="Whether the user wants to be sent news about new features.", alias="featureUpdates")
+    security_updates: StrictBool = Field(description="Deprecated and ignored by the server.", alias="securityUpdates")

@@ -10,14 +10,14 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class Commit(LakeFSModel):
-    """@@/components/schemas/Commit/description"""
+    """A commit in a repository's history: its ID, parents, author, message and metadata."""
 
-    id: StrictStr = Field(description="@@/components/schemas/Commit/properties/id/description")
-    parents: List[StrictStr] = Field(description="@@/components/schemas/Commit/properties/parents/description")
-    committer: StrictStr = Field(description="@@/components/schemas/Commit/properties/committer/description")
-    message: StrictStr = Field(description="@@/components/schemas/Commit/properties/message/description")
-    creation_date: StrictInt = Field(description="@@/components/schemas/Commit/properties/creation_date/description")
-    meta_range_id: StrictStr = Field(description="@@/components/schemas/Commit/properties/meta_range_id/description")
-    metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="@@/components/schemas/Commit/properties/metadata/description")
-    generation: Optional[StrictInt] = Field(default=None, description="@@/components/schemas/Commit/properties/generation/description")
-    version: Optional[Annotated[int, Field(le=1, strict=True, ge=0)]] = Field(default=None, description="@@/components/schemas/Commit/properties/version/description")
+    id: StrictStr = Field(description="Unique ID of the commit.")
+    parents: List[StrictStr] = Field(description="IDs of the parent commits; merge commits have more than one.")
+    committer: StrictStr = Field(description="User who created the commit.")
+    message: StrictStr = Field(description="Commit message.")
+    creation_date: StrictInt = Field(description="Creation time, in seconds since the Unix epoch.")
+    meta_range_id: StrictStr = Field(description="ID of the metarange that holds the commit's content.")
+    metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="User-defined key/value pairs attached to the commit.")
+    generation: Optional[StrictInt] = Field(default=None, description="Generation number of the commit in the commit graph.")
+    version: Optional[Annotated[int, Field(le=1, strict=True, ge=0)]] = Field(default=None, description="Record format version, either 0 or 1.")

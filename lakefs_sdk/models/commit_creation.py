@@ -9,10 +9,10 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class CommitCreation(LakeFSModel):
-    """@@/components/schemas/CommitCreation/description"""
+    """Request body for committing the staged changes of a branch."""
 
-    message: StrictStr = Field(description="@@/components/schemas/CommitCreation/properties/message/description")
-    metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="@@/components/schemas/CommitCreation/properties/metadata/description")
-    var_date: Optional[StrictInt] = Field(default=None, description="@@/components/schemas/CommitCreation/properties/date/description", alias="date")
-    allow_empty: Optional[StrictBool] = Field(default=False, description="@@/components/schemas/CommitCreation/properties/allow_empty/description")
-    force: Optional[StrictBool] = Field(default=False, description="@@/components/schemas/CommitCreation/properties/force/description")
+    message: StrictStr = Field(description="Commit message.")
+    metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="User-defined key/value pairs to attach to the commit.")
+    var_date: Optional[StrictInt] = Field(default=None, description="Overrides the commit's creation time, in seconds since the Unix epoch.", alias="date")
+    allow_empty: Optional[StrictBool] = Field(default=False, description="When true, the commit is created even if the branch has no changes.")
+    force: Optional[StrictBool] = Field(default=False, description="Allow this write even if the repository is read-only.")

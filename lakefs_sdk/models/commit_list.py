@@ -11,7 +11,7 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class CommitList(LakeFSModel):
-    """@@/components/schemas/CommitList/description"""
+    """A page of commits, with pagination info."""
 
     pagination: Pagination
-    results: List[Commit] = Field(description="@@/components/schemas/CommitList/properties/results/description")
+    results: List[Commit] = Field(description="Commits in this page.")

@@ -9,7 +9,7 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class CommitOverrides(LakeFSModel):
-    """@@/components/schemas/CommitOverrides/description"""
+    """Values that replace those of the original commit when creating a new one, e.g. on cherry-pick."""
 
-    message: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/CommitOverrides/properties/message/description")
-    metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="@@/components/schemas/CommitOverrides/properties/metadata/description")
+    message: Optional[StrictStr] = Field(default=None, description="Message to use instead of the original commit's message.")
+    metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="Key/value metadata to use instead of the original commit's metadata.")

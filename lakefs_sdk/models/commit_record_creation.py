@@ -10,15 +10,15 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class CommitRecordCreation(LakeFSModel):
-    """@@/components/schemas/CommitRecordCreation/description"""
+    """Request body for writing a complete commit record directly, with all its fields supplied by the caller."""
 
-    commit_id: StrictStr = Field(description="@@/components/schemas/CommitRecordCreation/properties/commit_id/description")
-    version: Annotated[int, Field(le=1, strict=True, ge=0)] = Field(description="@@/components/schemas/CommitRecordCreation/properties/version/description")
-    committer: StrictStr = Field(description="@@/components/schemas/CommitRecordCreation/properties/committer/description")
-    message: StrictStr = Field(description="@@/components/schemas/CommitRecordCreation/properties/message/description")
-    metarange_id: StrictStr = Field(description="@@/components/schemas/CommitRecordCreation/properties/metarange_id/description")
-    creation_date: StrictInt = Field(description="@@/components/schemas/CommitRecordCreation/properties/creation_date/description")
-    parents: List[StrictStr] = Field(description="@@/components/schemas/CommitRecordCreation/properties/parents/description")
-    metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="@@/components/schemas/CommitRecordCreation/properties/metadata/description")
-    generation: StrictInt = Field(description="@@/components/schemas/CommitRecordCreation/properties/generation/description")
-    force: Optional[StrictBool] = Field(default=False, description="@@/components/schemas/CommitRecordCreation/properties/force/description")
+    commit_id: StrictStr = Field(description="ID to give the commit.")
+    version: Annotated[int, Field(le=1, strict=True, ge=0)] = Field(description="Record format version, either 0 or 1.")
+    committer: StrictStr = Field(description="User recorded as the commit's author.")
+    message: StrictStr = Field(description="Commit message.")
+    metarange_id: StrictStr = Field(description="ID of the metarange that holds the commit's content.")
+    creation_date: StrictInt = Field(description="Creation time, in seconds since the Unix epoch.")
+    parents: List[StrictStr] = Field(description="IDs of the parent commits.")
+    metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="User-defined key/value pairs attached to the commit.")
+    generation: StrictInt = Field(description="Generation number of the commit in the commit graph.")
+    force: Optional[StrictBool] = Field(default=False, description="Allow this write even if the repository is read-only.")

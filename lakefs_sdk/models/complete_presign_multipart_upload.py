@@ -10,9 +10,9 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class CompletePresignMultipartUpload(LakeFSModel):
-    """@@/components/schemas/CompletePresignMultipartUpload/description"""
+    """Request body for finishing a presigned multipart upload and linking the object."""
 
-    physical_address: StrictStr = Field(description="@@/components/schemas/CompletePresignMultipartUpload/properties/physical_address/description")
-    parts: List[UploadPart] = Field(description="@@/components/schemas/CompletePresignMultipartUpload/properties/parts/description")
-    user_metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="@@/components/schemas/CompletePresignMultipartUpload/properties/user_metadata/description")
-    content_type: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/CompletePresignMultipartUpload/properties/content_type/description")
+    physical_address: StrictStr = Field(description="Physical storage address of the object being uploaded.")
+    parts: List[UploadPart] = Field(description="Uploaded parts, sorted by part number in ascending order.")
+    user_metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="User-defined key/value metadata to store with the object.")
+    content_type: Optional[StrictStr] = Field(default=None, description="Content (MIME) type of the object.")

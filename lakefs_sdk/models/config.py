@@ -12,10 +12,10 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class Config(LakeFSModel):
-    """@@/components/schemas/Config/description"""
+    """Server configuration as seen by clients: version, storage, UI and capability settings."""
 
     version_config: Optional[VersionConfig] = None
     storage_config: Optional[StorageConfig] = None
-    storage_config_list: Optional[List[StorageConfig]] = Field(default=None, description="@@/components/schemas/StorageConfigList/description")
+    storage_config_list: Optional[List[StorageConfig]] = Field(default=None, description="Settings of every storage backend configured on the server.")
     ui_config: Optional[UIConfig] = None
-    capabilities_config: Optional[Dict[str, Any]] = Field(default=None, description="@@/components/schemas/CapabilitiesConfig/description")
+    capabilities_config: Optional[Dict[str, Any]] = Field(default=None, description="Capabilities advertised by the server; currently defines no fields.")

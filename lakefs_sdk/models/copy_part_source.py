@@ -10,9 +10,9 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class CopyPartSource(LakeFSModel):
-    """@@/components/schemas/CopyPartSource/description"""
+    """The object (and optional byte range) to copy from when uploading a multipart part by copy."""
 
-    repository: StrictStr = Field(description="@@/components/schemas/CopyPartSource/properties/repository/description")
-    ref: StrictStr = Field(description="@@/components/schemas/CopyPartSource/properties/ref/description")
-    path: StrictStr = Field(description="@@/components/schemas/CopyPartSource/properties/path/description")
-    range: Optional[Annotated[str, Field(strict=True)]] = Field(default=None, description="@@/components/schemas/CopyPartSource/properties/range/description")
+    repository: StrictStr = Field(description="Repository of the source object.")
+    ref: StrictStr = Field(description="Ref (branch, tag or commit ID) of the source object.")
+    path: StrictStr = Field(description="Path of the source object.")
+    range: Optional[Annotated[str, Field(strict=True)]] = Field(default=None, description="Byte range of the source to copy, e.g. `bytes=0-1023`.")

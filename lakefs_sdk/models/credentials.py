@@ -9,7 +9,7 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class Credentials(LakeFSModel):
-    """@@/components/schemas/Credentials/description"""
+    """An access key belonging to a user, without its secret."""
 
-    access_key_id: StrictStr = Field(description="@@/components/schemas/Credentials/properties/access_key_id/description")
-    creation_date: StrictInt = Field(description="@@/components/schemas/Credentials/properties/creation_date/description")
+    access_key_id: StrictStr = Field(description="The access key ID.")
+    creation_date: StrictInt = Field(description="Creation time, in seconds since the Unix epoch.")

@@ -11,7 +11,7 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class CredentialsList(LakeFSModel):
-    """@@/components/schemas/CredentialsList/description"""
+    """A page of access keys, with pagination info."""
 
     pagination: Pagination
-    results: List[Credentials] = Field(description="@@/components/schemas/CredentialsList/properties/results/description")
+    results: List[Credentials] = Field(description="Access keys in this page.")

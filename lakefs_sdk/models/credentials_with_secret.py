@@ -9,8 +9,8 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class CredentialsWithSecret(LakeFSModel):
-    """@@/components/schemas/CredentialsWithSecret/description"""
+    """A newly created access key together with its secret, which is only returned at creation time."""
 
-    access_key_id: StrictStr = Field(description="@@/components/schemas/CredentialsWithSecret/properties/access_key_id/description")
-    secret_access_key: StrictStr = Field(description="@@/components/schemas/CredentialsWithSecret/properties/secret_access_key/description")
-    creation_date: StrictInt = Field(description="@@/components/schemas/CredentialsWithSecret/properties/creation_date/description")
+    access_key_id: StrictStr = Field(description="The access key ID.")
+    secret_access_key: StrictStr = Field(description="The secret matching the access key ID; store it safely.")
+    creation_date: StrictInt = Field(description="Creation time, in seconds since the Unix epoch.")

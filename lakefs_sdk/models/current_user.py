@@ -10,6 +10,6 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class CurrentUser(LakeFSModel):
-    """@@/components/schemas/CurrentUser/description"""
+    """Wrapper holding the user that made the request."""
 
     user: User

@@ -9,9 +9,9 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class CustomViewer(LakeFSModel):
-    """@@/components/schemas/CustomViewer/description"""
+    """A UI viewer used to display objects with matching file extensions or content types."""
 
-    name: StrictStr = Field(description="@@/components/schemas/CustomViewer/properties/name/description")
-    url: StrictStr = Field(description="@@/components/schemas/CustomViewer/properties/url/description")
-    extensions: Optional[List[StrictStr]] = Field(default=None, description="@@/components/schemas/CustomViewer/properties/extensions/description")
-    content_types: Optional[List[StrictStr]] = Field(default=None, description="@@/components/schemas/CustomViewer/properties/content_types/description")
+    name: StrictStr = Field(description="Display name of the viewer.")
+    url: StrictStr = Field(description="URL at which the viewer is served.")
+    extensions: Optional[List[StrictStr]] = Field(default=None, description="File extensions this viewer handles.")
+    content_types: Optional[List[StrictStr]] = Field(default=None, description="Content (MIME) types this viewer handles.")

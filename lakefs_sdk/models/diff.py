@@ -10,12 +10,12 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class Diff(LakeFSModel):
-    """@@/components/schemas/Diff/description"""
+    """A single difference between two refs: one changed path and how it changed."""
 
-    type: StrictStr = Field(description="@@/components/schemas/Diff/properties/type/description")
-    path: StrictStr = Field(description="@@/components/schemas/Diff/properties/path/description")
-    path_type: StrictStr = Field(description="@@/components/schemas/Diff/properties/path_type/description")
-    size_bytes: Optional[StrictInt] = Field(default=None, description="@@/components/schemas/Diff/properties/size_bytes/description")
+    type: StrictStr = Field(description="Kind of change: `added`, `removed`, `changed`, `conflict` or `prefix_changed`.")
+    path: StrictStr = Field(description="Path of the object or prefix that differs.")
+    path_type: StrictStr = Field(description="Whether the path is a single `object` or a `common_prefix`.")
+    size_bytes: Optional[StrictInt] = Field(default=None, description="Size in bytes of the entry that was added, changed or removed.")
     right: Optional[DiffObjectStat] = None
     _validate_type = LakeFSModel.enum_validator("type", ('added', 'removed', 'changed', 'conflict', 'prefix_changed', ))
     _validate_path_type = LakeFSModel.enum_validator("path_type", ('common_prefix', 'object', ))

@@ -11,7 +11,7 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class DiffList(LakeFSModel):
-    """@@/components/schemas/DiffList/description"""
+    """A page of differences between two refs, with pagination info."""
 
     pagination: Pagination
-    results: List[Diff] = Field(description="@@/components/schemas/DiffList/properties/results/description")
+    results: List[Diff] = Field(description="Differences in this page.")

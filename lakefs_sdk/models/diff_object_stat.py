@@ -9,9 +9,9 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class DiffObjectStat(LakeFSModel):
-    """@@/components/schemas/DiffObjectStat/description"""
+    """Stat information for an object on one side of a diff."""
 
-    checksum: StrictStr = Field(description="@@/components/schemas/DiffObjectStat/properties/checksum/description")
-    mtime: StrictInt = Field(description="@@/components/schemas/DiffObjectStat/properties/mtime/description")
-    content_type: StrictStr = Field(description="@@/components/schemas/DiffObjectStat/properties/content_type/description")
-    metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="@@/components/schemas/ObjectUserMetadata/description")
+    checksum: StrictStr = Field(description="Checksum of the object's content.")
+    mtime: StrictInt = Field(description="Last modification time, in seconds since the Unix epoch.")
+    content_type: StrictStr = Field(description="Content (MIME) type of the object.")
+    metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="User-defined key/value metadata of an object.")

@@ -9,6 +9,6 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class Error(LakeFSModel):
-    """@@/components/schemas/Error/description"""
+    """Error payload returned by the server when a request fails."""
 
-    message: StrictStr = Field(description="@@/components/schemas/Error/properties/message/description")
+    message: StrictStr = Field(description="Brief human-readable description of what went wrong.")

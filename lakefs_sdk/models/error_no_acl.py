@@ -9,7 +9,7 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class ErrorNoACL(LakeFSModel):
-    """@@/components/schemas/ErrorNoACL/description"""
+    """Error payload that also tells whether a group was found but lacks an ACL."""
 
-    message: StrictStr = Field(description="@@/components/schemas/ErrorNoACL/properties/message/description")
-    no_acl: Optional[StrictBool] = Field(default=None, description="@@/components/schemas/ErrorNoACL/properties/no_acl/description")
+    message: StrictStr = Field(description="Brief human-readable description of what went wrong.")
+    no_acl: Optional[StrictBool] = Field(default=None, description="True when the group was found but has no ACL attached.")

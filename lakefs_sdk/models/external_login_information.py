@@ -9,7 +9,7 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class ExternalLoginInformation(LakeFSModel):
-    """@@/components/schemas/ExternalLoginInformation/description"""
+    """Request body for logging in through an external authenticator."""
 
-    token_expiration_duration: Optional[StrictInt] = Field(default=None, description="@@/components/schemas/ExternalLoginInformation/properties/token_expiration_duration/description")
-    identity_request: Dict[str, Any] = Field(description="@@/components/schemas/ExternalLoginInformation/properties/identityRequest/description", alias="identityRequest")
+    token_expiration_duration: Optional[StrictInt] = Field(default=None, description="Requested lifetime of the token that is issued.")
+    identity_request: Dict[str, Any] = Field(description="Authenticator-specific request that proves the caller's identity.", alias="identityRequest")

@@ -6,11 +6,13 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
 from lakefs_sdk._model import LakeFSModel
+import typing
 
 
 class ExternalPrincipal(LakeFSModel):
-    """@@/components/schemas/ExternalPrincipal/description"""
+    """An identity from an external system (such as an AWS IAM role) linked to a lakeFS user."""
 
-    id: StrictStr = Field(description="@@/components/schemas/ExternalPrincipal/properties/id/description")
-    user_id: StrictStr = Field(description="@@/components/schemas/ExternalPrincipal/properties/user_id/description")
-    settings: Optional[List[Dict[str, StrictStr]]] = Field(default=None, description="@@/components/schemas/ExternalPrincipal/properties/settings/description")
+    id: StrictStr = Field(description="Unique identifier of the external principal, such as an AWS assumed-role ARN.")
+    user_id: StrictStr = Field(description="ID of the lakeFS user the principal is linked to.")
+    # Type set by the spec's x-lakefs-python-type extension.
+    settings: Optional[typing.Union[typing.Dict[str, typing.Any], typing.List[typing.Dict[str, str]]]] = None

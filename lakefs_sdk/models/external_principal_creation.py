@@ -6,9 +6,11 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
 from lakefs_sdk._model import LakeFSModel
+import typing
 
 
 class ExternalPrincipalCreation(LakeFSModel):
-    """@@/components/schemas/ExternalPrincipalCreation/description"""
+    """Request body for attaching an external principal to a user."""
 
-    settings: Optional[List[Dict[str, StrictStr]]] = Field(default=None, description="@@/components/schemas/ExternalPrincipalCreation/properties/settings/description")
+    # Type set by the spec's x-lakefs-python-type extension.
+    settings: Optional[typing.Union[typing.Dict[str, typing.Any], typing.List[typing.Dict[str, str]]]] = None

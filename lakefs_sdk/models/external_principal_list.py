@@ -11,7 +11,7 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class ExternalPrincipalList(LakeFSModel):
-    """@@/components/schemas/ExternalPrincipalList/description"""
+    """A page of external principals, with pagination info."""
 
     pagination: Pagination
-    results: List[ExternalPrincipal] = Field(description="@@/components/schemas/ExternalPrincipalList/properties/results/description")
+    results: List[ExternalPrincipal] = Field(description="External principals in this page.")

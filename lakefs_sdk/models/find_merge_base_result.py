@@ -9,8 +9,8 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class FindMergeBaseResult(LakeFSModel):
-    """@@/components/schemas/FindMergeBaseResult/description"""
+    """The common ancestor commit found for a source and destination ref, with both resolved commit IDs."""
 
-    source_commit_id: StrictStr = Field(description="@@/components/schemas/FindMergeBaseResult/properties/source_commit_id/description")
-    destination_commit_id: StrictStr = Field(description="@@/components/schemas/FindMergeBaseResult/properties/destination_commit_id/description")
-    base_commit_id: StrictStr = Field(description="@@/components/schemas/FindMergeBaseResult/properties/base_commit_id/description")
+    source_commit_id: StrictStr = Field(description="Commit ID that the source ref resolved to.")
+    destination_commit_id: StrictStr = Field(description="Commit ID that the destination ref resolved to.")
+    base_commit_id: StrictStr = Field(description="ID of the common ancestor (merge base) commit.")

@@ -9,6 +9,6 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class GarbageCollectionConfig(LakeFSModel):
-    """@@/components/schemas/GarbageCollectionConfig/description"""
+    """Server garbage-collection settings."""
 
-    grace_period: Optional[StrictInt] = Field(default=None, description="@@/components/schemas/GarbageCollectionConfig/properties/grace_period/description")
+    grace_period: Optional[StrictInt] = Field(default=None, description="Period in seconds during which newly created objects are protected from collection.")

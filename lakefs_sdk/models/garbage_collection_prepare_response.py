@@ -9,9 +9,9 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class GarbageCollectionPrepareResponse(LakeFSModel):
-    """@@/components/schemas/GarbageCollectionPrepareResponse/description"""
+    """Where to find the inputs and outputs of a garbage-collection run that has been prepared."""
 
-    run_id: StrictStr = Field(description="@@/components/schemas/GarbageCollectionPrepareResponse/properties/run_id/description")
-    gc_commits_location: StrictStr = Field(description="@@/components/schemas/GarbageCollectionPrepareResponse/properties/gc_commits_location/description")
-    gc_addresses_location: StrictStr = Field(description="@@/components/schemas/GarbageCollectionPrepareResponse/properties/gc_addresses_location/description")
-    gc_commits_presigned_url: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/GarbageCollectionPrepareResponse/properties/gc_commits_presigned_url/description")
+    run_id: StrictStr = Field(description="Unique ID assigned to this garbage-collection run.")
+    gc_commits_location: StrictStr = Field(description="Where the commits table (CSV) produced for this run is stored; partitioned per run_id.")
+    gc_addresses_location: StrictStr = Field(description="Storage location where the expired-addresses Parquet table should be written, partitioned by run_id.")
+    gc_commits_presigned_url: Optional[StrictStr] = Field(default=None, description="Presigned link from which the commits table can be fetched.")

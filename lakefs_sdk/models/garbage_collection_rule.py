@@ -9,7 +9,7 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class GarbageCollectionRule(LakeFSModel):
-    """@@/components/schemas/GarbageCollectionRule/description"""
+    """Retention period that applies to one branch."""
 
-    branch_id: StrictStr = Field(description="@@/components/schemas/GarbageCollectionRule/properties/branch_id/description")
-    retention_days: StrictInt = Field(description="@@/components/schemas/GarbageCollectionRule/properties/retention_days/description")
+    branch_id: StrictStr = Field(description="Name of the branch the rule applies to.")
+    retention_days: StrictInt = Field(description="Number of days to retain objects for this branch.")

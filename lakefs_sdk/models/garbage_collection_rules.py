@@ -10,7 +10,7 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class GarbageCollectionRules(LakeFSModel):
-    """@@/components/schemas/GarbageCollectionRules/description"""
+    """A repository's garbage-collection retention rules: a default plus per-branch overrides."""
 
-    default_retention_days: StrictInt = Field(description="@@/components/schemas/GarbageCollectionRules/properties/default_retention_days/description")
-    branches: List[GarbageCollectionRule] = Field(description="@@/components/schemas/GarbageCollectionRules/properties/branches/description")
+    default_retention_days: StrictInt = Field(description="Retention period in days for branches that have no specific rule.")
+    branches: List[GarbageCollectionRule] = Field(description="Per-branch retention rules.")

@@ -9,9 +9,9 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class Group(LakeFSModel):
-    """@@/components/schemas/Group/description"""
+    """A named set of users that policies can be attached to."""
 
-    id: StrictStr = Field(description="@@/components/schemas/Group/properties/id/description")
-    name: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/Group/properties/name/description")
-    description: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/Group/properties/description/description")
-    creation_date: StrictInt = Field(description="@@/components/schemas/Group/properties/creation_date/description")
+    id: StrictStr = Field(description="Unique identifier of the group.")
+    name: Optional[StrictStr] = Field(default=None, description="Display name of the group.")
+    description: Optional[StrictStr] = Field(default=None, description="Free-text description of the group.")
+    creation_date: StrictInt = Field(description="Creation time, in seconds since the Unix epoch.")

@@ -9,7 +9,7 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class GroupCreation(LakeFSModel):
-    """@@/components/schemas/GroupCreation/description"""
+    """Request body for creating a group."""
 
-    id: StrictStr = Field(description="@@/components/schemas/GroupCreation/properties/id/description")
-    description: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/GroupCreation/properties/description/description")
+    id: StrictStr = Field(description="Identifier of the new group.")
+    description: Optional[StrictStr] = Field(default=None, description="Free-text description of the group.")

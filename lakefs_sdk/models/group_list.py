@@ -11,7 +11,7 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class GroupList(LakeFSModel):
-    """@@/components/schemas/GroupList/description"""
+    """A page of groups, with pagination info."""
 
     pagination: Pagination
-    results: List[Group] = Field(description="@@/components/schemas/GroupList/properties/results/description")
+    results: List[Group] = Field(description="Groups in this page.")

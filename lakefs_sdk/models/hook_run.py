@@ -10,12 +10,12 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class HookRun(LakeFSModel):
-    """@@/components/schemas/HookRun/description"""
+    """The execution of a single hook within an action run."""
 
-    hook_run_id: StrictStr = Field(description="@@/components/schemas/HookRun/properties/hook_run_id/description")
-    action: StrictStr = Field(description="@@/components/schemas/HookRun/properties/action/description")
-    hook_id: StrictStr = Field(description="@@/components/schemas/HookRun/properties/hook_id/description")
-    start_time: datetime = Field(description="@@/components/schemas/HookRun/properties/start_time/description")
-    end_time: Optional[datetime] = Field(default=None, description="@@/components/schemas/HookRun/properties/end_time/description")
-    status: StrictStr = Field(description="@@/components/schemas/HookRun/properties/status/description")
+    hook_run_id: StrictStr = Field(description="Unique ID of this hook execution.")
+    action: StrictStr = Field(description="Name of the action the hook is defined in.")
+    hook_id: StrictStr = Field(description="ID of the hook within its action.")
+    start_time: datetime = Field(description="Time the hook started.")
+    end_time: Optional[datetime] = Field(default=None, description="Time the hook finished.")
+    status: StrictStr = Field(description="Outcome of the hook: `completed` or `failed`.")
     _validate_status = LakeFSModel.enum_validator("status", ('failed', 'completed', ))

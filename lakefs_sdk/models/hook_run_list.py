@@ -11,7 +11,7 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class HookRunList(LakeFSModel):
-    """@@/components/schemas/HookRunList/description"""
+    """A page of hook runs, with pagination info."""
 
     pagination: Pagination
-    results: List[HookRun] = Field(description="@@/components/schemas/HookRunList/properties/results/description")
+    results: List[HookRun] = Field(description="Hook runs in this page.")

@@ -11,8 +11,8 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class ImportCreation(LakeFSModel):
-    """@@/components/schemas/ImportCreation/description"""
+    """Request body for importing external data into a branch and committing it."""
 
-    paths: List[ImportLocation] = Field(description="@@/components/schemas/ImportCreation/properties/paths/description")
+    paths: List[ImportLocation] = Field(description="Locations to import.")
     commit: CommitCreation
-    force: Optional[StrictBool] = Field(default=False, description="@@/components/schemas/ImportCreation/properties/force/description")
+    force: Optional[StrictBool] = Field(default=False, description="Allow this write even if the repository is read-only.")

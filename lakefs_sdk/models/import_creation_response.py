@@ -9,6 +9,6 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class ImportCreationResponse(LakeFSModel):
-    """@@/components/schemas/ImportCreationResponse/description"""
+    """Identifies an import that has been started."""
 
-    id: StrictStr = Field(description="@@/components/schemas/ImportCreationResponse/properties/id/description")
+    id: StrictStr = Field(description="ID of the started import, used to check its status or cancel it.")

@@ -9,9 +9,9 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class ImportLocation(LakeFSModel):
-    """@@/components/schemas/ImportLocation/description"""
+    """One external storage location to import, and where it lands on the branch."""
 
-    type: StrictStr = Field(description="@@/components/schemas/ImportLocation/properties/type/description")
-    path: StrictStr = Field(description="@@/components/schemas/ImportLocation/properties/path/description")
-    destination: StrictStr = Field(description="@@/components/schemas/ImportLocation/properties/destination/description")
+    type: StrictStr = Field(description="Kind of source: `common_prefix` for everything under a prefix, or `object` for a single object.")
+    path: StrictStr = Field(description="Source URI of the prefix or object to import; it must be on the same storage type as the lakeFS blockstore.")
+    destination: StrictStr = Field(description="Path on the branch, relative to its root, where data is placed. For an `object` it is the exact object path; for a `common_prefix` it is the target prefix.")
     _validate_type = LakeFSModel.enum_validator("type", ('common_prefix', 'object', ))

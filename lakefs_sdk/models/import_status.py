@@ -12,11 +12,11 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class ImportStatus(LakeFSModel):
-    """@@/components/schemas/ImportStatus/description"""
+    """Progress and result of an import."""
 
-    completed: StrictBool = Field(description="@@/components/schemas/ImportStatus/properties/completed/description")
-    update_time: datetime = Field(description="@@/components/schemas/ImportStatus/properties/update_time/description")
-    ingested_objects: Optional[StrictInt] = Field(default=None, description="@@/components/schemas/ImportStatus/properties/ingested_objects/description")
-    metarange_id: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/ImportStatus/properties/metarange_id/description")
+    completed: StrictBool = Field(description="True once the import has finished.")
+    update_time: datetime = Field(description="Time the status was last updated.")
+    ingested_objects: Optional[StrictInt] = Field(default=None, description="Count of objects imported up to now.")
+    metarange_id: Optional[StrictStr] = Field(default=None, description="ID of the metarange created by the import.")
     commit: Optional[Commit] = None
     error: Optional[Error] = None

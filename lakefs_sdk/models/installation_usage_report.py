@@ -10,7 +10,7 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class InstallationUsageReport(LakeFSModel):
-    """@@/components/schemas/InstallationUsageReport/description"""
+    """Usage reports for a lakeFS installation."""
 
-    installation_id: StrictStr = Field(description="@@/components/schemas/InstallationUsageReport/properties/installation_id/description")
-    reports: List[UsageReport] = Field(description="@@/components/schemas/InstallationUsageReport/properties/reports/description")
+    installation_id: StrictStr = Field(description="Unique ID of the lakeFS installation.")
+    reports: List[UsageReport] = Field(description="Usage figures for the installation.")

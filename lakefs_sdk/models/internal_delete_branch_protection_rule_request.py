@@ -11,4 +11,4 @@ from lakefs_sdk._model import LakeFSModel
 class InternalDeleteBranchProtectionRuleRequest(LakeFSModel):
     """InternalDeleteBranchProtectionRuleRequest"""
 
-    pattern: StrictStr = Field(description="@@/paths/~1repositories~1{repository}~1branch_protection/delete/requestBody/content/application~1json/schema/properties/pattern/description")
+    pattern: StrictStr = Field(description="Branch name pattern of the rule to remove.")

@@ -9,17 +9,17 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class LoginConfig(LakeFSModel):
-    """@@/components/schemas/LoginConfig/description"""
+    """Settings the web UI uses to build its login and logout flow."""
 
-    rbac: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/LoginConfig/properties/RBAC/description", alias="RBAC")
-    username_ui_placeholder: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/LoginConfig/properties/username_ui_placeholder/description")
-    password_ui_placeholder: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/LoginConfig/properties/password_ui_placeholder/description")
-    login_url: StrictStr = Field(description="@@/components/schemas/LoginConfig/properties/login_url/description")
-    login_url_method: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/LoginConfig/properties/login_url_method/description")
-    login_failed_message: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/LoginConfig/properties/login_failed_message/description")
-    fallback_login_url: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/LoginConfig/properties/fallback_login_url/description")
-    fallback_login_label: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/LoginConfig/properties/fallback_login_label/description")
-    login_cookie_names: List[StrictStr] = Field(description="@@/components/schemas/LoginConfig/properties/login_cookie_names/description")
-    logout_url: StrictStr = Field(description="@@/components/schemas/LoginConfig/properties/logout_url/description")
+    rbac: Optional[StrictStr] = Field(default=None, description="Access-control mode shown in the UI: `none`, `simplified`, `internal` or `external`. With `external`, RBAC stays enabled, which requires an external auth service.", alias="RBAC")
+    username_ui_placeholder: Optional[StrictStr] = Field(default=None, description="Hint text shown in the login form's username input.")
+    password_ui_placeholder: Optional[StrictStr] = Field(default=None, description="Hint text shown in the login form's password input.")
+    login_url: StrictStr = Field(description="Main login page URL.")
+    login_url_method: Optional[StrictStr] = Field(default=None, description="How the UI uses login_url: `none` (open source), `redirect` (go to login_url automatically) or `select` (let the user pick login_url or lakeFS credentials). Has no effect when login_url is unset.")
+    login_failed_message: Optional[StrictStr] = Field(default=None, description="Sentence shown after a failed login. Rendered as HTML, so it can link to another way to sign in.")
+    fallback_login_url: Optional[StrictStr] = Field(default=None, description="Alternative login page URL offered to users.")
+    fallback_login_label: Optional[StrictStr] = Field(default=None, description="Text shown on the link to fallback_login_url.")
+    login_cookie_names: List[StrictStr] = Field(description="Names of the cookies that hold the JWT session token.")
+    logout_url: StrictStr = Field(description="URL that signs the user out.")
     _validate_rbac = LakeFSModel.enum_validator("rbac", ('none', 'simplified', 'internal', 'external', ))
     _validate_login_url_method = LakeFSModel.enum_validator("login_url_method", ('none', 'redirect', 'select', ))

@@ -9,7 +9,7 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class LoginInformation(LakeFSModel):
-    """@@/components/schemas/LoginInformation/description"""
+    """Access key pair used to log in and obtain a token."""
 
-    access_key_id: StrictStr = Field(description="@@/components/schemas/LoginInformation/properties/access_key_id/description")
-    secret_access_key: StrictStr = Field(description="@@/components/schemas/LoginInformation/properties/secret_access_key/description")
+    access_key_id: StrictStr = Field(description="Access key ID to log in with.")
+    secret_access_key: StrictStr = Field(description="Secret access key matching the access key ID.")

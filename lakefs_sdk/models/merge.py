@@ -9,11 +9,11 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class Merge(LakeFSModel):
-    """@@/components/schemas/Merge/description"""
+    """Request body for merging a source ref into a destination branch."""
 
-    message: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/Merge/properties/message/description")
-    metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="@@/components/schemas/Merge/properties/metadata/description")
-    strategy: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/Merge/properties/strategy/description")
-    force: Optional[StrictBool] = Field(default=False, description="@@/components/schemas/Merge/properties/force/description")
-    allow_empty: Optional[StrictBool] = Field(default=False, description="@@/components/schemas/Merge/properties/allow_empty/description")
-    squash_merge: Optional[StrictBool] = Field(default=False, description="@@/components/schemas/Merge/properties/squash_merge/description")
+    message: Optional[StrictStr] = Field(default=None, description="Message for the merge commit.")
+    metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="User-defined key/value pairs to attach to the merge commit.")
+    strategy: Optional[StrictStr] = Field(default=None, description="How to resolve conflicts: `dest-wins` keeps the destination's changes, `source-wins` keeps the source's. If unset, any conflict makes the merge fail.")
+    force: Optional[StrictBool] = Field(default=False, description="Permit the merge even if the destination is read-only or already holds identical content.")
+    allow_empty: Optional[StrictBool] = Field(default=False, description="Permit the merge even if both sides hold identical content.")
+    squash_merge: Optional[StrictBool] = Field(default=False, description="If true, the merge commit gets only the destination as its parent, so the merge shows as one commit (like `git merge --squash`). The source commit is then not linked; record it in message or metadata if needed.")

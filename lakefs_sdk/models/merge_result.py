@@ -9,6 +9,6 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class MergeResult(LakeFSModel):
-    """@@/components/schemas/MergeResult/description"""
+    """Outcome of a successful merge."""
 
-    reference: StrictStr = Field(description="@@/components/schemas/MergeResult/properties/reference/description")
+    reference: StrictStr = Field(description="ID of the commit that the merge produced.")

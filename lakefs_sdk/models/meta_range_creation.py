@@ -11,6 +11,6 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class MetaRangeCreation(LakeFSModel):
-    """@@/components/schemas/MetaRangeCreation/description"""
+    """Request body for building a metarange out of existing ranges."""
 
-    ranges: Annotated[List[RangeMetadata], Field(min_length=1)] = Field(description="@@/components/schemas/MetaRangeCreation/properties/ranges/description")
+    ranges: Annotated[List[RangeMetadata], Field(min_length=1)] = Field(description="Ranges that make up the metarange; at least one.")

@@ -9,6 +9,6 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class MetaRangeCreationResponse(LakeFSModel):
-    """@@/components/schemas/MetaRangeCreationResponse/description"""
+    """Result of creating a metarange."""
 
-    id: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/MetaRangeCreationResponse/properties/id/description")
+    id: Optional[StrictStr] = Field(default=None, description="Identifier assigned to the metarange that was built.")

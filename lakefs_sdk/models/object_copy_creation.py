@@ -9,9 +9,9 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class ObjectCopyCreation(LakeFSModel):
-    """@@/components/schemas/ObjectCopyCreation/description"""
+    """Request body for copying an object to a new path on a branch."""
 
-    src_path: StrictStr = Field(description="@@/components/schemas/ObjectCopyCreation/properties/src_path/description")
-    src_ref: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/ObjectCopyCreation/properties/src_ref/description")
-    force: Optional[StrictBool] = Field(default=False, description="@@/components/schemas/ObjectCopyCreation/properties/force/description")
-    shallow: Optional[StrictBool] = Field(default=False, description="@@/components/schemas/ObjectCopyCreation/properties/shallow/description")
+    src_path: StrictStr = Field(description="Where the object to copy lives, as a path within src_ref.")
+    src_ref: Optional[StrictStr] = Field(default=None, description="Ref to copy from; when empty, the destination branch is used.")
+    force: Optional[StrictBool] = Field(default=False, description="Allow this write even if the repository is read-only.")
+    shallow: Optional[StrictBool] = Field(default=False, description="Copy only the entry, sharing the existing data instead of duplicating it; currently limited to the same repository and branch. Such copies can conflict with GC and branch retention rules, so use with care.")

@@ -9,8 +9,8 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class ObjectError(LakeFSModel):
-    """@@/components/schemas/ObjectError/description"""
+    """The failure of a bulk operation on one path."""
 
-    status_code: StrictInt = Field(description="@@/components/schemas/ObjectError/properties/status_code/description")
-    message: StrictStr = Field(description="@@/components/schemas/ObjectError/properties/message/description")
-    path: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/ObjectError/properties/path/description")
+    status_code: StrictInt = Field(description="HTTP status returned for this path.")
+    message: StrictStr = Field(description="Brief explanation of the status code.")
+    path: Optional[StrictStr] = Field(default=None, description="Path the error refers to.")

@@ -10,6 +10,6 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class ObjectErrorList(LakeFSModel):
-    """@@/components/schemas/ObjectErrorList/description"""
+    """Per-path errors from a bulk operation."""
 
-    errors: List[ObjectError] = Field(description="@@/components/schemas/ObjectErrorList/properties/errors/description")
+    errors: List[ObjectError] = Field(description="One entry for each path that failed.")

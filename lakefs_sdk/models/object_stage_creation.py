@@ -9,12 +9,12 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class ObjectStageCreation(LakeFSModel):
-    """@@/components/schemas/ObjectStageCreation/description"""
+    """Request body for adding an object on a branch whose data already exists in storage."""
 
-    physical_address: StrictStr = Field(description="@@/components/schemas/ObjectStageCreation/properties/physical_address/description")
-    checksum: StrictStr = Field(description="@@/components/schemas/ObjectStageCreation/properties/checksum/description")
-    size_bytes: StrictInt = Field(description="@@/components/schemas/ObjectStageCreation/properties/size_bytes/description")
-    mtime: Optional[StrictInt] = Field(default=None, description="@@/components/schemas/ObjectStageCreation/properties/mtime/description")
-    metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="@@/components/schemas/ObjectUserMetadata/description")
-    content_type: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/ObjectStageCreation/properties/content_type/description")
-    force: Optional[StrictBool] = Field(default=False, description="@@/components/schemas/ObjectStageCreation/properties/force/description")
+    physical_address: StrictStr = Field(description="Location of the object's data in the underlying storage.")
+    checksum: StrictStr = Field(description="Checksum of the object's content.")
+    size_bytes: StrictInt = Field(description="Object size in bytes.")
+    mtime: Optional[StrictInt] = Field(default=None, description="Last modification time, in seconds since the Unix epoch.")
+    metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="User-defined key/value metadata of an object.")
+    content_type: Optional[StrictStr] = Field(default=None, description="Content (MIME) type of the object.")
+    force: Optional[StrictBool] = Field(default=False, description="Allow this write even if the repository is read-only.")

@@ -9,15 +9,15 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class ObjectStats(LakeFSModel):
-    """@@/components/schemas/ObjectStats/description"""
+    """Metadata about an object, or a common prefix, at a path in a ref."""
 
-    path: StrictStr = Field(description="@@/components/schemas/ObjectStats/properties/path/description")
-    path_type: StrictStr = Field(description="@@/components/schemas/ObjectStats/properties/path_type/description")
-    physical_address: StrictStr = Field(description="@@/components/schemas/ObjectStats/properties/physical_address/description")
-    physical_address_expiry: Optional[StrictInt] = Field(default=None, description="@@/components/schemas/ObjectStats/properties/physical_address_expiry/description")
-    checksum: StrictStr = Field(description="@@/components/schemas/ObjectStats/properties/checksum/description")
-    size_bytes: Optional[StrictInt] = Field(default=None, description="@@/components/schemas/ObjectStats/properties/size_bytes/description")
-    mtime: StrictInt = Field(description="@@/components/schemas/ObjectStats/properties/mtime/description")
-    metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="@@/components/schemas/ObjectUserMetadata/description")
-    content_type: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/ObjectStats/properties/content_type/description")
+    path: StrictStr = Field(description="Path of the object or prefix within the ref.")
+    path_type: StrictStr = Field(description="Whether the entry is an `object` or a `common_prefix`.")
+    physical_address: StrictStr = Field(description="Where the data is stored: a native storage URI (e.g. `s3://...` or `gs://...`), or, when presigned URLs are requested, an HTTP URL that can be fetched with a plain GET.")
+    physical_address_expiry: Optional[StrictInt] = Field(default=None, description="Optional. A nonzero value means physical_address is a presigned URL that stops working at this time (seconds since the Unix epoch); this can be earlier than the usual URL lifetime if the auth token expires first.")
+    checksum: StrictStr = Field(description="Checksum of the object's content.")
+    size_bytes: Optional[StrictInt] = Field(default=None, description="Object size in bytes. Always set in server responses; clients may leave it out, for example when uploading.")
+    mtime: StrictInt = Field(description="Last modification time, in seconds since the Unix epoch.")
+    metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="User-defined key/value metadata of an object.")
+    content_type: Optional[StrictStr] = Field(default=None, description="Content (MIME) type of the object.")
     _validate_path_type = LakeFSModel.enum_validator("path_type", ('common_prefix', 'object', ))

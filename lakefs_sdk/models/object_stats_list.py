@@ -11,7 +11,7 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class ObjectStatsList(LakeFSModel):
-    """@@/components/schemas/ObjectStatsList/description"""
+    """A page of object stats, with pagination info."""
 
     pagination: Pagination
-    results: List[ObjectStats] = Field(description="@@/components/schemas/ObjectStatsList/properties/results/description")
+    results: List[ObjectStats] = Field(description="Object stats in this page.")

@@ -10,9 +10,9 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class Pagination(LakeFSModel):
-    """@@/components/schemas/Pagination/description"""
+    """Paging details returned alongside a list of results."""
 
-    has_more: StrictBool = Field(description="@@/components/schemas/Pagination/properties/has_more/description")
-    next_offset: StrictStr = Field(description="@@/components/schemas/Pagination/properties/next_offset/description")
-    results: Annotated[int, Field(strict=True, ge=0)] = Field(description="@@/components/schemas/Pagination/properties/results/description")
-    max_per_page: Annotated[int, Field(strict=True, ge=0)] = Field(description="@@/components/schemas/Pagination/properties/max_per_page/description")
+    has_more: StrictBool = Field(description="True if more results can be fetched after this page.")
+    next_offset: StrictStr = Field(description="Value to pass as `after` to fetch the following page.")
+    results: Annotated[int, Field(strict=True, ge=0)] = Field(description="Number of items returned in this page.")
+    max_per_page: Annotated[int, Field(strict=True, ge=0)] = Field(description="Largest number of items a single page may hold.")

@@ -9,6 +9,6 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class PathList(LakeFSModel):
-    """@@/components/schemas/PathList/description"""
+    """A list of object paths, used for example to delete several objects at once."""
 
-    paths: List[StrictStr] = Field(description="@@/components/schemas/PathList/properties/paths/description")
+    paths: List[StrictStr] = Field(description="Object paths to act on.")

@@ -11,8 +11,8 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class Policy(LakeFSModel):
-    """@@/components/schemas/Policy/description"""
+    """A named set of permission statements that can be attached to users and groups."""
 
-    id: StrictStr = Field(description="@@/components/schemas/Policy/properties/id/description")
-    creation_date: Optional[StrictInt] = Field(default=None, description="@@/components/schemas/Policy/properties/creation_date/description")
-    statement: Annotated[List[Statement], Field(min_length=1)] = Field(description="@@/components/schemas/Policy/properties/statement/description")
+    id: StrictStr = Field(description="Unique identifier of the policy.")
+    creation_date: Optional[StrictInt] = Field(default=None, description="Creation time, in seconds since the Unix epoch.")
+    statement: Annotated[List[Statement], Field(min_length=1)] = Field(description="Permission statements of the policy; at least one.")

@@ -11,7 +11,7 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class PolicyList(LakeFSModel):
-    """@@/components/schemas/PolicyList/description"""
+    """A page of policies, with pagination info."""
 
     pagination: Pagination
-    results: List[Policy] = Field(description="@@/components/schemas/PolicyList/properties/results/description")
+    results: List[Policy] = Field(description="Policies in this page.")

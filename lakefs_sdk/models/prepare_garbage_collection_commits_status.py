@@ -12,10 +12,10 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class PrepareGarbageCollectionCommitsStatus(LakeFSModel):
-    """@@/components/schemas/PrepareGarbageCollectionCommitsStatus/description"""
+    """Status of a background task that prepares the commit list for garbage collection."""
 
-    task_id: StrictStr = Field(description="@@/components/schemas/PrepareGarbageCollectionCommitsStatus/properties/task_id/description")
-    completed: StrictBool = Field(description="@@/components/schemas/PrepareGarbageCollectionCommitsStatus/properties/completed/description")
-    update_time: datetime = Field(description="@@/components/schemas/PrepareGarbageCollectionCommitsStatus/properties/update_time/description")
+    task_id: StrictStr = Field(description="ID of the preparation task.")
+    completed: StrictBool = Field(description="True once the task has ended, whether it succeeded or failed.")
+    update_time: datetime = Field(description="When the task's status was most recently changed.")
     result: Optional[GarbageCollectionPrepareResponse] = None
     error: Optional[Error] = None

@@ -9,6 +9,6 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class PrepareGCUncommittedRequest(LakeFSModel):
-    """@@/components/schemas/PrepareGCUncommittedRequest/description"""
+    """Request body for preparing data about uncommitted objects for garbage collection."""
 
-    continuation_token: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/PrepareGCUncommittedRequest/properties/continuation_token/description")
+    continuation_token: Optional[StrictStr] = Field(default=None, description="Token from a previous response, to resume where it stopped.")

@@ -9,8 +9,8 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class PrepareGCUncommittedResponse(LakeFSModel):
-    """@@/components/schemas/PrepareGCUncommittedResponse/description"""
+    """Result of a step of preparing uncommitted-object data for garbage collection."""
 
-    run_id: StrictStr = Field(description="@@/components/schemas/PrepareGCUncommittedResponse/properties/run_id/description")
-    gc_uncommitted_location: StrictStr = Field(description="@@/components/schemas/PrepareGCUncommittedResponse/properties/gc_uncommitted_location/description")
-    continuation_token: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/PrepareGCUncommittedResponse/properties/continuation_token/description")
+    run_id: StrictStr = Field(description="ID of the garbage-collection run.")
+    gc_uncommitted_location: StrictStr = Field(description="Storage location where the uncommitted-object data was written.")
+    continuation_token: Optional[StrictStr] = Field(default=None, description="Token to send in the next request to continue preparation.")

@@ -9,8 +9,8 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class PresignMultipartUpload(LakeFSModel):
-    """@@/components/schemas/PresignMultipartUpload/description"""
+    """A started presigned multipart upload: its ID, target address and optional per-part URLs."""
 
-    upload_id: StrictStr = Field(description="@@/components/schemas/PresignMultipartUpload/properties/upload_id/description")
-    physical_address: StrictStr = Field(description="@@/components/schemas/PresignMultipartUpload/properties/physical_address/description")
-    presigned_urls: Optional[List[StrictStr]] = Field(default=None, description="@@/components/schemas/PresignMultipartUpload/properties/presigned_urls/description")
+    upload_id: StrictStr = Field(description="ID of the multipart upload.")
+    physical_address: StrictStr = Field(description="Address of the whole target object in the underlying storage.")
+    presigned_urls: Optional[List[StrictStr]] = Field(default=None, description="Presigned URLs for uploading the parts, if requested.")

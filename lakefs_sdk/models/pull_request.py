@@ -10,16 +10,16 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class PullRequest(LakeFSModel):
-    """@@/components/schemas/PullRequest/description"""
+    """A pull request proposing to merge a source branch into a destination branch."""
 
-    status: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/PullRequestBasic/properties/status/description")
-    title: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/PullRequestBasic/properties/title/description")
-    description: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/PullRequestBasic/properties/description/description")
-    id: StrictStr = Field(description="@@/components/schemas/PullRequest/allOf/2/properties/id/description")
-    creation_date: datetime = Field(description="@@/components/schemas/PullRequest/allOf/2/properties/creation_date/description")
-    author: StrictStr = Field(description="@@/components/schemas/PullRequest/allOf/2/properties/author/description")
-    source_branch: StrictStr = Field(description="@@/components/schemas/PullRequest/allOf/2/properties/source_branch/description")
-    destination_branch: StrictStr = Field(description="@@/components/schemas/PullRequest/allOf/2/properties/destination_branch/description")
-    merged_commit_id: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/PullRequest/allOf/2/properties/merged_commit_id/description")
-    closed_date: Optional[datetime] = Field(default=None, description="@@/components/schemas/PullRequest/allOf/2/properties/closed_date/description")
+    status: Optional[StrictStr] = Field(default=None, description="State of the pull request: `open`, `closed` or `merged`.")
+    title: Optional[StrictStr] = Field(default=None, description="Title of the pull request.")
+    description: Optional[StrictStr] = Field(default=None, description="Free-text description of the pull request.")
+    id: StrictStr = Field(description="Unique ID of the pull request.")
+    creation_date: datetime = Field(description="Time the pull request was opened.")
+    author: StrictStr = Field(description="User who opened the pull request.")
+    source_branch: StrictStr = Field(description="Branch whose changes are proposed.")
+    destination_branch: StrictStr = Field(description="Branch the changes would be merged into.")
+    merged_commit_id: Optional[StrictStr] = Field(default=None, description="ID of the resulting merge commit, once the pull request is merged.")
+    closed_date: Optional[datetime] = Field(default=None, description="Time the pull request was closed.")
     _validate_status = LakeFSModel.enum_validator("status", ('open', 'closed', 'merged', ))

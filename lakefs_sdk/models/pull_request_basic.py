@@ -9,9 +9,9 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class PullRequestBasic(LakeFSModel):
-    """@@/components/schemas/PullRequestBasic/description"""
+    """Editable fields of a pull request: status, title and description."""
 
-    status: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/PullRequestBasic/properties/status/description")
-    title: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/PullRequestBasic/properties/title/description")
-    description: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/PullRequestBasic/properties/description/description")
+    status: Optional[StrictStr] = Field(default=None, description="State of the pull request: `open`, `closed` or `merged`.")
+    title: Optional[StrictStr] = Field(default=None, description="Title of the pull request.")
+    description: Optional[StrictStr] = Field(default=None, description="Free-text description of the pull request.")
     _validate_status = LakeFSModel.enum_validator("status", ('open', 'closed', 'merged', ))

@@ -9,9 +9,9 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class PullRequestCreation(LakeFSModel):
-    """@@/components/schemas/PullRequestCreation/description"""
+    """Request body for opening a pull request."""
 
-    title: StrictStr = Field(description="@@/components/schemas/PullRequestCreation/properties/title/description")
-    description: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/PullRequestCreation/properties/description/description")
-    source_branch: StrictStr = Field(description="@@/components/schemas/PullRequestCreation/properties/source_branch/description")
-    destination_branch: StrictStr = Field(description="@@/components/schemas/PullRequestCreation/properties/destination_branch/description")
+    title: StrictStr = Field(description="Title of the pull request.")
+    description: Optional[StrictStr] = Field(default=None, description="Free-text description of the pull request.")
+    source_branch: StrictStr = Field(description="Branch whose changes are proposed.")
+    destination_branch: StrictStr = Field(description="Branch the changes would be merged into.")

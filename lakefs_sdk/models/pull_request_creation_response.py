@@ -9,6 +9,6 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class PullRequestCreationResponse(LakeFSModel):
-    """@@/components/schemas/PullRequestCreationResponse/description"""
+    """Result of opening a pull request."""
 
-    id: StrictStr = Field(description="@@/components/schemas/PullRequestCreationResponse/properties/id/description")
+    id: StrictStr = Field(description="Identifier assigned to the pull request that was opened.")

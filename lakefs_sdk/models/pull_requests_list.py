@@ -11,7 +11,7 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class PullRequestsList(LakeFSModel):
-    """@@/components/schemas/PullRequestsList/description"""
+    """A page of pull requests, with pagination info."""
 
     pagination: Pagination
-    results: List[PullRequest] = Field(description="@@/components/schemas/PullRequestsList/properties/results/description")
+    results: List[PullRequest] = Field(description="Pull requests in this page.")

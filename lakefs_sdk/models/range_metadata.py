@@ -9,10 +9,10 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class RangeMetadata(LakeFSModel):
-    """@@/components/schemas/RangeMetadata/description"""
+    """Description of a range file: its ID, key bounds, record count and size."""
 
-    id: StrictStr = Field(description="@@/components/schemas/RangeMetadata/properties/id/description")
-    min_key: StrictStr = Field(description="@@/components/schemas/RangeMetadata/properties/min_key/description")
-    max_key: StrictStr = Field(description="@@/components/schemas/RangeMetadata/properties/max_key/description")
-    count: StrictInt = Field(description="@@/components/schemas/RangeMetadata/properties/count/description")
-    estimated_size: StrictInt = Field(description="@@/components/schemas/RangeMetadata/properties/estimated_size/description")
+    id: StrictStr = Field(description="Range ID.")
+    min_key: StrictStr = Field(description="Smallest key stored in the range.")
+    max_key: StrictStr = Field(description="Greatest key the range contains.")
+    count: StrictInt = Field(description="How many records the range holds.")
+    estimated_size: StrictInt = Field(description="Rough byte count of the range.")

@@ -9,7 +9,7 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class Ref(LakeFSModel):
-    """@@/components/schemas/Ref/description"""
+    """A named ref, such as a branch or tag, and the commit it points to."""
 
-    id: StrictStr = Field(description="@@/components/schemas/Ref/properties/id/description")
-    commit_id: StrictStr = Field(description="@@/components/schemas/Ref/properties/commit_id/description")
+    id: StrictStr = Field(description="Name of the ref.")
+    commit_id: StrictStr = Field(description="ID of the commit the ref points to.")

@@ -11,7 +11,7 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class RefList(LakeFSModel):
-    """@@/components/schemas/RefList/description"""
+    """A page of refs (branches or tags), with pagination info."""
 
     pagination: Pagination
-    results: List[Ref] = Field(description="@@/components/schemas/RefList/properties/results/description")
+    results: List[Ref] = Field(description="Refs in this page.")

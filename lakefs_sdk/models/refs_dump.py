@@ -9,8 +9,8 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class RefsDump(LakeFSModel):
-    """@@/components/schemas/RefsDump/description"""
+    """IDs of the metaranges that hold a dump of a repository's commits, tags and branches."""
 
-    commits_meta_range_id: StrictStr = Field(description="@@/components/schemas/RefsDump/properties/commits_meta_range_id/description")
-    tags_meta_range_id: StrictStr = Field(description="@@/components/schemas/RefsDump/properties/tags_meta_range_id/description")
-    branches_meta_range_id: StrictStr = Field(description="@@/components/schemas/RefsDump/properties/branches_meta_range_id/description")
+    commits_meta_range_id: StrictStr = Field(description="ID of the metarange holding the dumped commits.")
+    tags_meta_range_id: StrictStr = Field(description="ID of the metarange holding the dumped tags.")
+    branches_meta_range_id: StrictStr = Field(description="ID of the metarange holding the dumped branches.")

@@ -9,9 +9,9 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class RefsRestore(LakeFSModel):
-    """@@/components/schemas/RefsRestore/description"""
+    """IDs of the metaranges of a refs dump from which to restore commits, tags and branches."""
 
-    commits_meta_range_id: StrictStr = Field(description="@@/components/schemas/RefsRestore/properties/commits_meta_range_id/description")
-    tags_meta_range_id: StrictStr = Field(description="@@/components/schemas/RefsRestore/properties/tags_meta_range_id/description")
-    branches_meta_range_id: StrictStr = Field(description="@@/components/schemas/RefsRestore/properties/branches_meta_range_id/description")
-    force: Optional[StrictBool] = Field(default=False, description="@@/components/schemas/RefsRestore/properties/force/description")
+    commits_meta_range_id: StrictStr = Field(description="ID of the metarange holding the commits to restore.")
+    tags_meta_range_id: StrictStr = Field(description="ID of the metarange holding the tags to restore.")
+    branches_meta_range_id: StrictStr = Field(description="ID of the metarange holding the branches to restore.")
+    force: Optional[StrictBool] = Field(default=False, description="Allow this write even if the repository is read-only.")

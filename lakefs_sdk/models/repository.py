@@ -9,11 +9,11 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class Repository(LakeFSModel):
-    """@@/components/schemas/Repository/description"""
+    """A lakeFS repository and its basic settings."""
 
-    id: StrictStr = Field(description="@@/components/schemas/Repository/properties/id/description")
-    creation_date: StrictInt = Field(description="@@/components/schemas/Repository/properties/creation_date/description")
-    default_branch: StrictStr = Field(description="@@/components/schemas/Repository/properties/default_branch/description")
-    storage_id: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/Repository/properties/storage_id/description")
-    storage_namespace: StrictStr = Field(description="@@/components/schemas/Repository/properties/storage_namespace/description")
-    read_only: Optional[StrictBool] = Field(default=None, description="@@/components/schemas/Repository/properties/read_only/description")
+    id: StrictStr = Field(description="Name of the repository, which uniquely identifies it.")
+    creation_date: StrictInt = Field(description="Creation time, in seconds since the Unix epoch.")
+    default_branch: StrictStr = Field(description="Name of the repository's default branch.")
+    storage_id: Optional[StrictStr] = Field(default=None, description="Experimental. ID of the storage backend that holds the repository's data.")
+    storage_namespace: StrictStr = Field(description="Storage URI under which the repository keeps its data, such as `s3://example-bucket/repos/data/`.")
+    read_only: Optional[StrictBool] = Field(default=None, description="True if the repository cannot be written to; does not apply to bare repositories.")

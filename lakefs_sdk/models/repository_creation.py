@@ -10,11 +10,11 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class RepositoryCreation(LakeFSModel):
-    """@@/components/schemas/RepositoryCreation/description"""
+    """Request body for creating a repository."""
 
-    name: Annotated[str, Field(strict=True)] = Field(description="@@/components/schemas/RepositoryCreation/properties/name/description")
-    storage_id: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/RepositoryCreation/properties/storage_id/description")
-    storage_namespace: Annotated[str, Field(strict=True)] = Field(description="@@/components/schemas/RepositoryCreation/properties/storage_namespace/description")
-    default_branch: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/RepositoryCreation/properties/default_branch/description")
-    sample_data: Optional[StrictBool] = Field(default=False, description="@@/components/schemas/RepositoryCreation/properties/sample_data/description")
-    read_only: Optional[StrictBool] = Field(default=False, description="@@/components/schemas/RepositoryCreation/properties/read_only/description")
+    name: Annotated[str, Field(strict=True)] = Field(description="Name of the new repository: 3 to 63 lowercase letters, digits or hyphens, starting with a letter or digit.")
+    storage_id: Optional[StrictStr] = Field(default=None, description="Experimental. ID of the storage backend in which to keep the repository's data.")
+    storage_namespace: Annotated[str, Field(strict=True)] = Field(description="Storage URI under which the repository will keep its data, such as `s3://example-bucket/repos/data/`.")
+    default_branch: Optional[StrictStr] = Field(default=None, description="Name of the default branch to create with the repository.")
+    sample_data: Optional[StrictBool] = Field(default=False, description="If true, fill the new repository with sample data.")
+    read_only: Optional[StrictBool] = Field(default=False, description="If true, create the repository as read-only.")

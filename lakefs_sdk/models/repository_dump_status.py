@@ -11,10 +11,10 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class RepositoryDumpStatus(LakeFSModel):
-    """@@/components/schemas/RepositoryDumpStatus/description"""
+    """Progress and result of a repository dump task."""
 
-    id: StrictStr = Field(description="@@/components/schemas/RepositoryDumpStatus/properties/id/description")
-    done: StrictBool = Field(description="@@/components/schemas/RepositoryDumpStatus/properties/done/description")
-    update_time: datetime = Field(description="@@/components/schemas/RepositoryDumpStatus/properties/update_time/description")
-    error: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/RepositoryDumpStatus/properties/error/description")
+    id: StrictStr = Field(description="Identifier of the dump task.")
+    done: StrictBool = Field(description="True once the task has finished.")
+    update_time: datetime = Field(description="Time the status was last updated.")
+    error: Optional[StrictStr] = Field(default=None, description="Error message, if the task failed.")
     refs: Optional[RefsDump] = None

@@ -11,7 +11,7 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class RepositoryList(LakeFSModel):
-    """@@/components/schemas/RepositoryList/description"""
+    """A page of repositories, with pagination info."""
 
     pagination: Pagination
-    results: List[Repository] = Field(description="@@/components/schemas/RepositoryList/properties/results/description")
+    results: List[Repository] = Field(description="Repositories in this page.")

@@ -9,6 +9,6 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class RepositoryMetadataKeys(LakeFSModel):
-    """@@/components/schemas/RepositoryMetadataKeys/description"""
+    """Request body naming repository metadata keys to remove."""
 
-    keys: List[StrictStr] = Field(description="@@/components/schemas/RepositoryMetadataKeys/properties/keys/description")
+    keys: List[StrictStr] = Field(description="Metadata keys to delete.")

@@ -9,6 +9,6 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class RepositoryMetadataSet(LakeFSModel):
-    """@@/components/schemas/RepositoryMetadataSet/description"""
+    """Request body with repository metadata entries to add or update."""
 
-    metadata: Dict[str, StrictStr] = Field(description="@@/components/schemas/RepositoryMetadataSet/properties/metadata/description")
+    metadata: Dict[str, StrictStr] = Field(description="Keys and values to add or overwrite; keys not listed are left unchanged.")

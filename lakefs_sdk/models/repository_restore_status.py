@@ -10,9 +10,9 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class RepositoryRestoreStatus(LakeFSModel):
-    """@@/components/schemas/RepositoryRestoreStatus/description"""
+    """Progress and result of a repository restore task."""
 
-    id: StrictStr = Field(description="@@/components/schemas/RepositoryRestoreStatus/properties/id/description")
-    done: StrictBool = Field(description="@@/components/schemas/RepositoryRestoreStatus/properties/done/description")
-    update_time: datetime = Field(description="@@/components/schemas/RepositoryRestoreStatus/properties/update_time/description")
-    error: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/RepositoryRestoreStatus/properties/error/description")
+    id: StrictStr = Field(description="Identifier of the restore task.")
+    done: StrictBool = Field(description="True once the task has finished.")
+    update_time: datetime = Field(description="Time the status was last updated.")
+    error: Optional[StrictStr] = Field(default=None, description="Error message, if the task failed.")

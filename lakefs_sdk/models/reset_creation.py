@@ -9,9 +9,9 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class ResetCreation(LakeFSModel):
-    """@@/components/schemas/ResetCreation/description"""
+    """Request body for discarding uncommitted changes on a branch."""
 
-    type: StrictStr = Field(description="@@/components/schemas/ResetCreation/properties/type/description")
-    path: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/ResetCreation/properties/path/description")
-    force: Optional[StrictBool] = Field(default=False, description="@@/components/schemas/ResetCreation/properties/force/description")
+    type: StrictStr = Field(description="Scope of the reset: `object` for a single path, `common_prefix` for everything under a prefix, or `reset` for all uncommitted changes.")
+    path: Optional[StrictStr] = Field(default=None, description="Object path or prefix to reset, used with the `object` and `common_prefix` types.")
+    force: Optional[StrictBool] = Field(default=False, description="Allow this write even if the repository is read-only.")
     _validate_type = LakeFSModel.enum_validator("type", ('object', 'common_prefix', 'reset', ))

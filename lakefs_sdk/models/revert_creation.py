@@ -10,10 +10,10 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class RevertCreation(LakeFSModel):
-    """@@/components/schemas/RevertCreation/description"""
+    """Request body for reverting the changes of a commit on a branch."""
 
-    ref: StrictStr = Field(description="@@/components/schemas/RevertCreation/properties/ref/description")
+    ref: StrictStr = Field(description="Ref naming the commit whose changes are undone.")
     commit_overrides: Optional[CommitOverrides] = None
-    parent_number: StrictInt = Field(description="@@/components/schemas/RevertCreation/properties/parent_number/description")
-    force: Optional[StrictBool] = Field(default=False, description="@@/components/schemas/RevertCreation/properties/force/description")
-    allow_empty: Optional[StrictBool] = Field(default=False, description="@@/components/schemas/RevertCreation/properties/allow_empty/description")
+    parent_number: StrictInt = Field(description="For a merge commit, which parent (1-based) the revert is computed against.")
+    force: Optional[StrictBool] = Field(default=False, description="Allow this write even if the repository is read-only.")
+    allow_empty: Optional[StrictBool] = Field(default=False, description="If true, create the commit even when the revert results in no changes.")

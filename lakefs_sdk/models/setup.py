@@ -10,13 +10,13 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class Setup(LakeFSModel):
-    """@@/components/schemas/Setup/description"""
+    """Request body for the initial setup of lakeFS, which creates the first user."""
 
-    username: StrictStr = Field(description="@@/components/schemas/Setup/properties/username/description")
+    username: StrictStr = Field(description="Identifier of the first user, for example `jane.doe`.")
     key: Optional[AccessKeyCredentials] = None
-    first_name: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/Setup/properties/firstName/description", alias="firstName")
-    last_name: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/Setup/properties/lastName/description", alias="lastName")
-    email: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/Setup/properties/email/description")
-    company_name: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/Setup/properties/companyName/description", alias="companyName")
-    feature_updates: Optional[StrictBool] = Field(default=None, description="@@/components/schemas/Setup/properties/featureUpdates/description", alias="featureUpdates")
-    security_updates: Optional[StrictBool] = Field(default=None, description="@@/components/schemas/Setup/properties/securityUpdates/description", alias="securityUpdates")
+    first_name: Optional[StrictStr] = Field(default=None, description="User's first name.", alias="firstName")
+    last_name: Optional[StrictStr] = Field(default=None, description="User's last name.", alias="lastName")
+    email: Optional[StrictStr] = Field(default=None, description="User's email address.")
+    company_name: Optional[StrictStr] = Field(default=None, description="User's company or organization.", alias="companyName")
+    feature_updates: Optional[StrictBool] = Field(default=None, description="Whether the user wants to be sent news about new features.", alias="featureUpdates")
+    security_updates: Optional[StrictBool] = Field(default=None, description="Deprecated and ignored by the server.", alias="securityUpdates")

@@ -10,9 +10,9 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class SetupState(LakeFSModel):
-    """@@/components/schemas/SetupState/description"""
+    """Whether this lakeFS installation has completed initial setup, with login settings for the UI."""
 
-    state: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/SetupState/properties/state/description")
-    comm_prefs_missing: Optional[StrictBool] = Field(default=None, description="@@/components/schemas/SetupState/properties/comm_prefs_missing/description")
+    state: Optional[StrictStr] = Field(default=None, description="Setup status: `initialized` or `not_initialized`.")
+    comm_prefs_missing: Optional[StrictBool] = Field(default=None, description="True when communication preferences have not been provided yet.")
     login_config: Optional[LoginConfig] = None
     _validate_state = LakeFSModel.enum_validator("state", ('initialized', 'not_initialized', ))

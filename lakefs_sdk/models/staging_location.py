@@ -9,11 +9,11 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class StagingLocation(LakeFSModel):
-    """@@/components/schemas/StagingLocation/description"""
+    """Where to write an object's data before linking it to a path, optionally with a presigned upload URL."""
 
-    physical_address: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/StagingLocation/properties/physical_address/description")
-    presigned_url: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/StagingLocation/properties/presigned_url/description")
-    presigned_url_expiry: Optional[StrictInt] = Field(default=None, description="@@/components/schemas/StagingLocation/properties/presigned_url_expiry/description")
+    physical_address: Optional[StrictStr] = Field(default=None, description="Address in the underlying storage at which to write the data.")
+    presigned_url: Optional[StrictStr] = Field(default=None, description="Presigned URL for uploading the data; only set when presign=true was requested.")
+    presigned_url_expiry: Optional[StrictInt] = Field(default=None, description="Optional. When set and nonzero, the presigned URL stops working at this time (seconds since the Unix epoch); this can be earlier than the usual URL lifetime if the auth token expires first.")
 
 
 StagingLocation._nullable_fields = StagingLocation._nullable_fields | {"presigned_url"}

@@ -10,12 +10,12 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class StagingMetadata(LakeFSModel):
-    """@@/components/schemas/StagingMetadata/description"""
+    """Details of data already written to storage, used to link it to a path on a branch."""
 
     staging: StagingLocation
-    checksum: StrictStr = Field(description="@@/components/schemas/StagingMetadata/properties/checksum/description")
-    size_bytes: StrictInt = Field(description="@@/components/schemas/StagingMetadata/properties/size_bytes/description")
-    user_metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="@@/components/schemas/StagingMetadata/properties/user_metadata/description")
-    content_type: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/StagingMetadata/properties/content_type/description")
-    mtime: Optional[StrictInt] = Field(default=None, description="@@/components/schemas/StagingMetadata/properties/mtime/description")
-    force: Optional[StrictBool] = Field(default=False, description="@@/components/schemas/StagingMetadata/properties/force/description")
+    checksum: StrictStr = Field(description="Identifier of the content in the underlying store, usually its ETag.")
+    size_bytes: StrictInt = Field(description="Object size in bytes.")
+    user_metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="User-defined key/value pairs to attach to the object.")
+    content_type: Optional[StrictStr] = Field(default=None, description="Content (MIME) type of the object.")
+    mtime: Optional[StrictInt] = Field(default=None, description="Last modification time, in seconds since the Unix epoch; the server may not use it.")
+    force: Optional[StrictBool] = Field(default=False, description="Allow this write even if the repository is read-only.")

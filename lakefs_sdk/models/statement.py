@@ -10,10 +10,10 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class Statement(LakeFSModel):
-    """@@/components/schemas/Statement/description"""
+    """One rule of a policy, allowing or denying actions on a resource."""
 
-    effect: StrictStr = Field(description="@@/components/schemas/Statement/properties/effect/description")
-    resource: StrictStr = Field(description="@@/components/schemas/Statement/properties/resource/description")
-    action: Annotated[List[StrictStr], Field(min_length=1)] = Field(description="@@/components/schemas/Statement/properties/action/description")
-    condition: Optional[Dict[str, Dict[str, List[StrictStr]]]] = Field(default=None, description="@@/components/schemas/Statement/properties/condition/description")
+    effect: StrictStr = Field(description="Whether the statement grants (`allow`) or refuses (`deny`) the actions.")
+    resource: StrictStr = Field(description="Resource, or resource pattern, the statement applies to.")
+    action: Annotated[List[StrictStr], Field(min_length=1)] = Field(description="Actions the statement covers; at least one.")
+    condition: Optional[Dict[str, Dict[str, List[StrictStr]]]] = Field(default=None, description="Optional extra requirements, keyed by condition operator, that must hold for the statement to take effect.")
     _validate_effect = LakeFSModel.enum_validator("effect", ('allow', 'deny', ))

@@ -9,8 +9,8 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class StatsEvent(LakeFSModel):
-    """@@/components/schemas/StatsEvent/description"""
+    """A count of usage-statistics events that share a class and name."""
 
-    var_class: StrictStr = Field(description="@@/components/schemas/StatsEvent/properties/class/description", alias="class")
-    name: StrictStr = Field(description="@@/components/schemas/StatsEvent/properties/name/description")
-    count: StrictInt = Field(description="@@/components/schemas/StatsEvent/properties/count/description")
+    var_class: StrictStr = Field(description="Category of the event, such as `s3_gateway` or `openapi_request`.", alias="class")
+    name: StrictStr = Field(description="Name of the event, such as `put_object` or `create_repository`.")
+    count: StrictInt = Field(description="How many events with this class and name occurred.")

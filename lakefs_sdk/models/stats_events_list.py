@@ -10,6 +10,6 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class StatsEventsList(LakeFSModel):
-    """@@/components/schemas/StatsEventsList/description"""
+    """A batch of usage-statistics events sent to the server."""
 
-    events: List[StatsEvent] = Field(description="@@/components/schemas/StatsEventsList/properties/events/description")
+    events: List[StatsEvent] = Field(description="Events in the batch.")

@@ -9,16 +9,16 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class StorageConfig(LakeFSModel):
-    """@@/components/schemas/StorageConfig/description"""
+    """Settings and capabilities of a storage backend (blockstore) configured on the server."""
 
-    blockstore_type: StrictStr = Field(description="@@/components/schemas/StorageConfig/properties/blockstore_type/description")
-    blockstore_namespace_example: StrictStr = Field(description="@@/components/schemas/StorageConfig/properties/blockstore_namespace_example/description")
-    blockstore_namespace_validity_regex: StrictStr = Field(description="@@/components/schemas/StorageConfig/properties/blockstore_namespace_ValidityRegex/description", alias="blockstore_namespace_ValidityRegex")
-    default_namespace_prefix: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/StorageConfig/properties/default_namespace_prefix/description")
-    pre_sign_support: StrictBool = Field(description="@@/components/schemas/StorageConfig/properties/pre_sign_support/description")
-    pre_sign_support_ui: StrictBool = Field(description="@@/components/schemas/StorageConfig/properties/pre_sign_support_ui/description")
-    import_support: StrictBool = Field(description="@@/components/schemas/StorageConfig/properties/import_support/description")
-    import_validity_regex: StrictStr = Field(description="@@/components/schemas/StorageConfig/properties/import_validity_regex/description")
-    pre_sign_multipart_upload: Optional[StrictBool] = Field(default=None, description="@@/components/schemas/StorageConfig/properties/pre_sign_multipart_upload/description")
-    blockstore_id: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/StorageConfig/properties/blockstore_id/description")
-    blockstore_description: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/StorageConfig/properties/blockstore_description/description")
+    blockstore_type: StrictStr = Field(description="Kind of storage backend, such as `s3`, `gs` or `local`.")
+    blockstore_namespace_example: StrictStr = Field(description="Example of a valid storage namespace for this backend.")
+    blockstore_namespace_validity_regex: StrictStr = Field(description="Regular expression that a storage namespace for this backend must match.", alias="blockstore_namespace_ValidityRegex")
+    default_namespace_prefix: Optional[StrictStr] = Field(default=None, description="Prefix suggested for the storage namespace of new repositories.")
+    pre_sign_support: StrictBool = Field(description="Whether the backend supports presigned URLs.")
+    pre_sign_support_ui: StrictBool = Field(description="Whether the web UI uses presigned URLs with this backend.")
+    import_support: StrictBool = Field(description="Whether data can be imported from this backend.")
+    import_validity_regex: StrictStr = Field(description="Regular expression that an import source URI must match.")
+    pre_sign_multipart_upload: Optional[StrictBool] = Field(default=None, description="Whether presigned multipart uploads are supported.")
+    blockstore_id: Optional[StrictStr] = Field(default=None, description="Identifier of this backend when several are configured.")
+    blockstore_description: Optional[StrictStr] = Field(default=None, description="Human-readable description of this backend.")

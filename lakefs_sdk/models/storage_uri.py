@@ -9,6 +9,6 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class StorageURI(LakeFSModel):
-    """@@/components/schemas/StorageURI/description"""
+    """A location in an object store, given as a URI such as `s3://bucket/key`."""
 
-    location: StrictStr = Field(description="@@/components/schemas/StorageURI/properties/location/description")
+    location: StrictStr = Field(description="The storage URI.")

@@ -9,9 +9,9 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class StsAuthRequest(LakeFSModel):
-    """@@/components/schemas/StsAuthRequest/description"""
+    """Request body for logging in through STS with a code from an identity provider."""
 
-    code: StrictStr = Field(description="@@/components/schemas/StsAuthRequest/properties/code/description")
-    state: StrictStr = Field(description="@@/components/schemas/StsAuthRequest/properties/state/description")
-    redirect_uri: StrictStr = Field(description="@@/components/schemas/StsAuthRequest/properties/redirect_uri/description")
-    ttl_seconds: Optional[StrictInt] = Field(default=None, description="@@/components/schemas/StsAuthRequest/properties/ttl_seconds/description")
+    code: StrictStr = Field(description="Authorization code issued by the identity provider.")
+    state: StrictStr = Field(description="State value returned by the identity provider with the code.")
+    redirect_uri: StrictStr = Field(description="Redirect URI used when the code was requested.")
+    ttl_seconds: Optional[StrictInt] = Field(default=None, description="Lifetime of the issued token in seconds; 3600 (one hour) if omitted, and at most 12 hours.")

@@ -9,8 +9,8 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class TagCreation(LakeFSModel):
-    """@@/components/schemas/TagCreation/description"""
+    """Request body for creating a tag that points at the commit of a ref."""
 
-    id: StrictStr = Field(description="@@/components/schemas/TagCreation/properties/id/description")
-    ref: StrictStr = Field(description="@@/components/schemas/TagCreation/properties/ref/description")
-    force: Optional[StrictBool] = Field(default=False, description="@@/components/schemas/TagCreation/properties/force/description")
+    id: StrictStr = Field(description="Name for the new tag.")
+    ref: StrictStr = Field(description="Ref resolving to the commit to tag.")
+    force: Optional[StrictBool] = Field(default=False, description="Allow this write even if the repository is read-only.")

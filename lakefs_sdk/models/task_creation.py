@@ -9,6 +9,6 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class TaskCreation(LakeFSModel):
-    """@@/components/schemas/TaskCreation/description"""
+    """Reference to a newly started background task."""
 
-    id: StrictStr = Field(description="@@/components/schemas/TaskCreation/properties/id/description")
+    id: StrictStr = Field(description="ID of the started task.")

@@ -9,6 +9,6 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class TaskInfo(LakeFSModel):
-    """@@/components/schemas/TaskInfo/description"""
+    """Identifier of a submitted background task."""
 
-    id: StrictStr = Field(description="@@/components/schemas/TaskInfo/properties/id/description")
+    id: StrictStr = Field(description="Identifier of the submitted task, used to poll its status.")

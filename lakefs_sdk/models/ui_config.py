@@ -10,6 +10,6 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class UIConfig(LakeFSModel):
-    """@@/components/schemas/UIConfig/description"""
+    """Settings for the lakeFS web UI."""
 
-    custom_viewers: Optional[List[CustomViewer]] = Field(default=None, description="@@/components/schemas/UIConfig/properties/custom_viewers/description")
+    custom_viewers: Optional[List[CustomViewer]] = Field(default=None, description="Additional viewers the UI can use to display objects.")

@@ -9,9 +9,9 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class UnderlyingObjectProperties(LakeFSModel):
-    """@@/components/schemas/UnderlyingObjectProperties/description"""
+    """Properties of an object as reported by the underlying object store."""
 
-    storage_class: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/UnderlyingObjectProperties/properties/storage_class/description")
+    storage_class: Optional[StrictStr] = Field(default=None, description="Storage class of the object in the underlying store, if any.")
 
 
 UnderlyingObjectProperties._nullable_fields = UnderlyingObjectProperties._nullable_fields | {"storage_class"}

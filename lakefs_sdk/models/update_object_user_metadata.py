@@ -9,6 +9,6 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class UpdateObjectUserMetadata(LakeFSModel):
-    """@@/components/schemas/UpdateObjectUserMetadata/description"""
+    """Request body for replacing an object's user metadata."""
 
-    set: Dict[str, StrictStr] = Field(description="@@/components/schemas/ObjectUserMetadata/description")
+    set: Dict[str, StrictStr] = Field(description="User-defined key/value metadata of an object.")

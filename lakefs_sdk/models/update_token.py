@@ -9,6 +9,6 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class UpdateToken(LakeFSModel):
-    """@@/components/schemas/UpdateToken/description"""
+    """Request body carrying a staging token to set on a branch."""
 
-    staging_token: StrictStr = Field(description="@@/components/schemas/UpdateToken/properties/staging_token/description")
+    staging_token: StrictStr = Field(description="The staging token.")

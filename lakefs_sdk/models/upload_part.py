@@ -9,7 +9,7 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class UploadPart(LakeFSModel):
-    """@@/components/schemas/UploadPart/description"""
+    """A part already uploaded as part of a multipart upload."""
 
-    part_number: StrictInt = Field(description="@@/components/schemas/UploadPart/properties/part_number/description")
-    etag: StrictStr = Field(description="@@/components/schemas/UploadPart/properties/etag/description")
+    part_number: StrictInt = Field(description="Number of the part, starting from 1.")
+    etag: StrictStr = Field(description="ETag the storage returned for the uploaded part.")

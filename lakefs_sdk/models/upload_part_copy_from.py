@@ -10,7 +10,7 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class UploadPartCopyFrom(LakeFSModel):
-    """@@/components/schemas/UploadPartCopyFrom/description"""
+    """Request body for filling a multipart-upload part by copying from an existing object."""
 
-    physical_address: StrictStr = Field(description="@@/components/schemas/UploadPartFrom/properties/physical_address/description")
+    physical_address: StrictStr = Field(description="Address of the whole target object, as given by createPresignMultipartUpload.")
     copy_source: CopyPartSource

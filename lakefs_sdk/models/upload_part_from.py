@@ -9,6 +9,6 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class UploadPartFrom(LakeFSModel):
-    """@@/components/schemas/UploadPartFrom/description"""
+    """Request body identifying the target object of a multipart upload."""
 
-    physical_address: StrictStr = Field(description="@@/components/schemas/UploadPartFrom/properties/physical_address/description")
+    physical_address: StrictStr = Field(description="Address of the whole target object, as given by createPresignMultipartUpload.")

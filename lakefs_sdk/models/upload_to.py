@@ -9,6 +9,6 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class UploadTo(LakeFSModel):
-    """@@/components/schemas/UploadTo/description"""
+    """A presigned URL to which data can be uploaded."""
 
-    presigned_url: StrictStr = Field(description="@@/components/schemas/UploadTo/properties/presigned_url/description")
+    presigned_url: StrictStr = Field(description="The presigned upload URL.")

@@ -9,8 +9,8 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class UsageReport(LakeFSModel):
-    """@@/components/schemas/UsageReport/description"""
+    """Usage count for one calendar month."""
 
-    year: StrictInt = Field(description="@@/components/schemas/UsageReport/properties/year/description")
-    month: StrictInt = Field(description="@@/components/schemas/UsageReport/properties/month/description")
-    count: StrictInt = Field(description="@@/components/schemas/UsageReport/properties/count/description")
+    year: StrictInt = Field(description="Year of the reported month.")
+    month: StrictInt = Field(description="Month of the report, as a number.")
+    count: StrictInt = Field(description="Usage count recorded for that month.")

@@ -9,9 +9,9 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class User(LakeFSModel):
-    """@@/components/schemas/User/description"""
+    """A lakeFS user account."""
 
-    id: StrictStr = Field(description="@@/components/schemas/User/properties/id/description")
-    creation_date: StrictInt = Field(description="@@/components/schemas/User/properties/creation_date/description")
-    friendly_name: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/User/properties/friendly_name/description")
-    email: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/User/properties/email/description")
+    id: StrictStr = Field(description="Immutable, unique user ID.")
+    creation_date: StrictInt = Field(description="Creation time, in seconds since the Unix epoch.")
+    friendly_name: Optional[StrictStr] = Field(default=None, description="Optional display name, shorter than the id, shown in parts of the UI. Not necessarily unique, so it cannot be used to look the user up.")
+    email: Optional[StrictStr] = Field(default=None, description="The user's email. Required when API authentication is on, in which case the user is invited to log in; ignored otherwise. Built-in authenticators expect it lowercase and unique; custom ones may not check this.")

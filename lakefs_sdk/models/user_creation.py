@@ -9,7 +9,7 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class UserCreation(LakeFSModel):
-    """@@/components/schemas/UserCreation/description"""
+    """Request body for creating a user."""
 
-    id: StrictStr = Field(description="@@/components/schemas/UserCreation/properties/id/description")
-    invite_user: Optional[StrictBool] = Field(default=None, description="@@/components/schemas/UserCreation/properties/invite_user/description")
+    id: StrictStr = Field(description="Unique ID to give the new user.")
+    invite_user: Optional[StrictBool] = Field(default=None, description="Whether to send the new user an invitation by email.")

@@ -11,7 +11,7 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class UserList(LakeFSModel):
-    """@@/components/schemas/UserList/description"""
+    """A page of users, with pagination info."""
 
     pagination: Pagination
-    results: List[User] = Field(description="@@/components/schemas/UserList/properties/results/description")
+    results: List[User] = Field(description="Users in this page.")

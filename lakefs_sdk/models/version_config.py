@@ -9,10 +9,10 @@ from lakefs_sdk._model import LakeFSModel
 
 
 class VersionConfig(LakeFSModel):
-    """@@/components/schemas/VersionConfig/description"""
+    """Version information about the lakeFS server."""
 
-    version: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/VersionConfig/properties/version/description")
-    version_context: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/VersionConfig/properties/version_context/description")
-    latest_version: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/VersionConfig/properties/latest_version/description")
-    upgrade_recommended: Optional[StrictBool] = Field(default=None, description="@@/components/schemas/VersionConfig/properties/upgrade_recommended/description")
-    upgrade_url: Optional[StrictStr] = Field(default=None, description="@@/components/schemas/VersionConfig/properties/upgrade_url/description")
+    version: Optional[StrictStr] = Field(default=None, description="Version of the running server.")
+    version_context: Optional[StrictStr] = Field(default=None, description="Extra context about the running version.")
+    latest_version: Optional[StrictStr] = Field(default=None, description="Newest lakeFS release known to the server.")
+    upgrade_recommended: Optional[StrictBool] = Field(default=None, description="Whether upgrading to a newer release is recommended.")
+    upgrade_url: Optional[StrictStr] = Field(default=None, description="Link with information about upgrading.")
