@@ -3,8 +3,8 @@
 Prism ignores the spec's server base path by design, while lakeFS clients always send
 ``/api/v1``. The proxy accepts only requests under ``/api/v1`` (so a client that forgets
 the base path fails), strips it, forwards to Prism, and records every exchange: the
-operationId it addressed (for the coverage gate) and Prism's ``sl-violations`` header (any
-spec violation in the request or response).
+operationId it addressed (for the coverage gate), Prism's ``sl-violations`` header (any
+spec violation in the request or response), and the response Prism sent back.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 import http.client
 import json
 import threading
-from dataclasses import dataclass
-from typing import List, Optional
+from dataclasses import dataclass, field
+from typing import List, Optional, Tuple
 from urllib.parse import urlsplit
 
 from support.loopback import LoopbackServer, Reply, Request
@@ -31,6 +31,14 @@ class Exchange:
     status: int
     violations: Optional[str]
     request: Request
+    response_body: bytes = b""
+    response_headers: List[Tuple[str, str]] = field(default_factory=list)
+
+    def response_header(self, name: str) -> Optional[str]:
+        for key, value in self.response_headers:
+            if key.lower() == name.lower():
+                return value
+        return None
 
 
 class PrismProxy:
@@ -76,7 +84,7 @@ class PrismProxy:
         if not request.target.startswith(BASE_PATH + "/"):
             body = {"message": f"proxy: request target {request.target!r} is not under {BASE_PATH}"}
             return Reply(404, json.dumps(body))
-        target = request.target[len(BASE_PATH):]
+        target = request.target[len(BASE_PATH) :]
         headers = {k: v for k, v in request.headers if k.lower() not in HOP_BY_HOP}
         if request.body or request.method in ("POST", "PUT", "PATCH"):
             headers["Content-Length"] = str(len(request.body))
@@ -93,10 +101,18 @@ class PrismProxy:
                 if attempt == 2:
                     raise
         reply_headers = {k: v for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP}
-        operation_id = self.index.match(request.method, request.path[len(BASE_PATH):])
+        operation_id = self.index.match(request.method, request.path[len(BASE_PATH) :])
         with self._lock:
             self.exchanges.append(
-                Exchange(operation_id, request.method, request.target, response.status,
-                         response.getheader("sl-violations"), request)
+                Exchange(
+                    operation_id,
+                    request.method,
+                    request.target,
+                    response.status,
+                    response.getheader("sl-violations"),
+                    request,
+                    body,
+                    response.getheaders(),
+                )
             )
         return Reply(response.status, body, reply_headers, reason=response.reason)
