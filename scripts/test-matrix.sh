@@ -25,7 +25,7 @@
 # the chroot shares the host's network namespace, so 127.0.0.1 reaches it. The generation
 # check and lint are NOT run here: they do not depend on the Python version (ruff targets
 # py310, mypy python_version = 3.10) and scripts/test.sh runs them; each version runs like
-# SKIP_GENERATE_CHECK=1 SKIP_LINT=1 scripts/test.sh, with the [test] extra only.
+# SKIP_GENERATE_CHECK=1 SKIP_LINT=1 scripts/test.sh, with the [test,compat,progress] extras (no linters).
 # Warnings: pyproject.toml's filterwarnings "error:::lakefs_sdk" (a regex on the module, so
 # submodules too) turns every warning raised from lakefs_sdk, deprecations included, into a
 # test failure on every version; no -W option is needed.
@@ -304,7 +304,7 @@ inner() {
   fi
   [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check --upgrade pip
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -e ".[test]"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -e ".[test,compat,progress]"
   step "pytest ($("$venv/bin/python" --version))"
   "$venv/bin/python" -m pytest "$@" || status=$?
   return "$status"

@@ -28,7 +28,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
 "$VENV/bin/pip" install --quiet --disable-pip-version-check --upgrade pip
-"$VENV/bin/pip" install --quiet --disable-pip-version-check -e ".[test,lint]"
+"$VENV/bin/pip" install --quiet --disable-pip-version-check -e ".[test,lint,compat,progress]"
 
 step "Prism $PRISM_VERSION ($PRISM_DIR)"
 prism_install
