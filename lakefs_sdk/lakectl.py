@@ -119,9 +119,10 @@ def parse_simple_yaml(text: str, path: str = "<yaml>") -> Dict[str, Any]:
         line = _strip_comment(raw).rstrip()
         if not line.strip() or line.strip() in ("---", "..."):
             continue
-        indent = len(line) - len(line.lstrip(" "))
-        if "\t" in line[:indent]:
+        leading = line[: len(line) - len(line.lstrip(" \t"))]
+        if "\t" in leading:
             raise LakectlConfigError(f"{path}:{number}: tabs are not allowed for indentation")
+        indent = len(leading)
         content = line.strip()
         if pending_key is not None:
             parent, key, key_indent = pending_key

@@ -230,7 +230,11 @@ def _send_reply(sock: socket.socket, request: Request, reply: Reply) -> bool:
         payload = b""
     else:
         payload = body
-    headers.setdefault("Content-Length", str(len(body)))
+    if headers.get("Transfer-Encoding") == "chunked":  # no Content-Length: the size is not announced
+        payload = b"".join(b"%x\r\n%s\r\n" % (len(payload[i : i + 65536]), payload[i : i + 65536]) for i in range(0, len(payload), 65536))
+        payload += b"0\r\n\r\n"
+    else:
+        headers.setdefault("Content-Length", str(len(body)))
     if reply.status in (204, 304):
         headers.pop("Content-Length", None)
     reason = reply.reason or REASONS.get(reply.status, "Unknown")
