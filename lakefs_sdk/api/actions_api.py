@@ -246,7 +246,14 @@ class ActionsApi:
         Takes the arguments of :meth:`list_repository_runs`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        return iterate_results(self.list_repository_runs, { "repository": repository, "after": after, "amount": amount, "branch": branch, "commit": commit, }, kwargs)
+        arguments = {
+            "repository": repository,
+            "after": after,
+            "amount": amount,
+            "branch": branch,
+            "commit": commit,
+        }
+        return iterate_results(self.list_repository_runs, arguments, kwargs)
 
     def list_run_hooks(
         self,
@@ -304,4 +311,10 @@ class ActionsApi:
         Takes the arguments of :meth:`list_run_hooks`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        return iterate_results(self.list_run_hooks, { "repository": repository, "run_id": run_id, "after": after, "amount": amount, }, kwargs)
+        arguments = {
+            "repository": repository,
+            "run_id": run_id,
+            "after": after,
+            "amount": amount,
+        }
+        return iterate_results(self.list_run_hooks, arguments, kwargs)

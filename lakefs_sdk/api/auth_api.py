@@ -1520,7 +1520,13 @@ class AuthApi:
         Takes the arguments of :meth:`list_group_members`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        return iterate_results(self.list_group_members, { "group_id": group_id, "prefix": prefix, "after": after, "amount": amount, }, kwargs)
+        arguments = {
+            "group_id": group_id,
+            "prefix": prefix,
+            "after": after,
+            "amount": amount,
+        }
+        return iterate_results(self.list_group_members, arguments, kwargs)
 
     def list_group_policies(
         self,
@@ -1578,7 +1584,13 @@ class AuthApi:
         Takes the arguments of :meth:`list_group_policies`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        return iterate_results(self.list_group_policies, { "group_id": group_id, "prefix": prefix, "after": after, "amount": amount, }, kwargs)
+        arguments = {
+            "group_id": group_id,
+            "prefix": prefix,
+            "after": after,
+            "amount": amount,
+        }
+        return iterate_results(self.list_group_policies, arguments, kwargs)
 
     def list_groups(
         self,
@@ -1631,7 +1643,12 @@ class AuthApi:
         Takes the arguments of :meth:`list_groups`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        return iterate_results(self.list_groups, { "prefix": prefix, "after": after, "amount": amount, }, kwargs)
+        arguments = {
+            "prefix": prefix,
+            "after": after,
+            "amount": amount,
+        }
+        return iterate_results(self.list_groups, arguments, kwargs)
 
     def list_policies(
         self,
@@ -1684,7 +1701,12 @@ class AuthApi:
         Takes the arguments of :meth:`list_policies`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        return iterate_results(self.list_policies, { "prefix": prefix, "after": after, "amount": amount, }, kwargs)
+        arguments = {
+            "prefix": prefix,
+            "after": after,
+            "amount": amount,
+        }
+        return iterate_results(self.list_policies, arguments, kwargs)
 
     def list_user_credentials(
         self,
@@ -1742,7 +1764,13 @@ class AuthApi:
         Takes the arguments of :meth:`list_user_credentials`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        return iterate_results(self.list_user_credentials, { "user_id": user_id, "prefix": prefix, "after": after, "amount": amount, }, kwargs)
+        arguments = {
+            "user_id": user_id,
+            "prefix": prefix,
+            "after": after,
+            "amount": amount,
+        }
+        return iterate_results(self.list_user_credentials, arguments, kwargs)
 
     def list_user_external_principals(
         self,
@@ -1800,7 +1828,13 @@ class AuthApi:
         Takes the arguments of :meth:`list_user_external_principals`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        return iterate_results(self.list_user_external_principals, { "user_id": user_id, "prefix": prefix, "after": after, "amount": amount, }, kwargs)
+        arguments = {
+            "user_id": user_id,
+            "prefix": prefix,
+            "after": after,
+            "amount": amount,
+        }
+        return iterate_results(self.list_user_external_principals, arguments, kwargs)
 
     def list_user_groups(
         self,
@@ -1858,7 +1892,13 @@ class AuthApi:
         Takes the arguments of :meth:`list_user_groups`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        return iterate_results(self.list_user_groups, { "user_id": user_id, "prefix": prefix, "after": after, "amount": amount, }, kwargs)
+        arguments = {
+            "user_id": user_id,
+            "prefix": prefix,
+            "after": after,
+            "amount": amount,
+        }
+        return iterate_results(self.list_user_groups, arguments, kwargs)
 
     def list_user_policies(
         self,
@@ -1921,7 +1961,14 @@ class AuthApi:
         Takes the arguments of :meth:`list_user_policies`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        return iterate_results(self.list_user_policies, { "user_id": user_id, "prefix": prefix, "after": after, "amount": amount, "effective": effective, }, kwargs)
+        arguments = {
+            "user_id": user_id,
+            "prefix": prefix,
+            "after": after,
+            "amount": amount,
+            "effective": effective,
+        }
+        return iterate_results(self.list_user_policies, arguments, kwargs)
 
     def list_users(
         self,
@@ -1974,7 +2021,12 @@ class AuthApi:
         Takes the arguments of :meth:`list_users`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        return iterate_results(self.list_users, { "prefix": prefix, "after": after, "amount": amount, }, kwargs)
+        arguments = {
+            "prefix": prefix,
+            "after": after,
+            "amount": amount,
+        }
+        return iterate_results(self.list_users, arguments, kwargs)
 
     def login(
         self,

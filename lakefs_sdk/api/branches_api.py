@@ -368,7 +368,15 @@ class BranchesApi:
         Takes the arguments of :meth:`diff_branch`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        return iterate_results(self.diff_branch, { "repository": repository, "branch": branch, "after": after, "amount": amount, "prefix": prefix, "delimiter": delimiter, }, kwargs)
+        arguments = {
+            "repository": repository,
+            "branch": branch,
+            "after": after,
+            "amount": amount,
+            "prefix": prefix,
+            "delimiter": delimiter,
+        }
+        return iterate_results(self.diff_branch, arguments, kwargs)
 
     def get_branch(
         self,
@@ -466,7 +474,14 @@ class BranchesApi:
         Takes the arguments of :meth:`list_branches`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        return iterate_results(self.list_branches, { "repository": repository, "prefix": prefix, "after": after, "amount": amount, "show_hidden": show_hidden, }, kwargs)
+        arguments = {
+            "repository": repository,
+            "prefix": prefix,
+            "after": after,
+            "amount": amount,
+            "show_hidden": show_hidden,
+        }
+        return iterate_results(self.list_branches, arguments, kwargs)
 
     def reset_branch(
         self,

@@ -839,7 +839,14 @@ class ExperimentalApi:
         Takes the arguments of :meth:`list_pull_requests`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        return iterate_results(self.list_pull_requests, { "repository": repository, "prefix": prefix, "after": after, "amount": amount, "status": status, }, kwargs)
+        arguments = {
+            "repository": repository,
+            "prefix": prefix,
+            "after": after,
+            "amount": amount,
+            "status": status,
+        }
+        return iterate_results(self.list_pull_requests, arguments, kwargs)
 
     def list_user_external_principals(
         self,
@@ -897,7 +904,13 @@ class ExperimentalApi:
         Takes the arguments of :meth:`list_user_external_principals`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        return iterate_results(self.list_user_external_principals, { "user_id": user_id, "prefix": prefix, "after": after, "amount": amount, }, kwargs)
+        arguments = {
+            "user_id": user_id,
+            "prefix": prefix,
+            "after": after,
+            "amount": amount,
+        }
+        return iterate_results(self.list_user_external_principals, arguments, kwargs)
 
     def merge_pull_request(
         self,

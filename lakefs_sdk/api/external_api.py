@@ -317,4 +317,10 @@ class ExternalApi:
         Takes the arguments of :meth:`list_user_external_principals`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        return iterate_results(self.list_user_external_principals, { "user_id": user_id, "prefix": prefix, "after": after, "amount": amount, }, kwargs)
+        arguments = {
+            "user_id": user_id,
+            "prefix": prefix,
+            "after": after,
+            "amount": amount,
+        }
+        return iterate_results(self.list_user_external_principals, arguments, kwargs)

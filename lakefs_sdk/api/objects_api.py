@@ -591,7 +591,17 @@ class ObjectsApi:
         Takes the arguments of :meth:`list_objects`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        return iterate_results(self.list_objects, { "repository": repository, "ref": ref, "user_metadata": user_metadata, "presign": presign, "after": after, "amount": amount, "delimiter": delimiter, "prefix": prefix, }, kwargs)
+        arguments = {
+            "repository": repository,
+            "ref": ref,
+            "user_metadata": user_metadata,
+            "presign": presign,
+            "after": after,
+            "amount": amount,
+            "delimiter": delimiter,
+            "prefix": prefix,
+        }
+        return iterate_results(self.list_objects, arguments, kwargs)
 
     def stat_object(
         self,

@@ -260,7 +260,14 @@ class PullsApi:
         Takes the arguments of :meth:`list_pull_requests`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        return iterate_results(self.list_pull_requests, { "repository": repository, "prefix": prefix, "after": after, "amount": amount, "status": status, }, kwargs)
+        arguments = {
+            "repository": repository,
+            "prefix": prefix,
+            "after": after,
+            "amount": amount,
+            "status": status,
+        }
+        return iterate_results(self.list_pull_requests, arguments, kwargs)
 
     def merge_pull_request(
         self,

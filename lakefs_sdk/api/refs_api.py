@@ -207,7 +207,18 @@ class RefsApi:
         Takes the arguments of :meth:`diff_refs`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        return iterate_results(self.diff_refs, { "repository": repository, "left_ref": left_ref, "right_ref": right_ref, "after": after, "amount": amount, "prefix": prefix, "delimiter": delimiter, "type": type, "include_right_stats": include_right_stats, }, kwargs)
+        arguments = {
+            "repository": repository,
+            "left_ref": left_ref,
+            "right_ref": right_ref,
+            "after": after,
+            "amount": amount,
+            "prefix": prefix,
+            "delimiter": delimiter,
+            "type": type,
+            "include_right_stats": include_right_stats,
+        }
+        return iterate_results(self.diff_refs, arguments, kwargs)
 
     def find_merge_base(
         self,
@@ -334,7 +345,19 @@ class RefsApi:
         Takes the arguments of :meth:`log_commits`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        return iterate_results(self.log_commits, { "repository": repository, "ref": ref, "after": after, "amount": amount, "objects": objects, "prefixes": prefixes, "limit": limit, "first_parent": first_parent, "since": since, "stop_at": stop_at, }, kwargs)
+        arguments = {
+            "repository": repository,
+            "ref": ref,
+            "after": after,
+            "amount": amount,
+            "objects": objects,
+            "prefixes": prefixes,
+            "limit": limit,
+            "first_parent": first_parent,
+            "since": since,
+            "stop_at": stop_at,
+        }
+        return iterate_results(self.log_commits, arguments, kwargs)
 
     def merge_into_branch(
         self,

@@ -625,7 +625,13 @@ class RepositoriesApi:
         Takes the arguments of :meth:`list_repositories`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        return iterate_results(self.list_repositories, { "prefix": prefix, "after": after, "amount": amount, "search": search, }, kwargs)
+        arguments = {
+            "prefix": prefix,
+            "after": after,
+            "amount": amount,
+            "search": search,
+        }
+        return iterate_results(self.list_repositories, arguments, kwargs)
 
     def restore_status(
         self,

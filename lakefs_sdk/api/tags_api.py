@@ -273,4 +273,10 @@ class TagsApi:
         Takes the arguments of :meth:`list_tags`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        return iterate_results(self.list_tags, { "repository": repository, "prefix": prefix, "after": after, "amount": amount, }, kwargs)
+        arguments = {
+            "repository": repository,
+            "prefix": prefix,
+            "after": after,
+            "amount": amount,
+        }
+        return iterate_results(self.list_tags, arguments, kwargs)
