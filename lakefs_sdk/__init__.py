@@ -173,7 +173,10 @@ _EXPORTS = {
     "UserList": ".models.user_list",
     "VersionConfig": ".models.version_config",
 }
-_SUBMODULES = ("api", "api_client", "api_response", "client", "configuration", "exceptions", "models", "rest")
+_SUBMODULES = (
+    "api", "api_client", "api_response", "client", "configuration", "exceptions", "lakectl", "models",
+    "pagination", "rest", "transfer",
+)
 
 __all__ = ["__version__", *_EXPORTS, *_SUBMODULES]
 
@@ -187,8 +190,11 @@ if TYPE_CHECKING:
         client as client,
         configuration as configuration,
         exceptions as exceptions,
+        lakectl as lakectl,
         models as models,
+        pagination as pagination,
         rest as rest,
+        transfer as transfer,
     )
     from lakefs_sdk.api.actions_api import ActionsApi as ActionsApi
     from lakefs_sdk.api.auth_api import AuthApi as AuthApi

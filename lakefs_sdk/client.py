@@ -5,7 +5,8 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from types import TracebackType
+from typing import Optional, Type
 
 from lakefs_sdk.api_client import ApiClient
 from lakefs_sdk.configuration import Configuration, normalize_endpoint
@@ -80,3 +81,14 @@ class LakeFSClient:
     def close(self) -> None:
         """Release the connection pool and the worker threads of ``async_req`` calls."""
         self._api.close()
+
+    def __enter__(self) -> LakeFSClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc_value: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None:
+        self.close()

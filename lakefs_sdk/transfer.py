@@ -41,10 +41,14 @@ def upload(
 ) -> ObjectStats:
     """Upload ``content`` (bytes, a path, a binary file or an iterable of bytes) to ``path``.
 
-    The body is sent raw (``application/octet-stream``, or ``content_type``, which lakeFS
-    stores as the object's media type), streamed, with ``Content-Length`` when the size is
-    known. Pass ``if_none_match="*"`` to fail with ``PreconditionFailedException`` instead
-    of overwriting an existing object.
+    The body is sent raw as ``application/octet-stream``, streamed, with ``Content-Length``
+    when the size is known. ``content_type`` replaces that header and lakeFS stores it as
+    the object's media type; note that the published API description declares only
+    ``application/octet-stream`` and ``multipart/form-data`` bodies for this operation, so
+    a validating proxy or mock server may refuse other values.
+
+    Pass ``if_none_match="*"`` to fail with ``PreconditionFailedException`` instead of
+    overwriting an existing object.
     """
     return objects_api.upload_object(
         repository,
