@@ -9,7 +9,8 @@ keeps secret fields (passwords, secret keys, tokens) out of ``repr()`` and ``str
 from __future__ import annotations
 
 import pprint
-from typing import Any, ClassVar, Dict, FrozenSet, Iterable, Optional, Union
+import re
+from typing import Any, ClassVar, Dict, FrozenSet, Iterable, Optional, Union, get_args, get_origin
 
 import pydantic_core
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -50,6 +51,18 @@ class LakeFSModel(BaseModel):
 
         return field_validator(field)(classmethod(check))
 
+    @staticmethod
+    def pattern_validator(field: str, pattern: str) -> Any:
+        """Build a validator that accepts only strings matching the spec's ``pattern`` (or None)."""
+        regex = re.compile(pattern)
+
+        def check(cls: type, value: Any) -> Any:
+            if value is not None and not regex.search(value):
+                raise ValueError(f"must match {pattern!r}, got {value!r}")
+            return value
+
+        return field_validator(field)(classmethod(check))
+
     # -- conversions with the upstream lakefs-sdk semantics --------------------------------
 
     def to_dict(self) -> Dict[str, Any]:
@@ -71,9 +84,14 @@ class LakeFSModel(BaseModel):
 
     @classmethod
     def from_dict(cls, obj: Optional[Any]) -> Optional[Self]:
-        """Build an instance from a dict keyed by JSON or Python names; ``None`` gives ``None``."""
+        """Build an instance from a dict keyed by JSON or Python names; ``None`` gives ``None``.
+
+        As upstream, a ``None`` value for a field that has a default (at any depth) gives that default.
+        """
         if obj is None:
             return None
+        if isinstance(obj, dict):
+            obj = _nulls_to_defaults(cls, obj)
         return cls.model_validate(obj)
 
     @classmethod
@@ -147,6 +165,34 @@ class LakeFSModel(BaseModel):
     def __repr_args__(self) -> Iterable[tuple[Optional[str], Any]]:
         for name, value in super().__repr_args__():
             yield name, (redact_value(name, value) if name else value)
+
+
+def _nulls_to_defaults(model: type[BaseModel], obj: Dict[str, Any]) -> Dict[str, Any]:
+    """A copy of ``obj`` without the ``None`` values of fields whose default is not ``None``."""
+    result = dict(obj)
+    for name, field in model.model_fields.items():
+        for key in {field.alias or name, name}:
+            if key not in result:
+                continue
+            if result[key] is not None:
+                result[key] = _nested_nulls_to_defaults(field.annotation, result[key])
+            elif not field.is_required() and field.get_default(call_default_factory=True) is not None:
+                del result[key]
+    return result
+
+
+def _nested_nulls_to_defaults(annotation: Any, value: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return _nulls_to_defaults(annotation, value) if isinstance(value, dict) else value
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is list and args and isinstance(value, list):
+        return [_nested_nulls_to_defaults(args[0], item) for item in value]
+    if origin is dict and len(args) == 2 and isinstance(value, dict):
+        return {k: _nested_nulls_to_defaults(args[1], item) for k, item in value.items()}
+    for arg in args:  # Optional[X], Annotated[X, ...]
+        if (isinstance(arg, type) and issubclass(arg, BaseModel)) or get_origin(arg) in (list, dict):
+            return _nested_nulls_to_defaults(arg, value)
+    return value
 
 
 def _restore_nulls(model: BaseModel, data: Dict[str, Any]) -> None:

@@ -124,7 +124,7 @@ class Configuration:
 
         # Logging: everything goes to the "lakefs_sdk" logger, with credentials masked.
         self.logger = {"package_logger": logging.getLogger(_PACKAGE_LOGGER)}
-        self.logger_format = "%(asctime)s %(levelname)s %(message)s"
+        self.logger_format = "%(asctime)s %(levelname)s %(message)s"  # also sets logger_formatter
         self.logger_stream_handler: Optional[logging.Handler] = None
         self.logger_file_handler: Optional[logging.Handler] = None
         self._logger_file: Optional[str] = None
@@ -204,6 +204,16 @@ class Configuration:
     # -- logging ----------------------------------------------------------------------------
 
     @property
+    def logger_format(self) -> str:
+        """Format of SDK log records written to ``logger_file``; setting it updates ``logger_formatter``."""
+        return self._logger_format
+
+    @logger_format.setter
+    def logger_format(self, value: str) -> None:
+        self._logger_format = value
+        self.logger_formatter = logging.Formatter(value)
+
+    @property
     def logger_file(self) -> Optional[str]:
         """Path of a file that SDK log records are also written to."""
         return self._logger_file
@@ -213,7 +223,7 @@ class Configuration:
         self._logger_file = value
         if value:
             handler = logging.FileHandler(value)
-            handler.setFormatter(logging.Formatter(self.logger_format))
+            handler.setFormatter(self.logger_formatter)
             self.logger_file_handler = handler
             for logger in self.logger.values():
                 logger.addHandler(handler)

@@ -262,11 +262,15 @@ def _as_text(body: Optional[Union[str, bytes, bytearray]]) -> Optional[str]:
     return bytes(body).decode("utf-8", errors="replace")
 
 
+def render_path(path_to_item: PathToItem) -> str:
+    """Render a path into a nested value as subscripts, e.g. ``['paths'][0]`` (upstream name)."""
+    return "".join(f"[{p}]" if isinstance(p, int) else f"['{p}']" for p in path_to_item)
+
+
 def _with_path(msg: str, path_to_item: Optional[PathToItem]) -> str:
     if not path_to_item:
         return msg
-    rendered = "".join(f"[{p}]" if isinstance(p, int) else f"['{p}']" for p in path_to_item)
-    return f"{msg} at {rendered}"
+    return f"{msg} at {render_path(path_to_item)}"
 
 
 __all__: List[str] = [
@@ -291,4 +295,5 @@ __all__: List[str] = [
     "ApiConnectionError",
     "ApiTimeoutError",
     "exception_class_for",
+    "render_path",
 ]

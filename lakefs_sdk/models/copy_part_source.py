@@ -16,3 +16,4 @@ class CopyPartSource(LakeFSModel):
     ref: StrictStr = Field(description="Ref (branch, tag or commit ID) of the source object.")
     path: StrictStr = Field(description="Path of the source object.")
     range: Optional[Annotated[str, Field(strict=True)]] = Field(default=None, description="Byte range of the source to copy, e.g. `bytes=0-1023`.")
+    _validate_range_pattern = LakeFSModel.pattern_validator("range", r"^bytes=((\d*-\d*,? ?)+)$")

@@ -18,3 +18,5 @@ class RepositoryCreation(LakeFSModel):
     default_branch: Optional[StrictStr] = Field(default=None, description="Name of the default branch to create with the repository.")
     sample_data: Optional[StrictBool] = Field(default=False, description="If true, fill the new repository with sample data.")
     read_only: Optional[StrictBool] = Field(default=False, description="If true, create the repository as read-only.")
+    _validate_name_pattern = LakeFSModel.pattern_validator("name", r"^[a-z0-9][a-z0-9-]{2,62}$")
+    _validate_storage_namespace_pattern = LakeFSModel.pattern_validator("storage_namespace", r"^(s3|gs|https?|mem|local|transient):\/\/.*$")
