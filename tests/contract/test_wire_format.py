@@ -334,7 +334,7 @@ def test_multipart_part_from_a_path(client: ApiClient, server: LoopbackServer, t
     [
         (DATA, "content", "application/octet-stream"),
         (("notes.txt", DATA), "notes.txt", "text/plain"),
-        (("dir/sub/part-0.parquet", DATA), "part-0.parquet", "application/octet-stream"),
+        (("dir/sub/part-0.no-such-type", DATA), "part-0.no-such-type", "application/octet-stream"),
         (('we"ird\r\nname.txt', DATA), "we%22irdname.txt", "text/plain"),
         (("ü-文件.csv", DATA), "ü-文件.csv", "text/csv"),
     ],
