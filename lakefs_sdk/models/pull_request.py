@@ -12,9 +12,9 @@ from lakefs_sdk._model import LakeFSModel
 class PullRequest(LakeFSModel):
     """A pull request proposing to merge a source branch into a destination branch."""
 
-    status: Optional[StrictStr] = Field(default=None, description="State of the pull request: `open`, `closed` or `merged`.")
-    title: Optional[StrictStr] = Field(default=None, description="Title of the pull request.")
-    description: Optional[StrictStr] = Field(default=None, description="Free-text description of the pull request.")
+    status: StrictStr = Field(description="State of the pull request: `open`, `closed` or `merged`.")
+    title: StrictStr = Field(description="Title of the pull request.")
+    description: StrictStr = Field(description="Free-text description of the pull request.")
     id: StrictStr = Field(description="Unique ID of the pull request.")
     creation_date: datetime = Field(description="Time the pull request was opened.")
     author: StrictStr = Field(description="User who opened the pull request.")

@@ -39,15 +39,6 @@ KNOWN_GAPS: Dict[str, str] = {
     "ApiClient.pool": "async_req runs on a concurrent.futures executor, not a multiprocessing ThreadPool",
 }
 
-# Models whose fields differ from upstream's because of a known bug in our generated code.
-MODEL_BUGS: Dict[str, str] = {
-    "PullRequest": (
-        "bug: lakefs_sdk/models/pull_request.py makes status, title and description optional; the spec "
-        "(allOf with a required-only part) and upstream require them"
-    ),
-}
-
-
 def _ours_for(kind: str, name: str) -> Any:
     if kind == "api":
         return getattr(lakefs_sdk.api, name)
@@ -261,15 +252,7 @@ def _describe_our_model(model: type[BaseModel]) -> Dict[str, Dict[str, Any]]:
     return fields
 
 
-@pytest.mark.parametrize(
-    "model_name",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(reason=MODEL_BUGS[name], strict=True))
-        if name in MODEL_BUGS
-        else name
-        for name in sorted(SURFACE["models"])
-    ],
-)
+@pytest.mark.parametrize("model_name", sorted(SURFACE["models"]))
 def test_model_fields_match_upstream(model_name: str) -> None:
     """Same Python field names, JSON names (aliases), required flags and defaults as upstream."""
     model = getattr(lakefs_sdk.models, model_name, None)
