@@ -6,6 +6,7 @@ Both directions stream: memory stays flat whatever the object size.
 
     upload(objects_api, "repo", "main", "data/big.bin", "big.bin", progress=tqdm_progress("upload"))
     download(objects_api, "repo", "main", "data/big.bin", "copy.bin", progress=tqdm_progress("download"))
+    upload_presigned(staging_api, "repo", "main", "data/big.bin", "big.bin")  # straight to the store
 
 A progress callback is called as ``progress(bytes_done, bytes_total)``; ``bytes_total`` is
 None when the size is not known in advance (an iterator upload, a response without
@@ -15,11 +16,13 @@ None when the size is not known in advance (an iterator upload, a response witho
 from __future__ import annotations
 
 import os
-from typing import IO, TYPE_CHECKING, Any, Callable, Optional, Union
+from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Optional, Union
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from lakefs_sdk._options import UploadContent
     from lakefs_sdk.api.objects_api import ObjectsApi
+    from lakefs_sdk.api.staging_api import StagingApi
     from lakefs_sdk.models.object_stats import ObjectStats
 
 ProgressCallback = Callable[[int, Optional[int]], None]
@@ -62,6 +65,82 @@ def upload(
         _progress=progress,
         **options,
     )
+
+
+def upload_presigned(
+    staging_api: StagingApi,
+    repository: str,
+    branch: str,
+    path: str,
+    content: UploadContent,
+    *,
+    content_type: Optional[str] = None,
+    metadata: Optional[Dict[str, str]] = None,
+    if_none_match: Optional[str] = None,
+    if_match: Optional[str] = None,
+    force: Optional[bool] = None,
+    progress: Optional[ProgressCallback] = None,
+) -> ObjectStats:
+    """Upload ``content`` straight to the object store through a presigned URL, then link it.
+
+    Three steps: ``get_physical_address(presign=True)`` reserves a location and a URL; the
+    bytes are PUT to that URL (streamed, never with lakeFS credentials, retried like any
+    idempotent call when the content can be re-read); ``link_physical_address`` makes the
+    object appear at ``path`` with the store's ETag as its checksum. The data never passes
+    through lakeFS.
+
+    ``content`` must have a known size (bytes, a path or a seekable binary file): object
+    stores refuse a PUT without ``Content-Length``. Raises ``ApiValueError`` for other
+    content and when the server does not presign (its store does not support it), before
+    anything is written; a store error raises the ``ApiException`` subclass of its status.
+    """
+    from lakefs_sdk._upload import UploadBody, UploadSource
+    from lakefs_sdk.exceptions import ApiValueError, UnexpectedResponseError, exception_class_for
+    from lakefs_sdk.models.staging_metadata import StagingMetadata
+
+    source = UploadSource(content)
+    if source.size is None or not source.rewindable:
+        raise ApiValueError(
+            "upload_presigned() needs content of known size (bytes, a path or a seekable binary file): "
+            "object stores refuse a PUT without Content-Length; use upload() for streams"
+        )
+    location = staging_api.get_physical_address(repository, branch, path, presign=True)
+    url = location.presigned_url
+    if not url:
+        raise ApiValueError(
+            f"lakeFS gave no presigned URL for {repository}/{branch}/{path}: "
+            "its object store does not support presigned uploads; use upload()"
+        )
+    body = UploadBody(source, progress=progress)
+    rest = staging_api.api_client.rest_client
+    headers = store_put_headers(url, content_type, source.size)
+    response = rest.send("PUT", url, headers, body, timeout=rest.timeout(None))
+    if not 200 <= response.status <= 299:
+        raise exception_class_for(response.status)(http_resp=response)
+    etag = (response.headers.get("ETag") or "").strip('"')
+    if not etag:
+        raise UnexpectedResponseError(
+            response.status, "the object store accepted the upload but sent no ETag to link it with", http_resp=response
+        )
+    staging = StagingMetadata(
+        staging=location,
+        checksum=etag,
+        size_bytes=source.size,
+        user_metadata=metadata,
+        content_type=content_type,
+        force=force,
+    )
+    return staging_api.link_physical_address(
+        repository, branch, path, staging, if_none_match=if_none_match, if_match=if_match
+    )
+
+
+def store_put_headers(url: str, content_type: Optional[str], length: int) -> Dict[str, str]:
+    """The headers of a PUT of ``length`` bytes to the presigned URL ``url``."""
+    headers = {"Content-Type": content_type or "application/octet-stream", "Content-Length": str(length)}
+    if (urlsplit(url).hostname or "").endswith(".blob.core.windows.net"):
+        headers["x-ms-blob-type"] = "BlockBlob"  # Azure refuses a PUT that does not name the blob type
+    return headers
 
 
 def download(

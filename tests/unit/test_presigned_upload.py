@@ -1,0 +1,141 @@
+"""transfer.upload_presigned: reserve a location, PUT the bytes to the store, link them.
+
+Two loopback servers: lakeFS on 127.0.0.1 and the object store on 127.0.0.2, so that the
+PUT goes to another host, as it does in production.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Iterator, List, Optional, Tuple
+
+import pytest
+
+import lakefs_sdk
+from lakefs_sdk import ApiClient, Configuration, StagingApi
+from lakefs_sdk.models import ObjectStats
+from lakefs_sdk.transfer import store_put_headers, upload_presigned
+
+from support.loopback import LoopbackServer, Reply, Request
+
+PAYLOAD = bytes(range(256)) * 5000  # 1.2 MiB: more than one 1 MiB chunk
+SECRET = "presign-test-secret-key"
+STATS = {"path": "data/big.bin", "path_type": "object", "physical_address": "s3://bucket/abc", "checksum": "etag-1",
+         "mtime": 1, "size_bytes": len(PAYLOAD)}
+
+
+class Lakefs:
+    """Answers getPhysicalAddress with a URL on the store server, and linkPhysicalAddress with ObjectStats."""
+
+    def __init__(self, presigned_url: Optional[str]) -> None:
+        self.presigned_url = presigned_url
+
+    def __call__(self, request: Request) -> Reply:
+        if request.method == "GET" and request.path.endswith("/staging/backing"):
+            location = {"physical_address": "s3://bucket/abc", "presigned_url": self.presigned_url}
+            return Reply(200, json.dumps(location))
+        if request.method == "PUT" and request.path.endswith("/staging/backing"):
+            return Reply(200, json.dumps(STATS))
+        return Reply(404, '{"message": "not found"}')
+
+
+@pytest.fixture
+def store() -> Iterator[LoopbackServer]:
+    with LoopbackServer(lambda request: Reply(200, b"", {"ETag": '"etag-1"'}), host="127.0.0.2") as srv:
+        yield srv
+
+
+@pytest.fixture
+def lakefs(store: LoopbackServer) -> Iterator[LoopbackServer]:
+    with LoopbackServer(Lakefs(store.url + "/bucket/abc?X-Amz-Signature=f00d")) as srv:
+        yield srv
+
+
+@pytest.fixture
+def staging(lakefs: LoopbackServer) -> Iterator[StagingApi]:
+    config = Configuration(host=lakefs.url + "/api/v1", username="AKIA", password=SECRET)
+    config.retry_backoff = 0.01
+    with ApiClient(config) as client:
+        yield StagingApi(client)
+
+
+def test_bytes_go_to_the_store_and_are_linked(staging: StagingApi, lakefs: LoopbackServer, store: LoopbackServer) -> None:
+    calls: List[Tuple[int, Optional[int]]] = []
+    stats = upload_presigned(staging, "repo", "main", "data/big.bin", PAYLOAD, content_type="application/x-bin",
+                             metadata={"owner": "etl"}, progress=lambda done, total: calls.append((done, total)))
+
+    assert isinstance(stats, ObjectStats) and stats.checksum == "etag-1"
+    reserve, link = lakefs.requests
+    assert reserve.method == "GET" and reserve.query == "path=data/big.bin&presign=true"
+    (put,) = store.requests
+    assert put.method == "PUT" and put.target == "/bucket/abc?X-Amz-Signature=f00d"
+    assert put.body == PAYLOAD and put.header("Content-Length") == str(len(PAYLOAD))
+    assert put.header("Content-Type") == "application/x-bin"
+    assert put.header("Authorization") is None and put.header("Cookie") is None, "lakeFS credentials stay with lakeFS"
+    assert link.method == "PUT" and link.header("Authorization") is not None
+    assert json.loads(link.body) == {
+        "staging": {"physical_address": "s3://bucket/abc", "presigned_url": store.url + "/bucket/abc?X-Amz-Signature=f00d"},
+        "checksum": "etag-1",
+        "size_bytes": len(PAYLOAD),
+        "user_metadata": {"owner": "etl"},
+        "content_type": "application/x-bin",
+    }
+    assert calls[-1] == (len(PAYLOAD), len(PAYLOAD))
+
+
+def test_a_path_and_a_seekable_file_are_streamed(staging: StagingApi, store: LoopbackServer, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    source = tmp_path / "big.bin"
+    source.write_bytes(PAYLOAD)
+    upload_presigned(staging, "repo", "main", "data/big.bin", str(source))
+    with open(source, "rb") as file:
+        file.seek(10)
+        upload_presigned(staging, "repo", "main", "data/big.bin", file)
+    assert [r.body for r in store.requests] == [PAYLOAD, PAYLOAD[10:]]
+
+
+def test_conditional_link_sends_if_none_match(staging: StagingApi, lakefs: LoopbackServer) -> None:
+    upload_presigned(staging, "repo", "main", "data/big.bin", PAYLOAD, if_none_match="*")
+    assert lakefs.requests[-1].header("If-None-Match") == "*"
+
+
+def test_a_transient_store_error_is_retried_with_the_whole_body(staging: StagingApi, store: LoopbackServer) -> None:
+    store.reply(Reply(503, b"<Error>SlowDown</Error>", {"Content-Type": "application/xml"}))
+    upload_presigned(staging, "repo", "main", "data/big.bin", io.BytesIO(PAYLOAD))
+    assert [r.body for r in store.requests] == [PAYLOAD, PAYLOAD]
+
+
+def test_a_store_refusal_raises_and_links_nothing(staging: StagingApi, lakefs: LoopbackServer, store: LoopbackServer) -> None:
+    store.handler = lambda request: Reply(403, b"<Error>SignatureDoesNotMatch</Error>", {"Content-Type": "application/xml"})
+    with pytest.raises(lakefs_sdk.ForbiddenException) as raised:
+        upload_presigned(staging, "repo", "main", "data/big.bin", PAYLOAD)
+    assert raised.value.status == 403 and "SignatureDoesNotMatch" in str(raised.value)
+    assert len(lakefs.requests) == 1, "nothing is linked after a failed upload"
+
+
+def test_a_store_answer_without_etag_is_an_unexpected_response(staging: StagingApi, lakefs: LoopbackServer, store: LoopbackServer) -> None:
+    store.handler = lambda request: Reply(200, b"", {})
+    with pytest.raises(lakefs_sdk.UnexpectedResponseError, match="no ETag"):
+        upload_presigned(staging, "repo", "main", "data/big.bin", PAYLOAD)
+    assert len(lakefs.requests) == 1
+
+
+def test_content_of_unknown_size_is_refused_before_any_request(staging: StagingApi, lakefs: LoopbackServer) -> None:
+    with pytest.raises(lakefs_sdk.ApiValueError, match="known size"):
+        upload_presigned(staging, "repo", "main", "data/big.bin", iter([PAYLOAD]))
+    assert lakefs.requests == []
+
+
+def test_a_server_that_does_not_presign_is_refused_before_any_upload(lakefs: LoopbackServer, store: LoopbackServer,
+                                                                     staging: StagingApi) -> None:
+    lakefs.handler = Lakefs(presigned_url=None)
+    with pytest.raises(lakefs_sdk.ApiValueError, match="no presigned URL"):
+        upload_presigned(staging, "repo", "main", "data/big.bin", PAYLOAD)
+    assert store.requests == [] and len(lakefs.requests) == 1
+
+
+def test_put_headers_name_the_blob_type_for_azure_only() -> None:
+    azure = store_put_headers("https://acct.blob.core.windows.net/c/abc?sig=x", None, 3)
+    s3 = store_put_headers("https://bucket.s3.amazonaws.com/abc?X-Amz-Signature=x", "text/csv", 3)
+    assert azure == {"Content-Type": "application/octet-stream", "Content-Length": "3", "x-ms-blob-type": "BlockBlob"}
+    assert s3 == {"Content-Type": "text/csv", "Content-Length": "3"}
