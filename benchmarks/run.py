@@ -1,6 +1,6 @@
 """Run every benchmark of this package against raw urllib3 and upstream ``lakefs-sdk==1.84.0``.
 
-    python3 benchmarks/run.py            # full run (~10 minutes), writes docs/benchmarks.md
+    python3 benchmarks/run.py            # full run (~15 minutes), writes docs/benchmarks.md
     python3 benchmarks/run.py --quick    # smoke run (~1.5 minutes), prints the tables only
 
 What it does:
@@ -15,7 +15,10 @@ What it does:
    (``benchmarks/worker.py``), the variants of one figure interleaved so that the noise
    of a shared machine falls on all of them alike; calls, the listing and transfers are
    also measured paired (this package and raw urllib3 alternating in one process);
-4. prints the median, min-max and ratio to the baseline of each figure, and writes the
+4. counts, under callgrind, the user-space instructions of one call (``instructions.py``;
+   when valgrind is installed): a cross-check of the CPU figures that other work on the
+   machine cannot move;
+5. prints the median, min-max and ratio to the baseline of each figure, and writes the
    same tables, with the machine and versions they were measured on, to ``--output``.
 
 A run whose result is wrong (a byte missing from a transfer, an unexpected answer) stops
@@ -39,6 +42,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
+
+import instructions
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "benchmarks"
@@ -343,6 +348,18 @@ def run_case(case: Case, tmpdir: Path) -> None:
         case.values.setdefault(name, []).append(float(value))
 
 
+def count_instructions(settings: Settings, url: str) -> Dict[str, float]:
+    """Instructions per call from callgrind, when asked for and valgrind is installed."""
+    if "instructions" not in settings.groups:
+        return {}
+    if not instructions.available():
+        log("valgrind is not installed: no instruction counts (apt-get install valgrind)")
+        return {}
+    log("counting instructions per call under callgrind (a few minutes)")
+    return instructions.measure(venv_python(BENCH_VENV), BENCH_DIR / "worker.py", url, settings.tmpdir, child_env(),
+                                str(BENCH_VENV))
+
+
 def download_parent(requested: Optional[Path], size: int) -> Optional[str]:
     """Where download targets go: ``requested``, else /dev/shm when it has room, else the temp dir.
 
@@ -445,13 +462,14 @@ def _ratio_cell(ratio: Optional[float]) -> str:
     return "-" if ratio is None else f"{ratio:.2f}x"
 
 
-def build_report(cases: Sequence[Case], settings: Settings) -> Report:
-    """All tables of this run."""
+def build_report(cases: Sequence[Case], settings: Settings, counts: Dict[str, float]) -> Report:
+    """All tables of this run (``counts``: instructions per call from callgrind, possibly empty)."""
     report = Report(cases)
     _import_section(report)
     _call_section(report)
     _listing_section(report)
     _paired_section(report)
+    _instruction_section(report, counts)
     _transfer_sections(report, settings)
     _paired_transfer_section(report)
     _thread_section(report)
@@ -560,6 +578,40 @@ def _paired_section(report: Report) -> None:
         "~340 kB body is a cost the SDK cannot avoid.",
         ["operation", "baseline", "baseline CPU/call", "this package CPU/call", "raw GET + validate",
          "ratio (median)", "min-max", "target", "status"],
+        rows,
+    )
+
+
+def _instruction_section(report: Report, counts: Dict[str, float]) -> None:
+    rows = []
+    for operation, _, _, _ in instructions.FIGURES:
+        ours = counts.get(f"{operation}:ours")
+        if ours is None:
+            continue
+        listing = operation == "list_objects"
+        base = counts[f"{operation}:{'floor' if listing else 'raw'}"]
+        ratio = ours / base
+        raw_cell = f"{counts[f'{operation}:raw'] / 1e6:.2f} M" if listing else "-"
+        target, status = "info", ""
+        if operation in ("get_branch", "create_branch"):
+            target = f"<= {CALL_TARGET}x"
+            status = report.verdict(f"2. {operation} instructions vs raw urllib3 (callgrind)", ratio, CALL_TARGET,
+                                    True)
+        elif listing:
+            target = f"<= {LISTING_TARGET}x"
+            status = report.verdict("3. list_objects instructions vs model_validate_json (callgrind)", ratio,
+                                    LISTING_TARGET, True)
+        rows.append(Row([f"`{operation}`", "`model_validate_json` alone" if listing else "raw urllib3 + json",
+                         f"{base / 1e6:.3f} M", f"{ours / 1e6:.3f} M", raw_cell, f"{ratio:.2f}x", target, status]))
+    report.section(
+        "2c / 3c. Instructions per call, counted by callgrind",
+        "User-space instructions executed per call (millions), counted by `valgrind --tool=callgrind` over "
+        "two runs of different lengths and differenced, so that start-up, imports and set-up cancel out; "
+        "hash randomisation fixed. Unlike CPU time, these counts do not move with other work on the "
+        "machine. They leave out the kernel's work (system calls, the socket receive, page faults), which "
+        "the CPU figures include.",
+        ["operation", "baseline", "baseline instructions", "this package", "raw GET + validate", "ratio",
+         "target", "status"],
         rows,
     )
 
@@ -807,7 +859,9 @@ def render_markdown(report: Report, settings: Settings, versions: Dict[str, Dict
         "",
         "- Each target is judged twice where it can be: from separate processes (the tables 1-6) and "
         "paired in one process (2b/3b, 4b/5c). On this shared VM the separate-process figures move by "
-        "tens of percent from run to run; the paired ratios are the steadier ones (see their min-max).",
+        "tens of percent from run to run; the paired ratios are the steadier ones (see their min-max). "
+        "Call overhead and the listing are judged a third time in instructions (2c/3c), which other work "
+        "on the machine cannot move, but which leave out the kernel's share.",
         "- The listing ratio is against `model_validate_json` on bytes already in memory; the API call "
         "also receives ~340 kB over HTTP, which raw urllib3 pays alike (its row in 3 and 2b/3b).",
         "- This package sets socket timeouts by default; their cost (CPython polls before each `recv` and "
@@ -822,7 +876,7 @@ def render_markdown(report: Report, settings: Settings, versions: Dict[str, Dict
 
 # -- main ------------------------------------------------------------------------------------
 
-GROUPS = ("import", "calls", "listing", "upload", "download", "threads")
+GROUPS = ("import", "calls", "listing", "upload", "download", "threads", "instructions")
 
 
 def parse_size(text: str) -> int:
@@ -877,7 +931,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             repeats=settings_repeats,
             calls=args.calls or (300 if quick else 1000),
             size=size,
-            groups=tuple(args.only or GROUPS),
+            groups=tuple(args.only or (g for g in GROUPS if not (quick and g == "instructions"))),
             upstream=not args.no_upstream,
             tmpdir=Path(temp),
             download_dir=Path(down),
@@ -896,11 +950,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 for case in schedule(cases, repeat):
                     log(f"[{repeat + 1}/{settings.repeats}] {case.key}")
                     run_case(case, settings.tmpdir)
+            counts = count_instructions(settings, server.url)
         finally:
             server.stop()
 
     elapsed = time.monotonic() - started
-    report = build_report(cases, settings)
+    report = build_report(cases, settings, counts)
     command = "python3 benchmarks/run.py" + ("" if argv is None and len(sys.argv) == 1 else
                                             " " + " ".join(argv if argv is not None else sys.argv[1:]))
     document = render_markdown(report, settings, versions, elapsed, command)

@@ -557,8 +557,27 @@ def _threads_round(call: Callable[[], Any], count: int, per_thread: int) -> floa
 # -- entry point -----------------------------------------------------------------------------
 
 
+def scenario_count(args: argparse.Namespace) -> Figures:
+    """Set up ``--operation`` the ``--variant`` way, check one result, then make ``--calls`` calls, untimed.
+
+    ``instructions.py`` runs this under callgrind with two call counts; the difference of the
+    two instruction totals over the difference of the counts is the cost of one call, free of
+    start-up, imports and set-up.
+    """
+    if args.operation == "list_objects":
+        function = listing_function(args.variant, args.url)
+        check_listing(function())
+    else:
+        function = call_function(args.variant, args.operation, args.url)
+        check_call_result(args.operation, function())
+    for _ in range(args.calls):
+        function()
+    return {"calls": float(args.calls)}
+
+
 SCENARIOS: Dict[str, Callable[[argparse.Namespace], Figures]] = {
     "call": scenario_call,
+    "count": scenario_count,
     "listing": scenario_listing,
     "paired": scenario_paired,
     "paired-transfer": scenario_paired_transfer,
