@@ -7,9 +7,7 @@ Nothing here talks to any address but 127.0.0.1.
 from __future__ import annotations
 
 import http.client
-import importlib.util
 import json
-import sys
 import warnings
 from pathlib import Path
 from types import ModuleType
@@ -22,6 +20,7 @@ import lakefs_sdk
 
 from support.loopback import LoopbackServer, Reply, Request
 from support.prism_proxy import BASE_PATH, Exchange, PrismProxy
+from support.scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 SDK_DIR = Path(lakefs_sdk.__file__).resolve().parent
@@ -41,15 +40,7 @@ def load_surface() -> Dict[str, Any]:
 
 def load_recorder() -> ModuleType:
     """scripts/record_upstream_surface.py as a module, to describe our classes the same way."""
-    name = "record_upstream_surface"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / "record_upstream_surface.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("record_upstream_surface")
 
 
 # -- warnings ----------------------------------------------------------------------------------

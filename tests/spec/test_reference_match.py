@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
+
+from support.scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT.parent / "shared" / "reference" / "lakefs-1.84.0-openapi.yml"
@@ -14,12 +14,7 @@ CANDIDATE = ROOT / "api" / "openapi.yaml"
 
 
 def _spec_diff():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("spec_diff", ROOT / "scripts" / "spec_diff.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["spec_diff"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("spec_diff")
 
 
 def test_structurally_identical_to_the_reference(capsys: pytest.CaptureFixture[str]) -> None:

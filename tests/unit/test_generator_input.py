@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import io
 import json
-import sys
 from pathlib import Path
 from typing import Any, Dict
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("generator_input", ROOT / "scripts" / "generator_input.py")
-assert _spec and _spec.loader
-generator_input = importlib.util.module_from_spec(_spec)
-sys.modules["generator_input"] = generator_input
-_spec.loader.exec_module(generator_input)
+from support.scripts import load_script
 
-SPEC = ROOT / "api" / "openapi.yaml"
+generator_input = load_script("generator_input")
+
+SPEC = Path(__file__).resolve().parents[2] / "api" / "openapi.yaml"
 
 
 def _load_spec() -> Dict[str, Any]:

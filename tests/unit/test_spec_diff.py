@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from typing import Any, Dict
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("spec_diff", ROOT / "scripts" / "spec_diff.py")
-assert _spec and _spec.loader
-spec_diff = importlib.util.module_from_spec(_spec)
-sys.modules["spec_diff"] = spec_diff
-_spec.loader.exec_module(spec_diff)
+from support.scripts import load_script
+
+spec_diff = load_script("spec_diff")
 
 BASE: Dict[str, Any] = {
     "openapi": "3.0.0",
