@@ -22,7 +22,6 @@ from support.loopback import LoopbackServer, Reply, Request
 from support.prism_proxy import BASE_PATH, Exchange, PrismProxy
 from support.scripts import load_script
 
-ROOT = Path(__file__).resolve().parents[2]
 SDK_DIR = Path(lakefs_sdk.__file__).resolve().parent
 SURFACE_FILE = Path(__file__).resolve().parent / "data" / "upstream_surface.json"
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "content-length", "host"}
