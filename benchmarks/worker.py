@@ -208,8 +208,7 @@ def timed_loop(function: Callable[[], Any], calls: int, warmup: int, batches: in
 
 def scenario_call(args: argparse.Namespace) -> Figures:
     """Per-call client CPU of one small operation (get_branch, create_branch, commit)."""
-    function = call_function(args.variant, args.operation, args.url)
-    check_call_result(args.operation, function())
+    function = checked_function(args.variant, args.operation, args.url)
     return timed_loop(function, args.calls, max(20, args.calls // 10))
 
 
@@ -239,10 +238,20 @@ def check_listing(result: Any) -> None:
     check(result.results[-1].size_bytes == CHUNK + LISTING_ENTRIES - 1, "last listed object is wrong")
 
 
+def checked_function(variant: str, operation: str, url: str) -> Callable[[], Any]:
+    """The call (or listing) function of ``operation`` the ``variant`` way, its result checked once."""
+    if operation == "list_objects":
+        function = listing_function(variant, url)
+        check_listing(function())
+    else:
+        function = call_function(variant, operation, url)
+        check_call_result(operation, function())
+    return function
+
+
 def scenario_listing(args: argparse.Namespace) -> Figures:
     """Client CPU per ``list_objects`` of 1,000 entries (``floor``: only the model validation)."""
-    function = listing_function(args.variant, args.url)
-    check_listing(function())
+    function = checked_function(args.variant, "list_objects", args.url)
     figures = timed_loop(function, args.calls, max(5, args.calls // 10), batches=5)
     return {"cpu_ms": figures["cpu_us"] / 1000, "wall_ms": figures["wall_us"] / 1000}
 
@@ -255,16 +264,8 @@ def scenario_paired(args: argparse.Namespace) -> Figures:
     both. Reports ``<variant>_us`` (median batch, CPU µs per call) and ``ratio`` (this
     package over the first baseline: raw urllib3, or the bare validation for the listing).
     """
-    if args.operation == "list_objects":
-        names = ["floor", "raw", "ours"]
-        functions = {name: listing_function(name, args.url) for name in names}
-        for function in functions.values():
-            check_listing(function())
-    else:
-        names = ["raw", "ours"]
-        functions = {name: call_function(name, args.operation, args.url) for name in names}
-        for function in functions.values():
-            check_call_result(args.operation, function())
+    names = ["floor", "raw", "ours"] if args.operation == "list_objects" else ["raw", "ours"]
+    functions = {name: checked_function(name, args.operation, args.url) for name in names}
     batch = max(1, args.calls // args.batches)
     for function in functions.values():
         for _ in range(batch):
@@ -564,12 +565,7 @@ def scenario_count(args: argparse.Namespace) -> Figures:
     two instruction totals over the difference of the counts is the cost of one call, free of
     start-up, imports and set-up.
     """
-    if args.operation == "list_objects":
-        function = listing_function(args.variant, args.url)
-        check_listing(function())
-    else:
-        function = call_function(args.variant, args.operation, args.url)
-        check_call_result(args.operation, function())
+    function = checked_function(args.variant, args.operation, args.url)
     for _ in range(args.calls):
         function()
     return {"calls": float(args.calls)}
