@@ -143,13 +143,17 @@ class Operation:
     def check_arguments(self, values: Sequence[Any], validate: bool = True) -> List[Any]:
         """Check every argument; return them normalized (e.g. dicts validated into models).
 
-        With ``validate=False`` (``Configuration.client_side_validation``) only the checks
-        that keep the request's meaning intact (path segments, header characters) run.
+        An empty string for a header parameter means "not given", as ``None`` does. With
+        ``validate=False`` (``Configuration.client_side_validation``) only the checks that
+        keep the request's meaning intact (path segments, header characters) run.
         """
         method = self.method_name
         checked = list(values)
         for i, param in enumerate(self.params):
             value = checked[i]
+            if param.location == HEADER and value == "":
+                # As upstream: an empty header argument is not given (lakeFS refuses "If-Match: ").
+                value = checked[i] = None
             if value is None:
                 if param.required:
                     raise ApiValueError(f"{method}() missing required argument '{param.name}'")

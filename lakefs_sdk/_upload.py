@@ -167,10 +167,4 @@ def _multipart_frame(boundary: str, field: str, filename: str) -> Tuple[bytes, b
     return head, tail
 
 
-def empty_multipart() -> Tuple[bytes, str]:
-    """A multipart body with no parts, what an upload with no content sends."""
-    boundary = secrets.token_hex(16)
-    return f"--{boundary}--\r\n".encode("ascii"), f"multipart/form-data; boundary={boundary}"
-
-
 BodyType = Union[None, bytes, UploadBody]

@@ -24,16 +24,16 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from lakefs_sdk import __version__, _types
+from lakefs_sdk._endpoint import check_host
 from lakefs_sdk._operation import Operation, check_header, path_safe_chars
 from lakefs_sdk._options import DEFAULT_OPTIONS, CallOptions, parse_options
-from lakefs_sdk._upload import UploadBody, UploadSource, empty_multipart
+from lakefs_sdk._upload import UploadBody, UploadSource
 from lakefs_sdk.api_response import ApiResponse
 from lakefs_sdk.configuration import COOKIE_SCHEMES, Configuration
 from lakefs_sdk.exceptions import ApiException, UnexpectedResponseError, exception_class_for
 from lakefs_sdk.rest import RequestBody, RESTClientObject, RESTResponse
 
 USER_AGENT = f"lakefs-python-sdk/{__version__}"
-OCTET_STREAM = "application/octet-stream"
 _CHARSET = re.compile(r"charset=([a-zA-Z0-9_\-]+)")
 
 
@@ -157,7 +157,7 @@ class ApiClient:
             )
         values = op.check_arguments(args, self.client_side_validation)
         config = self.configuration
-        url = config.host + op.url_path(values, path_safe_chars(config.safe_chars_for_path_param))
+        url = check_host(config.host) + op.url_path(values, path_safe_chars(config.safe_chars_for_path_param))
         query = op.query_string(values)
         if query:
             url += "?" + query
@@ -192,17 +192,13 @@ class ApiClient:
             headers["Content-Type"] = opts.content_type or "application/json"
             return _types.encode_json(body_value)
         forms = op.form_arguments(values)
-        if not forms and not (op.content_types and op.content_types[0].startswith("multipart/")):
-            if opts.content_type:
+        if not forms:
+            # No content: no body at all (lakeFS stores an upload without one as a zero-byte
+            # object, and refuses a multipart body without a part), as upstream sends.
+            if opts.content_type and not opts.content_type.startswith("multipart/"):
                 headers["Content-Type"] = opts.content_type
             return None
         raw = opts.content_type is not None and not opts.content_type.startswith("multipart/")
-        if not forms:
-            if raw:
-                headers["Content-Type"] = opts.content_type or OCTET_STREAM
-                return b""
-            payload, headers["Content-Type"] = empty_multipart()
-            return payload
         field, content = forms[0]
         upload = UploadBody(
             UploadSource(content), multipart_field=None if raw else field.wire_name, progress=opts.progress

@@ -8,8 +8,9 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Optional, Type
 
+from lakefs_sdk._endpoint import normalize_endpoint
 from lakefs_sdk.api_client import ApiClient
-from lakefs_sdk.configuration import Configuration, normalize_endpoint
+from lakefs_sdk.configuration import Configuration
 from lakefs_sdk.api.actions_api import ActionsApi
 from lakefs_sdk.api.auth_api import AuthApi
 from lakefs_sdk.api.branches_api import BranchesApi

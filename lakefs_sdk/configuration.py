@@ -14,12 +14,11 @@ import sys
 from typing import Any, Callable, ClassVar, Dict, List, Optional, Tuple, Union
 
 import urllib3
-from urllib3.util import parse_url
 
 from lakefs_sdk import __version__
+from lakefs_sdk._endpoint import API_BASE_PATH, normalize_endpoint
 from lakefs_sdk._redact import REDACTED, redact_url
 
-API_BASE_PATH = "/api/v1"
 DEFAULT_HOST = "http://localhost:8000" + API_BASE_PATH
 
 DEFAULT_MAX_RETRIES = 2
@@ -176,9 +175,18 @@ class Configuration:
         ``LakectlConfigError`` naming the file and key when a setting cannot be found.
         See :mod:`lakefs_sdk.lakectl`.
         """
-        from lakefs_sdk.lakectl import configuration_from_lakectl
+        from lakefs_sdk.lakectl import SETTING_NAMES, read_settings
 
-        return configuration_from_lakectl(cls, **overrides)
+        config_file = overrides.pop("config_file", None)
+        given = {k: overrides.pop(k) for k in SETTING_NAMES if k in overrides}
+        settings = read_settings(config_file) if len(given) < len(SETTING_NAMES) else {}
+        settings.update(given)
+        return cls(
+            host=normalize_endpoint(settings["host"]),
+            username=settings.get("username"),
+            password=settings.get("password"),
+            **overrides,
+        )
 
     def __deepcopy__(self, memo: Dict[int, Any]) -> Configuration:
         result = type(self).__new__(type(self))
@@ -350,15 +358,3 @@ COOKIE_SCHEMES = {
     "oidc_auth": "oidc_auth_session",
     "saml_auth": "saml_auth_session",
 }
-
-
-def normalize_endpoint(host: str) -> str:
-    """Complete a lakeFS endpoint: add ``http://`` when no scheme is given and ``/api/v1``
-    when no path is, so ``"localhost:8000"`` becomes ``"http://localhost:8000/api/v1"``."""
-    host = host.strip()
-    if "://" not in host:
-        host = "http://" + host
-    url = parse_url(host)
-    if not url.path or url.path == "/":
-        host = url._replace(path=API_BASE_PATH).url
-    return host.rstrip("/")

@@ -17,14 +17,9 @@ naming the file and the key.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple, TypeVar
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from lakefs_sdk.exceptions import ApiValueError
-
-if TYPE_CHECKING:
-    from lakefs_sdk.configuration import Configuration
-
-ConfigurationT = TypeVar("ConfigurationT", bound="Configuration")
 
 SETTINGS: Tuple[Tuple[str, str, str], ...] = (
     # (Configuration attribute, environment variable, dotted key in the file)
@@ -32,6 +27,7 @@ SETTINGS: Tuple[Tuple[str, str, str], ...] = (
     ("username", "LAKECTL_CREDENTIALS_ACCESS_KEY_ID", "credentials.access_key_id"),
     ("password", "LAKECTL_CREDENTIALS_SECRET_ACCESS_KEY", "credentials.secret_access_key"),
 )
+SETTING_NAMES = tuple(attr for attr, _, _ in SETTINGS)
 CONFIG_FILE_VARIABLE = "LAKECTL_CONFIG_FILE"
 
 
@@ -62,20 +58,6 @@ def read_settings(
             raise LakectlConfigError(f"{path}: key '{key}' must be a string, not {type(value).__name__}")
         settings[attr] = str(value)
     return settings
-
-
-def configuration_from_lakectl(
-    cls: type[ConfigurationT], config_file: Optional[str] = None, **overrides: Any
-) -> ConfigurationT:
-    """Build ``cls`` (a ``Configuration``) from the lakectl settings; ``overrides`` win."""
-    from lakefs_sdk.configuration import normalize_endpoint
-
-    needed = {attr for attr, _, _ in SETTINGS} - set(overrides)
-    settings = read_settings(config_file) if needed else {}
-    settings.update({k: v for k, v in overrides.items() if k in ("host", "username", "password")})
-    extra = {k: v for k, v in overrides.items() if k not in ("host", "username", "password")}
-    settings["host"] = normalize_endpoint(settings["host"])
-    return cls(host=settings["host"], username=settings.get("username"), password=settings.get("password"), **extra)
 
 
 def _load_file(path: str, variables: List[str]) -> Any:

@@ -63,6 +63,35 @@ def test_normalize_endpoint(given: str, expected: str) -> None:
     assert normalize_endpoint(given) == expected
 
 
+BAD_HOSTS = [
+    ("localhost:80000", "port out of range"),
+    ("http://[::1:8000", "invalid ipv6 url"),
+    ("http://lake fs:8000", "invalid character"),
+    ("ftp://lakefs:8000", "must start with http:// or https://"),
+    ("http://:8000", "names no server"),
+]
+
+
+@pytest.mark.parametrize(("host", "complaint"), BAD_HOSTS)
+def test_a_bad_host_fails_the_first_request_not_the_client(host: str, complaint: str) -> None:
+    # lakefs-spec builds clients for hosts it never calls (to compare cache keys): building
+    # must not parse the host. The first request refuses it before any connection is tried.
+    client = lakefs_sdk.LakeFSClient(Configuration(host=host, max_retries=0, connect_timeout=0.01))
+    with client:
+        with pytest.raises(lakefs_sdk.ApiValueError, match=complaint) as raised:
+            client.branches_api.get_branch("repo", "main")
+    assert "Configuration.host" in str(raised.value)
+    assert host.strip().split("://")[-1].split(":")[0] in str(raised.value)
+    assert not isinstance(raised.value, lakefs_sdk.ApiException)
+
+
+def test_a_bad_host_in_a_url_names_no_password() -> None:
+    client = lakefs_sdk.ApiClient(Configuration(host="http://user:hunter2@lakefs:99999/api/v1"))
+    with pytest.raises(lakefs_sdk.ApiValueError) as raised:
+        lakefs_sdk.BranchesApi(client).get_branch("repo", "main")
+    assert "hunter2" not in str(raised.value)
+
+
 def test_auth_settings_in_upstream_format() -> None:
     config = Configuration(username="AKIA", password="s3cr3t", access_token="tok")
     config.api_key["cookie_auth"] = "session"
