@@ -1,25 +1,45 @@
 """Fixtures shared by all test suites.
 
 Prism is started by scripts/test.sh (static responses at $PRISM_URL, dynamic ones at
-$PRISM_DYNAMIC_URL). Tests reach it through a recording proxy (tests/support/prism_proxy.py)
+$PRISM_DYNAMIC_URL). Tests reach it through a recording proxy (tests/support/recording_proxy.py)
 that enforces the /api/v1 base path and records which operation each request addressed
-and whether Prism saw a spec violation. Nothing here talks to any address but 127.0.0.1.
+and whether Prism saw a spec violation.
+
+A real lakeFS server is started by scripts/test.sh too ($LAKEFS_ENDPOINT, see
+tests/support/lakefs.py): ``lakefs`` describes it, ``lakefs_client`` talks to it through
+a recording proxy, and ``repo`` is a fresh repository on it, deleted afterwards. Nothing
+here talks to any address but 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Callable, Iterator, List
 
 import pytest
 
 import lakefs_sdk
 
-from support.prism_proxy import Exchange, PrismProxy
+from support.gate import count_deselected
+from support.lakefs import LakeFS, create_repository, delete_repository, from_environment
+from support.recording_proxy import Exchange, PrismProxy, RecordingProxy
 from support.routes import OperationIndex
 
+INTEGRATION_DIR = Path(__file__).resolve().parent / "integration"
 ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
+    # Before any -m selection: a test on the real server is a `lakefs` test wherever it is.
+    for item in items:
+        if "lakefs" in getattr(item, "fixturenames", ()) or INTEGRATION_DIR in item.path.parents:
+            item.add_marker(pytest.mark.lakefs)
+
+
+def pytest_deselected(items: List[pytest.Item]) -> None:
+    count_deselected(items)
 
 
 @pytest.fixture(scope="session")
@@ -110,3 +130,41 @@ def make_configuration(host: str, **kwargs: object) -> lakefs_sdk.Configuration:
     configuration = lakefs_sdk.Configuration(host=host, username=ACCESS_KEY_ID, password=SECRET_ACCESS_KEY, **kwargs)  # type: ignore[arg-type]
     configuration.retry_backoff = 0.01
     return configuration
+
+
+# -- the real lakeFS server ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def lakefs() -> LakeFS:
+    """The real lakeFS server of this run (skips when there is none, fails when one is required)."""
+    return from_environment()
+
+
+@pytest.fixture(scope="session")
+def lakefs_proxy(lakefs: LakeFS, operation_index: OperationIndex) -> Iterator[RecordingProxy]:
+    """The recording proxy in front of the real server; every exchange through it is kept."""
+    with RecordingProxy(lakefs.endpoint, operation_index) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def lakefs_client(lakefs: LakeFS, lakefs_proxy: RecordingProxy) -> Iterator[lakefs_sdk.LakeFSClient]:
+    """A client of the real server (admin, basic auth), through the recording proxy."""
+    with lakefs_sdk.LakeFSClient(lakefs.configuration(lakefs_proxy.url)) as client:
+        yield client
+
+
+@pytest.fixture
+def direct_lakefs_client(lakefs: LakeFS) -> Iterator[lakefs_sdk.LakeFSClient]:
+    """A client of the real server without the proxy: for streams too big to buffer."""
+    with lakefs_sdk.LakeFSClient(lakefs.configuration()) as client:
+        yield client
+
+
+@pytest.fixture
+def repo(request: pytest.FixtureRequest, lakefs_client: lakefs_sdk.LakeFSClient) -> Iterator[str]:
+    """A fresh repository on the real server (branch ``main``, local blockstore), deleted afterwards."""
+    name = create_repository(lakefs_client, request.node.name)
+    yield name
+    delete_repository(lakefs_client, name)

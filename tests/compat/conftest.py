@@ -4,7 +4,7 @@ unmodified on this package, against Prism.
 
 Every test here runs with warnings raised from lakefs_sdk turned into errors at the point
 they are raised, and every other warning recorded: the test then fails if any recorded
-warning is one lakefs_sdk is responsible for (see ``compat_support.is_sdk_warning``), and
+warning is one lakefs_sdk is responsible for (see ``support.compat.is_sdk_warning``), and
 the remaining ones are handed back to pytest for its summary.
 """
 
@@ -16,9 +16,9 @@ from typing import Iterator
 import lakefs
 import lakefs_spec
 import pytest
-from compat_support import ACCESS_KEY_ID, SECRET_ACCESS_KEY, FinitePrism, describe_warning, is_sdk_warning
 
-from support.prism_proxy import PrismProxy
+from support.compat import ACCESS_KEY_ID, SECRET_ACCESS_KEY, FinitePrism, describe_warning, is_sdk_warning
+from support.recording_proxy import PrismProxy
 
 
 @pytest.hookimpl(wrapper=True)

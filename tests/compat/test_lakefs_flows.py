@@ -16,12 +16,12 @@ from typing import List
 import lakefs
 import lakefs.exceptions
 import pytest
-from compat_support import ACCESS_KEY_ID, SECRET_ACCESS_KEY, operation_ids, request_json, response_json, single
 
 import lakefs_sdk
 from lakefs_sdk.client import LakeFSClient
 
-from support.prism_proxy import Exchange, PrismProxy
+from support.compat import ACCESS_KEY_ID, SECRET_ACCESS_KEY, operation_ids, request_json, response_json, single
+from support.recording_proxy import Exchange, PrismProxy
 
 pytestmark = pytest.mark.prism
 

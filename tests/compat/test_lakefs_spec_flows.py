@@ -1,6 +1,6 @@
 """The fsspec filesystem ``lakefs-spec`` 0.15.1, unmodified, works on this package.
 
-It runs on static Prism behind ``FinitePrism`` (compat_support.py): lakefs-spec follows
+It runs on static Prism behind ``FinitePrism`` (tests/support/compat.py): lakefs-spec follows
 listing pages until ``has_more`` is false, which static Prism's example never says. Each
 test asserts the requests lakefs-spec made through us and that its results hold exactly
 what Prism answered.
@@ -11,9 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from compat_support import ACCESS_KEY_ID, SECRET_ACCESS_KEY, FinitePrism, operation_ids, response_json, single
 from lakefs_spec import LakeFSFileSystem
 from lakefs_spec.types import RequestConfig
+
+from support.compat import ACCESS_KEY_ID, SECRET_ACCESS_KEY, FinitePrism, operation_ids, response_json, single
 
 pytestmark = pytest.mark.prism
 

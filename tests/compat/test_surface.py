@@ -16,13 +16,14 @@ import types
 from typing import Any, Dict, List
 
 import pytest
-from compat_support import load_recorder, load_surface
 from pydantic import BaseModel
 
 import lakefs_sdk
 import lakefs_sdk.api
 import lakefs_sdk.models
 from lakefs_sdk.client import LakeFSClient
+
+from support.compat import load_recorder, load_surface
 
 SURFACE = load_surface()
 RECORDER = load_recorder()

@@ -9,13 +9,13 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 import urllib3
-from compat_support import ACCESS_KEY_ID, SECRET_ACCESS_KEY, operation_ids, response_json
 
 import lakefs_sdk
 from lakefs_sdk.client import LakeFSClient
 
+from support.compat import ACCESS_KEY_ID, SECRET_ACCESS_KEY, operation_ids, response_json
 from support.loopback import LoopbackServer, Reply
-from support.prism_proxy import PrismProxy
+from support.recording_proxy import PrismProxy
 
 pytestmark = pytest.mark.prism
 

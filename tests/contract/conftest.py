@@ -11,20 +11,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Iterator, List, Optional
+from typing import Iterator, List
 
 import pytest
 
 import lakefs_sdk
 
-from support.contract import COVERAGE_LINE, DYNAMIC, PARTIAL_RUN, STATIC, Wire, basic_auth_configuration
-from support.prism_proxy import PrismProxy
-
-CONTRACT_DIR = Path(__file__).resolve().parent
-GATE_MODULE = CONTRACT_DIR / "test_coverage.py"
-
-_DESELECTED = pytest.StashKey[int]()
+from support.contract import CONTRACT_GATE, DYNAMIC, STATIC, Wire, basic_auth_configuration
+from support.recording_proxy import PrismProxy
 
 
 @pytest.fixture
@@ -54,37 +48,10 @@ def unchecked_client(unchecked_wire: Wire) -> Iterator[lakefs_sdk.ApiClient]:
         yield client
 
 
-def pytest_deselected(items: List[pytest.Item]) -> None:
-    if items:
-        config = items[0].config
-        config.stash[_DESELECTED] = config.stash.get(_DESELECTED, 0) + len(items)
-
-
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: List[pytest.Item]) -> None:
-    gate = [item for item in items if item.path == GATE_MODULE]
-    if not gate:
-        return
-    rest = [item for item in items if item.path != GATE_MODULE]
-    items[:] = rest + gate
-    config.stash[PARTIAL_RUN] = _partial_reason(config, items)
-
-
-def _partial_reason(config: pytest.Config, items: List[pytest.Item]) -> Optional[str]:
-    deselected = config.stash.get(_DESELECTED, 0)
-    if deselected:
-        return f"{deselected} tests deselected"
-    if any("::" in arg for arg in config.args):
-        return "tests selected by node id"
-    collected = {item.path for item in items}
-    missing = sorted(p.name for p in CONTRACT_DIR.glob("test_*.py") if p not in collected)
-    if missing:
-        return "modules not collected: " + ", ".join(missing)
-    return None
+    CONTRACT_GATE.reorder(config, items)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
-    line = config.stash.get(COVERAGE_LINE, None)
-    if line is not None:
-        terminalreporter.write_sep("=", "contract coverage")
-        terminalreporter.write_line(line)
+    CONTRACT_GATE.summary(terminalreporter, config)

@@ -13,8 +13,8 @@ from typing import Dict, List, Set
 
 import pytest
 
-from support.contract import COVERAGE_LINE, DYNAMIC, PARTIAL_RUN, STATIC, succeeded
-from support.prism_proxy import Exchange, PrismProxy
+from support.contract import CONTRACT_GATE, DYNAMIC, STATIC, succeeded
+from support.recording_proxy import Exchange, PrismProxy
 from support.routes import OperationIndex
 
 
@@ -46,10 +46,10 @@ def test_every_operation_went_over_the_wire(
         f"{mode} {len(covered_operations(by_mode[mode], set(operations)))}" for mode in (STATIC, DYNAMIC)
     )
     line = f"contract coverage: {len(covered)}/{len(operations)} operations ({per_mode}; {len(exchanges)} requests)"
-    partial = request.config.stash.get(PARTIAL_RUN, None)
+    partial = CONTRACT_GATE.partial(request.config)
     if partial:
         line += f" [partial run: {partial}; gate skipped]"
-    request.config.stash[COVERAGE_LINE] = line
+    CONTRACT_GATE.record(request.config, line)
     if partial:
         pytest.skip(f"the coverage gate needs the whole contract suite ({partial}); {line}")
 

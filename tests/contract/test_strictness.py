@@ -21,7 +21,7 @@ import lakefs_sdk
 from lakefs_sdk import ApiClient
 
 from support.contract import Wire, basic_auth_configuration
-from support.prism_proxy import PrismProxy
+from support.recording_proxy import PrismProxy
 
 ROOT_CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
 STAT = "/repositories/example-repo/refs/main/objects/stat"

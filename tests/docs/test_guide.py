@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Optional
 
 import pytest
-from scripted_proxy import ScriptedProxy
 
-from support.prism_proxy import Exchange, PrismProxy
+from support.recording_proxy import Exchange, PrismProxy
 from support.routes import OperationIndex
+from support.scripted_proxy import ScriptedProxy
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "guide.md"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from support.prism_proxy import PrismProxy
+from support.recording_proxy import PrismProxy
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 QUICKSTART_OPERATIONS = [

@@ -28,7 +28,6 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import pytest
 import yaml
-from scripted_proxy import ScriptedProxy
 
 import lakefs_sdk
 from lakefs_sdk import Commit, Diff, DiffList, ImportStatus, Pagination, Ref
@@ -36,7 +35,8 @@ from lakefs_sdk.client import LakeFSClient
 
 from support.contract import json_body, query_dict, segments
 from support.loopback import Request
-from support.prism_proxy import Exchange, PrismProxy
+from support.recording_proxy import Exchange, PrismProxy
+from support.scripted_proxy import ScriptedProxy
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"

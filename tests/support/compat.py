@@ -19,11 +19,11 @@ from pydantic.warnings import PydanticDeprecationWarning
 import lakefs_sdk
 
 from support.loopback import LoopbackServer, Reply, Request
-from support.prism_proxy import BASE_PATH, Exchange, PrismProxy
+from support.recording_proxy import BASE_PATH, Exchange, PrismProxy
 from support.scripts import load_script
 
 SDK_DIR = Path(lakefs_sdk.__file__).resolve().parent
-SURFACE_FILE = Path(__file__).resolve().parent / "data" / "upstream_surface.json"
+SURFACE_FILE = Path(__file__).resolve().parents[1] / "compat" / "data" / "upstream_surface.json"
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "content-length", "host"}
 
 ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"

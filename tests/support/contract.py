@@ -9,15 +9,16 @@ from __future__ import annotations
 import datetime
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, List, Optional, Tuple, TypeVar, get_args, get_origin
 from urllib.parse import unquote
 
-import pytest
 from pydantic import BaseModel, TypeAdapter
 
 import lakefs_sdk
 
-from support.prism_proxy import BASE_PATH, Exchange, PrismProxy
+from support.gate import Gate
+from support.recording_proxy import BASE_PATH, Exchange, PrismProxy
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -26,8 +27,7 @@ STATIC, DYNAMIC = "static", "dynamic"
 _DATETIME = TypeAdapter(datetime.datetime)
 
 # Shared by tests/contract/conftest.py and the coverage gate (a conftest is not importable).
-PARTIAL_RUN = pytest.StashKey[Optional[str]]()  # why this run is partial; None for the whole suite
-COVERAGE_LINE = pytest.StashKey[str]()  # the gate's result line, for the terminal summary
+CONTRACT_GATE = Gate(Path(__file__).resolve().parents[1] / "contract", "contract coverage")
 
 
 def basic_auth_configuration(host: str) -> lakefs_sdk.Configuration:

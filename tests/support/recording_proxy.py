@@ -1,10 +1,13 @@
-"""A recording proxy in front of Prism.
+"""A recording proxy in front of Prism or a real lakeFS server.
 
-Prism ignores the spec's server base path by design, while lakeFS clients always send
-``/api/v1``. The proxy accepts only requests under ``/api/v1`` (so a client that forgets
-the base path fails), strips it, forwards to Prism, and records every exchange: the
-operationId it addressed (for the coverage gate), Prism's ``sl-violations`` header (any
-spec violation in the request or response), and the response Prism sent back.
+The proxy accepts only requests under ``/api/v1`` (so a client that forgets the base path
+fails), forwards them, and records every exchange: the operationId it addressed (for the
+coverage gates), Prism's ``sl-violations`` header (any spec violation in the request or
+response), and the response that came back. Bodies are buffered: tests that stream
+gigabytes talk to the server directly.
+
+Prism ignores the spec's server base path by design, so ``PrismProxy`` strips ``/api/v1``
+before forwarding; a real lakeFS server gets the request target unchanged.
 """
 
 from __future__ import annotations
@@ -41,12 +44,14 @@ class Exchange:
         return None
 
 
-class PrismProxy:
-    """Loopback proxy to one Prism instance; ``url`` is what clients use as host."""
+class RecordingProxy:
+    """Loopback proxy to one server; ``url`` (base path included) is what clients use as host."""
 
-    def __init__(self, prism_url: str, index: OperationIndex) -> None:
-        parts = urlsplit(prism_url)
-        self._prism = (parts.hostname or "127.0.0.1", parts.port or 80)
+    strip_base_path = False
+
+    def __init__(self, upstream_url: str, index: OperationIndex) -> None:
+        parts = urlsplit(upstream_url)
+        self._upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.index = index
         self.exchanges: List[Exchange] = []
         self._lock = threading.Lock()
@@ -57,7 +62,7 @@ class PrismProxy:
     def url(self) -> str:
         return self._server.url + BASE_PATH
 
-    def __enter__(self) -> PrismProxy:
+    def __enter__(self) -> RecordingProxy:
         self._server.__enter__()
         return self
 
@@ -76,7 +81,7 @@ class PrismProxy:
     def _connection(self) -> http.client.HTTPConnection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = http.client.HTTPConnection(*self._prism, timeout=60)
+            conn = http.client.HTTPConnection(*self._upstream, timeout=120)
             self._local.conn = conn
         return conn
 
@@ -84,7 +89,7 @@ class PrismProxy:
         if not request.target.startswith(BASE_PATH + "/"):
             body = {"message": f"proxy: request target {request.target!r} is not under {BASE_PATH}"}
             return Reply(404, json.dumps(body))
-        target = request.target[len(BASE_PATH) :]
+        target = request.target[len(BASE_PATH) :] if self.strip_base_path else request.target
         headers = {k: v for k, v in request.headers if k.lower() not in HOP_BY_HOP}
         if request.body or request.method in ("POST", "PUT", "PATCH"):
             headers["Content-Length"] = str(len(request.body))
@@ -101,6 +106,8 @@ class PrismProxy:
                 if attempt == 2:
                     raise
         reply_headers = {k: v for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP}
+        if request.method == "HEAD" and response.getheader("Content-Length") is not None:
+            reply_headers["Content-Length"] = response.getheader("Content-Length", "")  # the object's, not b""'s
         operation_id = self.index.match(request.method, request.path[len(BASE_PATH) :])
         with self._lock:
             self.exchanges.append(
@@ -116,3 +123,9 @@ class PrismProxy:
                 )
             )
         return Reply(response.status, body, reply_headers, reason=response.reason)
+
+
+class PrismProxy(RecordingProxy):
+    """Loopback proxy to one Prism instance, which wants no base path."""
+
+    strip_base_path = True

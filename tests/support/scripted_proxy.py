@@ -21,7 +21,7 @@ from typing import Callable, Dict, Mapping, Optional
 from urllib.parse import urlsplit
 
 from support.loopback import LoopbackServer, Reply, Request
-from support.prism_proxy import BASE_PATH, HOP_BY_HOP, PrismProxy
+from support.recording_proxy import BASE_PATH, HOP_BY_HOP, PrismProxy
 
 Rewrite = Callable[[Request, bytes], bytes]
 
