@@ -6,7 +6,7 @@ The flow of every call::
       -> ApiClient.invoke(op, args, options)  check options and arguments, build URL/headers/body
         -> RESTClientObject.send(...)         urllib3, retries, timeouts
       <- ApiClient._result(...)               decode the body once in pydantic-core, or raise
-                                              the ApiException subclass for the status
+                                              the ApiException subclass for the status (_errors)
 
 An ``ApiClient`` is safe to share between threads: it holds the connection pool and
 configuration, and no per-call state. After ``os.fork()`` create a new client in the
@@ -25,12 +25,12 @@ from typing import Any, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from lakefs_sdk import __version__, _types
 from lakefs_sdk._endpoint import check_host
+from lakefs_sdk._errors import error_response, undecodable_response
 from lakefs_sdk._operation import Operation, check_header, path_safe_chars
 from lakefs_sdk._options import DEFAULT_OPTIONS, CallOptions, parse_options
 from lakefs_sdk._upload import UploadBody, UploadSource
 from lakefs_sdk.api_response import ApiResponse
 from lakefs_sdk.configuration import COOKIE_SCHEMES, Configuration
-from lakefs_sdk.exceptions import ApiException, UnexpectedResponseError, exception_class_for
 from lakefs_sdk.rest import RequestBody, RESTClientObject, RESTResponse
 
 USER_AGENT = f"lakefs-python-sdk/{__version__}"
@@ -170,7 +170,7 @@ class ApiClient:
         if response.status == 401 and self._refresh_token(op, opts, headers, body):
             response.release_conn()
             response = send(op.http_method, url, headers, body, timeout=timeout, preload_content=preload)
-        return self._result(op, response, opts, result)
+        return self._result(op, values, response, opts, result)
 
     def _headers(self, op: Operation, values: Sequence[Any], opts: CallOptions) -> Dict[str, str]:
         headers = dict(self.default_headers)
@@ -285,11 +285,13 @@ class ApiClient:
 
     # -- results --------------------------------------------------------------------------
 
-    def _result(self, op: Operation, response: RESTResponse, opts: CallOptions, result: str) -> Any:
+    def _result(
+        self, op: Operation, values: Sequence[Any], response: RESTResponse, opts: CallOptions, result: str
+    ) -> Any:
         status = response.status
         code = str(status)
         if code not in op.responses and not 200 <= status <= 299:
-            raise self._error(op, response)
+            raise error_response(op, values, response)
         if result == "raw":
             return response
         if not opts.preload_content:
@@ -297,12 +299,12 @@ class ApiClient:
                 return response
             return ApiResponse(status, response.headers, None, response, response.retries)
         type_name = op.responses.get(code)
-        data = self._decode(op, type_name, response)
+        data = self._decode(op, values, type_name, response)
         if result == "data" or opts.data_only:
             return data
         return ApiResponse(status, response.headers, data, response.data, response.retries)
 
-    def _decode(self, op: Operation, type_name: Optional[str], response: RESTResponse) -> Any:
+    def _decode(self, op: Operation, values: Sequence[Any], type_name: Optional[str], response: RESTResponse) -> Any:
         body = response.data
         if type_name is None:
             return None
@@ -313,26 +315,7 @@ class ApiClient:
                 return body.decode(_charset(response))
             return _types.decode_json(type_name, body)
         except (ValueError, LookupError) as error:  # ValidationError, UnicodeDecodeError, unknown charset
-            first = _first_error(error)
-            exc = UnexpectedResponseError(
-                response.status,
-                f"{op.operation_id}: the {response.status} response is not a valid {type_name} ({first})",
-                http_resp=response,
-            )
-            exc.operation = op.operation_id
-            raise exc from None
-
-    def _error(self, op: Operation, response: RESTResponse) -> ApiException:
-        body = response.data
-        data = None
-        if body and "json" in (response.headers.get("Content-Type") or "json"):
-            try:
-                data = _types.decode_json("Error", body)
-            except ValueError:
-                data = None
-        exc = exception_class_for(response.status)(http_resp=response, body=body, data=data)
-        exc.operation = op.operation_id
-        return exc
+            raise undecodable_response(op, values, type_name, response, error) from None
 
     def _thread_pool(self) -> ThreadPoolExecutor:
         with self._lock:
@@ -401,15 +384,3 @@ def _cookie(name: str, value: str) -> str:
 def _charset(response: RESTResponse) -> str:
     match = _CHARSET.search(response.headers.get("Content-Type") or "")
     return match.group(1) if match else "utf-8"
-
-
-def _first_error(error: Exception) -> str:
-    errors = getattr(error, "errors", None)
-    if callable(errors):
-        try:
-            first = errors()[0]
-            where = ".".join(str(p) for p in first.get("loc", ())) or "body"
-            return f"{where}: {first.get('msg')}"
-        except (IndexError, TypeError, ValueError):
-            pass
-    return str(error).splitlines()[0]

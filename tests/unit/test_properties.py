@@ -176,7 +176,7 @@ def test_arbitrary_body_bytes_only_raise_sdk_exceptions(body: bytes, status: int
     op = Operation("op", "op", "GET", "/x", params=(), responses={"200": type_name, "201": None}, auth=(), accept=(), content_types=())
     opts = lakefs_sdk._options.DEFAULT_OPTIONS
     try:
-        client._result(op, FakeResponse(status, body, content_type), opts, "http_info")  # type: ignore[arg-type]
+        client._result(op, (), FakeResponse(status, body, content_type), opts, "http_info")  # type: ignore[arg-type]
     except lakefs_sdk.ApiException as error:
         assert error.status == status
         str(error), repr(error)  # rendering never fails either
