@@ -28,7 +28,9 @@ def assert_server_error(error: lakefs_sdk.ApiException, status: int, message_par
     assert error.request_id
 
 
-def test_tag_on_a_commit_id_is_read_back_by_get_and_list(lakefs_client: lakefs_sdk.LakeFSClient, repo: str, wire: Wire) -> None:
+def test_tag_on_a_commit_id_is_read_back_by_get_and_list(
+    lakefs_client: lakefs_sdk.LakeFSClient, repo: str, wire: Wire
+) -> None:
     first = commit_file(lakefs_client, repo, "main", "a.txt", b"one")
     commit_file(lakefs_client, repo, "main", "b.txt", b"two")
     tags = lakefs_client.tags_api
@@ -68,7 +70,9 @@ def test_tag_on_a_ref_expression_resolves_it(lakefs_client: lakefs_sdk.LakeFSCli
     assert lakefs_client.tags_api.get_tag(repo, "previous").commit_id == first.id
 
 
-def test_list_tags_with_prefix_after_amount_and_iter(lakefs_client: lakefs_sdk.LakeFSClient, repo: str, wire: Wire) -> None:
+def test_list_tags_with_prefix_after_amount_and_iter(
+    lakefs_client: lakefs_sdk.LakeFSClient, repo: str, wire: Wire
+) -> None:
     head = commit_file(lakefs_client, repo, "main", "a.txt", b"one")
     names = ["v1.0", "v1.1", "v1.2", "v2.0", "x-latest"]
     for name in names:
@@ -100,7 +104,9 @@ def test_list_tags_with_prefix_after_amount_and_iter(lakefs_client: lakefs_sdk.L
     assert [t.id for t in tags.list_tags_iter(repo, prefix="v1.", amount=1)] == ["v1.0", "v1.1", "v1.2"]
 
 
-def test_delete_tag_removes_it_and_keeps_its_commit(lakefs_client: lakefs_sdk.LakeFSClient, repo: str, wire: Wire) -> None:
+def test_delete_tag_removes_it_and_keeps_its_commit(
+    lakefs_client: lakefs_sdk.LakeFSClient, repo: str, wire: Wire
+) -> None:
     head = commit_file(lakefs_client, repo, "main", "a.txt", b"one")
     tags = lakefs_client.tags_api
     tags.create_tag(repo, TagCreation(id="doomed", ref=head.id))
