@@ -19,7 +19,7 @@ import json
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -77,7 +77,9 @@ class WebhookReceiver:
 
         self._server = ThreadingHTTPServer((host, 0), _Handler)
         self._server.daemon_threads = True
-        self.host, self.port = self._server.server_address[:2]
+        address = self._server.server_address
+        self.host: str = str(address[0])
+        self.port: int = int(address[1])
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     def __enter__(self) -> WebhookReceiver:
@@ -130,12 +132,3 @@ class WebhookReceiver:
         with self._lock:
             self._calls.append(call)
             return self._answers.get(parts.path, Answer())
-
-
-def event_types(calls: List[HookCall]) -> List[Tuple[str, str]]:
-    """``(event_type, hook_id)`` of each call, for compact assertions."""
-    return [
-        (str(call.body.get("event_type")), str(call.body.get("hook_id")))
-        for call in calls
-        if isinstance(call.body, dict)
-    ]
