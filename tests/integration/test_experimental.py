@@ -4,7 +4,7 @@ What lakeFS really does here, and these tests assert:
 
 * ``hardResetBranch`` moves the branch head to any ref and keeps the branch's uncommitted
   changes: they stay staged on top of the new head (lakeFS only refuses a branch whose
-  *sealed* staging, a commit in flight, is not empty). Our spec's summary ("The branch must
+  *sealed* staging, a commit in flight, is not empty). Our spec's description ("The branch must
   have no uncommitted changes") says otherwise.
 * On the local blockstore the presigned multipart operations that need presigning answer
   501 (create, complete, abort) or 400 (uploadPart: "operation not supported"), but
