@@ -28,7 +28,8 @@ DEFAULT_RETRY_AFTER_MAX = 60.0  # cap on a server-sent Retry-After
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 60.0
 
-# Called before each attempt with refresh=False, and once more with refresh=True after a 401.
+# Called as provider(refresh) for the bearer token: refresh=False before each request; after a
+# 401, once more with refresh=False, and with refresh=True only if that returns the refused token.
 AccessTokenProvider = Callable[[bool], str]
 
 _PACKAGE_LOGGER = "lakefs_sdk"
@@ -45,8 +46,11 @@ class Configuration:
     :param password: Secret access key, for HTTP basic auth.
     :param access_token: A JWT from ``login``/``sts_login``, sent as a bearer token.
     :param ssl_ca_cert: Path of a CA bundle to verify the server's certificate with.
-    :param access_token_provider: Called as ``provider(refresh)`` before each attempt to get
-        the bearer token; after a 401 it is called once more with ``refresh=True``.
+    :param access_token_provider: Called as ``provider(refresh)`` for the bearer token, with
+        ``refresh=False`` before each request. After a 401 the request is sent once more with
+        a new token: the provider is asked again with ``refresh=False`` and, only if it returns
+        the token just refused, with ``refresh=True``. A provider that hands out a new token on
+        every call is thus never asked to refresh.
     :param max_retries: Retries after the first attempt for transient failures (0 disables).
     :param connect_timeout: Seconds to wait for a connection.
     :param read_timeout: Seconds to wait for each read of the response.
