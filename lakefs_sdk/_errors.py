@@ -4,16 +4,47 @@ The one place exceptions for server answers are built, for every transport: an e
 status becomes the ``ApiException`` subclass of that status (:func:`error_response`), and
 a success whose body is not what the spec promises becomes ``UnexpectedResponseError``
 (:func:`undecodable_response`). Both are given the operation and the call's checked
-arguments, in the operation's parameter order, to say what failed.
+arguments, in the operation's parameter order, to say what failed: the exception records
+the call and the arguments that identify what it was called on, and a hint where lakeFS's
+answer is known to mislead (a host without ``/api/v1``, a write to a tag or a commit, a
+branch merged into itself, a hook that rejected the change).
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional, Protocol, Sequence
+from typing import Any, Dict, Optional, Protocol, Sequence
+from urllib.parse import urlsplit
 
 from lakefs_sdk import _types
-from lakefs_sdk._operation import Operation
+from lakefs_sdk._operation import BODY, PATH, QUERY, Operation
 from lakefs_sdk.exceptions import ApiException, UnexpectedResponseError, exception_class_for
+
+# Query parameters that name what a call works on (the rest tune it: amount, after, presign...).
+IDENTIFYING_QUERY_PARAMS = frozenset({"path", "dest_path", "ref", "branch", "commit", "id", "task_id", "principal_id"})
+# Fields of a creation body that name what is created (BranchCreation.name, TagCreation.id ...).
+IDENTIFYING_BODY_FIELDS = ("name", "id")
+# Path parameters that must name a branch: lakeFS answers "branch ... not found" for a tag or commit.
+BRANCH_PARAMS = frozenset({"branch", "destination_branch"})
+# Calls that read a branch as a branch (a GET that reserves a write location is a write).
+READS_OF_BRANCHES = frozenset({"getBranch", "diffBranch", "listBranches"})
+
+HINT_NO_BASE_PATH = (
+    "the host probably lacks /api/v1 (lakeFS answers other paths with its web UI): "
+    "Configuration(host='http://<server>:8000/api/v1'); LakeFSClient and Configuration.from_env() add it"
+)
+HINT_WEB_PAGE = "a web page answered instead of the lakeFS API: a proxy or a login page in front of lakeFS?"
+HINT_HOOK = (
+    "a {event} hook rejected it; lakefs_sdk.hooks.failed_hook_output(api_client, error) returns the output "
+    "of the hooks that failed"
+)
+HINT_NOT_A_BRANCH = "writes need a branch: if {ref!r} is a tag or a commit, it is read-only"
+HINT_REF_OR_OBJECT = (
+    "lakeFS says only 'not found' for a missing ref and for a missing object alike: "
+    "either {ref!r} or {path!r} does not exist"
+)
+HINT_IF_MATCH = "this lakeFS server does not implement If-Match here; If-None-Match='*' is supported"
+HINT_IF_NONE_MATCH = "lakeFS supports only If-None-Match='*' (fail if the object exists)"
+HINT_SAME_REF = "source and destination are the same ref ({ref!r}): a branch merged into itself has no changes"
 
 
 class Response(Protocol):
@@ -39,7 +70,8 @@ def error_response(op: Operation, values: Sequence[Any], response: Response) -> 
         except ValueError:
             data = None
     exc = exception_class_for(response.status)(http_resp=response, body=body, data=data)
-    exc.operation = op.operation_id
+    _describe_call(exc, op, values)
+    exc.hint = _hint(exc, op, values, response)
     return exc
 
 
@@ -47,13 +79,93 @@ def undecodable_response(
     op: Operation, values: Sequence[Any], type_name: str, response: Response, error: Exception
 ) -> UnexpectedResponseError:
     """The exception for a success whose body cannot be read as ``type_name``."""
+    html = _is_html(response)
+    why = "" if html else f" ({_first_error(error)})"  # for a web page, the JSON parser's words are noise
     exc = UnexpectedResponseError(
-        response.status,
-        f"{op.operation_id}: the {response.status} response is not a valid {type_name} ({_first_error(error)})",
-        http_resp=response,
+        response.status, f"the {response.status} response is not a valid {type_name}{why}", http_resp=response
     )
-    exc.operation = op.operation_id
+    _describe_call(exc, op, values)
+    exc.hint = _html_hint(exc, response)
     return exc
+
+
+def identifying_arguments(op: Operation, values: Sequence[Any]) -> Dict[str, Any]:
+    """The arguments that say what ``op`` was called on.
+
+    Path parameters, the query parameters that name things (``path``, ``ref`` ...) and the
+    ``name`` / ``id`` of a ``*Creation`` body. Headers, forms and the rest of a body never
+    appear: they carry data or credentials.
+    """
+    found: Dict[str, Any] = {}
+    for param, value in zip(op.params, values, strict=False):
+        if value is None:
+            continue
+        if param.location == PATH or (param.location == QUERY and param.name in IDENTIFYING_QUERY_PARAMS):
+            found[param.name] = value
+        elif param.location == BODY and param.type_name.endswith("Creation"):
+            for field in IDENTIFYING_BODY_FIELDS:
+                named = getattr(value, field, None)
+                if isinstance(named, str) and field not in found:
+                    found[field] = named
+    return found
+
+
+def _describe_call(exc: ApiException, op: Operation, values: Sequence[Any]) -> None:
+    exc.operation = op.operation_id
+    exc.api_method = op.method_name
+    exc.arguments = identifying_arguments(op, values)
+
+
+def _hint(exc: ApiException, op: Operation, values: Sequence[Any], response: Response) -> Optional[str]:
+    html = _html_hint(exc, response)
+    if html is not None:
+        return html
+    if exc.run_id is not None:
+        return HINT_HOOK.format(event=exc.hook_event or "lakeFS")
+    arguments = dict(zip((p.name for p in op.params), values, strict=False))
+    if op.operation_id == "mergeIntoBranch" and 400 <= (exc.status or 0) < 500:
+        source, destination = arguments.get("source_ref"), arguments.get("destination_branch")
+        if source is not None and source == destination:
+            return HINT_SAME_REF.format(ref=source)
+    if exc.status == 404:
+        return _not_found_hint(exc, op, arguments)
+    if exc.status == 501:
+        if arguments.get("if_match") is not None:
+            return HINT_IF_MATCH
+        if arguments.get("if_none_match") not in (None, "*"):
+            return HINT_IF_NONE_MATCH
+    return None
+
+
+def _not_found_hint(exc: ApiException, op: Operation, arguments: Dict[str, Any]) -> Optional[str]:
+    message = (exc.message or "").strip().lower()
+    writes = op.http_method != "GET" or op.operation_id == "getPhysicalAddress"
+    if "branch" in message and "not found" in message and writes and op.operation_id not in READS_OF_BRANCHES:
+        branch = next((arguments[p.name] for p in op.params if p.name in BRANCH_PARAMS and p.location == PATH), None)
+        if branch is not None:
+            return HINT_NOT_A_BRANCH.format(ref=branch)
+    if message == "not found":
+        ref = arguments.get("ref", arguments.get("branch"))
+        path = arguments.get("path")
+        if isinstance(ref, str) and isinstance(path, str):
+            return HINT_REF_OR_OBJECT.format(ref=ref, path=path)
+    return None
+
+
+def _is_html(response: Response) -> bool:
+    content_type = (response.headers.get("Content-Type") or "").lower()
+    head = (response.data or b"").lstrip()[:15].lower()
+    return "html" in content_type or head.startswith((b"<!doctype html", b"<html"))
+
+
+def _html_hint(exc: ApiException, response: Response) -> Optional[str]:
+    """For an HTML page where the API's JSON belongs: what most likely answered."""
+    if not _is_html(response):
+        return None
+    url = getattr(response, "url", None)
+    if isinstance(url, str) and "/api/v1/" in urlsplit(url).path + "/":
+        return HINT_WEB_PAGE
+    return HINT_NO_BASE_PATH
 
 
 def _first_error(error: Exception) -> str:

@@ -5,7 +5,9 @@ An upload is sent without ever holding the whole content in memory, either as a
 body. ``Content-Length`` is computed up front when the size is known (bytes, paths,
 regular files); otherwise the body goes out with chunked encoding. A body can be sent
 again on retry only when its source can be rewound (bytes, paths, seekable files);
-an iterator cannot, and the retry layer is told so.
+an iterator cannot, and the retry layer is told so. A ``str`` content is a file name; one
+that cannot be a file name (a line break, NUL, too long) is text meant as data, and is
+refused with ``ApiValueError`` before anything is sent.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import mimetypes
 import os
 import secrets
 from typing import Any, BinaryIO, Callable, Iterator, Optional, Tuple, Union
+
+from lakefs_sdk.exceptions import ApiValueError
 
 # Large enough that per-chunk overhead disappears on loopback, small enough for the memory bound.
 CHUNK_SIZE = 1024 * 1024
@@ -40,6 +44,8 @@ class UploadSource:
             self._data = bytes(content)
             self.size = len(self._data)
         elif isinstance(content, str) or hasattr(content, "__fspath__"):
+            if isinstance(content, str):
+                _check_file_name(content)
             self._path = os.fspath(content)
             self.filename = os.path.basename(self._path) or self.filename
             self.size = os.path.getsize(self._path)
@@ -85,6 +91,44 @@ class UploadSource:
                     raise TypeError(f"upload iterables must yield bytes, got {type(chunk).__name__}")
                 if chunk:
                     yield bytes(chunk)
+
+
+def _check_file_name(name: str) -> None:
+    """Refuse a ``str`` that cannot name a file: it is data passed where bytes belong.
+
+    A ``str`` content is a path. Text such as ``"id,v\n1,2\n"`` would otherwise fail as a
+    missing file with a baffling name (or, worse, name one that exists).
+    """
+    why = None
+    if "\n" in name or "\r" in name:
+        why = "it contains a line break"
+    elif "\x00" in name:
+        why = "it contains a NUL character"
+    elif len(os.fsencode(name)) > _PATH_MAX:
+        why = f"it is longer than a path may be ({_PATH_MAX} bytes)"
+    elif any(len(os.fsencode(part)) > _NAME_MAX for part in name.replace(os.sep, "/").split("/")):
+        why = f"a part of it is longer than a file name may be ({_NAME_MAX} bytes)"
+    if why is not None:
+        raise ApiValueError(
+            f"upload content {_preview(name)} is a str, which is read as a file name, and cannot be one: {why}; "
+            "pass bytes for data (e.g. text.encode())"
+        )
+
+
+def _preview(text: str) -> str:
+    return repr(text[:40] + "...") if len(text) > 40 else repr(text)
+
+
+def _os_limit(name: str, default: int) -> int:
+    try:
+        return int(os.pathconf("/", name))
+    except (AttributeError, OSError, ValueError):  # no pathconf (Windows) or no such limit
+        return default
+
+
+# What the OS allows for a whole path and for one of its parts (Linux: 4096 and 255 bytes).
+_PATH_MAX = _os_limit("PC_PATH_MAX", 4096)
+_NAME_MAX = _os_limit("PC_NAME_MAX", 255)
 
 
 def _read_chunks(file: BinaryIO, chunk_size: int) -> Iterator[bytes]:

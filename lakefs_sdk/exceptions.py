@@ -9,9 +9,9 @@ Hierarchy::
         ├── UnauthorizedException         401
         ├── ForbiddenException            403
         ├── NotFoundException             404
-        ├── ConflictException             409  (in lakeFS: already exists)
+        ├── ConflictException             409  (in lakeFS: already exists, a merge conflict, bad arguments)
         ├── GoneException                 410
-        ├── PreconditionFailedException   412  (If-None-Match / If-Match failed)
+        ├── PreconditionFailedException   412  (If-None-Match / If-Match failed, or a hook said no)
         ├── RangeNotSatisfiableException  416
         ├── TooManyRequestsException      429
         ├── ServiceException              5xx
@@ -21,13 +21,17 @@ Hierarchy::
             └── ApiTimeoutError           no response in time
 
 Every ``ApiException`` carries ``status``, ``reason``, ``headers``, ``body`` (text), the
-lakeFS error ``message`` and the ``request_id`` the server logged the request under.
-Nothing it prints contains a credential.
+lakeFS error ``message`` and the ``request_id`` the server logged the request under; one
+raised for a call also names it (``operation``, ``api_method``, ``arguments``) and may carry
+a ``hint``. ``str()`` is a single line; ``repr()`` has the detail. Nothing either prints
+contains a credential.
 """
 
 from __future__ import annotations
 
+import http
 import json
+import re
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from urllib3 import HTTPHeaderDict
@@ -36,8 +40,22 @@ from lakefs_sdk._redact import redact_headers, redact_text
 
 PathToItem = Sequence[Union[str, int]]
 
-# How much of a response body str(exception) shows.
+# How much of a response body repr(exception) shows, and of a message str(exception) shows.
 BODY_EXCERPT_CHARS = 500
+MESSAGE_CHARS = 300
+# How long an argument value may be in str(exception) before it is cut.
+ARGUMENT_CHARS = 120
+
+# lakeFS's words for a hook that blocked a commit or merge (pkg/graveler HookAbortError and
+# the action service's per-hook errors), e.g. "pre-merge hook aborted, run id '4oic...':
+# 1 error occurred:\n\t* hook run id '0000_0000' failed on action 'check' hook 'schema': ...".
+_HOOK_RUN = re.compile(r"\b([\w-]+) hook aborted, run id '([^']+)'")
+_HOOK_FAILURE = re.compile(
+    r"hook run id '(?P<hook_run_id>[^']+)' failed on action '(?P<action>.*?)' hook '(?P<hook_id>[^']*)'"
+)
+_HTML_TITLE = re.compile(r"(?is)<title[^>]*>(.*?)</title>")
+_XML_CODE = re.compile(r"(?s)<Code>(.*?)</Code>")
+_XML_MESSAGE = re.compile(r"(?s)<Message>(.*?)</Message>")
 
 
 class OpenApiException(Exception):
@@ -90,6 +108,11 @@ class ApiException(OpenApiException):
     Build it from a response (``ApiException(http_resp=resp)``; ``resp`` needs ``status``,
     ``reason``, ``data`` and ``headers`` or ``getheaders()``) or from parts
     (``ApiException(404, "Not Found", body=...)``).
+
+    ``str(e)`` is one line: the call with its identifying arguments, the status, the
+    server's message, a hint when the cause is known, and the request id, e.g.
+    ``get_branch(repository='repo', branch='dev') failed: 404 Not Found: branch not found
+    (request id 4a1f...)``. ``repr(e)`` adds the headers and a body excerpt.
     """
 
     def __init__(
@@ -116,46 +139,136 @@ class ApiException(OpenApiException):
             HTTPHeaderDict(redact_headers(headers)) if headers is not None else None
         )
         self.data: Any = data
-        # Set by the ApiClient: the operationId whose call failed, e.g. "getBranch".
+        # Set where the exception is built for a call (lakefs_sdk._errors): the operationId
+        # ("getBranch"), the method that was called ("get_branch"), the arguments that say
+        # what it was called on (repository, branch, path ...; never a body or a secret), and
+        # a hint when the cause is known and the server's words mislead.
         self.operation: Optional[str] = None
+        self.api_method: Optional[str] = None
+        self.arguments: Dict[str, Any] = {}
+        self.hint: Optional[str] = None
         super().__init__(status, reason)
 
     @property
     def message(self) -> Optional[str]:
-        """The error message lakeFS put in its ``{"message": ...}`` body, if any."""
+        """The error message of the server: lakeFS's ``{"message": ...}``, or a plain-text body.
+
+        Also read from the ``<Code>``/``<Message>`` of an object store's XML error. None for
+        an HTML page or an empty body.
+        """
         message = getattr(self.data, "message", None)
-        if message is None and self.body:
+        if isinstance(message, str):
+            return message
+        text = (self.body or "").strip()
+        if not text:
+            return None
+        if text.startswith("{"):
             try:
-                parsed = json.loads(self.body)
+                parsed = json.loads(text)
             except ValueError:
-                return None
-            if isinstance(parsed, dict) and isinstance(parsed.get("message"), str):
-                message = parsed["message"]
-        return message if isinstance(message, str) else None
+                parsed = None
+            if isinstance(parsed, dict):
+                return parsed["message"] if isinstance(parsed.get("message"), str) else None
+        media_type = self._media_type()
+        if media_type == "text/plain":
+            return text
+        if "xml" in media_type:
+            return _xml_error_message(text)
+        return None
 
     @property
     def request_id(self) -> Optional[str]:
         """The ``X-Request-Id`` the server answered with, for matching server logs."""
         return self.headers.get("X-Request-Id") if self.headers else None
 
+    @property
+    def run_id(self) -> Optional[str]:
+        """For a commit or merge a lakeFS hook rejected (412): the id of the action run."""
+        match = _HOOK_RUN.search(self.message or "")
+        return match.group(2) if match else None
+
+    @property
+    def hook_event(self) -> Optional[str]:
+        """For a hook rejection: the event whose hooks said no, e.g. ``"pre-merge"``."""
+        match = _HOOK_RUN.search(self.message or "")
+        return match.group(1) if match else None
+
+    @property
+    def hook_run_ids(self) -> List[str]:
+        """For a hook rejection: the ids of the hook runs that failed, as the server named them.
+
+        Empty when the server named none (a Lua hook that failed on purpose is named by its
+        hook id only); :func:`lakefs_sdk.hooks.failed_hooks` then finds them in the run.
+        """
+        if self.run_id is None:
+            return []
+        return [match.group("hook_run_id") for match in _HOOK_FAILURE.finditer(self.message or "")]
+
     def __str__(self) -> str:
-        lines = [f"({self.status})" if self.status else "(no response)", f"Reason: {self.reason}"]
-        if self.operation:
-            lines.append(f"Operation: {self.operation}")
-        message = self.message
-        if message:
-            lines.append(f"Message: {redact_text(message)}")
+        outcome = self._outcome()
+        parts = [outcome]
+        detail = self._detail()
+        if detail:
+            parts.append(": " + detail)
+        if self.hint:
+            parts.append(_sentence_end(detail or outcome) + " Hint: " + redact_text(self.hint))
         if self.request_id:
-            lines.append(f"Request ID: {self.request_id}")
-        if self.body and not message:
-            excerpt = redact_text(self.body[:BODY_EXCERPT_CHARS])
-            more = f" ... ({len(self.body)} characters)" if len(self.body) > BODY_EXCERPT_CHARS else ""
-            lines.append(f"HTTP response body: {excerpt}{more}")
-        return "\n".join(lines) + "\n"
+            parts.append(f" (request id {self.request_id})")
+        return "".join(parts)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(status={self.status!r}, reason={self.reason!r}, message={self.message!r})"
+        fields: List[str] = [f"status={self.status!r}", f"reason={self.reason!r}"]
+        if self.operation:
+            fields.append(f"operation={self.operation!r}")
+        if self.arguments:
+            fields.append(f"arguments={_redacted_arguments(self.arguments)!r}")
+        fields.append(f"message={_redacted(self.message)!r}")
+        if self.hint:
+            fields.append(f"hint={redact_text(self.hint)!r}")
+        fields.append(f"request_id={self.request_id!r}")
+        if self.headers is not None:
+            fields.append(f"headers={dict(self.headers)!r}")
+        if self.body:
+            fields.append(f"body={_excerpt(redact_text(self.body), BODY_EXCERPT_CHARS)!r}")
+        return f"{type(self).__name__}({', '.join(fields)})"
 
+    # -- pieces of the one-line summary ---------------------------------------------------------
+
+    def call_text(self) -> Optional[str]:
+        """The failed call as it reads in code, e.g. ``get_branch(repository='r', branch='dev')``."""
+        name = self.api_method or self.operation
+        if name is None:
+            return None
+        return f"{name}({', '.join(f'{k}={v!r}' for k, v in _redacted_arguments(self.arguments).items())})"
+
+    def _outcome(self) -> str:
+        call = self.call_text()
+        status = self._status_text()
+        return f"{call} failed: {status}" if call else status
+
+    def _status_text(self) -> str:
+        if not self.status:
+            return f"no response: {self.reason}" if self.reason else "no response"
+        return f"{self.status} {self.reason or _phrase(self.status)}".rstrip()
+
+    def _detail(self) -> str:
+        """The server's message on one line, else what the body is (never a whole page)."""
+        message = self.message
+        if message and message.strip().lower() == (self.reason or "").strip().lower():
+            return ""  # "501 Not Implemented: Not Implemented" says nothing twice
+        if message:
+            return _one_line(redact_text(message), MESSAGE_CHARS)
+        if not self.body or not self.body.strip():
+            return ""
+        if _looks_like_html(self.body, self._media_type()):
+            title = _HTML_TITLE.search(self.body)
+            titled = f" titled {_one_line(title.group(1), 80)!r}" if title and title.group(1).strip() else ""
+            return f"an HTML page{titled} ({len(self.body)} characters)"
+        return _one_line(redact_text(self.body), MESSAGE_CHARS)
+
+    def _media_type(self) -> str:
+        content_type = self.headers.get("Content-Type") if self.headers else None
+        return (content_type or "").split(";", 1)[0].strip().lower()
 
 class BadRequestException(ApiException):
     """400: the request was malformed or failed the server's validation."""
@@ -174,7 +287,8 @@ class NotFoundException(ApiException):
 
 
 class ConflictException(ApiException):
-    """409: the resource already exists, or the change conflicts with the current state."""
+    """409: the resource already exists, the change conflicts with the current state, or
+    lakeFS refused the arguments (e.g. reverting a merge commit without a 1-based parent)."""
 
 
 class GoneException(ApiException):
@@ -182,7 +296,9 @@ class GoneException(ApiException):
 
 
 class PreconditionFailedException(ApiException):
-    """412: an ``If-None-Match`` / ``If-Match`` condition did not hold."""
+    """412: an ``If-None-Match`` / ``If-Match`` condition did not hold, or a pre-commit /
+    pre-merge hook rejected the change (then ``run_id`` and ``hook_run_ids`` are set, and
+    :func:`lakefs_sdk.hooks.failed_hook_output` tells why)."""
 
 
 class RangeNotSatisfiableException(ApiException):
@@ -204,9 +320,13 @@ class NotImplementedException(ServiceException):
 class UnexpectedResponseError(ApiException):
     """A successful status came with a body that does not match the API spec.
 
-    Typical causes: a proxy answering with HTML, a truncated body, a server version
-    whose response this SDK cannot read. ``body`` holds what arrived.
+    Typical causes: a host without ``/api/v1`` (lakeFS's web UI answers with HTML), a proxy
+    answering with HTML, a truncated body, a server version whose response this SDK cannot
+    read. ``reason`` says what is wrong; ``body`` holds what arrived.
     """
+
+    def _status_text(self) -> str:
+        return self.reason or f"unreadable {self.status} response"
 
 
 class ApiConnectionError(ApiException):
@@ -243,6 +363,58 @@ def exception_class_for(status: int) -> type[ApiException]:
     if cls is not None:
         return cls
     return ServiceException if 500 <= status <= 599 else ApiException
+
+
+def _phrase(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _one_line(text: str, limit: int) -> str:
+    """``text`` with its lines joined by spaces, cut at ``limit`` characters."""
+    flat = " ".join(line.strip() for line in text.splitlines() if line.strip())
+    return _excerpt(flat, limit)
+
+
+def _excerpt(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text)} characters)"
+
+
+def _sentence_end(text: str) -> str:
+    return "" if not text or text[-1] in ".!?" else "."
+
+
+def _redacted(text: Optional[str]) -> Optional[str]:
+    return redact_text(text) if text is not None else None
+
+
+def _redacted_arguments(arguments: Mapping[str, Any]) -> Dict[str, Any]:
+    shown: Dict[str, Any] = {}
+    for name, value in arguments.items():
+        if isinstance(value, str):
+            value = redact_text(value)
+            if len(value) > ARGUMENT_CHARS:
+                value = value[:ARGUMENT_CHARS] + "..."
+        shown[name] = value
+    return shown
+
+
+def _looks_like_html(body: str, media_type: str) -> bool:
+    if "html" in media_type:
+        return True
+    start = body.lstrip()[:15].lower()
+    return start.startswith("<!doctype html") or start.startswith("<html")
+
+
+def _xml_error_message(text: str) -> Optional[str]:
+    """``Code: Message`` of an object store's XML error (S3, GCS, Azure), if it has them."""
+    code, message = _XML_CODE.search(text), _XML_MESSAGE.search(text)
+    parts = [m.group(1).strip() for m in (code, message) if m is not None and m.group(1).strip()]
+    return ": ".join(parts) or None
 
 
 def _response_headers(http_resp: Any) -> Optional[Mapping[str, str]]:

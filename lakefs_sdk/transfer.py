@@ -7,6 +7,7 @@ Both directions stream: memory stays flat whatever the object size.
     upload(objects_api, "repo", "main", "data/big.bin", "big.bin", progress=tqdm_progress("upload"))
     download(objects_api, "repo", "main", "data/big.bin", "copy.bin", progress=tqdm_progress("download"))
     upload_presigned(staging_api, "repo", "main", "data/big.bin", "big.bin")  # straight to the store
+    supports_presign(api_client)  # whether the server's store presigns at all (asked once per client)
 
 A progress callback is called as ``progress(bytes_done, bytes_total)``; ``bytes_total`` is
 None when the size is not known in advance (an iterator upload, a response without
@@ -16,6 +17,7 @@ None when the size is not known in advance (an iterator upload, a response witho
 from __future__ import annotations
 
 import os
+import weakref
 from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Optional, Union
 from urllib.parse import urlsplit
 
@@ -23,9 +25,14 @@ if TYPE_CHECKING:
     from lakefs_sdk._options import UploadContent
     from lakefs_sdk.api.objects_api import ObjectsApi
     from lakefs_sdk.api.staging_api import StagingApi
+    from lakefs_sdk.api_client import ApiClient
     from lakefs_sdk.models.object_stats import ObjectStats
 
 ProgressCallback = Callable[[int, Optional[int]], None]
+
+# What each client's server said about presigning (None: it would not say). A server's
+# storage does not change while a client talks to it; the entry goes with the client.
+_PRESIGN_SUPPORT: weakref.WeakKeyDictionary[ApiClient, Optional[bool]] = weakref.WeakKeyDictionary()
 
 
 def upload(
@@ -91,8 +98,9 @@ def upload_presigned(
 
     ``content`` must have a known size (bytes, a path or a seekable binary file): object
     stores refuse a PUT without ``Content-Length``. Raises ``ApiValueError`` for other
-    content and when the server does not presign (its store does not support it), before
-    anything is written; a store error raises the ``ApiException`` subclass of its status.
+    content and when the server's store cannot presign (:func:`supports_presign`, asked once
+    per client), before anything is written; a store error raises the ``ApiException``
+    subclass of its status.
     """
     from lakefs_sdk._upload import UploadBody, UploadSource
     from lakefs_sdk.exceptions import ApiValueError, UnexpectedResponseError, exception_class_for
@@ -103,6 +111,11 @@ def upload_presigned(
         raise ApiValueError(
             "upload_presigned() needs content of known size (bytes, a path or a seekable binary file): "
             "object stores refuse a PUT without Content-Length; use upload() for streams"
+        )
+    if supports_presign(staging_api.api_client) is False:
+        raise ApiValueError(
+            "upload_presigned(): this lakeFS server's object store does not support presigned URLs "
+            "(get_config().storage_config.pre_sign_support is false); use upload()"
         )
     location = staging_api.get_physical_address(repository, branch, path, presign=True)
     url = location.presigned_url
@@ -116,7 +129,10 @@ def upload_presigned(
     headers = store_put_headers(url, content_type, source.size)
     response = rest.send("PUT", url, headers, body, timeout=rest.timeout(None))
     if not 200 <= response.status <= 299:
-        raise exception_class_for(response.status)(http_resp=response)
+        error = exception_class_for(response.status)(http_resp=response)
+        error.api_method = "upload_presigned"  # the store's answer to the PUT of the bytes
+        error.arguments = {"repository": repository, "branch": branch, "path": path}
+        raise error
     etag = (response.headers.get("ETag") or "").strip('"')
     if not etag:
         raise UnexpectedResponseError(
@@ -133,6 +149,34 @@ def upload_presigned(
     return staging_api.link_physical_address(
         repository, branch, path, staging, if_none_match=if_none_match, if_match=if_match
     )
+
+
+def supports_presign(api_client: ApiClient) -> Optional[bool]:
+    """Whether the server behind ``api_client`` can hand out presigned URLs of its store.
+
+    Reads ``ConfigApi.get_config().storage_config.pre_sign_support`` once per client and
+    keeps the answer. ``None`` when the server does not say (no storage settings, or the
+    configuration is not readable with these credentials). With several stores configured,
+    True when any of them presigns. The local blockstore never does.
+    """
+    try:
+        return _PRESIGN_SUPPORT[api_client]
+    except KeyError:
+        pass
+    from lakefs_sdk.api.config_api import ConfigApi
+    from lakefs_sdk.exceptions import ForbiddenException, NotFoundException, NotImplementedException
+
+    answer: Optional[bool] = None
+    try:
+        config = ConfigApi(api_client).get_config()
+    except (ForbiddenException, NotFoundException, NotImplementedException):
+        config = None
+    if config is not None and config.storage_config is not None:
+        answer = config.storage_config.pre_sign_support
+    elif config is not None and config.storage_config_list:
+        answer = any(storage.pre_sign_support for storage in config.storage_config_list)
+    _PRESIGN_SUPPORT[api_client] = answer
+    return answer
 
 
 def store_put_headers(url: str, content_type: Optional[str], length: int) -> Dict[str, str]:

@@ -259,7 +259,8 @@ def test_bad_success_body_raises_unexpected_response(server: LoopbackServer, bod
         error, _ = timed(lambda: BranchesApi(client).get_branch("repo", "main"))
     assert isinstance(error, lakefs_sdk.UnexpectedResponseError), error
     assert error.operation == "getBranch"
-    assert "getBranch" in str(error) and "not a valid Ref" in str(error)
+    assert str(error).startswith("get_branch(repository='repo', branch='main') failed: ")
+    assert "not a valid Ref" in str(error) and "\n" not in str(error)
 
 
 def test_html_502_from_a_proxy(server: LoopbackServer) -> None:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
 import lakefs_sdk
 from lakefs_sdk import ApiClient, Configuration, StagingApi
 from lakefs_sdk.models import ObjectStats
-from lakefs_sdk.transfer import store_put_headers, upload_presigned
+from lakefs_sdk.transfer import store_put_headers, supports_presign, upload_presigned
 
 from support.loopback import LoopbackServer, Reply, Request
 
@@ -25,13 +25,23 @@ STATS = {"path": "data/big.bin", "path_type": "object", "physical_address": "s3:
          "mtime": 1, "size_bytes": len(PAYLOAD)}
 
 
-class Lakefs:
-    """Answers getPhysicalAddress with a URL on the store server, and linkPhysicalAddress with ObjectStats."""
+def storage_config(pre_sign_support: bool) -> Dict[str, object]:
+    return {"blockstore_type": "s3", "blockstore_namespace_example": "s3://bucket/", "blockstore_namespace_validity_regex": "^s3://",
+            "pre_sign_support": pre_sign_support, "pre_sign_support_ui": pre_sign_support, "import_support": True,
+            "import_validity_regex": "^s3://"}
 
-    def __init__(self, presigned_url: Optional[str]) -> None:
+
+class Lakefs:
+    """Answers getConfig with its storage settings, getPhysicalAddress with a URL on the store server,
+    and linkPhysicalAddress with ObjectStats."""
+
+    def __init__(self, presigned_url: Optional[str], pre_sign_support: bool = True) -> None:
         self.presigned_url = presigned_url
+        self.pre_sign_support = pre_sign_support
 
     def __call__(self, request: Request) -> Reply:
+        if request.method == "GET" and request.path.endswith("/api/v1/config"):
+            return Reply(200, json.dumps({"storage_config": storage_config(self.pre_sign_support)}))
         if request.method == "GET" and request.path.endswith("/staging/backing"):
             location = {"physical_address": "s3://bucket/abc", "presigned_url": self.presigned_url}
             return Reply(200, json.dumps(location))
@@ -66,7 +76,8 @@ def test_bytes_go_to_the_store_and_are_linked(staging: StagingApi, lakefs: Loopb
                              metadata={"owner": "etl"}, progress=lambda done, total: calls.append((done, total)))
 
     assert isinstance(stats, ObjectStats) and stats.checksum == "etag-1"
-    reserve, link = lakefs.requests
+    config, reserve, link = lakefs.requests
+    assert config.method == "GET" and config.path == "/api/v1/config"
     assert reserve.method == "GET" and reserve.query == "path=data/big.bin&presign=true"
     (put,) = store.requests
     assert put.method == "PUT" and put.target == "/bucket/abc?X-Amz-Signature=f00d"
@@ -110,14 +121,17 @@ def test_a_store_refusal_raises_and_links_nothing(staging: StagingApi, lakefs: L
     with pytest.raises(lakefs_sdk.ForbiddenException) as raised:
         upload_presigned(staging, "repo", "main", "data/big.bin", PAYLOAD)
     assert raised.value.status == 403 and "SignatureDoesNotMatch" in str(raised.value)
-    assert len(lakefs.requests) == 1, "nothing is linked after a failed upload"
+    assert str(raised.value).startswith("upload_presigned(repository='repo', branch='main', path='data/big.bin') failed: 403")
+    assert [r.path for r in lakefs.requests] == ["/api/v1/config", "/api/v1/repositories/repo/branches/main/staging/backing"], (
+        "nothing is linked after a failed upload"
+    )
 
 
 def test_a_store_answer_without_etag_is_an_unexpected_response(staging: StagingApi, lakefs: LoopbackServer, store: LoopbackServer) -> None:
     store.handler = lambda request: Reply(200, b"", {})
     with pytest.raises(lakefs_sdk.UnexpectedResponseError, match="no ETag"):
         upload_presigned(staging, "repo", "main", "data/big.bin", PAYLOAD)
-    assert len(lakefs.requests) == 1
+    assert not any(r.method == "PUT" for r in lakefs.requests), "nothing is linked"
 
 
 def test_content_of_unknown_size_is_refused_before_any_request(staging: StagingApi, lakefs: LoopbackServer) -> None:
@@ -131,7 +145,38 @@ def test_a_server_that_does_not_presign_is_refused_before_any_upload(lakefs: Loo
     lakefs.handler = Lakefs(presigned_url=None)
     with pytest.raises(lakefs_sdk.ApiValueError, match="no presigned URL"):
         upload_presigned(staging, "repo", "main", "data/big.bin", PAYLOAD)
-    assert store.requests == [] and len(lakefs.requests) == 1
+    assert store.requests == [] and [r.path for r in lakefs.requests][-1].endswith("/staging/backing")
+
+
+def test_a_store_that_cannot_presign_is_refused_before_anything_is_reserved(
+    lakefs: LoopbackServer, store: LoopbackServer, staging: StagingApi
+) -> None:
+    lakefs.handler = Lakefs(presigned_url=None, pre_sign_support=False)
+    for _ in range(2):
+        with pytest.raises(lakefs_sdk.ApiValueError, match=r"does not support presigned URLs.*use upload"):
+            upload_presigned(staging, "repo", "main", "data/big.bin", PAYLOAD)
+    assert store.requests == []
+    assert [r.path for r in lakefs.requests] == ["/api/v1/config"], "the configuration is read once per client"
+
+
+def test_the_configuration_is_read_once_per_client(lakefs: LoopbackServer, staging: StagingApi) -> None:
+    upload_presigned(staging, "repo", "main", "data/big.bin", PAYLOAD)
+    upload_presigned(staging, "repo", "main", "data/big.bin", PAYLOAD)
+    assert [r.path for r in lakefs.requests].count("/api/v1/config") == 1
+    with ApiClient(staging.api_client.configuration) as other:
+        upload_presigned(StagingApi(other), "repo", "main", "data/big.bin", PAYLOAD)
+    assert [r.path for r in lakefs.requests].count("/api/v1/config") == 2, "another client asks again"
+
+
+def test_a_server_whose_configuration_is_not_readable_is_still_tried(lakefs: LoopbackServer, staging: StagingApi) -> None:
+    inner = Lakefs(presigned_url=None)
+    lakefs.handler = lambda request: (
+        Reply(403, '{"message": "insufficient permissions"}') if request.path.endswith("/config") else inner(request)
+    )
+    assert supports_presign(staging.api_client) is None
+    with pytest.raises(lakefs_sdk.ApiValueError, match="no presigned URL"):
+        upload_presigned(staging, "repo", "main", "data/big.bin", PAYLOAD)
+    assert [r.path for r in lakefs.requests] == ["/api/v1/config", "/api/v1/repositories/repo/branches/main/staging/backing"]
 
 
 def test_put_headers_name_the_blob_type_for_azure_only() -> None:
