@@ -1,4 +1,5 @@
-"""Helpers shared by the examples: the connection options and error reporting.
+"""Helpers shared by the examples: the connection options, ``--create-repo``, unique names
+and error reporting.
 
 Every example takes ``--endpoint``, ``--access-key`` and ``--secret-key``. Each one left
 out is found the way ``lakectl`` finds it: the ``LAKECTL_SERVER_ENDPOINT_URL``,
@@ -9,11 +10,13 @@ environment variables, then ``~/.lakectl.yaml`` (or the file ``LAKECTL_CONFIG_FI
 from __future__ import annotations
 
 import argparse
+import secrets
 import sys
 from datetime import datetime, timezone
 from typing import Callable, Dict, Optional
 
 import lakefs_sdk
+from lakefs_sdk import RepositoryCreation, StorageConfig
 from lakefs_sdk.client import LakeFSClient
 from lakefs_sdk.lakectl import LakectlConfigError
 
@@ -24,7 +27,17 @@ EXIT_USAGE = 2
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
-    """Add ``--endpoint``, ``--access-key`` and ``--secret-key`` to ``parser``."""
+    """Add ``--create-repo``, ``--storage-namespace``, ``--endpoint``, ``--access-key`` and ``--secret-key``."""
+    repository = parser.add_argument_group("repository")
+    repository.add_argument(
+        "--create-repo", action="store_true",
+        help="create the repository first if it does not exist, in the storage namespace the server suggests",
+    )
+    repository.add_argument(
+        "--storage-namespace", metavar="URI",
+        help="with --create-repo: where lakeFS keeps the new repository's data, e.g. s3://bucket/repo "
+             "(default: the server's default_namespace_prefix + the repository name)",
+    )
     group = parser.add_argument_group(
         "lakeFS connection",
         "Options left out come from LAKECTL_* environment variables, then ~/.lakectl.yaml, as for lakectl.",
@@ -50,15 +63,55 @@ def connect(args: argparse.Namespace) -> Optional[LakeFSClient]:
 
 
 def run_with_client(args: argparse.Namespace, work: Callable[[LakeFSClient], int]) -> int:
-    """Connect as ``args`` say, return ``work(client)``; a lakeFS error becomes exit status 1."""
+    """Connect as ``args`` say (creating the repository on ``--create-repo``), return ``work(client)``.
+
+    A lakeFS error becomes exit status 1.
+    """
     client = connect(args)
     if client is None:
         return EXIT_USAGE
     with client:
         try:
+            if getattr(args, "create_repo", False) and not ensure_repository(client, args.repo, args.storage_namespace):
+                return EXIT_FAILED
             return work(client)
         except lakefs_sdk.ApiException as error:
             return report(error)
+
+
+def suggested_namespace(storage: StorageConfig, repo: str) -> str:
+    """The storage namespace the server suggests for a new repository ``repo``.
+
+    That is the server's ``default_namespace_prefix`` followed by the name (what the lakeFS
+    web UI proposes: ``local://`` + ``repo`` on a local blockstore), or, on a server with no
+    prefix configured, ``repo`` next to its ``blockstore_namespace_example``.
+    """
+    if storage.default_namespace_prefix:
+        return storage.default_namespace_prefix + repo
+    return storage.blockstore_namespace_example.rstrip("/") + "/" + repo
+
+
+def ensure_repository(client: LakeFSClient, repo: str, storage_namespace: Optional[str] = None) -> bool:
+    """Create repository ``repo`` (default branch ``main``) unless it exists; False (said why) if impossible."""
+    if storage_namespace is None:
+        config = client.config_api.get_config()
+        storage = config.storage_config or next(iter(config.storage_config_list or []), None)
+        if storage is None:
+            print("error: the server reports no storage configuration: pass --storage-namespace", file=sys.stderr)
+            return False
+        storage_namespace = suggested_namespace(storage, repo)
+    try:
+        creation = RepositoryCreation(name=repo, storage_namespace=storage_namespace)
+    except ValueError as error:  # the model's checks: the namespace is no storage URI
+        print(f"error: cannot create repository {repo} in {storage_namespace!r}: {error}", file=sys.stderr)
+        return False
+    try:
+        client.repositories_api.create_repository(creation)
+    except lakefs_sdk.ConflictException:
+        print(f"repository {repo} exists: using it")
+        return True
+    print(f"created repository {repo} in {storage_namespace}")
+    return True
 
 
 def report(error: lakefs_sdk.ApiException) -> int:
@@ -70,6 +123,6 @@ def report(error: lakefs_sdk.ApiException) -> int:
     return EXIT_FAILED
 
 
-def timestamp() -> str:
-    """The current UTC time as ``20250102-030405``, for unique branch names."""
-    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+def run_id() -> str:
+    """A name part no other run uses: the UTC time and a random suffix, e.g. ``20250102-030405-9f3a``."""
+    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)

@@ -10,8 +10,12 @@ and prints how many objects are in so far. If the import has not finished after
 ``--max-polls`` polls, or on Ctrl-C, it cancels the import with ``import_cancel``
 (``--max-polls 0`` starts the import and cancels it at once).
 
-The branch (``--branch``, default ``import-<time>``) is created from ``--from`` (default
-``main``), or used as it is if it exists. Merge it once you have checked the import.
+The branch (``--branch``, default ``import-<time>-<random>``) is created from ``--from``
+(default ``main``), or used as it is if it exists. Merge it once you have checked the import.
+
+SOURCE must be a location the server may import from: on the local lakeFS that
+``scripts/lakefs-server.sh`` starts, a folder under ``$LAKEFS_IMPORT_DIR``, written
+``local://$LAKEFS_IMPORT_DIR/landing/``.
 
 Exit status: 0 when the import committed; 1 when it failed or lakeFS refused a call; 2 for
 bad arguments or missing connection settings; 3 when it was cancelled.
@@ -24,7 +28,7 @@ import sys
 import time
 from typing import Optional, Sequence
 
-from _common import EXIT_FAILED, add_connection_options, run_with_client, timestamp
+from _common import EXIT_FAILED, add_connection_options, run_id, run_with_client
 
 import lakefs_sdk
 from lakefs_sdk import BranchCreation, CommitCreation, ImportCreation, ImportLocation
@@ -39,7 +43,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("repo", help="repository name")
     parser.add_argument("source", help="storage URI to import, e.g. s3://bucket/prefix/ (trailing / for a prefix)")
     parser.add_argument("--destination", default="", help="path on the branch to import to (default: the root)")
-    parser.add_argument("--branch", help="branch to import into (default: import-<time>)")
+    parser.add_argument("--branch", help="branch to import into (default: import-<time>-<random>)")
     parser.add_argument("--from", dest="source_branch", default="main", help="ref a new branch starts from")
     parser.add_argument("--message", help="commit message")
     parser.add_argument("--interval", type=float, default=2.0, help="seconds between polls (default: 2)")
@@ -60,7 +64,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 def run(client: LakeFSClient, args: argparse.Namespace) -> int:
     """Start the import, wait for it, cancel it if it takes too long."""
     repo = args.repo
-    branch = args.branch or f"import-{timestamp()}"
+    branch = args.branch or f"import-{run_id()}"
     try:
         client.branches_api.create_branch(repo, BranchCreation(name=branch, source=args.source_branch))
         print(f"created branch {branch} from {args.source_branch}")

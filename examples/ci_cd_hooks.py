@@ -5,10 +5,10 @@
 
 1. Start a small webhook receiver (``http.server``, in a thread) on 127.0.0.1.
 2. Upload an actions file, ``_lakefs_actions/check_merges.yaml``, to ``--target`` (default
-   ``main``) and commit it. lakeFS reads actions from the commit being merged, so every
-   branch created from the target from now on carries it: on each merge of such a branch
-   into the target, lakeFS POSTs a pre-merge event to the receiver and cancels the merge
-   unless the receiver answers 2xx.
+   ``main``) and commit it (unless the target has that very file already). lakeFS reads
+   actions from the commit being merged, so every branch created from the target from now
+   on carries it: on each merge of such a branch into the target, lakeFS POSTs a
+   pre-merge event to the receiver and cancels the merge unless the receiver answers 2xx.
 3. Create such a branch, upload a few data files to it (``--bad`` adds one the rule
    rejects) and commit them.
 4. Merge the branch into the target. While the merge waits, lakeFS calls the receiver,
@@ -16,6 +16,9 @@
    an object would be removed, or if an added or changed object is not one of
    ``--allowed`` (default: .csv .json .parquet).
 5. List the action runs on the target and print each hook's output.
+6. Delete the actions file from the target again and commit that (unless ``--keep-hook``),
+   whatever happened before: the receiver lives only as long as this script, and a hook
+   that cannot reach it fails, which blocks every later merge of a branch that carries it.
 
 lakeFS must be able to reach the receiver. If lakeFS runs in a container or on another
 host, bind the receiver to an address it can reach (``--bind``) and tell lakeFS the URL
@@ -35,7 +38,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import islice
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from _common import EXIT_FAILED, add_connection_options, run_with_client, timestamp
+from _common import EXIT_FAILED, add_connection_options, run_id, run_with_client
 
 import lakefs_sdk
 from lakefs_sdk import BranchCreation, CommitCreation, Merge, RefsApi
@@ -155,7 +158,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("repo", help="repository name")
     parser.add_argument("--target", default="main", help="branch whose merges the hook checks (default: main)")
-    parser.add_argument("--branch", help="branch to create and merge (default: feature-<time>)")
+    parser.add_argument("--branch", help="branch to create and merge (default: feature-<time>-<random>)")
     parser.add_argument("--bad", action="store_true", help="also upload a file the rule rejects")
     parser.add_argument("--allowed", nargs="+", default=[".csv", ".json", ".parquet"], metavar="SUFFIX",
                         help="file name endings allowed into the target (default: .csv .json .parquet)")
@@ -163,6 +166,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=0, help="port the receiver listens on (default: any free port)")
     parser.add_argument("--webhook-url", help="URL lakeFS calls (default: the receiver's own address)")
     parser.add_argument("--runs", type=int, default=3, help="how many recent action runs to show (default: 3)")
+    parser.add_argument("--keep-hook", action="store_true",
+                        help="leave the actions file on the target (its merges then call --webhook-url)")
     add_connection_options(parser)
     return parser.parse_args(argv)
 
@@ -180,14 +185,36 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def run(client: LakeFSClient, args: argparse.Namespace, receiver: WebhookReceiver) -> int:
-    """Install the hook, make a branch with changes, merge it and show what the hook did."""
+    """Install the hook, make a branch with changes, merge it, show what the hook did, remove the hook."""
     repo, target = args.repo, args.target
     action = ACTION_TEMPLATE.format(target=target, allowed=" ".join(args.allowed), url=args.webhook_url or receiver.url)
-    upload(client.objects_api, repo, target, ACTIONS_FILE, action.encode())
+    install_hook(client, repo, target, action.encode())
+    try:
+        return merge_with_hook(client, args, receiver)
+    finally:
+        if not args.keep_hook:
+            client.objects_api.delete_object(repo, target, ACTIONS_FILE)
+            client.commits_api.commit(repo, target, CommitCreation(message="Remove the pre-merge webhook"))
+            print(f"removed {ACTIONS_FILE} from {target}")
+
+
+def install_hook(client: LakeFSClient, repo: str, target: str, action: bytes) -> None:
+    """Put the actions file on ``target`` and commit it; nothing to do if it is there as it is."""
+    try:
+        if client.objects_api.get_object(repo, target, ACTIONS_FILE) == action:
+            print(f"{ACTIONS_FILE} is on {target} already")
+            return
+    except lakefs_sdk.NotFoundException:
+        pass
+    upload(client.objects_api, repo, target, ACTIONS_FILE, action)
     client.commits_api.commit(repo, target, CommitCreation(message="Check merges with a pre-merge webhook"))
     print(f"installed {ACTIONS_FILE} on {target}")
 
-    branch = args.branch or f"feature-{timestamp()}"
+
+def merge_with_hook(client: LakeFSClient, args: argparse.Namespace, receiver: WebhookReceiver) -> int:
+    """Make a branch with changes, merge it into the target, show the action runs; return the exit status."""
+    repo, target = args.repo, args.target
+    branch = args.branch or f"feature-{run_id()}"
     client.branches_api.create_branch(repo, BranchCreation(name=branch, source=target))
     files = {"tables/events/part-0001.csv": b"id,kind\n1,click\n", "tables/events/schema.json": b'{"id": "int"}\n'}
     if args.bad:

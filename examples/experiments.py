@@ -4,12 +4,15 @@
     python examples/experiments.py example-repo --learning-rates 0.001 0.005 0.02
 
 Each experiment gets its own branch from ``--base`` (default ``main``), named
-``<prefix>-<n>``. The "training" is a toy gradient descent, so the example runs anywhere.
-Every experiment writes its artifacts to the same paths -- ``model/params.json``,
+``<prefix>-<run>-<n>``, where ``<run>`` (the time and a random suffix, or ``--run``) is new
+for every run, so a second run never meets the branches of the first. The "training" is a
+toy gradient descent, so the example runs anywhere. Every experiment writes its artifacts
+to the same paths -- ``model/params.json`` (which names the experiment),
 ``model/weights.json`` and ``model/metrics.json`` -- and commits them with its metrics as
 commit metadata; branches keep the experiments from seeing each other's files. The
 experiment with the lowest loss is merged into ``--base``, so that ``model/`` there is the
-winner's, and the other branches are deleted.
+winner's; the other branches are deleted, and the winner's is kept as a record. If a call
+fails midway, the branches this run created are deleted before it exits.
 
 Exit status: 0 when the winner is merged; 1 when lakeFS refused a call; 2 for bad
 arguments or missing connection settings.
@@ -21,10 +24,11 @@ import argparse
 import json
 import sys
 from dataclasses import dataclass
-from typing import Dict, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
-from _common import add_connection_options, run_with_client
+from _common import add_connection_options, run_id, run_with_client
 
+import lakefs_sdk
 from lakefs_sdk import BranchCreation, CommitCreation, Merge
 from lakefs_sdk.client import LakeFSClient
 from lakefs_sdk.transfer import upload
@@ -49,7 +53,9 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("repo", help="repository name")
     parser.add_argument("--base", default="main", help="branch the experiments start from and the winner joins")
-    parser.add_argument("--prefix", default="exp", help="experiment branches are named <prefix>-1, <prefix>-2, ...")
+    parser.add_argument("--prefix", default="exp", help="experiment branches are named <prefix>-<run>-1, ... "
+                        "(default: exp)")
+    parser.add_argument("--run", help="the <run> part of the branch names (default: the time and a random suffix)")
     parser.add_argument("--learning-rates", nargs="+", type=float, default=[0.001, 0.005, 0.02], metavar="RATE",
                         help="one experiment per learning rate (default: 0.001 0.005 0.02)")
     parser.add_argument("--epochs", type=int, default=20, help="training epochs per experiment (default: 20)")
@@ -75,11 +81,31 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 def run(client: LakeFSClient, args: argparse.Namespace) -> int:
     """Run every experiment on its branch, merge the best one, delete the others."""
+    run_name = args.run or run_id()
     experiments = [
-        Experiment(branch=f"{args.prefix}-{n}", learning_rate=rate)
+        Experiment(branch=f"{args.prefix}-{run_name}-{n}", learning_rate=rate)
         for n, rate in enumerate(args.learning_rates, start=1)
     ]
+    created: List[str] = []
+    try:
+        return train_and_merge(client, args, experiments, created)
+    except lakefs_sdk.ApiException:
+        for branch in created:
+            try:
+                client.branches_api.delete_branch(args.repo, branch)
+                print(f"deleted {branch} (cleaning up after the failure)", file=sys.stderr)
+            except lakefs_sdk.ApiException as error:
+                print(f"could not delete {branch}: {error.status} {error.message}", file=sys.stderr)
+        raise
+
+
+def train_and_merge(
+    client: LakeFSClient, args: argparse.Namespace, experiments: List[Experiment], created: List[str]
+) -> int:
+    """Run the experiments (recording each branch in ``created``), merge the winner, delete the rest."""
     for experiment in experiments:
+        client.branches_api.create_branch(args.repo, BranchCreation(name=experiment.branch, source=args.base))
+        created.append(experiment.branch)
         run_experiment(client, args, experiment)
 
     winner = min(experiments, key=lambda e: e.loss)
@@ -91,6 +117,7 @@ def run(client: LakeFSClient, args: argparse.Namespace) -> int:
     result = client.refs_api.merge_into_branch(args.repo, winner.branch, args.base, merge=merge)
     print(f"merged {winner.branch} into {args.base}: commit {result.reference}")
 
+    created.clear()  # the winner is merged: from here on, a failure leaves the branches be
     for loser in experiments:
         if loser is not winner:
             client.branches_api.delete_branch(args.repo, loser.branch)
@@ -99,10 +126,9 @@ def run(client: LakeFSClient, args: argparse.Namespace) -> int:
 
 
 def run_experiment(client: LakeFSClient, args: argparse.Namespace, experiment: Experiment) -> None:
-    """Create the experiment's branch, train, upload its artifacts and commit them."""
+    """Train on the experiment's branch, upload its artifacts and commit them."""
     repo = args.repo
-    client.branches_api.create_branch(repo, BranchCreation(name=experiment.branch, source=args.base))
-    params = {"learning_rate": experiment.learning_rate, "epochs": args.epochs}
+    params = {"experiment": experiment.branch, "learning_rate": experiment.learning_rate, "epochs": args.epochs}
     result = train(experiment.learning_rate, args.epochs)
     experiment.weight, experiment.loss = result["weight"], result["loss"]
     artifacts = {

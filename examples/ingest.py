@@ -3,8 +3,8 @@
 
     python examples/ingest.py example-repo ./landing --prefix raw/2025-01-02/
 
-1. Create a branch from ``--into`` (default ``main``), named ``ingest-<time>`` unless
-   ``--branch`` names it.
+1. Create a branch from ``--into`` (default ``main``), named ``ingest-<time>-<random>``
+   unless ``--branch`` names it.
 2. Upload every file under FOLDER to PREFIX + its path relative to FOLDER (PREFIX is
    FOLDER's name and a slash unless ``--prefix`` says otherwise). Uploads stream from
    disk: a file is never read into memory whole.
@@ -12,10 +12,14 @@
    returned (a difference means something else wrote the same path meanwhile), then
    list what the branch holds under PREFIX.
 4. Commit, with metadata saying what was ingested (add your own with ``--meta k=v``).
+   When the branch holds no change (every file is already in ``--into`` with the same
+   content, as on a second run over the same folder), lakeFS would refuse an empty
+   commit: the branch is deleted instead, and nothing is merged.
 5. Merge the branch into ``--into``.
 
-Exit status: 0 when merged; 1 when lakeFS refused a call or a check failed (nothing is
-committed then); 2 for bad arguments or missing connection settings.
+Exit status: 0 when merged, or when there was nothing new to ingest; 1 when lakeFS
+refused a call or a check failed (nothing is committed then); 2 for bad arguments or
+missing connection settings.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from _common import EXIT_FAILED, EXIT_USAGE, add_connection_options, run_with_client, timestamp
+from _common import EXIT_FAILED, EXIT_USAGE, add_connection_options, run_id, run_with_client
 
 from lakefs_sdk import BranchCreation, CommitCreation, Merge, ObjectStats
 from lakefs_sdk.client import LakeFSClient
@@ -38,7 +42,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("repo", help="repository name")
     parser.add_argument("folder", type=Path, help="local folder whose files to ingest")
     parser.add_argument("--prefix", help="path prefix in the repository (default: FOLDER's name and a /)")
-    parser.add_argument("--branch", help="name of the branch to create (default: ingest-<time>)")
+    parser.add_argument("--branch", help="name of the branch to create (default: ingest-<time>-<random>)")
     parser.add_argument("--into", default="main", help="branch to start from and merge into (default: main)")
     parser.add_argument("--message", help="commit message")
     parser.add_argument("--meta", action="append", default=[], type=key_value, metavar="KEY=VALUE",
@@ -70,7 +74,7 @@ def ingest(client: LakeFSClient, args: argparse.Namespace, files: List[Path]) ->
     """Upload, check, commit and merge; return the exit status."""
     repo = args.repo
     prefix = args.prefix if args.prefix is not None else args.folder.resolve().name + "/"
-    branch = args.branch or f"ingest-{timestamp()}"
+    branch = args.branch or f"ingest-{run_id()}"
     client.branches_api.create_branch(repo, BranchCreation(name=branch, source=args.into))
     print(f"created branch {branch} from {args.into}")
 
@@ -95,6 +99,11 @@ def ingest(client: LakeFSClient, args: argparse.Namespace, files: List[Path]) ->
             print(f"check failed: {problem}", file=sys.stderr)
         print(f"not committing; branch {branch} is left as it is for inspection", file=sys.stderr)
         return EXIT_FAILED
+
+    if not client.branches_api.diff_branch(repo, branch, amount=1).results:
+        client.branches_api.delete_branch(repo, branch)
+        print(f"nothing new: every file is already on {args.into} as it is; deleted branch {branch}")
+        return 0
 
     metadata = {
         "source": args.folder.resolve().name,

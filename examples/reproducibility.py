@@ -4,14 +4,19 @@
     python examples/reproducibility.py example-repo data/train.csv --tag train-2025-01
 
 1. Pin: resolve ``--branch`` (default ``main``) to its head commit, or take ``--commit``,
-   and tag that commit (``--tag``). A commit ID or a tag always reads the same bytes,
-   whatever happens to the branch later.
+   check that PATH exists there, and tag that commit (``--tag``). A commit ID or a tag
+   always reads the same bytes, whatever happens to the branch later.
 2. Read PATH by commit ID and by tag, streaming, and check both give the same SHA-256.
 3. On a scratch branch created from the pinned commit, discard uncommitted changes with
    ``reset_branch`` three ways: one object, everything under a prefix, everything.
 4. Commit a change and undo it with ``revert_branch``: a new commit that inverts it.
+   ``parent_number`` is always required: for a merge commit it is the 1-based parent to
+   diff against (lakeFS refuses 0 there, with 409); for an ordinary commit 0 and 1 both
+   mean its only parent.
 5. Commit another change and drop it with ``hard_reset_branch``: the branch moves back to
-   the pinned commit and the commits made after it are no longer on the branch.
+   the pinned commit and the commits made after it are no longer on the branch. It moves
+   only the head: lakeFS does not refuse a branch with uncommitted changes, and keeps them
+   staged on top of the new head, so discard those first (step 3) if they must go too.
 6. Check that the scratch branch is back at the pinned commit, then delete it (unless
    ``--keep-scratch``).
 
@@ -26,9 +31,9 @@ import hashlib
 import sys
 from typing import List, Optional, Sequence
 
-from _common import EXIT_FAILED, add_connection_options, run_with_client, timestamp
+from _common import EXIT_FAILED, add_connection_options, run_id, run_with_client
 
-from lakefs_sdk import BranchCreation, CommitCreation, ResetCreation, RevertCreation, TagCreation
+from lakefs_sdk import BranchCreation, CommitCreation, NotFoundException, ResetCreation, RevertCreation, TagCreation
 from lakefs_sdk.client import LakeFSClient
 
 SCRATCH_PREFIX = "scratch/"
@@ -38,11 +43,11 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("repo", help="repository name")
-    parser.add_argument("path", help="object to read at the pinned commit, e.g. data/train.csv")
+    parser.add_argument("path", help="object to read at the pinned commit, e.g. data/train.csv (it must exist there)")
     parser.add_argument("--branch", default="main", help="branch whose head to pin (default: main)")
     parser.add_argument("--commit", help="pin this commit ID instead of the branch head")
-    parser.add_argument("--tag", help="tag to create for the pinned commit (default: pinned-<time>)")
-    parser.add_argument("--scratch", help="scratch branch for the rollbacks (default: scratch-<time>)")
+    parser.add_argument("--tag", help="tag to create for the pinned commit (default: pinned-<time>-<random>)")
+    parser.add_argument("--scratch", help="scratch branch for the rollbacks (default: scratch-<time>-<random>)")
     parser.add_argument("--keep-scratch", action="store_true", help="do not delete the scratch branch")
     add_connection_options(parser)
     return parser.parse_args(argv)
@@ -70,7 +75,13 @@ def run(client: LakeFSClient, args: argparse.Namespace) -> int:
 
     # 1. Pin a commit and tag it.
     commit_id = args.commit or client.branches_api.get_branch(repo, args.branch).commit_id
-    tag = args.tag or f"pinned-{timestamp()}"
+    try:
+        client.objects_api.stat_object(repo, commit_id, path)
+    except NotFoundException as error:
+        print(f"error: {path} at commit {commit_id}: {error.message}; write and commit it first "
+              "(examples/ingest.py does)", file=sys.stderr)
+        return EXIT_FAILED
+    tag = args.tag or f"pinned-{run_id()}"
     client.tags_api.create_tag(repo, TagCreation(id=tag, ref=commit_id))
     print(f"pinned commit {commit_id} as tag {tag}")
 
@@ -83,7 +94,7 @@ def run(client: LakeFSClient, args: argparse.Namespace) -> int:
         failures.append(f"{path} differs between commit {commit_id} and tag {tag}")
 
     # 3. Discard uncommitted changes: one object, a prefix, everything.
-    scratch = args.scratch or f"scratch-{timestamp()}"
+    scratch = args.scratch or f"scratch-{run_id()}"
     branches, objects = client.branches_api, client.objects_api
     branches.create_branch(repo, BranchCreation(name=scratch, source=commit_id))
     print(f"created {scratch} at {commit_id}")
@@ -101,7 +112,7 @@ def run(client: LakeFSClient, args: argparse.Namespace) -> int:
     # 4. Undo a commit with a new, inverse commit.
     objects.upload_object(repo, scratch, SCRATCH_PREFIX + "mistake.csv", content=b"x\n3\n")
     mistake = client.commits_api.commit(repo, scratch, CommitCreation(message="Add a file by mistake"))
-    # parent_number selects the parent to diff against when reverting a merge; 0 for other commits.
+    # parent_number is required: 0 (or 1) for an ordinary commit; the 1-based parent for a merge commit.
     branches.revert_branch(repo, scratch, RevertCreation(ref=mistake.id, parent_number=0))
     print(f"reverted commit {mistake.id}")
 

@@ -1,8 +1,9 @@
 """Every example in examples/ run against Prism: through its ``main(argv)`` and as a script.
 
-The examples are written for a real lakeFS; Prism is a stateless mock that answers each
-operation from the spec (static: fixed values; dynamic: generated ones). So the tests
-check what went over the wire -- which operations, in which order, with which arguments
+The examples are written for a real lakeFS, and test_examples_on_lakefs.py runs them on
+one and reads back their effects. Here Prism, a stateless mock that answers each
+operation from the spec (static: fixed values; dynamic: generated ones), proves that they
+send what the API describes. So the tests check what went over the wire -- which operations, in which order, with which arguments
 and bodies -- and that the exit status and output follow from what Prism answered. The
 ``prism``/``prism_any`` fixtures fail a test on any request or response that violates the
 spec. Paths Prism cannot reach on its own (a failed check, a blocked merge, an import that
@@ -16,6 +17,7 @@ import base64
 import hashlib
 import importlib
 import json
+import re
 import subprocess
 import sys
 import urllib.error
@@ -164,7 +166,13 @@ def test_ingest(
         assert "commit" not in run.ops
         return
     assert run.status == 0, run.err
-    assert run.ops[-2:] == ["commit", "mergeIntoBranch"]
+    (diff,) = run.sent("diffBranch")
+    assert segments(diff) == ["repositories", REPO, "branches", "ingest-test", "diff"]
+    assert query_dict(diff) == {"amount": "1"}
+    if not answer(diff)["results"]:
+        assert run.ops[-1] == "deleteBranch" and "nothing new" in run.out
+        return
+    assert run.ops[-3:] == ["diffBranch", "commit", "mergeIntoBranch"]
     commit, merge = run.exchanges[-2:]
     body = json_body(commit)
     assert body["message"] == "Ingest 3 files from landing"
@@ -206,7 +214,7 @@ def test_ingest_reads_lakectl_environment(
     run = run_example("ingest", [REPO, str(landing)], prism, capsys, connect=False)
     assert run.status == 0, run.err
     assert run.ops[0] == "createBranch" and run.ops[-1] == "mergeIntoBranch"
-    assert json_body(run.exchanges[0])["name"].startswith("ingest-")
+    assert re.fullmatch(r"ingest-\d{8}-\d{6}-[0-9a-f]{4}", json_body(run.exchanges[0])["name"])
     # Without --prefix, the files go under the folder's name.
     assert sorted(query_dict(e)["path"] for e in run.sent("uploadObject")) == ["landing/" + r for r in sorted(LANDING)]
     expected = basic_auth("AKIAENVIRONMENTKEY01", "environment-secret")
@@ -271,7 +279,7 @@ def test_api_errors_are_reported_with_operation_and_status(
 def test_experiments(
     prism_any: PrismProxy, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args = [REPO, "--learning-rates", "0.001", "0.005", "0.02", "--epochs", "20"]
+    args = [REPO, "--learning-rates", "0.001", "0.005", "0.02", "--epochs", "20", "--run", "r1"]
     run = run_example("experiments", args, prism_any, capsys)
     assert run.status == 0, run.err
     per_experiment = ["createBranch", "uploadObject", "uploadObject", "uploadObject", "commit"]
@@ -281,11 +289,11 @@ def test_experiments(
     commits: Dict[str, str] = {}
     for n, rate in enumerate([0.001, 0.005, 0.02], start=1):
         create, *uploads, commit = run.exchanges[5 * (n - 1) : 5 * n]
-        branch = f"exp-{n}"
+        branch = f"exp-r1-{n}"
         assert json_body(create)["name"] == branch and json_body(create)["source"] == "main"
         documents = {query_dict(e)["path"]: json.loads(e.request.body) for e in uploads}
         assert set(documents) == {"model/params.json", "model/weights.json", "model/metrics.json"}
-        assert documents["model/params.json"] == {"learning_rate": rate, "epochs": 20}
+        assert documents["model/params.json"] == {"experiment": branch, "learning_rate": rate, "epochs": 20}
         assert segments(commit)[3] == branch
         metadata = json_body(commit)["metadata"]
         assert float(metadata["loss"]) == documents["model/metrics.json"]["loss"]
@@ -294,12 +302,35 @@ def test_experiments(
         commits[branch] = answer(commit)["id"]
 
     winner = min(losses, key=losses.__getitem__)
-    assert winner == "exp-3", losses  # the largest stable learning rate fits best in 20 epochs
+    assert winner == "exp-r1-3", losses  # the largest stable learning rate fits best in 20 epochs
     merge, *deletes = run.exchanges[15:]
     assert segments(merge) == ["repositories", REPO, "refs", winner, "merge", "main"]
     assert json_body(merge)["metadata"]["commit"] == commits[winner]
-    assert sorted(segments(e)[-1] for e in deletes) == ["exp-1", "exp-2"]
+    assert sorted(segments(e)[-1] for e in deletes) == ["exp-r1-1", "exp-r1-2"]
     assert f"winner: {winner}" in run.out
+
+
+def test_experiments_name_their_branches_anew_each_run(prism: PrismProxy, capsys: pytest.CaptureFixture[str]) -> None:
+    names = []
+    for _ in range(2):
+        run = run_example("experiments", [REPO, "--learning-rates", "0.01", "--prefix", "try"], prism, capsys)
+        assert run.status == 0, run.err
+        (create,) = run.sent("createBranch")
+        names.append(json_body(create)["name"])
+    assert all(re.fullmatch(r"try-\d{8}-\d{6}-[0-9a-f]{4}-1", name) for name in names), names
+    assert names[0] != names[1]
+
+
+def test_experiments_delete_their_branches_after_a_failure(
+    prism: PrismProxy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with ScriptedProxy(prism, prefer={"mergeIntoBranch": "code=412"}) as scripted:
+        run = run_example("experiments", [REPO, "--learning-rates", "0.01", "0.02", "--run", "r2"], prism, capsys,
+                          url=scripted.url)
+    assert run.status == 1
+    assert run.ops[-3:] == ["mergeIntoBranch", "deleteBranch", "deleteBranch"]
+    assert sorted(segments(e)[-1] for e in run.sent("deleteBranch")) == ["exp-r2-1", "exp-r2-2"]
+    assert "error: mergeIntoBranch failed with status 412" in run.err
 
 
 # -- CI/CD hooks -------------------------------------------------------------------------------
@@ -309,11 +340,12 @@ def test_ci_cd_hooks(prism_any: PrismProxy, capsys: pytest.CaptureFixture[str]) 
     args = [REPO, "--branch", "feature-x", "--bad", "--runs", "2"]
     run = run_example("ci_cd_hooks", args, prism_any, capsys)
     assert run.status == 0, run.err
-    setup = ["uploadObject", "commit", "createBranch", "uploadObject", "uploadObject", "uploadObject", "commit",
-             "mergeIntoBranch"]
+    setup = ["getObject", "uploadObject", "commit", "createBranch", "uploadObject", "uploadObject", "uploadObject",
+             "commit", "mergeIntoBranch"]
     assert run.ops[: len(setup)] == setup
+    assert query_dict(run.exchanges[0]) == {"path": "_lakefs_actions/check_merges.yaml"}
 
-    action_upload, action_commit = run.exchanges[:2]
+    action_upload, action_commit = run.exchanges[1:3]
     assert segments(action_upload)[3] == "main"
     assert query_dict(action_upload) == {"path": "_lakefs_actions/check_merges.yaml"}
     action = yaml.safe_load(action_upload.request.body)
@@ -326,14 +358,20 @@ def test_ci_cd_hooks(prism_any: PrismProxy, capsys: pytest.CaptureFixture[str]) 
     assert f"webhook receiver listening on {url}" in run.out
     assert segments(action_commit)[3] == "main"
 
-    paths = [query_dict(e)["path"] for e in run.exchanges[3:6]]
+    paths = [query_dict(e)["path"] for e in run.exchanges[4:7]]
     assert paths == ["tables/events/part-0001.csv", "tables/events/schema.json", "tables/events/notes.txt"]
-    assert segments(run.exchanges[7]) == ["repositories", REPO, "refs", "feature-x", "merge", "main"]
+    assert segments(run.exchanges[8]) == ["repositories", REPO, "refs", "feature-x", "merge", "main"]
     assert "merged feature-x into main" in run.out
     assert "the receiver got no event" in run.out  # a mock server never calls webhooks
 
+    # Last, the hook is removed from main again.
+    remove, commit = run.exchanges[-2:]
+    assert (remove.operation_id, commit.operation_id) == ("deleteObject", "commit")
+    assert segments(remove)[3] == "main" and query_dict(remove) == {"path": "_lakefs_actions/check_merges.yaml"}
+    assert segments(commit)[3] == "main" and json_body(commit)["message"] == "Remove the pre-merge webhook"
+
     # The runs shown are the first two the listing returned, each with all its hooks' outputs.
-    rest = run.exchanges[len(setup) :]
+    rest = run.exchanges[len(setup) : -2]
     assert rest[0].operation_id == "listRepositoryRuns" and query_dict(rest[0]) == {"branch": "main"}
     listed_runs = [r["run_id"] for e in rest if e.operation_id == "listRepositoryRuns" for r in answer(e)["results"]]
     shown = [segments(e)[4] for e in rest if e.operation_id == "listRunHooks" and "after" not in query_dict(e)]
@@ -356,6 +394,30 @@ def test_ci_cd_hooks_reports_a_blocked_merge(prism: PrismProxy, capsys: pytest.C
     assert [e.status for e in merge] == [412]
     assert "merge blocked by the pre-merge hook" in run.out
     assert run.ops[run.ops.index("mergeIntoBranch") + 1] == "listRepositoryRuns", "runs are shown after a block"
+    assert run.ops[-2:] == ["deleteObject", "commit"], "the hook is removed after a block too"
+
+
+def test_ci_cd_hooks_removes_the_hook_when_a_call_fails(prism: PrismProxy, capsys: pytest.CaptureFixture[str]) -> None:
+    with ScriptedProxy(prism, prefer={"createBranch": "code=409"}) as scripted:
+        run = run_example("ci_cd_hooks", [REPO, "--branch", "taken"], prism, capsys, url=scripted.url)
+    assert run.status == 1
+    assert run.ops == ["getObject", "uploadObject", "commit", "createBranch", "deleteObject", "commit"]
+    assert "error: createBranch failed with status 409" in run.err
+
+
+def test_ci_cd_hooks_keep_hook_and_an_installed_hook(prism: PrismProxy, capsys: pytest.CaptureFixture[str]) -> None:
+    url = "http://127.0.0.1:8765/webhooks/pre-merge"
+    action = load("ci_cd_hooks").ACTION_TEMPLATE.format(target="main", allowed=".csv .json .parquet", url=url)
+
+    def installed(request: Request, body: bytes) -> bytes:
+        return action.encode()
+
+    with ScriptedProxy(prism, rewrite={"getObject": installed}) as scripted:
+        run = run_example("ci_cd_hooks", [REPO, "--branch", "f", "--webhook-url", url, "--keep-hook", "--runs", "0"],
+                          prism, capsys, url=scripted.url)
+    assert run.status == 0, run.err
+    assert run.ops == ["getObject", "createBranch", "uploadObject", "uploadObject", "commit", "mergeIntoBranch"]
+    assert "_lakefs_actions/check_merges.yaml is on main already" in run.out
 
 
 def post(url: str, body: bytes) -> Tuple[int, Dict[str, Any]]:
@@ -472,7 +534,7 @@ def test_webhook_receiver_refuses_what_is_not_a_pre_merge_event(
 # -- reproducibility ---------------------------------------------------------------------------
 
 REPRODUCIBILITY_OPS = [
-    "getBranch", "createTag", "getObject", "getObject", "createBranch",
+    "getBranch", "statObject", "createTag", "getObject", "getObject", "createBranch",
     "uploadObject", "resetBranch", "uploadObject", "uploadObject", "resetBranch", "uploadObject", "resetBranch",
     "uploadObject", "commit", "revertBranch",
     "uploadObject", "commit", "hardResetBranch",
@@ -539,9 +601,80 @@ def test_reproducibility_pins_a_given_commit(prism: PrismProxy, capsys: pytest.C
     args = [REPO, "data/train.csv", "--commit", "c0ffee42", "--keep-scratch"]
     run = run_example("reproducibility", args, prism, capsys)
     assert run.ops == REPRODUCIBILITY_OPS[1:-1], "no lookup of the branch head, no deletion of the scratch branch"
-    assert json_body(run.exchanges[0])["ref"] == "c0ffee42"
-    assert json_body(run.exchanges[0])["id"].startswith("pinned-")
+    assert segments(run.exchanges[0])[3] == "c0ffee42" and query_dict(run.exchanges[0]) == {"path": "data/train.csv"}
+    (tag,) = run.sent("createTag")
+    assert json_body(tag)["ref"] == "c0ffee42"
+    assert re.fullmatch(r"pinned-\d{8}-\d{6}-[0-9a-f]{4}", json_body(tag)["id"])
     assert segments(run.sent("getObject")[0])[3] == "c0ffee42"
+
+
+def test_reproducibility_stops_when_the_path_is_missing(
+    prism: PrismProxy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with ScriptedProxy(prism, prefer={"statObject": "code=404"}) as scripted:
+        run = run_example("reproducibility", [REPO, "data/train.csv"], prism, capsys, url=scripted.url)
+    assert run.status == 1
+    assert run.ops == ["getBranch", "statObject"], "nothing is tagged or branched"
+    assert "error: data/train.csv at commit" in run.err and "write and commit it first" in run.err
+
+
+# -- --create-repo -----------------------------------------------------------------------------
+
+
+def test_create_repo_asks_the_server_for_a_namespace(prism: PrismProxy, capsys: pytest.CaptureFixture[str]) -> None:
+    def local(request: Request, body: bytes) -> bytes:
+        config = lakefs_sdk.Config.from_json(body)
+        assert config.storage_config is not None
+        config.storage_config.default_namespace_prefix = "local://"
+        return model_json(config)
+
+    with ScriptedProxy(prism, rewrite={"getConfig": local}) as scripted:
+        run = run_example("experiments", [REPO, "--learning-rates", "0.01", "--create-repo"], prism, capsys,
+                          url=scripted.url)
+    assert run.status == 0, run.err
+    assert run.ops[:3] == ["getConfig", "createRepository", "createBranch"]
+    storage = answer(run.exchanges[0])["storage_config"]
+    expected = "local://" + REPO
+    assert storage["default_namespace_prefix"] == "string", "what static Prism answered (the proxy rewrote it)"
+    assert json_body(run.exchanges[1]) == {"name": REPO, "storage_namespace": expected,
+                                           "sample_data": False, "read_only": False}
+    assert f"created repository {REPO} in {expected}" in run.out
+
+
+def test_create_repo_refuses_a_namespace_that_is_no_storage_uri(
+    prism: PrismProxy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Static Prism suggests the prefix "string".
+    run = run_example("experiments", [REPO, "--create-repo"], prism, capsys)
+    assert run.status == 1
+    assert run.ops == ["getConfig"]
+    assert f"error: cannot create repository {REPO} in 'stringexample-repo'" in run.err
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_create_repo_uses_an_existing_repository(
+    name: str, prism: PrismProxy, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "a.csv").write_bytes(b"x\n")
+    args = {"ingest": [str(tmp_path)], "reproducibility": ["data/train.csv"], "bulk_import": [SOURCE, "--max-polls", "0"]}
+    with ScriptedProxy(prism, prefer={"createRepository": "code=409"}) as scripted:
+        run = run_example(name, [REPO, *args.get(name, []), "--create-repo", "--storage-namespace", "local://r"],
+                          prism, capsys, url=scripted.url)
+    assert run.ops[0] == "createRepository", "a given namespace needs no getConfig"
+    assert json_body(run.exchanges[0])["storage_namespace"] == "local://r"
+    assert f"repository {REPO} exists: using it" in run.out
+    assert len(run.ops) > 1, "the example goes on"
+
+
+def test_suggested_namespace_without_a_prefix() -> None:
+    storage = lakefs_sdk.StorageConfig(
+        blockstore_type="s3", blockstore_namespace_example="s3://example-bucket/", blockstore_namespace_validity_regex="^s3://",
+        default_namespace_prefix="", pre_sign_support=True, pre_sign_support_ui=True, import_support=True,
+        import_validity_regex="^s3://",
+    )
+    assert load("_common").suggested_namespace(storage, "repo") == "s3://example-bucket/repo"
+    storage.default_namespace_prefix = "s3://data/lakefs/"
+    assert load("_common").suggested_namespace(storage, "repo") == "s3://data/lakefs/repo"
 
 
 # -- bulk import -------------------------------------------------------------------------------
