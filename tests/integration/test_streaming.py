@@ -1,0 +1,224 @@
+"""1 GiB both ways through the real server in bounded memory, with every byte checked.
+
+The recording proxy buffers bodies, so these tests talk to lakeFS directly
+(``direct_lakefs_client``). The content is generated (a pseudo-random MiB, stamped with its
+index) or a sparse file, so neither disk nor time grows with the test: on loopback each
+gigabyte takes seconds. Memory is the test process's peak resident set during the transfer
+(``VmHWM``, reset first through ``/proc/self/clear_refs``) minus its resident set before;
+the bound is the benchmarks' 32 MiB. What came back is compared by sha256 with what went in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any, Iterator, List, Optional, Tuple
+
+import pytest
+
+import lakefs_sdk
+from lakefs_sdk import transfer
+
+MiB = 1 << 20
+GiB = 1 << 30
+RSS_BOUND_MIB = 32.0
+BLOCK = hashlib.shake_256(b"lakefs-sdk streaming test").digest(MiB)
+
+
+def block(index: int) -> bytes:
+    """MiB number ``index`` of the generated object: the random MiB with the index in front."""
+    return index.to_bytes(8, "big") + BLOCK[8:]
+
+
+def generated(start: int, end: int) -> bytes:
+    """Bytes ``start`` to ``end`` (exclusive) of the generated object."""
+    out = bytearray()
+    for index in range(start // MiB, (end - 1) // MiB + 1):
+        data = block(index)
+        lo = max(start - index * MiB, 0)
+        hi = min(end - index * MiB, MiB)
+        out += data[lo:hi]
+    return bytes(out)
+
+
+class Digest:
+    """sha256 and size of a stream, fed as it passes."""
+
+    def __init__(self) -> None:
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def update(self, chunk: bytes) -> None:
+        self.sha256.update(chunk)
+        self.size += len(chunk)
+
+
+def generate(digest: Digest, size: int = GiB) -> Iterator[bytes]:
+    for index in range(size // MiB):
+        chunk = block(index)
+        digest.update(chunk)
+        yield chunk
+
+
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError(f"/proc/self/status has no {field}")
+
+
+class PeakRss:
+    """Peak resident memory growth of this process over a block, in MiB."""
+
+    def __enter__(self) -> PeakRss:
+        self.before_kib = _status_kib("VmRSS")
+        try:
+            with open("/proc/self/clear_refs", "w", encoding="ascii") as refs:
+                refs.write("5")  # resets VmHWM to the current resident set
+        except OSError as error:
+            pytest.skip(f"cannot reset the peak resident set here ({error}): no clean memory measurement")
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.peak_kib = _status_kib("VmHWM")
+
+    @property
+    def growth_mib(self) -> float:
+        return max(0, self.peak_kib - self.before_kib) / 1024
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(MiB):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@pytest.fixture
+def big_objects(direct_lakefs_client: lakefs_sdk.LakeFSClient, repo: str) -> Iterator[List[str]]:
+    """Paths the test fills with a gigabyte; their data files are removed afterwards (the
+    server's blockstore is on this machine and keeps data after a repository is deleted)."""
+    paths: List[str] = []
+    yield paths
+    for path in paths:
+        try:
+            stats = direct_lakefs_client.objects_api.stat_object(repo, "main", path)
+        except lakefs_sdk.NotFoundException:
+            continue
+        if stats.physical_address.startswith("local:///"):
+            Path(stats.physical_address[len("local://") :]).unlink(missing_ok=True)
+
+
+def test_1_gib_from_an_iterator_and_back_in_chunks(
+    direct_lakefs_client: lakefs_sdk.LakeFSClient, repo: str, big_objects: List[str]
+) -> None:
+    objects = direct_lakefs_client.objects_api
+    big_objects.append("big/generated.bin")
+    sent = Digest()
+    with PeakRss() as upload_memory:
+        stats = objects.upload_object(repo, "main", "big/generated.bin", content=generate(sent))
+    assert sent.size == GiB
+    assert stats.size_bytes == GiB
+    assert upload_memory.growth_mib <= RSS_BOUND_MIB, f"upload grew the process by {upload_memory.growth_mib:.1f} MiB"
+    assert objects.stat_object(repo, "main", "big/generated.bin").size_bytes == GiB
+
+    received = Digest()
+    with PeakRss() as download_memory:
+        response = objects.get_object_without_preload_content(repo, "main", "big/generated.bin")
+        with response:
+            assert response.status == 200 and response.headers["Content-Length"] == str(GiB)
+            for chunk in response.iter_bytes():
+                assert len(chunk) <= MiB
+                received.update(chunk)
+    assert received.size == GiB and received.sha256.hexdigest() == sent.sha256.hexdigest()
+    assert download_memory.growth_mib <= RSS_BOUND_MIB, (
+        f"download grew the process by {download_memory.growth_mib:.1f} MiB"
+    )
+
+    ranges: List[Tuple[str, int, int]] = [
+        ("bytes=0-9", 0, 10),
+        (f"bytes={MiB - 5}-{MiB + 4}", MiB - 5, MiB + 5),  # across two generated blocks
+        (f"bytes={GiB // 2}-{GiB // 2 + 3 * MiB - 1}", GiB // 2, GiB // 2 + 3 * MiB),
+        ("bytes=-16", GiB - 16, GiB),
+        (f"bytes={GiB - 1}-", GiB - 1, GiB),
+        (f"bytes={GiB - 100}-{GiB + 100}", GiB - 100, GiB),  # clipped at the end
+    ]
+    for byte_range, start, end in ranges:
+        partial = objects.get_object_with_http_info(repo, "main", "big/generated.bin", range=byte_range)
+        assert partial.status_code == 206 and partial.data == generated(start, end), byte_range
+        assert partial.headers["Content-Range"] == f"bytes {start}-{end - 1}/{GiB}"
+    with pytest.raises(lakefs_sdk.RangeNotSatisfiableException) as raised:
+        objects.get_object(repo, "main", "big/generated.bin", range=f"bytes={GiB}-")
+    assert raised.value.status == 416
+
+
+def test_1_gib_file_raw_upload_and_download_to_a_path(
+    direct_lakefs_client: lakefs_sdk.LakeFSClient, repo: str, big_objects: List[str], tmp_path: Path
+) -> None:
+    objects = direct_lakefs_client.objects_api
+    big_objects.append("big/sparse.bin")
+    source = tmp_path / "sparse.bin"
+    target = tmp_path / "downloaded.bin"
+    marks = {0: block(0), 341 * MiB: block(1), GiB - MiB: block(2)}  # data among the holes
+    try:
+        with open(source, "wb") as file:
+            file.truncate(GiB)
+            for offset, data in marks.items():
+                file.seek(offset)
+                file.write(data)
+        # The file's digest from what it holds, without reading a gigabyte of holes back.
+        expected = hashlib.sha256()
+        zeros = bytes(MiB)
+        for offset in range(0, GiB, MiB):
+            expected.update(marks.get(offset, zeros))
+
+        progress: List[Tuple[int, Optional[int]]] = []
+        with PeakRss() as upload_memory:
+            stats = transfer.upload(
+                objects,
+                repo,
+                "main",
+                "big/sparse.bin",
+                source,
+                progress=lambda done, total: progress.append((done, total)),
+            )
+        assert stats.size_bytes == GiB and stats.content_type == "application/octet-stream"
+        assert progress[-1] == (GiB, GiB) and all(total == GiB for _, total in progress)
+        assert upload_memory.growth_mib <= RSS_BOUND_MIB, (
+            f"upload grew the process by {upload_memory.growth_mib:.1f} MiB"
+        )
+
+        with PeakRss() as download_memory:
+            written = transfer.download(objects, repo, "main", "big/sparse.bin", target)
+        assert written == GiB and target.stat().st_size == GiB
+        assert download_memory.growth_mib <= RSS_BOUND_MIB, (
+            f"download grew the process by {download_memory.growth_mib:.1f} MiB"
+        )
+        assert file_sha256(target) == expected.hexdigest()
+        assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".lakefs-download-")]
+
+        # A range straight into a path: only those bytes.
+        offset = 341 * MiB
+        part = tmp_path / "part.bin"
+        assert (
+            transfer.download(objects, repo, "main", "big/sparse.bin", part, range=f"bytes={offset - 8}-{offset + 7}")
+            == 16
+        )
+        assert part.read_bytes() == b"\0" * 8 + marks[offset][:8]
+    finally:
+        for path in (source, target):
+            path.unlink(missing_ok=True)
+
+
+def test_a_download_that_fails_leaves_the_target_untouched(
+    direct_lakefs_client: lakefs_sdk.LakeFSClient, repo: str, tmp_path: Path
+) -> None:
+    target = tmp_path / "existing.bin"
+    target.write_bytes(b"previous content")
+    with pytest.raises(lakefs_sdk.NotFoundException):
+        transfer.download(direct_lakefs_client.objects_api, repo, "main", "big/missing.bin", target)
+    assert target.read_bytes() == b"previous content"
+    assert sorted(os.listdir(tmp_path)) == ["existing.bin"]
