@@ -10,6 +10,9 @@ exists") and 412 (failed ``If-None-Match``/``If-Match``) are answers, never retr
 * statuses 408, 429, 500, 502, 503, 504: same method rule;
 * TLS verification failures: never.
 
+Each transport (``rest.py`` for urllib3, ``aio/rest.py`` for aiohttp) only says what
+happened, as one of the outcomes below; the decisions are this module's.
+
 Waits grow exponentially with jitter (0.5 s, 1 s, 2 s ... capped at 8 s by default); a
 sane ``Retry-After`` (seconds or HTTP-date) replaces the computed wait, capped.
 """
@@ -26,6 +29,11 @@ RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 # A Retry-After longer than this is treated as garbage and ignored.
 ABSURD_RETRY_AFTER = 24 * 3600.0
+
+# What a transport knows about a request that failed without a response.
+NOT_SENT = "not sent"  # no connection was made: safe to send again, whatever the request
+TLS_FAILED = "tls failed"  # the server's identity could not be verified: another try cannot help
+MAYBE_SENT = "maybe sent"  # reset, closed or timed out after the request may have arrived
 
 
 class RetryPolicy:
@@ -58,6 +66,21 @@ class RetryPolicy:
         """Whether a response with ``status`` is worth another attempt."""
         return status in RETRY_STATUSES and self.may_resend(method, headers)
 
+    def retry_failure(
+        self, retries: int, outcome: str, method: str, headers: Mapping[str, str], resendable: bool
+    ) -> bool:
+        """Whether to try again after attempt ``retries + 1`` failed with no response (``outcome``)."""
+        if retries >= self.max_retries or outcome == TLS_FAILED:
+            return False
+        return outcome == NOT_SENT or (resendable and self.may_resend(method, headers))
+
+    def retry_response(self, retries: int, status: int, method: str, headers: Mapping[str, str]) -> bool:
+        """Whether attempt ``retries + 1``, answered with ``status``, is worth another one.
+
+        The caller also checks that the body can be sent again (last: it is the rare case).
+        """
+        return retries < self.max_retries and status in RETRY_STATUSES and self.may_resend(method, headers)
+
     def delay(self, retry_number: int, retry_after: Optional[str] = None, now: Optional[float] = None) -> float:
         """Seconds to wait before retry number ``retry_number`` (1 for the first retry)."""
         server_wait = parse_retry_after(retry_after, now) if retry_after else None
@@ -70,6 +93,13 @@ class RetryPolicy:
         """Wait between attempts (a method so tests can count instead of sleeping)."""
         if seconds > 0:
             time.sleep(seconds)
+
+    async def sleep_async(self, seconds: float) -> None:
+        """Wait between attempts without blocking the event loop (the async transport's ``sleep``)."""
+        if seconds > 0:
+            import asyncio  # only an async caller gets here: `import lakefs_sdk` stays without asyncio
+
+            await asyncio.sleep(seconds)
 
 
 def parse_retry_after(value: str, now: Optional[float] = None) -> Optional[float]:

@@ -1,12 +1,17 @@
-"""``ApiClient``: turns one API method call into one HTTP exchange and its result.
+"""The clients: turn one API method call into one HTTP exchange and its result.
 
 The flow of every call::
 
-    BranchesApi.get_branch(...)              generated: names the Operation, passes arguments
-      -> ApiClient.invoke(op, args, options)  check options and arguments, build URL/headers/body
-        -> RESTClientObject.send(...)         urllib3, retries, timeouts
-      <- ApiClient._result(...)               decode the body once in pydantic-core, or raise
-                                              the ApiException subclass for the status (_errors)
+    BranchesApi.get_branch(...)               generated: names the Operation, passes arguments
+      -> ApiClient.invoke(op, args, options)   parse the options
+        -> BaseApiClient._prepare(...)         check arguments; build URL, headers, auth, body
+        -> RESTClientObject.send(...)          urllib3, retries, timeouts
+      <- BaseApiClient._result(...)            decode the body once in pydantic-core, or raise
+                                               the ApiException subclass for the status (_errors)
+
+``BaseApiClient`` holds everything that does not wait on I/O: preparing a request and
+reading a response. ``ApiClient`` (here) and ``lakefs_sdk.aio.AsyncApiClient`` only add a
+transport and the few steps that wait (sending, asking a token provider after a 401).
 
 An ``ApiClient`` is safe to share between threads: it holds the connection pool and
 configuration, and no per-call state. After ``os.fork()`` create a new client in the
@@ -16,6 +21,7 @@ child instead of reusing the parent's (its pooled sockets belong to the parent).
 from __future__ import annotations
 
 import datetime
+import inspect
 import json
 import re
 import threading
@@ -31,7 +37,8 @@ from lakefs_sdk._options import DEFAULT_OPTIONS, CallOptions, parse_options
 from lakefs_sdk._upload import UploadBody, UploadSource
 from lakefs_sdk.api_response import ApiResponse
 from lakefs_sdk.configuration import COOKIE_SCHEMES, Configuration
-from lakefs_sdk.rest import RequestBody, RESTClientObject, RESTResponse
+from lakefs_sdk.exceptions import ApiTypeError, ApiValueError
+from lakefs_sdk.rest import RequestBody, RESTClientObject
 
 USER_AGENT = f"lakefs-python-sdk/{__version__}"
 _CHARSET = re.compile(r"charset=([a-zA-Z0-9_\-]+)")
@@ -62,17 +69,28 @@ class AsyncResult:
         return self._future.exception() is None
 
 
-class ApiClient:
-    """Sends the requests of all API classes built on it, with one configuration and pool.
+# ``_prepare(token=...)`` default: read the bearer token from the configuration.
+CONFIGURED: Any = object()
+
+Prepared = Tuple[List[Any], str, Dict[str, str], RequestBody]
+"""What ``_prepare`` returns: checked argument values, URL, headers and body."""
+
+
+class BaseApiClient:
+    """What the sync and the async client share: settings, request building and response reading.
+
+    Nothing here waits on I/O. ``_prepare`` turns a call into the parts of a request;
+    ``_result`` turns the response into the call's result or exception. Subclasses own a
+    transport (``rest_client``) and send.
 
     :param configuration: Settings; ``Configuration.get_default()`` when None.
     :param header_name: Name of one extra header sent with every request.
     :param header_value: Value of that header.
     :param cookie: A ``Cookie`` header value sent with every request.
-    :param pool_threads: Worker threads for calls made with ``async_req=True``.
     """
 
-    _default: ClassVar[Optional[ApiClient]] = None
+    # Frames between the caller of an API method and ``_prepare``, for the deprecation warning.
+    _WARNING_DEPTH: ClassVar[int] = 5
 
     def __init__(
         self,
@@ -80,47 +98,14 @@ class ApiClient:
         header_name: Optional[str] = None,
         header_value: Optional[str] = None,
         cookie: Optional[str] = None,
-        pool_threads: int = 1,
     ) -> None:
         self.configuration = configuration if configuration is not None else Configuration.get_default()
-        self.pool_threads = pool_threads
-        self.rest_client = RESTClientObject(self.configuration)
         self.default_headers: Dict[str, str] = {"User-Agent": USER_AGENT}
         if header_name is not None and header_value is not None:
-            self.default_headers[header_name] = check_header(header_name, header_value, "ApiClient")
+            self.default_headers[header_name] = check_header(header_name, header_value, type(self).__name__)
         self.cookie = cookie
         self.client_side_validation = self.configuration.client_side_validation
-        self._executor: Optional[ThreadPoolExecutor] = None
-        self._lock = threading.Lock()
         self._basic_auth: Tuple[Optional[str], Optional[str], str] = (None, None, "")
-
-    # -- lifecycle and defaults ------------------------------------------------------------
-
-    def __enter__(self) -> ApiClient:
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Stop the ``async_req`` worker threads and close pooled connections."""
-        with self._lock:
-            executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=True)
-        self.rest_client.pool_manager.clear()
-
-    @classmethod
-    def get_default(cls) -> ApiClient:
-        """The client API classes use when given none; created on first use."""
-        if cls._default is None:
-            cls._default = ApiClient()
-        return cls._default
-
-    @classmethod
-    def set_default(cls, default: Optional[ApiClient]) -> None:
-        """Set the client API classes use when given none."""
-        cls._default = default
 
     @property
     def user_agent(self) -> str:
@@ -135,25 +120,19 @@ class ApiClient:
         """Send ``header_name: header_value`` with every request."""
         self.default_headers[header_name] = check_header(header_name, header_value, "set_default_header")
 
-    # -- calling operations ----------------------------------------------------------------
+    # -- preparing a request ----------------------------------------------------------------
 
-    def invoke(self, op: Operation, args: Sequence[Any], options: Mapping[str, Any], result: str) -> Any:
-        """Call ``op`` with positional ``args`` (in the operation's parameter order).
+    def _prepare(self, op: Operation, args: Sequence[Any], opts: CallOptions, token: Any = CONFIGURED) -> Prepared:
+        """Check the arguments of a call to ``op`` and build its URL, headers and body.
 
-        ``result`` is ``"data"`` (the decoded body), ``"http_info"`` (an ``ApiResponse``)
-        or ``"raw"`` (the unread ``RESTResponse``). Generated methods call this.
+        ``token`` is the bearer token to send, when the caller already asked the token
+        provider for it (the async client awaits a coroutine provider first).
         """
-        opts = parse_options(op.method_name, options) if options else DEFAULT_OPTIONS
-        if opts.async_req:
-            return AsyncResult(self._thread_pool().submit(self._call, op, args, opts, result))
-        return self._call(op, args, opts, result)
-
-    def _call(self, op: Operation, args: Sequence[Any], opts: CallOptions, result: str) -> Any:
         if op.deprecated:
             warnings.warn(
                 f"{op.method_name}() calls {op.operation_id}, which the API marks deprecated",
                 DeprecationWarning,
-                stacklevel=4,
+                stacklevel=self._WARNING_DEPTH,
             )
         values = op.check_arguments(args, self.client_side_validation)
         config = self.configuration
@@ -161,18 +140,6 @@ class ApiClient:
         query = op.query_string(values)
         if query:
             url += "?" + query
-        headers = self._headers(op, values, opts)
-        body = self._body(op, values, opts, headers)
-        preload = opts.preload_content and result != "raw"
-        timeout = self.rest_client.timeout(opts.timeout)
-        send = self.rest_client.send
-        response = send(op.http_method, url, headers, body, timeout=timeout, preload_content=preload)
-        if response.status == 401 and self._refresh_token(op, opts, headers, body):
-            response.release_conn()
-            response = send(op.http_method, url, headers, body, timeout=timeout, preload_content=preload)
-        return self._result(op, values, response, opts, result)
-
-    def _headers(self, op: Operation, values: Sequence[Any], opts: CallOptions) -> Dict[str, str]:
         headers = dict(self.default_headers)
         if self.cookie:
             headers["Cookie"] = self.cookie
@@ -180,11 +147,11 @@ class ApiClient:
             headers["Accept"] = op.accept
         headers.update(op.header_values(values))
         if op.auth:
-            self._apply_auth(headers, op.auth, opts.request_auth)
+            self._apply_auth(headers, op.auth, opts.request_auth, token)
         if opts.headers:
             for name, value in opts.headers.items():
                 headers[name] = check_header(name, value, op.method_name)
-        return headers
+        return values, url, headers, self._body(op, values, opts, headers)
 
     def _body(self, op: Operation, values: Sequence[Any], opts: CallOptions, headers: Dict[str, str]) -> RequestBody:
         body_param, body_value = op.body_argument(values)
@@ -211,7 +178,11 @@ class ApiClient:
     # -- authentication -------------------------------------------------------------------
 
     def _apply_auth(
-        self, headers: Dict[str, str], schemes: Sequence[str], request_auth: Optional[Mapping[str, Any]]
+        self,
+        headers: Dict[str, str],
+        schemes: Sequence[str],
+        request_auth: Optional[Mapping[str, Any]],
+        token: Any = CONFIGURED,
     ) -> None:
         if request_auth is not None:
             _apply_auth_setting(headers, None, request_auth)
@@ -223,9 +194,9 @@ class ApiClient:
                 if config.username is not None and config.password is not None:
                     headers["Authorization"] = self._basic_token(config.username, config.password)
             elif scheme == "jwt_token":
-                token = config.current_access_token()
-                if token is not None:
-                    headers["Authorization"] = check_header("Authorization", "Bearer " + token, "auth")
+                bearer = token_text(config.current_access_token() if token is CONFIGURED else token)
+                if bearer is not None:
+                    headers["Authorization"] = check_header("Authorization", "Bearer " + bearer, "auth")
             elif scheme in config.api_key:
                 value = config.get_api_key_with_prefix(scheme)
                 if value:
@@ -241,21 +212,27 @@ class ApiClient:
             self._basic_auth = (username, password, token)
         return token
 
-    def _refresh_token(self, op: Operation, opts: CallOptions, headers: Dict[str, str], body: RequestBody) -> bool:
-        """After a 401, ask the token provider once for a fresh token; True if there is one to retry with."""
-        config = self.configuration
-        if config.access_token_provider is None or "jwt_token" not in op.auth or opts.request_auth is not None:
+    def _uses_token_provider(self, op: Operation, opts: CallOptions) -> bool:
+        """Whether a call of ``op`` asks ``Configuration.access_token_provider`` for its token."""
+        return (
+            self.configuration.access_token_provider is not None
+            and "jwt_token" in op.auth
+            and opts.request_auth is None
+        )
+
+    def _may_refresh(self, op: Operation, opts: CallOptions, body: RequestBody) -> bool:
+        """After a 401: whether a fresh token may be asked for and the request sent again."""
+        if not self._uses_token_provider(op, opts):
             return False
-        if isinstance(body, UploadBody) and not body.can_resend:
+        return not isinstance(body, UploadBody) or body.can_resend
+
+    @staticmethod
+    def _use_fresh_token(headers: Dict[str, str], fresh: Optional[str]) -> bool:
+        """Put the refreshed token into ``headers``; False when it is the rejected one again."""
+        value = "Bearer " + (fresh or "")
+        if value == headers.get("Authorization"):
             return False
-        rejected = headers.get("Authorization")
-        with self._lock:  # one refresh for all threads that saw the same rejected token
-            fresh = "Bearer " + (config.current_access_token(False) or "")
-            if fresh == rejected:
-                fresh = "Bearer " + (config.current_access_token(True) or "")
-        if fresh == rejected:
-            return False
-        headers["Authorization"] = check_header("Authorization", fresh, "auth")
+        headers["Authorization"] = check_header("Authorization", value, "auth")
         return True
 
     def update_params_for_auth(
@@ -283,11 +260,14 @@ class ApiClient:
             if setting:
                 _apply_auth_setting(headers, queries, setting)
 
-    # -- results --------------------------------------------------------------------------
+    # -- reading a response ---------------------------------------------------------------
 
-    def _result(
-        self, op: Operation, values: Sequence[Any], response: RESTResponse, opts: CallOptions, result: str
-    ) -> Any:
+    def _result(self, op: Operation, values: Sequence[Any], response: Any, opts: CallOptions, result: str) -> Any:
+        """The call's result from ``response`` (a transport response), or the exception to raise.
+
+        An error status needs the whole body (``response.data``); a success returned with
+        ``_preload_content=False`` or as ``"raw"`` is returned unread.
+        """
         status = response.status
         code = str(status)
         if code not in op.responses and not 200 <= status <= 299:
@@ -304,7 +284,7 @@ class ApiClient:
             return data
         return ApiResponse(status, response.headers, data, response.data, response.retries)
 
-    def _decode(self, op: Operation, values: Sequence[Any], type_name: Optional[str], response: RESTResponse) -> Any:
+    def _decode(self, op: Operation, values: Sequence[Any], type_name: Optional[str], response: Any) -> Any:
         body = response.data
         if type_name is None:
             return None
@@ -317,11 +297,10 @@ class ApiClient:
         except (ValueError, LookupError) as error:  # ValidationError, UnicodeDecodeError, unknown charset
             raise undecodable_response(op, values, type_name, response, error) from None
 
-    def _thread_pool(self) -> ThreadPoolExecutor:
-        with self._lock:
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(max_workers=self.pool_threads, thread_name_prefix="lakefs_sdk")
-            return self._executor
+    @staticmethod
+    def _is_error(op: Operation, status: int) -> bool:
+        """Whether ``status`` answers ``op`` with an error (raised by ``_result``)."""
+        return str(status) not in op.responses and not 200 <= status <= 299
 
     # -- helpers kept from the upstream ApiClient -----------------------------------------
 
@@ -362,6 +341,117 @@ class ApiClient:
         return _types.decode_json(response_type, bytes(body))
 
 
+class ApiClient(BaseApiClient):
+    """Sends the requests of all API classes built on it, with one configuration and pool.
+
+    :param configuration: Settings; ``Configuration.get_default()`` when None.
+    :param header_name: Name of one extra header sent with every request.
+    :param header_value: Value of that header.
+    :param cookie: A ``Cookie`` header value sent with every request.
+    :param pool_threads: Worker threads for calls made with ``async_req=True``.
+    """
+
+    _default: ClassVar[Optional[ApiClient]] = None
+
+    def __init__(
+        self,
+        configuration: Optional[Configuration] = None,
+        header_name: Optional[str] = None,
+        header_value: Optional[str] = None,
+        cookie: Optional[str] = None,
+        pool_threads: int = 1,
+    ) -> None:
+        super().__init__(configuration, header_name, header_value, cookie)
+        self.pool_threads = pool_threads
+        self.rest_client = RESTClientObject(self.configuration)
+        self._executor: Optional[ThreadPoolExecutor] = None
+        self._lock = threading.Lock()
+
+    # -- lifecycle and defaults ------------------------------------------------------------
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the ``async_req`` worker threads and close pooled connections."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)
+        self.rest_client.pool_manager.clear()
+
+    @classmethod
+    def get_default(cls) -> ApiClient:
+        """The client API classes use when given none; created on first use."""
+        if cls._default is None:
+            cls._default = ApiClient()
+        return cls._default
+
+    @classmethod
+    def set_default(cls, default: Optional[ApiClient]) -> None:
+        """Set the client API classes use when given none."""
+        cls._default = default
+
+    # -- calling operations ----------------------------------------------------------------
+
+    def invoke(self, op: Operation, args: Sequence[Any], options: Mapping[str, Any], result: str) -> Any:
+        """Call ``op`` with positional ``args`` (in the operation's parameter order).
+
+        ``result`` is ``"data"`` (the decoded body), ``"http_info"`` (an ``ApiResponse``)
+        or ``"raw"`` (the unread ``RESTResponse``). Generated methods call this.
+        """
+        opts = parse_options(op.method_name, options) if options else DEFAULT_OPTIONS
+        if opts.async_req:
+            return AsyncResult(self._thread_pool().submit(self._call, op, args, opts, result))
+        return self._call(op, args, opts, result)
+
+    def _call(self, op: Operation, args: Sequence[Any], opts: CallOptions, result: str) -> Any:
+        values, url, headers, body = self._prepare(op, args, opts)
+        preload = opts.preload_content and result != "raw"
+        timeout = self.rest_client.timeout(opts.timeout)
+        send = self.rest_client.send
+        response = send(op.http_method, url, headers, body, timeout=timeout, preload_content=preload)
+        if response.status == 401 and self._refresh_token(op, opts, headers, body):
+            response.release_conn()
+            response = send(op.http_method, url, headers, body, timeout=timeout, preload_content=preload)
+        return self._result(op, values, response, opts, result)
+
+    def _refresh_token(self, op: Operation, opts: CallOptions, headers: Dict[str, str], body: RequestBody) -> bool:
+        """After a 401, ask the token provider once for a fresh token; True if there is one to retry with."""
+        if not self._may_refresh(op, opts, body):
+            return False
+        config = self.configuration
+        rejected = headers.get("Authorization")
+        with self._lock:  # one refresh for all threads that saw the same rejected token
+            fresh = token_text(config.current_access_token(False))
+            if "Bearer " + (fresh or "") == rejected:
+                fresh = token_text(config.current_access_token(True))
+        return self._use_fresh_token(headers, fresh)
+
+    def _thread_pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=self.pool_threads, thread_name_prefix="lakefs_sdk")
+            return self._executor
+
+
+def token_text(token: Any) -> Optional[str]:
+    """A token provider's answer as the token to send; refuses anything but a str (or None)."""
+    if token is None or isinstance(token, str):
+        return token
+    close = getattr(token, "close", None)
+    if inspect.iscoroutine(token) and callable(close):
+        close()  # never awaited by design: do not let it warn at garbage collection
+        raise ApiValueError(
+            "Configuration.access_token_provider returned a coroutine: a coroutine function "
+            "works as a token provider of lakefs_sdk.aio.AsyncApiClient, not of ApiClient"
+        )
+    raise ApiTypeError(f"Configuration.access_token_provider must return a str, not {type(token).__name__}")
+
+
 def _apply_auth_setting(
     headers: Dict[str, str], queries: Optional[List[Tuple[str, str]]], setting: Mapping[str, Any]
 ) -> None:
@@ -381,6 +471,6 @@ def _cookie(name: str, value: str) -> str:
     return value if value.startswith(name + "=") else f"{name}={value}"
 
 
-def _charset(response: RESTResponse) -> str:
+def _charset(response: Any) -> str:
     match = _CHARSET.search(response.headers.get("Content-Type") or "")
     return match.group(1) if match else "utf-8"

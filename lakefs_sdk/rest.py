@@ -9,6 +9,9 @@ in memory.
 
 Thread safety: the pool is urllib3's ``PoolManager``, safe to share between threads; it
 keeps at most ``Configuration.connection_pool_maxsize`` connections per host.
+
+The asyncio transport (``lakefs_sdk.aio.rest``) has the same ``send()`` shape and uses
+the helpers at the end of this module, so both log, fail and write files alike.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from urllib3.exceptions import (
 )
 
 from lakefs_sdk._redact import install_log_redaction, redact_headers, redact_text, redact_url
-from lakefs_sdk._retry import RetryPolicy
+from lakefs_sdk._retry import MAYBE_SENT, NOT_SENT, TLS_FAILED, RetryPolicy
 from lakefs_sdk._upload import UploadBody
 from lakefs_sdk.configuration import Configuration
 from lakefs_sdk.exceptions import ApiConnectionError, ApiException, ApiTimeoutError, ApiValueError, exception_class_for
@@ -98,8 +101,7 @@ class RESTResponse:
         try:
             yield from self.response.stream(chunk_size)
         except (HTTPError, OSError) as error:
-            failure = ApiTimeoutError if isinstance(error, ReadTimeoutError) else ApiConnectionError
-            raise failure(f"response body interrupted: {redact_text(str(error))}") from error
+            raise body_interrupted(error, isinstance(error, ReadTimeoutError)) from error
         finally:
             self.release_conn()
 
@@ -120,25 +122,16 @@ class RESTResponse:
         failure the target is left untouched. ``progress(bytes_done, bytes_total)`` is
         called after each chunk (``bytes_total`` is None when the length is unknown).
         """
-        total = self._expected_length()
+        total = expected_length(self.headers)
         if not isinstance(target, (str, os.PathLike)):
             return self._copy_to(target, total, progress, chunk_size)
-        path = os.fspath(target)
-        directory = os.path.dirname(os.path.abspath(path))
-        fd, temp_path = tempfile.mkstemp(prefix=".lakefs-download-", suffix=".part", dir=directory)
+        atomic = AtomicFile(target)
         try:
-            with os.fdopen(fd, "wb") as file:
-                written = self._copy_to(file, total, progress, chunk_size)
-            if total is not None and written != total:
-                raise ApiException(
-                    status=self.status,
-                    reason=f"download incomplete: received {written} of {total} bytes",
-                )
-            os.replace(temp_path, path)
+            written = self._copy_to(atomic.file, total, progress, chunk_size)
+            atomic.commit(self.status, written, total)
             return written
         except BaseException:
-            if os.path.exists(temp_path):
-                os.unlink(temp_path)
+            atomic.discard()
             raise
 
     def _copy_to(self, file: IO[bytes], total: Optional[int], progress: Optional[Progress], chunk_size: int) -> int:
@@ -149,12 +142,6 @@ class RESTResponse:
             if progress is not None:
                 progress(written, total)
         return written
-
-    def _expected_length(self) -> Optional[int]:
-        if self.headers.get("Content-Encoding"):
-            return None  # urllib3 decodes the body; the announced length is the encoded one
-        length = self.headers.get("Content-Length")
-        return int(length) if length and length.isdigit() else None
 
     def release_conn(self) -> None:
         """Return the connection to the pool (after draining any unread body)."""
@@ -200,12 +187,7 @@ class RESTClientObject:
         if configuration.socket_options is not None:
             pool_args["socket_options"] = configuration.socket_options
         if not configuration.verify_ssl:
-            # Said once here, instead of urllib3's warning on every request.
-            warnings.warn(
-                "TLS certificate verification is disabled (Configuration.verify_ssl=False): "
-                "the server's identity is not checked.",
-                stacklevel=4,
-            )
+            warn_unverified_tls(stacklevel=5)  # once here, instead of urllib3's warning on every request
         self.pool_manager: urllib3.PoolManager
         if configuration.proxy:
             self.pool_manager = urllib3.ProxyManager(
@@ -218,7 +200,7 @@ class RESTClientObject:
                 **self.pool_manager.pool_classes_by_scheme,
                 "https": _UnverifiedHTTPSConnectionPool,
             }
-        self._policy: Optional[Tuple[Tuple[int, float, float, float], RetryPolicy]] = None
+        self._policy = PolicyCache()
         self._timeout: Optional[Tuple[Tuple[Optional[float], Optional[float]], urllib3.Timeout]] = None
         # urllib3 follows redirects (dropping credentials on a change of host); we retry.
         self._urllib3_retries = urllib3.Retry(
@@ -234,12 +216,7 @@ class RESTClientObject:
 
     def retry_policy(self) -> RetryPolicy:
         """The retry policy built from the current configuration (rebuilt when it changes)."""
-        c = self.configuration
-        key = (c.max_retries, c.retry_backoff, c.retry_backoff_max, c.retry_after_max)
-        cached = self._policy
-        if cached is None or cached[0] != key:
-            cached = self._policy = (key, RetryPolicy(*key))
-        return cached[1]
+        return self._policy.get(self.configuration)
 
     def timeout(self, request_timeout: Any = None) -> urllib3.Timeout:
         """The urllib3 timeout for a call: the per-call one if given, else the configured defaults."""
@@ -287,26 +264,33 @@ class RESTClientObject:
                 )
             except (HTTPError, OSError) as raised:
                 error = _root_cause(raised)
-                if retries < policy.max_retries and _may_retry_error(error, method, headers, body, policy):
+                outcome = _outcome(error)
+                if policy.retry_failure(retries, outcome, method, headers, can_resend(body)):
                     retries += 1
-                    _log_retry(method, url, retries, repr(error))
+                    log_retry(method, url, retries, repr(error))
                     policy.sleep(policy.delay(retries))
                     continue
-                raise _connection_error(method, url, error) from raised
-            if (
-                retries < policy.max_retries
-                and policy.retry_status(response.status, method, headers)
-                and _can_resend(body)
-            ):
+                raise connection_error(method, url, error, outcome, _timed_out(error)) from raised
+            if policy.retry_response(retries, response.status, method, headers) and can_resend(body):
                 retry_after = response.headers.get("Retry-After")
                 response.drain_conn()
                 response.release_conn()
                 retries += 1
-                _log_retry(method, url, retries, f"status {response.status}")
+                log_retry(method, url, retries, f"status {response.status}")
                 policy.sleep(policy.delay(retries, retry_after))
                 continue
             if logger.isEnabledFor(logging.DEBUG):
-                _log_exchange(method, url, headers, response, retries, time.monotonic() - started, preload_content)
+                log_exchange(
+                    method,
+                    url,
+                    headers,
+                    response.status,
+                    response.reason,
+                    response.headers,
+                    response.data if preload_content else None,
+                    retries,
+                    time.monotonic() - started,
+                )
             return RESTResponse(response, retries)
 
     def request(
@@ -369,61 +353,132 @@ def _root_cause(error: BaseException) -> BaseException:
     return error
 
 
-def _never_sent(error: BaseException) -> bool:
+def _outcome(error: BaseException) -> str:
+    """What urllib3's ``error`` says about the request: never sent, TLS failure, or maybe sent."""
+    if isinstance(error, (SSLError, ssl.SSLError)) or "CERTIFICATE" in str(error).upper():
+        return TLS_FAILED
     # NewConnectionError subclasses ConnectTimeoutError: both mean no connection was made.
-    return isinstance(error, (ConnectTimeoutError, NewConnectionError)) and not isinstance(error, SSLError)
+    if isinstance(error, (ConnectTimeoutError, NewConnectionError)):
+        return NOT_SENT
+    return MAYBE_SENT
 
 
-def _can_resend(body: RequestBody) -> bool:
+def _timed_out(error: BaseException) -> bool:
+    return isinstance(error, (ReadTimeoutError, ConnectTimeoutError)) and not isinstance(error, NewConnectionError)
+
+
+# -- shared with the asyncio transport (lakefs_sdk.aio.rest) ------------------------------------
+
+
+class PolicyCache:
+    """The ``RetryPolicy`` of a configuration, rebuilt only when its retry settings change."""
+
+    __slots__ = ("_key", "_policy")
+
+    def __init__(self) -> None:
+        self._key: Optional[Tuple[int, float, float, float]] = None
+        self._policy: Optional[RetryPolicy] = None
+
+    def get(self, c: Configuration) -> RetryPolicy:
+        """The policy for the current settings of ``c``."""
+        key = (c.max_retries, c.retry_backoff, c.retry_backoff_max, c.retry_after_max)
+        policy = self._policy
+        if policy is None or key != self._key:
+            policy = self._policy = RetryPolicy(*key)
+            self._key = key
+        return policy
+
+
+def can_resend(body: RequestBody) -> bool:
+    """Whether ``body`` can be sent whole once more (bytes, or an upload that can be re-read)."""
     return not isinstance(body, UploadBody) or body.can_resend
 
 
-def _may_retry_error(
-    error: BaseException, method: str, headers: Mapping[str, str], body: RequestBody, policy: RetryPolicy
-) -> bool:
-    if isinstance(error, (SSLError, ssl.SSLError)) or "CERTIFICATE" in str(error).upper():
-        return False
-    if _never_sent(error):
-        return True
-    if not _can_resend(body):
-        return False
-    return policy.may_resend(method, headers)
+def warn_unverified_tls(stacklevel: int) -> None:
+    """The one warning a client with ``verify_ssl=False`` gives, when it is created."""
+    warnings.warn(
+        "TLS certificate verification is disabled (Configuration.verify_ssl=False): "
+        "the server's identity is not checked.",
+        stacklevel=stacklevel,
+    )
 
 
-def _connection_error(method: str, url: str, error: BaseException) -> ApiConnectionError:
+def connection_error(method: str, url: str, error: BaseException, outcome: str, timed_out: bool) -> ApiConnectionError:
+    """The exception for a request that got no response, its URL and reason masked."""
     what = f"{method} {redact_url(url)}"
     detail = redact_text(str(error))
-    if isinstance(error, (ReadTimeoutError, ConnectTimeoutError)) and not isinstance(error, NewConnectionError):
+    if timed_out:
         return ApiTimeoutError(f"{what}: timed out ({detail})")
-    if isinstance(error, (SSLError, ssl.SSLError)):
+    if outcome == TLS_FAILED:
         return ApiConnectionError(f"{what}: TLS failure ({detail})")
     return ApiConnectionError(f"{what}: connection failed ({detail})")
 
 
-def _log_retry(method: str, url: str, retries: int, why: str) -> None:
+def body_interrupted(error: BaseException, timed_out: bool) -> ApiConnectionError:
+    """The exception for a response body that stopped arriving while it was streamed."""
+    failure = ApiTimeoutError if timed_out else ApiConnectionError
+    return failure(f"response body interrupted: {redact_text(str(error))}")
+
+
+def expected_length(headers: Mapping[str, str]) -> Optional[int]:
+    """The body length a response announced, or None (unknown, or the body is decoded on the way)."""
+    if headers.get("Content-Encoding"):
+        return None  # the transport decodes the body; the announced length is the encoded one
+    length = headers.get("Content-Length")
+    return int(length) if length and length.isdigit() else None
+
+
+class AtomicFile:
+    """A download target: a temporary file beside ``path`` that replaces it only when complete."""
+
+    def __init__(self, path: Union[str, os.PathLike[str]]) -> None:
+        self.path = os.fspath(path)
+        directory = os.path.dirname(os.path.abspath(self.path))
+        fd, self.temp_path = tempfile.mkstemp(prefix=".lakefs-download-", suffix=".part", dir=directory)
+        self.file: IO[bytes] = os.fdopen(fd, "wb")
+
+    def commit(self, status: int, written: int, total: Optional[int]) -> None:
+        """Close the file and put it in place, unless fewer bytes came than announced."""
+        self.file.close()
+        if total is not None and written != total:
+            raise ApiException(status=status, reason=f"download incomplete: received {written} of {total} bytes")
+        os.replace(self.temp_path, self.path)
+
+    def discard(self) -> None:
+        """Close and delete the temporary file; the target is left untouched."""
+        self.file.close()
+        if os.path.exists(self.temp_path):
+            os.unlink(self.temp_path)
+
+
+def log_retry(method: str, url: str, retries: int, why: str) -> None:
+    """Log (INFO) that a request is sent again, and why."""
     logger.info("retrying %s %s (retry %d) after %s", method, redact_url(url), retries, redact_text(why))
 
 
-def _log_exchange(
+def log_exchange(
     method: str,
     url: str,
     headers: Mapping[str, str],
-    response: urllib3.BaseHTTPResponse,
+    status: int,
+    reason: Optional[str],
+    response_headers: Mapping[str, str],
+    body: Optional[bytes],
     retries: int,
     elapsed: float,
-    preloaded: bool,
 ) -> None:
+    """Log (DEBUG) one request and its response, credentials masked; ``body`` when it was read."""
     logger.debug(
         "%s %s -> %s %s in %.1f ms (%d retries); request headers %s; response headers %s",
         method,
         redact_url(url),
-        response.status,
-        response.reason,
+        status,
+        reason,
         elapsed * 1000,
         retries,
         redact_headers(headers),
-        redact_headers(response.headers),
+        redact_headers(response_headers),
     )
-    if preloaded and response.data:
-        text = response.data[:LOGGED_BODY_CHARS].decode("utf-8", errors="replace")
+    if body:
+        text = body[:LOGGED_BODY_CHARS].decode("utf-8", errors="replace")
         logger.debug("response body: %s", redact_text(text))
