@@ -6,8 +6,9 @@ a success whose body is not what the spec promises becomes ``UnexpectedResponseE
 (:func:`undecodable_response`). Both are given the operation and the call's checked
 arguments, in the operation's parameter order, to say what failed: the exception records
 the call and the arguments that identify what it was called on, and a hint where lakeFS's
-answer is known to mislead (a host without ``/api/v1``, a write to a tag or a commit, a
-branch merged into itself, a hook that rejected the change).
+answer is known to mislead or says nothing (a host without ``/api/v1``, a write to a tag
+or a commit, a bare "not found", a branch merged into itself, a merge conflict, ``If-Match``
+where lakeFS does not implement it, a hook that rejected the change).
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ BRANCH_PARAMS = frozenset({"branch", "destination_branch"})
 READS_OF_BRANCHES = frozenset({"getBranch", "diffBranch", "listBranches"})
 
 HINT_NO_BASE_PATH = (
-    "the host probably lacks /api/v1 (lakeFS answers other paths with its web UI): "
-    "Configuration(host='http://<server>:8000/api/v1'); LakeFSClient and Configuration.from_env() add it"
+    "the host probably lacks /api/v1 (lakeFS answers other paths with its web UI): end it with /api/v1, "
+    "e.g. Configuration(host='http://127.0.0.1:8000/api/v1'); LakeFSClient and Configuration.from_env() add it"
 )
 HINT_WEB_PAGE = "a web page answered instead of the lakeFS API: a proxy or a login page in front of lakeFS?"
 HINT_HOOK = (
@@ -44,6 +45,10 @@ HINT_REF_OR_OBJECT = (
 )
 HINT_IF_MATCH = "this lakeFS server does not implement If-Match here; If-None-Match='*' is supported"
 HINT_IF_NONE_MATCH = "lakeFS supports only If-None-Match='*' (fail if the object exists)"
+HINT_MERGE_CONFLICT = (
+    "a merge conflict: both sides changed the same paths; merge with "
+    "Merge(strategy='source-wins') or 'dest-wins', or reconcile them on the source first"
+)
 HINT_SAME_REF = "source and destination are the same ref ({ref!r}): a branch merged into itself has no changes"
 
 
@@ -127,6 +132,8 @@ def _hint(exc: ApiException, op: Operation, values: Sequence[Any], response: Res
         source, destination = arguments.get("source_ref"), arguments.get("destination_branch")
         if source is not None and source == destination:
             return HINT_SAME_REF.format(ref=source)
+        if exc.status == 409:  # lakeFS says nothing but {"reference": ""}
+            return HINT_MERGE_CONFLICT
     if exc.status == 404:
         return _not_found_hint(exc, op, arguments)
     if exc.status == 501:

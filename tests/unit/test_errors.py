@@ -232,6 +232,17 @@ def test_merging_a_branch_into_itself_says_so(server: LoopbackServer, client: Ap
     assert raised(lambda: RefsApi(client).merge_into_branch("repo", "dev", "main")).hint is None
 
 
+def test_a_merge_conflict_says_what_to_do(server: LoopbackServer, client: ApiClient) -> None:
+    server.handler = lambda request: Reply(409, '{"reference":""}\n', {"Content-Type": "application/json"})
+    error = raised(lambda: RefsApi(client).merge_into_branch("repo", "dev", "main"))
+    assert isinstance(error, lakefs_sdk.ConflictException) and error.message is None
+    assert str(error) == (
+        "merge_into_branch(repository='repo', source_ref='dev', destination_branch='main') failed: 409 Conflict: "
+        '{"reference":""}. Hint: a merge conflict: both sides changed the same paths; merge with '
+        "Merge(strategy='source-wins') or 'dest-wins', or reconcile them on the source first"
+    )
+
+
 # -- hook rejections ------------------------------------------------------------------------------
 
 
