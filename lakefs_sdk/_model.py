@@ -4,21 +4,53 @@ Models are plain pydantic v2 models. This base adds the helper methods that code
 for the upstream ``lakefs-sdk`` calls (``to_dict``, ``from_json``, ``dict()``, ``parse_obj``
 ...), implemented on pydantic v2 so that none of them emits a deprecation warning, and
 keeps secret fields (passwords, secret keys, tokens) out of ``repr()`` and ``str()``.
+
+It also holds the validators generated models attach from the spec: enum values, string
+patterns, and the leniency for the places where a real lakeFS server departs from its
+spec (``x-lakefs-server-deviations`` hints in ``api/openapi.yaml``).
 """
 
 from __future__ import annotations
 
+import functools
 import pprint
 import re
-from typing import Any, ClassVar, Dict, FrozenSet, Iterable, Optional, Union, get_args, get_origin
+from typing import (
+    Annotated,
+    Any,
+    Callable,
+    ClassVar,
+    Dict,
+    FrozenSet,
+    Iterable,
+    Optional,
+    Tuple,
+    Union,
+    get_args,
+    get_origin,
+)
 
 import pydantic_core
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator, model_validator
 from typing_extensions import Self
 
 from lakefs_sdk._redact import redact_value
 
 IncEx = Union[set[int], set[str], Dict[int, Any], Dict[str, Any]]
+
+# Validation context key with which ``from_dict`` says that its data is a server answer.
+SERVER_ANSWER = "lakefs_sdk.server_answer"
+
+# The zero value of each type a lenient field may have: what Go's JSON encoder leaves out or
+# sends as null when the server's value is empty.
+_ZERO_FACTORIES: Dict[Any, Callable[[], Any]] = {
+    str: str,
+    int: int,
+    float: float,
+    bool: bool,
+    list: list,
+    dict: dict,
+}
 
 
 class LakeFSModel(BaseModel):
@@ -41,7 +73,11 @@ class LakeFSModel(BaseModel):
 
     @staticmethod
     def enum_validator(field: str, allowed: Iterable[str]) -> Any:
-        """Build a validator that accepts only the spec's enum values for ``field`` (or None)."""
+        """Build a validator that accepts only the spec's enum values for ``field`` (or None).
+
+        It runs before the field's ``Literal`` type is checked, so a wrong value gets this
+        message (listing the allowed values) rather than pydantic's.
+        """
         allowed_values = tuple(allowed)
 
         def check(cls: type, value: Any) -> Any:
@@ -49,7 +85,27 @@ class LakeFSModel(BaseModel):
                 raise ValueError(f"must be one of {allowed_values!r}, got {value!r}")
             return value
 
-        return field_validator(field)(classmethod(check))
+        return field_validator(field, mode="before")(classmethod(check))
+
+    @staticmethod
+    def zero_when_absent(*json_names: str) -> Any:
+        """Build a validator for fields a real lakeFS server may leave out or send as null.
+
+        When a server answer is decoded (JSON: every API response, ``from_json``,
+        ``model_validate_json``; or ``from_dict``), a missing or null value of one of
+        ``json_names`` becomes the field's zero value (``""``, ``[]``, ``{}``, ``0``,
+        ``False``), so the field keeps its declared type. A model built in Python (its
+        constructor, ``model_validate``) is checked as the spec says: what is sent does not change.
+        """
+        names = tuple(json_names)
+
+        def fill(cls: type[BaseModel], data: Any, info: ValidationInfo) -> Any:
+            if not isinstance(data, dict) or not _is_server_answer(info):
+                return data
+            return _fill_zero_values(data, zero_values(cls, names))
+
+        validator: Any = classmethod(fill)  # pydantic's stubs type only plain functions here
+        return model_validator(mode="before")(validator)
 
     @staticmethod
     def pattern_validator(field: str, pattern: str) -> Any:
@@ -92,7 +148,7 @@ class LakeFSModel(BaseModel):
             return None
         if isinstance(obj, dict):
             obj = _nulls_to_defaults(cls, obj)
-        return cls.model_validate(obj)
+        return cls.model_validate(obj, context={SERVER_ANSWER: True})
 
     @classmethod
     def from_json(cls, json_str: Union[str, bytes, bytearray]) -> Self:
@@ -165,6 +221,55 @@ class LakeFSModel(BaseModel):
     def __repr_args__(self) -> Iterable[tuple[Optional[str], Any]]:
         for name, value in super().__repr_args__():
             yield name, (redact_value(name, value) if name else value)
+
+
+def _is_server_answer(info: ValidationInfo) -> bool:
+    context = info.context
+    return info.mode == "json" or (isinstance(context, dict) and bool(context.get(SERVER_ANSWER)))
+
+
+@functools.cache
+def zero_values(model: type[BaseModel], json_names: Tuple[str, ...]) -> Tuple[Tuple[str, str, Callable[[], Any]], ...]:
+    """(JSON name, Python name, zero factory) of each field of ``model`` named in ``json_names``.
+
+    Raises ``TypeError`` for a name that is no field of ``model``, or a field whose type has
+    no zero value (a nested model, a ``Literal``): such a hint cannot be honoured.
+    """
+    found = []
+    for json_name in json_names:
+        match = [(name, f) for name, f in model.model_fields.items() if (f.alias or name) == json_name]
+        if not match:
+            raise TypeError(f"{model.__name__} has no field {json_name!r}")
+        name, field = match[0]
+        factory = _zero_factory(field.annotation)
+        if factory is None:
+            raise TypeError(f"{model.__name__}.{name}: type {field.annotation!r} has no zero value")
+        found.append((json_name, name, factory))
+    return tuple(found)
+
+
+def _zero_factory(annotation: Any) -> Optional[Callable[[], Any]]:
+    """The zero value factory of ``annotation`` (``StrictStr`` -> ``str``, ``List[X]`` -> ``list``), if any."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _zero_factory(get_args(annotation)[0])
+    if origin is Union:
+        present = [arg for arg in get_args(annotation) if arg is not type(None)]
+        return _zero_factory(present[0]) if len(present) == 1 else None
+    return _ZERO_FACTORIES.get(origin if origin is not None else annotation)
+
+
+def _fill_zero_values(data: Dict[str, Any], zeros: Tuple[Tuple[str, str, Callable[[], Any]], ...]) -> Dict[str, Any]:
+    """``data``, or a copy of it in which each missing or null field of ``zeros`` holds its zero value."""
+    result: Optional[Dict[str, Any]] = None
+    for json_name, name, factory in zeros:
+        if data.get(json_name) is not None or data.get(name) is not None:
+            continue
+        if result is None:
+            result = dict(data)
+        result.pop(name, None)
+        result[json_name] = factory()
+    return data if result is None else result
 
 
 def _nulls_to_defaults(model: type[BaseModel], obj: Dict[str, Any]) -> Dict[str, Any]:

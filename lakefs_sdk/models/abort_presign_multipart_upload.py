@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class AbortPresignMultipartUpload(LakeFSModel):
-    """Request body for cancelling a presigned multipart upload."""
+    """Request body for cancelling a presigned multipart upload.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``AbortPresignMultipartUpload.from_json(...)`` or ``.from_dict(...)``.
+
+    :param physical_address: Physical storage address of the upload to cancel. (required)
+    :type physical_address: str
+    """
 
     physical_address: StrictStr = Field(description="Physical storage address of the upload to cancel.")

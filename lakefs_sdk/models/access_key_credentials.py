@@ -6,11 +6,21 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List
 from typing_extensions import Annotated
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class AccessKeyCredentials(LakeFSModel):
-    """A fixed access key pair to assign to the initial user, intended for integration tests."""
+    """A fixed access key pair to assign to the initial user, intended for integration tests.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``AccessKeyCredentials.from_json(...)`` or ``.from_dict(...)``.
+
+    :param access_key_id: Predefined key ID given to the user; meant for integration tests. (required)
+    :type access_key_id: str
+    :param secret_access_key: Predefined secret given to the user; meant for integration tests. (required)
+    :type secret_access_key: str
+    """
 
     access_key_id: Annotated[str, Field(min_length=1, strict=True)] = Field(description="Predefined key ID given to the user; meant for integration tests.")
     secret_access_key: Annotated[str, Field(min_length=1, strict=True)] = Field(description="Predefined secret given to the user; meant for integration tests.")

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class ACL(LakeFSModel):
-    """Access level granted to a group in the simplified ACL model."""
+    """Access level granted to a group in the simplified ACL model.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``ACL.from_json(...)`` or ``.from_dict(...)``.
+
+    :param permission: Level of access the ACL grants; one of `Read`, `Write`, `Super` or `Admin`. (required)
+    :type permission: str
+    """
 
     permission: StrictStr = Field(description="Level of access the ACL grants; one of `Read`, `Write`, `Super` or `Admin`.")

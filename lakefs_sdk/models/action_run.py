@@ -6,17 +6,37 @@ from __future__ import annotations
 from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class ActionRun(LakeFSModel):
-    """One execution of the actions triggered by a repository event."""
+    """One execution of the actions triggered by a repository event.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``ActionRun.from_json(...)`` or ``.from_dict(...)``.
+
+    :param run_id: Unique ID of the run. (required)
+    :type run_id: str
+    :param branch: Branch on which the triggering event happened. (required)
+    :type branch: str
+    :param start_time: Time the run started. (required)
+    :type start_time: datetime
+    :param end_time: Time the run finished. (default: None)
+    :type end_time: Optional[datetime]
+    :param event_type: Type of event that triggered the run, e.g. `pre-commit`. (required)
+    :type event_type: str
+    :param status: Outcome of the run: `completed` or `failed`. (required)
+    :type status: Literal['failed', 'completed']
+    :param commit_id: ID of the commit associated with the run. (required)
+    :type commit_id: str
+    """
 
     run_id: StrictStr = Field(description="Unique ID of the run.")
     branch: StrictStr = Field(description="Branch on which the triggering event happened.")
     start_time: datetime = Field(description="Time the run started.")
     end_time: Optional[datetime] = Field(default=None, description="Time the run finished.")
     event_type: StrictStr = Field(description="Type of event that triggered the run, e.g. `pre-commit`.")
-    status: StrictStr = Field(description="Outcome of the run: `completed` or `failed`.")
+    status: Literal['failed', 'completed'] = Field(description="Outcome of the run: `completed` or `failed`.", alias="status")
     commit_id: StrictStr = Field(description="ID of the commit associated with the run.")
     _validate_status = LakeFSModel.enum_validator("status", ('failed', 'completed', ))

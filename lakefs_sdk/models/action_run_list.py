@@ -7,11 +7,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List
 from lakefs_sdk.models.action_run import ActionRun
 from lakefs_sdk.models.pagination import Pagination
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class ActionRunList(LakeFSModel):
-    """A page of action runs, with pagination info."""
+    """A page of action runs, with pagination info.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``ActionRunList.from_json(...)`` or ``.from_dict(...)``.
+
+    :param pagination: pagination (required)
+    :type pagination: Pagination
+    :param results: Action runs in this page. (required)
+    :type results: List[ActionRun]
+    """
 
     pagination: Pagination
     results: List[ActionRun] = Field(description="Action runs in this page.")

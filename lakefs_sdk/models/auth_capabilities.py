@@ -5,11 +5,21 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class AuthCapabilities(LakeFSModel):
-    """Optional authentication features that the server supports."""
+    """Optional authentication features that the server supports.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``AuthCapabilities.from_json(...)`` or ``.from_dict(...)``.
+
+    :param invite_user: Whether users can be invited by email. (default: None)
+    :type invite_user: Optional[bool]
+    :param forgot_password: Whether password reset (forgot password) is available. (default: None)
+    :type forgot_password: Optional[bool]
+    """
 
     invite_user: Optional[StrictBool] = Field(default=None, description="Whether users can be invited by email.")
     forgot_password: Optional[StrictBool] = Field(default=None, description="Whether password reset (forgot password) is available.")

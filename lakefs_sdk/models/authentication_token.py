@@ -5,11 +5,21 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class AuthenticationToken(LakeFSModel):
-    """A JWT returned by a successful login, with its expiry time."""
+    """A JWT returned by a successful login, with its expiry time.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``AuthenticationToken.from_json(...)`` or ``.from_dict(...)``.
+
+    :param token: JWT to send with later requests to authenticate them. (required)
+    :type token: str
+    :param token_expiration: Expiry time of the token, in seconds since the Unix epoch. (default: None)
+    :type token_expiration: Optional[int]
+    """
 
     token: StrictStr = Field(description="JWT to send with later requests to authenticate them.")
     token_expiration: Optional[StrictInt] = Field(default=None, description="Expiry time of the token, in seconds since the Unix epoch.")

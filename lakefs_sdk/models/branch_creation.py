@@ -5,11 +5,25 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class BranchCreation(LakeFSModel):
-    """Request body for creating a new branch from an existing ref."""
+    """Request body for creating a new branch from an existing ref.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``BranchCreation.from_json(...)`` or ``.from_dict(...)``.
+
+    :param name: Name of the branch to create. (required)
+    :type name: str
+    :param source: Ref (branch, tag or commit ID) the new branch starts from. (required)
+    :type source: str
+    :param force: Allow this write even if the repository is read-only. (default: False)
+    :type force: Optional[bool]
+    :param hidden: Experimental. If true, the branch is omitted from branch listings unless hidden branches are requested. (default: False)
+    :type hidden: Optional[bool]
+    """
 
     name: StrictStr = Field(description="Name of the branch to create.")
     source: StrictStr = Field(description="Ref (branch, tag or commit ID) the new branch starts from.")

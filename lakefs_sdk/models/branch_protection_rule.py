@@ -6,10 +6,18 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List
 from typing_extensions import Annotated
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class BranchProtectionRule(LakeFSModel):
-    """A rule protecting every branch whose name matches a pattern."""
+    """A rule protecting every branch whose name matches a pattern.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``BranchProtectionRule.from_json(...)`` or ``.from_dict(...)``.
+
+    :param pattern: Glob (fnmatch) matched against branch names; `*` and `?` wildcards are allowed. (required)
+    :type pattern: str
+    """
 
     pattern: Annotated[str, Field(min_length=1, strict=True)] = Field(description="Glob (fnmatch) matched against branch names; `*` and `?` wildcards are allowed.")

@@ -6,11 +6,25 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
 from lakefs_sdk.models.commit_overrides import CommitOverrides
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class CherryPickCreation(LakeFSModel):
-    """Request body for applying the changes of an existing commit onto a branch."""
+    """Request body for applying the changes of an existing commit onto a branch.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``CherryPickCreation.from_json(...)`` or ``.from_dict(...)``.
+
+    :param ref: Ref (commit ID, branch or tag) naming the commit whose changes are applied. (required)
+    :type ref: str
+    :param parent_number: For a merge commit, which parent (1-based) to diff against; parent 1 is the branch merged into. (default: None)
+    :type parent_number: Optional[int]
+    :param commit_overrides: commit_overrides (default: None)
+    :type commit_overrides: Optional[CommitOverrides]
+    :param force: Allow this write even if the repository is read-only. (default: False)
+    :type force: Optional[bool]
+    """
 
     ref: StrictStr = Field(description="Ref (commit ID, branch or tag) naming the commit whose changes are applied.")
     parent_number: Optional[StrictInt] = Field(default=None, description="For a merge commit, which parent (1-based) to diff against; parent 1 is the branch merged into.")

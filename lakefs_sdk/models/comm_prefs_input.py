@@ -5,11 +5,29 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class CommPrefsInput(LakeFSModel):
-    """Contact details and email subscription choices collected during initial setup."""
+    """Contact details and email subscription choices collected during initial setup.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``CommPrefsInput.from_json(...)`` or ``.from_dict(...)``.
+
+    :param first_name: User's first name. (default: None)
+    :type first_name: Optional[str]
+    :param last_name: User's last name. (default: None)
+    :type last_name: Optional[str]
+    :param email: User's email address. (default: None)
+    :type email: Optional[str]
+    :param company_name: User's company or organization. (default: None)
+    :type company_name: Optional[str]
+    :param feature_updates: Whether the user wants to be sent news about new features. (required)
+    :type feature_updates: bool
+    :param security_updates: Deprecated and ignored by the server. (required)
+    :type security_updates: bool
+    """
 
     first_name: Optional[StrictStr] = Field(default=None, description="User's first name.", alias="firstName")
     last_name: Optional[StrictStr] = Field(default=None, description="User's last name.", alias="lastName")

@@ -6,11 +6,35 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
 from typing_extensions import Annotated
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class Commit(LakeFSModel):
-    """A commit in a repository's history: its ID, parents, author, message and metadata."""
+    """A commit in a repository's history: its ID, parents, author, message and metadata.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``Commit.from_json(...)`` or ``.from_dict(...)``.
+
+    :param id: Unique ID of the commit. (required)
+    :type id: str
+    :param parents: IDs of the parent commits; merge commits have more than one. (required)
+    :type parents: List[str]
+    :param committer: User who created the commit. (required)
+    :type committer: str
+    :param message: Commit message. (required)
+    :type message: str
+    :param creation_date: Creation time, in seconds since the Unix epoch. (required)
+    :type creation_date: int
+    :param meta_range_id: ID of the metarange that holds the commit's content. (required)
+    :type meta_range_id: str
+    :param metadata: User-defined key/value pairs attached to the commit. Keys and values are strings; a number or boolean value is refused, not converted. (default: None)
+    :type metadata: Optional[Dict[str, str]]
+    :param generation: Generation number of the commit in the commit graph. (default: None)
+    :type generation: Optional[int]
+    :param version: Record format version, either 0 or 1. (default: None)
+    :type version: Optional[int]
+    """
 
     id: StrictStr = Field(description="Unique ID of the commit.")
     parents: List[StrictStr] = Field(description="IDs of the parent commits; merge commits have more than one.")
@@ -18,6 +42,6 @@ class Commit(LakeFSModel):
     message: StrictStr = Field(description="Commit message.")
     creation_date: StrictInt = Field(description="Creation time, in seconds since the Unix epoch.")
     meta_range_id: StrictStr = Field(description="ID of the metarange that holds the commit's content.")
-    metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="User-defined key/value pairs attached to the commit.")
+    metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="User-defined key/value pairs attached to the commit. Keys and values are strings; a number or boolean value is refused, not converted.")
     generation: Optional[StrictInt] = Field(default=None, description="Generation number of the commit in the commit graph.")
     version: Optional[Annotated[int, Field(le=1, strict=True, ge=0)]] = Field(default=None, description="Record format version, either 0 or 1.")

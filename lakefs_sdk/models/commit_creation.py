@@ -5,14 +5,30 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class CommitCreation(LakeFSModel):
-    """Request body for committing the staged changes of a branch."""
+    """Request body for committing the staged changes of a branch.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``CommitCreation.from_json(...)`` or ``.from_dict(...)``.
+
+    :param message: Commit message. (required)
+    :type message: str
+    :param metadata: User-defined key/value pairs to attach to the commit. Keys and values are strings; a number or boolean value is refused, not converted. (default: None)
+    :type metadata: Optional[Dict[str, str]]
+    :param var_date: Overrides the commit's creation time, in seconds since the Unix epoch. (default: None)
+    :type var_date: Optional[int]
+    :param allow_empty: When true, the commit is created even if the branch has no changes. (default: False)
+    :type allow_empty: Optional[bool]
+    :param force: Allow this write even if the repository is read-only. (default: False)
+    :type force: Optional[bool]
+    """
 
     message: StrictStr = Field(description="Commit message.")
-    metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="User-defined key/value pairs to attach to the commit.")
+    metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="User-defined key/value pairs to attach to the commit. Keys and values are strings; a number or boolean value is refused, not converted.")
     var_date: Optional[StrictInt] = Field(default=None, description="Overrides the commit's creation time, in seconds since the Unix epoch.", alias="date")
     allow_empty: Optional[StrictBool] = Field(default=False, description="When true, the commit is created even if the branch has no changes.")
     force: Optional[StrictBool] = Field(default=False, description="Allow this write even if the repository is read-only.")

@@ -7,11 +7,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List
 from lakefs_sdk.models.commit import Commit
 from lakefs_sdk.models.pagination import Pagination
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class CommitList(LakeFSModel):
-    """A page of commits, with pagination info."""
+    """A page of commits, with pagination info.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``CommitList.from_json(...)`` or ``.from_dict(...)``.
+
+    :param pagination: pagination (required)
+    :type pagination: Pagination
+    :param results: Commits in this page. (required)
+    :type results: List[Commit]
+    """
 
     pagination: Pagination
     results: List[Commit] = Field(description="Commits in this page.")

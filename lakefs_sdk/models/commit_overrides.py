@@ -5,11 +5,21 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class CommitOverrides(LakeFSModel):
-    """Values that replace those of the original commit when creating a new one, e.g. on cherry-pick."""
+    """Values that replace those of the original commit when creating a new one, e.g. on cherry-pick.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``CommitOverrides.from_json(...)`` or ``.from_dict(...)``.
+
+    :param message: Message to use instead of the original commit's message. (default: None)
+    :type message: Optional[str]
+    :param metadata: Key/value metadata to use instead of the original commit's metadata. Keys and values are strings; a number or boolean value is refused, not converted. (default: None)
+    :type metadata: Optional[Dict[str, str]]
+    """
 
     message: Optional[StrictStr] = Field(default=None, description="Message to use instead of the original commit's message.")
-    metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="Key/value metadata to use instead of the original commit's metadata.")
+    metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="Key/value metadata to use instead of the original commit's metadata. Keys and values are strings; a number or boolean value is refused, not converted.")

@@ -6,11 +6,37 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
 from typing_extensions import Annotated
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class CommitRecordCreation(LakeFSModel):
-    """Request body for writing a complete commit record directly, with all its fields supplied by the caller."""
+    """Request body for writing a complete commit record directly, with all its fields supplied by the caller.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``CommitRecordCreation.from_json(...)`` or ``.from_dict(...)``.
+
+    :param commit_id: ID to give the commit. (required)
+    :type commit_id: str
+    :param version: Record format version, either 0 or 1. (required)
+    :type version: int
+    :param committer: User recorded as the commit's author. (required)
+    :type committer: str
+    :param message: Commit message. (required)
+    :type message: str
+    :param metarange_id: ID of the metarange that holds the commit's content. (required)
+    :type metarange_id: str
+    :param creation_date: Creation time, in seconds since the Unix epoch. (required)
+    :type creation_date: int
+    :param parents: IDs of the parent commits. (required)
+    :type parents: List[str]
+    :param metadata: User-defined key/value pairs attached to the commit. Keys and values are strings; a number or boolean value is refused, not converted. (default: None)
+    :type metadata: Optional[Dict[str, str]]
+    :param generation: Generation number of the commit in the commit graph. (required)
+    :type generation: int
+    :param force: Allow this write even if the repository is read-only. (default: False)
+    :type force: Optional[bool]
+    """
 
     commit_id: StrictStr = Field(description="ID to give the commit.")
     version: Annotated[int, Field(le=1, strict=True, ge=0)] = Field(description="Record format version, either 0 or 1.")
@@ -19,6 +45,6 @@ class CommitRecordCreation(LakeFSModel):
     metarange_id: StrictStr = Field(description="ID of the metarange that holds the commit's content.")
     creation_date: StrictInt = Field(description="Creation time, in seconds since the Unix epoch.")
     parents: List[StrictStr] = Field(description="IDs of the parent commits.")
-    metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="User-defined key/value pairs attached to the commit.")
+    metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="User-defined key/value pairs attached to the commit. Keys and values are strings; a number or boolean value is refused, not converted.")
     generation: StrictInt = Field(description="Generation number of the commit in the commit graph.")
     force: Optional[StrictBool] = Field(default=False, description="Allow this write even if the repository is read-only.")

@@ -6,13 +6,27 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
 from lakefs_sdk.models.upload_part import UploadPart
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class CompletePresignMultipartUpload(LakeFSModel):
-    """Request body for finishing a presigned multipart upload and linking the object."""
+    """Request body for finishing a presigned multipart upload and linking the object.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``CompletePresignMultipartUpload.from_json(...)`` or ``.from_dict(...)``.
+
+    :param physical_address: Physical storage address of the object being uploaded. (required)
+    :type physical_address: str
+    :param parts: Uploaded parts, sorted by part number in ascending order. (required)
+    :type parts: List[UploadPart]
+    :param user_metadata: User-defined key/value metadata to store with the object. Keys and values are strings; a number or boolean value is refused, not converted. (default: None)
+    :type user_metadata: Optional[Dict[str, str]]
+    :param content_type: Content (MIME) type of the object. (default: None)
+    :type content_type: Optional[str]
+    """
 
     physical_address: StrictStr = Field(description="Physical storage address of the object being uploaded.")
     parts: List[UploadPart] = Field(description="Uploaded parts, sorted by part number in ascending order.")
-    user_metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="User-defined key/value metadata to store with the object.")
+    user_metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="User-defined key/value metadata to store with the object. Keys and values are strings; a number or boolean value is refused, not converted.")
     content_type: Optional[StrictStr] = Field(default=None, description="Content (MIME) type of the object.")

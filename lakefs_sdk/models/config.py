@@ -8,11 +8,27 @@ from typing import Any, ClassVar, Dict, List, Optional
 from lakefs_sdk.models.storage_config import StorageConfig
 from lakefs_sdk.models.ui_config import UIConfig
 from lakefs_sdk.models.version_config import VersionConfig
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class Config(LakeFSModel):
-    """Server configuration as seen by clients: version, storage, UI and capability settings."""
+    """Server configuration as seen by clients: version, storage, UI and capability settings.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``Config.from_json(...)`` or ``.from_dict(...)``.
+
+    :param version_config: version_config (default: None)
+    :type version_config: Optional[VersionConfig]
+    :param storage_config: storage_config (default: None)
+    :type storage_config: Optional[StorageConfig]
+    :param storage_config_list: Settings of every storage backend configured on the server. (default: None)
+    :type storage_config_list: Optional[List[StorageConfig]]
+    :param ui_config: ui_config (default: None)
+    :type ui_config: Optional[UIConfig]
+    :param capabilities_config: Capabilities advertised by the server; currently defines no fields. (default: None)
+    :type capabilities_config: Optional[object]
+    """
 
     version_config: Optional[VersionConfig] = None
     storage_config: Optional[StorageConfig] = None

@@ -6,11 +6,25 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 from typing import Any, ClassVar, Dict, List, Optional
 from typing_extensions import Annotated
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class CopyPartSource(LakeFSModel):
-    """The object (and optional byte range) to copy from when uploading a multipart part by copy."""
+    """The object (and optional byte range) to copy from when uploading a multipart part by copy.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``CopyPartSource.from_json(...)`` or ``.from_dict(...)``.
+
+    :param repository: Repository of the source object. (required)
+    :type repository: str
+    :param ref: Ref (branch, tag or commit ID) of the source object. (required)
+    :type ref: str
+    :param path: Path of the source object. (required)
+    :type path: str
+    :param range: Byte range of the source to copy, e.g. `bytes=0-1023`. (default: None)
+    :type range: Optional[str]
+    """
 
     repository: StrictStr = Field(description="Repository of the source object.")
     ref: StrictStr = Field(description="Ref (branch, tag or commit ID) of the source object.")

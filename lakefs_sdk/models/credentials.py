@@ -5,11 +5,21 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from typing import Any, ClassVar, Dict, List
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class Credentials(LakeFSModel):
-    """An access key belonging to a user, without its secret."""
+    """An access key belonging to a user, without its secret.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``Credentials.from_json(...)`` or ``.from_dict(...)``.
+
+    :param access_key_id: The access key ID. (required)
+    :type access_key_id: str
+    :param creation_date: Creation time, in seconds since the Unix epoch. (required)
+    :type creation_date: int
+    """
 
     access_key_id: StrictStr = Field(description="The access key ID.")
     creation_date: StrictInt = Field(description="Creation time, in seconds since the Unix epoch.")

@@ -7,11 +7,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List
 from lakefs_sdk.models.credentials import Credentials
 from lakefs_sdk.models.pagination import Pagination
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class CredentialsList(LakeFSModel):
-    """A page of access keys, with pagination info."""
+    """A page of access keys, with pagination info.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``CredentialsList.from_json(...)`` or ``.from_dict(...)``.
+
+    :param pagination: pagination (required)
+    :type pagination: Pagination
+    :param results: Access keys in this page. (required)
+    :type results: List[Credentials]
+    """
 
     pagination: Pagination
     results: List[Credentials] = Field(description="Access keys in this page.")

@@ -5,11 +5,23 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from typing import Any, ClassVar, Dict, List
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class CredentialsWithSecret(LakeFSModel):
-    """A newly created access key together with its secret, which is only returned at creation time."""
+    """A newly created access key together with its secret, which is only returned at creation time.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``CredentialsWithSecret.from_json(...)`` or ``.from_dict(...)``.
+
+    :param access_key_id: The access key ID. (required)
+    :type access_key_id: str
+    :param secret_access_key: The secret matching the access key ID; store it safely. (required)
+    :type secret_access_key: str
+    :param creation_date: Creation time, in seconds since the Unix epoch. (required)
+    :type creation_date: int
+    """
 
     access_key_id: StrictStr = Field(description="The access key ID.")
     secret_access_key: StrictStr = Field(description="The secret matching the access key ID; store it safely.")

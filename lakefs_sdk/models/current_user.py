@@ -6,10 +6,18 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 from typing import Any, ClassVar, Dict, List
 from lakefs_sdk.models.user import User
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class CurrentUser(LakeFSModel):
-    """Wrapper holding the user that made the request."""
+    """Wrapper holding the user that made the request.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``CurrentUser.from_json(...)`` or ``.from_dict(...)``.
+
+    :param user: user (required)
+    :type user: User
+    """
 
     user: User

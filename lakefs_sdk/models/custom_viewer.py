@@ -5,11 +5,25 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class CustomViewer(LakeFSModel):
-    """A UI viewer used to display objects with matching file extensions or content types."""
+    """A UI viewer used to display objects with matching file extensions or content types.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``CustomViewer.from_json(...)`` or ``.from_dict(...)``.
+
+    :param name: Display name of the viewer. (required)
+    :type name: str
+    :param url: URL at which the viewer is served. (required)
+    :type url: str
+    :param extensions: File extensions this viewer handles. (default: None)
+    :type extensions: Optional[List[str]]
+    :param content_types: Content (MIME) types this viewer handles. (default: None)
+    :type content_types: Optional[List[str]]
+    """
 
     name: StrictStr = Field(description="Display name of the viewer.")
     url: StrictStr = Field(description="URL at which the viewer is served.")

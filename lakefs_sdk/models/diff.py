@@ -6,15 +6,31 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 from typing import Any, ClassVar, Dict, List, Optional
 from lakefs_sdk.models.diff_object_stat import DiffObjectStat
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class Diff(LakeFSModel):
-    """A single difference between two refs: one changed path and how it changed."""
+    """A single difference between two refs: one changed path and how it changed.
 
-    type: StrictStr = Field(description="Kind of change: `added`, `removed`, `changed`, `conflict` or `prefix_changed`.")
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``Diff.from_json(...)`` or ``.from_dict(...)``.
+
+    :param type: Kind of change: `added`, `removed`, `changed`, `conflict` or `prefix_changed`. (required)
+    :type type: Literal['added', 'removed', 'changed', 'conflict', 'prefix_changed']
+    :param path: Path of the object or prefix that differs. (required)
+    :type path: str
+    :param path_type: Whether the path is a single `object` or a `common_prefix`. (required)
+    :type path_type: Literal['common_prefix', 'object']
+    :param size_bytes: Size in bytes of the entry that was added, changed or removed. (default: None)
+    :type size_bytes: Optional[int]
+    :param right: right (default: None)
+    :type right: Optional[DiffObjectStat]
+    """
+
+    type: Literal['added', 'removed', 'changed', 'conflict', 'prefix_changed'] = Field(description="Kind of change: `added`, `removed`, `changed`, `conflict` or `prefix_changed`.", alias="type")
     path: StrictStr = Field(description="Path of the object or prefix that differs.")
-    path_type: StrictStr = Field(description="Whether the path is a single `object` or a `common_prefix`.")
+    path_type: Literal['common_prefix', 'object'] = Field(description="Whether the path is a single `object` or a `common_prefix`.", alias="path_type")
     size_bytes: Optional[StrictInt] = Field(default=None, description="Size in bytes of the entry that was added, changed or removed.")
     right: Optional[DiffObjectStat] = None
     _validate_type = LakeFSModel.enum_validator("type", ('added', 'removed', 'changed', 'conflict', 'prefix_changed', ))

@@ -7,11 +7,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List
 from lakefs_sdk.models.diff import Diff
 from lakefs_sdk.models.pagination import Pagination
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class DiffList(LakeFSModel):
-    """A page of differences between two refs, with pagination info."""
+    """A page of differences between two refs, with pagination info.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``DiffList.from_json(...)`` or ``.from_dict(...)``.
+
+    :param pagination: pagination (required)
+    :type pagination: Pagination
+    :param results: Differences in this page. (required)
+    :type results: List[Diff]
+    """
 
     pagination: Pagination
     results: List[Diff] = Field(description="Differences in this page.")

@@ -5,13 +5,27 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class DiffObjectStat(LakeFSModel):
-    """Stat information for an object on one side of a diff."""
+    """Stat information for an object on one side of a diff.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``DiffObjectStat.from_json(...)`` or ``.from_dict(...)``.
+
+    :param checksum: Checksum of the object's content. (required)
+    :type checksum: str
+    :param mtime: Last modification time, in seconds since the Unix epoch. (required)
+    :type mtime: int
+    :param content_type: Content (MIME) type of the object. (required)
+    :type content_type: str
+    :param metadata: User-defined key/value metadata of an object. Keys and values are strings; a number or boolean value is refused, not converted. (default: None)
+    :type metadata: Optional[Dict[str, str]]
+    """
 
     checksum: StrictStr = Field(description="Checksum of the object's content.")
     mtime: StrictInt = Field(description="Last modification time, in seconds since the Unix epoch.")
     content_type: StrictStr = Field(description="Content (MIME) type of the object.")
-    metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="User-defined key/value metadata of an object.")
+    metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="User-defined key/value metadata of an object. Keys and values are strings; a number or boolean value is refused, not converted.")

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class Error(LakeFSModel):
-    """Error payload returned by the server when a request fails."""
+    """Error payload returned by the server when a request fails.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``Error.from_json(...)`` or ``.from_dict(...)``.
+
+    :param message: Brief human-readable description of what went wrong. (required)
+    :type message: str
+    """
 
     message: StrictStr = Field(description="Brief human-readable description of what went wrong.")

@@ -5,11 +5,21 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class ErrorNoACL(LakeFSModel):
-    """Error payload that also tells whether a group was found but lacks an ACL."""
+    """Error payload that also tells whether a group was found but lacks an ACL.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``ErrorNoACL.from_json(...)`` or ``.from_dict(...)``.
+
+    :param message: Brief human-readable description of what went wrong. (required)
+    :type message: str
+    :param no_acl: True when the group was found but has no ACL attached. (default: None)
+    :type no_acl: Optional[bool]
+    """
 
     message: StrictStr = Field(description="Brief human-readable description of what went wrong.")
     no_acl: Optional[StrictBool] = Field(default=None, description="True when the group was found but has no ACL attached.")

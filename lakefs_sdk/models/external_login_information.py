@@ -5,11 +5,21 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class ExternalLoginInformation(LakeFSModel):
-    """Request body for logging in through an external authenticator."""
+    """Request body for logging in through an external authenticator.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``ExternalLoginInformation.from_json(...)`` or ``.from_dict(...)``.
+
+    :param token_expiration_duration: Requested lifetime of the token that is issued. (default: None)
+    :type token_expiration_duration: Optional[int]
+    :param identity_request: Authenticator-specific request that proves the caller's identity. (required)
+    :type identity_request: object
+    """
 
     token_expiration_duration: Optional[StrictInt] = Field(default=None, description="Requested lifetime of the token that is issued.")
     identity_request: Dict[str, Any] = Field(description="Authenticator-specific request that proves the caller's identity.", alias="identityRequest")

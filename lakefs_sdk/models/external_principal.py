@@ -5,12 +5,24 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 import typing
 
 
 class ExternalPrincipal(LakeFSModel):
-    """An identity from an external system (such as an AWS IAM role) linked to a lakeFS user."""
+    """An identity from an external system (such as an AWS IAM role) linked to a lakeFS user.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``ExternalPrincipal.from_json(...)`` or ``.from_dict(...)``.
+
+    :param id: Unique identifier of the external principal, such as an AWS assumed-role ARN. (required)
+    :type id: str
+    :param user_id: ID of the lakeFS user the principal is linked to. (required)
+    :type user_id: str
+    :param settings: Extra settings for the remote authenticator. (default: None)
+    :type settings: Optional[List[Dict[str, str]]]
+    """
 
     id: StrictStr = Field(description="Unique identifier of the external principal, such as an AWS assumed-role ARN.")
     user_id: StrictStr = Field(description="ID of the lakeFS user the principal is linked to.")

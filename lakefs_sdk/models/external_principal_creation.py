@@ -5,12 +5,20 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 import typing
 
 
 class ExternalPrincipalCreation(LakeFSModel):
-    """Request body for attaching an external principal to a user."""
+    """Request body for attaching an external principal to a user.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``ExternalPrincipalCreation.from_json(...)`` or ``.from_dict(...)``.
+
+    :param settings: Extra settings for the remote authenticator. (default: None)
+    :type settings: Optional[List[Dict[str, str]]]
+    """
 
     # Type set by the spec's x-lakefs-python-type extension.
     settings: Optional[typing.Union[typing.Dict[str, typing.Any], typing.List[typing.Dict[str, str]]]] = None

@@ -7,11 +7,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List
 from lakefs_sdk.models.external_principal import ExternalPrincipal
 from lakefs_sdk.models.pagination import Pagination
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class ExternalPrincipalList(LakeFSModel):
-    """A page of external principals, with pagination info."""
+    """A page of external principals, with pagination info.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``ExternalPrincipalList.from_json(...)`` or ``.from_dict(...)``.
+
+    :param pagination: pagination (required)
+    :type pagination: Pagination
+    :param results: External principals in this page. (required)
+    :type results: List[ExternalPrincipal]
+    """
 
     pagination: Pagination
     results: List[ExternalPrincipal] = Field(description="External principals in this page.")

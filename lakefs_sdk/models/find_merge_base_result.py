@@ -5,11 +5,23 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class FindMergeBaseResult(LakeFSModel):
-    """The common ancestor commit found for a source and destination ref, with both resolved commit IDs."""
+    """The common ancestor commit found for a source and destination ref, with both resolved commit IDs.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``FindMergeBaseResult.from_json(...)`` or ``.from_dict(...)``.
+
+    :param source_commit_id: Commit ID that the source ref resolved to. (required)
+    :type source_commit_id: str
+    :param destination_commit_id: Commit ID that the destination ref resolved to. (required)
+    :type destination_commit_id: str
+    :param base_commit_id: ID of the common ancestor (merge base) commit. (required)
+    :type base_commit_id: str
+    """
 
     source_commit_id: StrictStr = Field(description="Commit ID that the source ref resolved to.")
     destination_commit_id: StrictStr = Field(description="Commit ID that the destination ref resolved to.")

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class GarbageCollectionConfig(LakeFSModel):
-    """Server garbage-collection settings."""
+    """Server garbage-collection settings.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``GarbageCollectionConfig.from_json(...)`` or ``.from_dict(...)``.
+
+    :param grace_period: Period in seconds during which newly created objects are protected from collection. (default: None)
+    :type grace_period: Optional[int]
+    """
 
     grace_period: Optional[StrictInt] = Field(default=None, description="Period in seconds during which newly created objects are protected from collection.")

@@ -5,11 +5,25 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class GarbageCollectionPrepareResponse(LakeFSModel):
-    """Where to find the inputs and outputs of a garbage-collection run that has been prepared."""
+    """Where to find the inputs and outputs of a garbage-collection run that has been prepared.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``GarbageCollectionPrepareResponse.from_json(...)`` or ``.from_dict(...)``.
+
+    :param run_id: Unique ID assigned to this garbage-collection run. (required)
+    :type run_id: str
+    :param gc_commits_location: Where the commits table (CSV) produced for this run is stored; partitioned per run_id. (required)
+    :type gc_commits_location: str
+    :param gc_addresses_location: Storage location where the expired-addresses Parquet table should be written, partitioned by run_id. (required)
+    :type gc_addresses_location: str
+    :param gc_commits_presigned_url: Presigned link from which the commits table can be fetched. (default: None)
+    :type gc_commits_presigned_url: Optional[str]
+    """
 
     run_id: StrictStr = Field(description="Unique ID assigned to this garbage-collection run.")
     gc_commits_location: StrictStr = Field(description="Where the commits table (CSV) produced for this run is stored; partitioned per run_id.")

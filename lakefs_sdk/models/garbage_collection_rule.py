@@ -5,11 +5,21 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from typing import Any, ClassVar, Dict, List
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class GarbageCollectionRule(LakeFSModel):
-    """Retention period that applies to one branch."""
+    """Retention period that applies to one branch.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``GarbageCollectionRule.from_json(...)`` or ``.from_dict(...)``.
+
+    :param branch_id: Name of the branch the rule applies to. (required)
+    :type branch_id: str
+    :param retention_days: Number of days to retain objects for this branch. (required)
+    :type retention_days: int
+    """
 
     branch_id: StrictStr = Field(description="Name of the branch the rule applies to.")
     retention_days: StrictInt = Field(description="Number of days to retain objects for this branch.")

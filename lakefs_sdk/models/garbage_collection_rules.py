@@ -6,11 +6,27 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from typing import Any, ClassVar, Dict, List
 from lakefs_sdk.models.garbage_collection_rule import GarbageCollectionRule
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class GarbageCollectionRules(LakeFSModel):
-    """A repository's garbage-collection retention rules: a default plus per-branch overrides."""
+    """A repository's garbage-collection retention rules: a default plus per-branch overrides.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``GarbageCollectionRules.from_json(...)`` or ``.from_dict(...)``.
+
+    :param default_retention_days: Retention period in days for branches that have no specific rule. (required)
+    :type default_retention_days: int
+    :param branches: Per-branch retention rules. (required)
+    :type branches: List[GarbageCollectionRule]
+
+    Where lakeFS departs from this schema, decoding an answer gives the field's zero value
+    (``""``, ``[]``, ``{}``) instead of failing:
+
+    - ``branches`` (null in answers of ``getGCRules``, ``internalGetGarbageCollectionRules``): With no per-branch rule set (for example after setGCRules with an empty list) the server sends null (how Go encodes a nil slice) where the spec promises an array.
+    """
 
     default_retention_days: StrictInt = Field(description="Retention period in days for branches that have no specific rule.")
     branches: List[GarbageCollectionRule] = Field(description="Per-branch retention rules.")
+    _server_deviations = LakeFSModel.zero_when_absent("branches", )

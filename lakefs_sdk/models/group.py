@@ -5,11 +5,25 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class Group(LakeFSModel):
-    """A named set of users that policies can be attached to."""
+    """A named set of users that policies can be attached to.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``Group.from_json(...)`` or ``.from_dict(...)``.
+
+    :param id: Unique identifier of the group. (required)
+    :type id: str
+    :param name: Display name of the group. (default: None)
+    :type name: Optional[str]
+    :param description: Free-text description of the group. (default: None)
+    :type description: Optional[str]
+    :param creation_date: Creation time, in seconds since the Unix epoch. (required)
+    :type creation_date: int
+    """
 
     id: StrictStr = Field(description="Unique identifier of the group.")
     name: Optional[StrictStr] = Field(default=None, description="Display name of the group.")

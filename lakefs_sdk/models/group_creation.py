@@ -5,11 +5,21 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class GroupCreation(LakeFSModel):
-    """Request body for creating a group."""
+    """Request body for creating a group.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``GroupCreation.from_json(...)`` or ``.from_dict(...)``.
+
+    :param id: Identifier of the new group. (required)
+    :type id: str
+    :param description: Free-text description of the group. (default: None)
+    :type description: Optional[str]
+    """
 
     id: StrictStr = Field(description="Identifier of the new group.")
     description: Optional[StrictStr] = Field(default=None, description="Free-text description of the group.")

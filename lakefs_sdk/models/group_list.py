@@ -7,11 +7,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List
 from lakefs_sdk.models.group import Group
 from lakefs_sdk.models.pagination import Pagination
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class GroupList(LakeFSModel):
-    """A page of groups, with pagination info."""
+    """A page of groups, with pagination info.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``GroupList.from_json(...)`` or ``.from_dict(...)``.
+
+    :param pagination: pagination (required)
+    :type pagination: Pagination
+    :param results: Groups in this page. (required)
+    :type results: List[Group]
+    """
 
     pagination: Pagination
     results: List[Group] = Field(description="Groups in this page.")

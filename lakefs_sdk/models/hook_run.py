@@ -6,16 +6,34 @@ from __future__ import annotations
 from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class HookRun(LakeFSModel):
-    """The execution of a single hook within an action run."""
+    """The execution of a single hook within an action run.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``HookRun.from_json(...)`` or ``.from_dict(...)``.
+
+    :param hook_run_id: Unique ID of this hook execution. (required)
+    :type hook_run_id: str
+    :param action: Name of the action the hook is defined in. (required)
+    :type action: str
+    :param hook_id: ID of the hook within its action. (required)
+    :type hook_id: str
+    :param start_time: Time the hook started. (required)
+    :type start_time: datetime
+    :param end_time: Time the hook finished. (default: None)
+    :type end_time: Optional[datetime]
+    :param status: Outcome of the hook: `completed` or `failed`. (required)
+    :type status: Literal['failed', 'completed']
+    """
 
     hook_run_id: StrictStr = Field(description="Unique ID of this hook execution.")
     action: StrictStr = Field(description="Name of the action the hook is defined in.")
     hook_id: StrictStr = Field(description="ID of the hook within its action.")
     start_time: datetime = Field(description="Time the hook started.")
     end_time: Optional[datetime] = Field(default=None, description="Time the hook finished.")
-    status: StrictStr = Field(description="Outcome of the hook: `completed` or `failed`.")
+    status: Literal['failed', 'completed'] = Field(description="Outcome of the hook: `completed` or `failed`.", alias="status")
     _validate_status = LakeFSModel.enum_validator("status", ('failed', 'completed', ))

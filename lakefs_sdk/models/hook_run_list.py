@@ -7,11 +7,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List
 from lakefs_sdk.models.hook_run import HookRun
 from lakefs_sdk.models.pagination import Pagination
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class HookRunList(LakeFSModel):
-    """A page of hook runs, with pagination info."""
+    """A page of hook runs, with pagination info.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``HookRunList.from_json(...)`` or ``.from_dict(...)``.
+
+    :param pagination: pagination (required)
+    :type pagination: Pagination
+    :param results: Hook runs in this page. (required)
+    :type results: List[HookRun]
+    """
 
     pagination: Pagination
     results: List[HookRun] = Field(description="Hook runs in this page.")

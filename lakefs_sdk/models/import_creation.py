@@ -7,11 +7,23 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from typing import Any, ClassVar, Dict, List, Optional
 from lakefs_sdk.models.commit_creation import CommitCreation
 from lakefs_sdk.models.import_location import ImportLocation
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class ImportCreation(LakeFSModel):
-    """Request body for importing external data into a branch and committing it."""
+    """Request body for importing external data into a branch and committing it.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``ImportCreation.from_json(...)`` or ``.from_dict(...)``.
+
+    :param paths: Locations to import. (required)
+    :type paths: List[ImportLocation]
+    :param commit: commit (required)
+    :type commit: CommitCreation
+    :param force: Allow this write even if the repository is read-only. (default: False)
+    :type force: Optional[bool]
+    """
 
     paths: List[ImportLocation] = Field(description="Locations to import.")
     commit: CommitCreation

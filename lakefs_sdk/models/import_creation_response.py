@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class ImportCreationResponse(LakeFSModel):
-    """Identifies an import that has been started."""
+    """Identifies an import that has been started.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``ImportCreationResponse.from_json(...)`` or ``.from_dict(...)``.
+
+    :param id: ID of the started import, used to check its status or cancel it. (required)
+    :type id: str
+    """
 
     id: StrictStr = Field(description="ID of the started import, used to check its status or cancel it.")

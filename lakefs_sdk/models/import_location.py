@@ -5,13 +5,25 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 from typing import Any, ClassVar, Dict, List
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class ImportLocation(LakeFSModel):
-    """One external storage location to import, and where it lands on the branch."""
+    """One external storage location to import, and where it lands on the branch.
 
-    type: StrictStr = Field(description="Kind of source: `common_prefix` for everything under a prefix, or `object` for a single object.")
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``ImportLocation.from_json(...)`` or ``.from_dict(...)``.
+
+    :param type: Kind of source: `common_prefix` for everything under a prefix, or `object` for a single object. (required)
+    :type type: Literal['common_prefix', 'object']
+    :param path: Source URI of the prefix or object to import; it must be on the same storage type as the lakeFS blockstore. (required)
+    :type path: str
+    :param destination: Path on the branch, relative to its root, where data is placed. For an `object` it is the exact object path; for a `common_prefix` it is the target prefix. (required)
+    :type destination: str
+    """
+
+    type: Literal['common_prefix', 'object'] = Field(description="Kind of source: `common_prefix` for everything under a prefix, or `object` for a single object.", alias="type")
     path: StrictStr = Field(description="Source URI of the prefix or object to import; it must be on the same storage type as the lakeFS blockstore.")
     destination: StrictStr = Field(description="Path on the branch, relative to its root, where data is placed. For an `object` it is the exact object path; for a `common_prefix` it is the target prefix.")
     _validate_type = LakeFSModel.enum_validator("type", ('common_prefix', 'object', ))

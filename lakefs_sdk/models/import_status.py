@@ -8,11 +8,29 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 from typing import Any, ClassVar, Dict, List, Optional
 from lakefs_sdk.models.commit import Commit
 from lakefs_sdk.models.error import Error
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class ImportStatus(LakeFSModel):
-    """Progress and result of an import."""
+    """Progress and result of an import.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``ImportStatus.from_json(...)`` or ``.from_dict(...)``.
+
+    :param completed: True once the import has finished. (required)
+    :type completed: bool
+    :param update_time: Time the status was last updated. (required)
+    :type update_time: datetime
+    :param ingested_objects: Count of objects imported up to now. (default: None)
+    :type ingested_objects: Optional[int]
+    :param metarange_id: ID of the metarange created by the import. (default: None)
+    :type metarange_id: Optional[str]
+    :param commit: commit (default: None)
+    :type commit: Optional[Commit]
+    :param error: error (default: None)
+    :type error: Optional[Error]
+    """
 
     completed: StrictBool = Field(description="True once the import has finished.")
     update_time: datetime = Field(description="Time the status was last updated.")

@@ -6,11 +6,21 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List
 from lakefs_sdk.models.usage_report import UsageReport
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class InstallationUsageReport(LakeFSModel):
-    """Usage reports for a lakeFS installation."""
+    """Usage reports for a lakeFS installation.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``InstallationUsageReport.from_json(...)`` or ``.from_dict(...)``.
+
+    :param installation_id: Unique ID of the lakeFS installation. (required)
+    :type installation_id: str
+    :param reports: Usage figures for the installation. (required)
+    :type reports: List[UsageReport]
+    """
 
     installation_id: StrictStr = Field(description="Unique ID of the lakeFS installation.")
     reports: List[UsageReport] = Field(description="Usage figures for the installation.")

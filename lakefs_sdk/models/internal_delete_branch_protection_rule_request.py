@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class InternalDeleteBranchProtectionRuleRequest(LakeFSModel):
-    """InternalDeleteBranchProtectionRuleRequest"""
+    """InternalDeleteBranchProtectionRuleRequest
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``InternalDeleteBranchProtectionRuleRequest.from_json(...)`` or ``.from_dict(...)``.
+
+    :param pattern: Branch name pattern of the rule to remove. (required)
+    :type pattern: str
+    """
 
     pattern: StrictStr = Field(description="Branch name pattern of the rule to remove.")

@@ -5,17 +5,43 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class LoginConfig(LakeFSModel):
-    """Settings the web UI uses to build its login and logout flow."""
+    """Settings the web UI uses to build its login and logout flow.
 
-    rbac: Optional[StrictStr] = Field(default=None, description="Access-control mode shown in the UI: `none`, `simplified`, `internal` or `external`. With `external`, RBAC stays enabled, which requires an external auth service.", alias="RBAC")
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``LoginConfig.from_json(...)`` or ``.from_dict(...)``.
+
+    :param rbac: Access-control mode shown in the UI: `none`, `simplified`, `internal` or `external`. With `external`, RBAC stays enabled, which requires an external auth service. (default: None)
+    :type rbac: Optional[Literal['none', 'simplified', 'internal', 'external']]
+    :param username_ui_placeholder: Hint text shown in the login form's username input. (default: None)
+    :type username_ui_placeholder: Optional[str]
+    :param password_ui_placeholder: Hint text shown in the login form's password input. (default: None)
+    :type password_ui_placeholder: Optional[str]
+    :param login_url: Main login page URL. (required)
+    :type login_url: str
+    :param login_url_method: How the UI uses login_url: `none` (open source), `redirect` (go to login_url automatically) or `select` (let the user pick login_url or lakeFS credentials). Has no effect when login_url is unset. (default: None)
+    :type login_url_method: Optional[Literal['none', 'redirect', 'select']]
+    :param login_failed_message: Sentence shown after a failed login. Rendered as HTML, so it can link to another way to sign in. (default: None)
+    :type login_failed_message: Optional[str]
+    :param fallback_login_url: Alternative login page URL offered to users. (default: None)
+    :type fallback_login_url: Optional[str]
+    :param fallback_login_label: Text shown on the link to fallback_login_url. (default: None)
+    :type fallback_login_label: Optional[str]
+    :param login_cookie_names: Names of the cookies that hold the JWT session token. (required)
+    :type login_cookie_names: List[str]
+    :param logout_url: URL that signs the user out. (required)
+    :type logout_url: str
+    """
+
+    rbac: Optional[Literal['none', 'simplified', 'internal', 'external']] = Field(default=None, description="Access-control mode shown in the UI: `none`, `simplified`, `internal` or `external`. With `external`, RBAC stays enabled, which requires an external auth service.", alias="RBAC")
     username_ui_placeholder: Optional[StrictStr] = Field(default=None, description="Hint text shown in the login form's username input.")
     password_ui_placeholder: Optional[StrictStr] = Field(default=None, description="Hint text shown in the login form's password input.")
     login_url: StrictStr = Field(description="Main login page URL.")
-    login_url_method: Optional[StrictStr] = Field(default=None, description="How the UI uses login_url: `none` (open source), `redirect` (go to login_url automatically) or `select` (let the user pick login_url or lakeFS credentials). Has no effect when login_url is unset.")
+    login_url_method: Optional[Literal['none', 'redirect', 'select']] = Field(default=None, description="How the UI uses login_url: `none` (open source), `redirect` (go to login_url automatically) or `select` (let the user pick login_url or lakeFS credentials). Has no effect when login_url is unset.", alias="login_url_method")
     login_failed_message: Optional[StrictStr] = Field(default=None, description="Sentence shown after a failed login. Rendered as HTML, so it can link to another way to sign in.")
     fallback_login_url: Optional[StrictStr] = Field(default=None, description="Alternative login page URL offered to users.")
     fallback_login_label: Optional[StrictStr] = Field(default=None, description="Text shown on the link to fallback_login_url.")

@@ -5,11 +5,21 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class LoginInformation(LakeFSModel):
-    """Access key pair used to log in and obtain a token."""
+    """Access key pair used to log in and obtain a token.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``LoginInformation.from_json(...)`` or ``.from_dict(...)``.
+
+    :param access_key_id: Access key ID to log in with. (required)
+    :type access_key_id: str
+    :param secret_access_key: Secret access key matching the access key ID. (required)
+    :type secret_access_key: str
+    """
 
     access_key_id: StrictStr = Field(description="Access key ID to log in with.")
     secret_access_key: StrictStr = Field(description="Secret access key matching the access key ID.")

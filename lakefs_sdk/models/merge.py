@@ -5,14 +5,32 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class Merge(LakeFSModel):
-    """Request body for merging a source ref into a destination branch."""
+    """Request body for merging a source ref into a destination branch.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``Merge.from_json(...)`` or ``.from_dict(...)``.
+
+    :param message: Message for the merge commit. (default: None)
+    :type message: Optional[str]
+    :param metadata: User-defined key/value pairs to attach to the merge commit. Keys and values are strings; a number or boolean value is refused, not converted. (default: None)
+    :type metadata: Optional[Dict[str, str]]
+    :param strategy: How to resolve conflicts: `dest-wins` keeps the destination's changes, `source-wins` keeps the source's. If unset, any conflict makes the merge fail. (default: None)
+    :type strategy: Optional[str]
+    :param force: Permit the merge even if the destination is read-only or already holds identical content. (default: False)
+    :type force: Optional[bool]
+    :param allow_empty: Permit the merge even if both sides hold identical content. (default: False)
+    :type allow_empty: Optional[bool]
+    :param squash_merge: If true, the merge commit gets only the destination as its parent, so the merge shows as one commit (like `git merge --squash`). The source commit is then not linked; record it in message or metadata if needed. (default: False)
+    :type squash_merge: Optional[bool]
+    """
 
     message: Optional[StrictStr] = Field(default=None, description="Message for the merge commit.")
-    metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="User-defined key/value pairs to attach to the merge commit.")
+    metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="User-defined key/value pairs to attach to the merge commit. Keys and values are strings; a number or boolean value is refused, not converted.")
     strategy: Optional[StrictStr] = Field(default=None, description="How to resolve conflicts: `dest-wins` keeps the destination's changes, `source-wins` keeps the source's. If unset, any conflict makes the merge fail.")
     force: Optional[StrictBool] = Field(default=False, description="Permit the merge even if the destination is read-only or already holds identical content.")
     allow_empty: Optional[StrictBool] = Field(default=False, description="Permit the merge even if both sides hold identical content.")

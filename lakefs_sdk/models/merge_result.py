@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class MergeResult(LakeFSModel):
-    """Outcome of a successful merge."""
+    """Outcome of a successful merge.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``MergeResult.from_json(...)`` or ``.from_dict(...)``.
+
+    :param reference: ID of the commit that the merge produced. (required)
+    :type reference: str
+    """
 
     reference: StrictStr = Field(description="ID of the commit that the merge produced.")

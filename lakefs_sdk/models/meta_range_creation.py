@@ -7,10 +7,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List
 from typing_extensions import Annotated
 from lakefs_sdk.models.range_metadata import RangeMetadata
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class MetaRangeCreation(LakeFSModel):
-    """Request body for building a metarange out of existing ranges."""
+    """Request body for building a metarange out of existing ranges.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``MetaRangeCreation.from_json(...)`` or ``.from_dict(...)``.
+
+    :param ranges: Ranges that make up the metarange; at least one. (required)
+    :type ranges: List[RangeMetadata]
+    """
 
     ranges: Annotated[List[RangeMetadata], Field(min_length=1)] = Field(description="Ranges that make up the metarange; at least one.")

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class MetaRangeCreationResponse(LakeFSModel):
-    """Result of creating a metarange."""
+    """Result of creating a metarange.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``MetaRangeCreationResponse.from_json(...)`` or ``.from_dict(...)``.
+
+    :param id: Identifier assigned to the metarange that was built. (default: None)
+    :type id: Optional[str]
+    """
 
     id: Optional[StrictStr] = Field(default=None, description="Identifier assigned to the metarange that was built.")

@@ -5,11 +5,25 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class ObjectCopyCreation(LakeFSModel):
-    """Request body for copying an object to a new path on a branch."""
+    """Request body for copying an object to a new path on a branch.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``ObjectCopyCreation.from_json(...)`` or ``.from_dict(...)``.
+
+    :param src_path: Where the object to copy lives, as a path within src_ref. (required)
+    :type src_path: str
+    :param src_ref: Ref to copy from; when empty, the destination branch is used. (default: None)
+    :type src_ref: Optional[str]
+    :param force: Allow this write even if the repository is read-only. (default: False)
+    :type force: Optional[bool]
+    :param shallow: Copy only the entry, sharing the existing data instead of duplicating it; currently limited to the same repository and branch. Such copies can conflict with GC and branch retention rules, so use with care. (default: False)
+    :type shallow: Optional[bool]
+    """
 
     src_path: StrictStr = Field(description="Where the object to copy lives, as a path within src_ref.")
     src_ref: Optional[StrictStr] = Field(default=None, description="Ref to copy from; when empty, the destination branch is used.")

@@ -5,11 +5,23 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class ObjectError(LakeFSModel):
-    """The failure of a bulk operation on one path."""
+    """The failure of a bulk operation on one path.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``ObjectError.from_json(...)`` or ``.from_dict(...)``.
+
+    :param status_code: HTTP status returned for this path. (required)
+    :type status_code: int
+    :param message: Brief explanation of the status code. (required)
+    :type message: str
+    :param path: Path the error refers to. (default: None)
+    :type path: Optional[str]
+    """
 
     status_code: StrictInt = Field(description="HTTP status returned for this path.")
     message: StrictStr = Field(description="Brief explanation of the status code.")

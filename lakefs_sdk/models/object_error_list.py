@@ -6,10 +6,18 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List
 from lakefs_sdk.models.object_error import ObjectError
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class ObjectErrorList(LakeFSModel):
-    """Per-path errors from a bulk operation."""
+    """Per-path errors from a bulk operation.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``ObjectErrorList.from_json(...)`` or ``.from_dict(...)``.
+
+    :param errors: One entry for each path that failed. (required)
+    :type errors: List[ObjectError]
+    """
 
     errors: List[ObjectError] = Field(description="One entry for each path that failed.")

@@ -5,16 +5,36 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class ObjectStageCreation(LakeFSModel):
-    """Request body for adding an object on a branch whose data already exists in storage."""
+    """Request body for adding an object on a branch whose data already exists in storage.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``ObjectStageCreation.from_json(...)`` or ``.from_dict(...)``.
+
+    :param physical_address: Location of the object's data in the underlying storage. (required)
+    :type physical_address: str
+    :param checksum: Checksum of the object's content. (required)
+    :type checksum: str
+    :param size_bytes: Object size in bytes. (required)
+    :type size_bytes: int
+    :param mtime: Last modification time, in seconds since the Unix epoch. (default: None)
+    :type mtime: Optional[int]
+    :param metadata: User-defined key/value metadata of an object. Keys and values are strings; a number or boolean value is refused, not converted. (default: None)
+    :type metadata: Optional[Dict[str, str]]
+    :param content_type: Content (MIME) type of the object. (default: None)
+    :type content_type: Optional[str]
+    :param force: Allow this write even if the repository is read-only. (default: False)
+    :type force: Optional[bool]
+    """
 
     physical_address: StrictStr = Field(description="Location of the object's data in the underlying storage.")
     checksum: StrictStr = Field(description="Checksum of the object's content.")
     size_bytes: StrictInt = Field(description="Object size in bytes.")
     mtime: Optional[StrictInt] = Field(default=None, description="Last modification time, in seconds since the Unix epoch.")
-    metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="User-defined key/value metadata of an object.")
+    metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="User-defined key/value metadata of an object. Keys and values are strings; a number or boolean value is refused, not converted.")
     content_type: Optional[StrictStr] = Field(default=None, description="Content (MIME) type of the object.")
     force: Optional[StrictBool] = Field(default=False, description="Allow this write even if the repository is read-only.")

@@ -5,19 +5,43 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class ObjectStats(LakeFSModel):
-    """Metadata about an object, or a common prefix, at a path in a ref."""
+    """Metadata about an object, or a common prefix, at a path in a ref.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``ObjectStats.from_json(...)`` or ``.from_dict(...)``.
+
+    :param path: Path of the object or prefix within the ref. (required)
+    :type path: str
+    :param path_type: Whether the entry is an `object` or a `common_prefix`. (required)
+    :type path_type: Literal['common_prefix', 'object']
+    :param physical_address: Where the data is stored: a native storage URI (e.g. `s3://...` or `gs://...`), or, when presigned URLs are requested, an HTTP URL that can be fetched with a plain GET. (required)
+    :type physical_address: str
+    :param physical_address_expiry: Optional. A nonzero value means physical_address is a presigned URL that stops working at this time (seconds since the Unix epoch); this can be earlier than the usual URL lifetime if the auth token expires first. (default: None)
+    :type physical_address_expiry: Optional[int]
+    :param checksum: Checksum of the object's content. (required)
+    :type checksum: str
+    :param size_bytes: Object size in bytes. Always set in server responses; clients may leave it out, for example when uploading. (default: None)
+    :type size_bytes: Optional[int]
+    :param mtime: Last modification time, in seconds since the Unix epoch. (required)
+    :type mtime: int
+    :param metadata: User-defined key/value metadata of an object. Keys and values are strings; a number or boolean value is refused, not converted. (default: None)
+    :type metadata: Optional[Dict[str, str]]
+    :param content_type: Content (MIME) type of the object. (default: None)
+    :type content_type: Optional[str]
+    """
 
     path: StrictStr = Field(description="Path of the object or prefix within the ref.")
-    path_type: StrictStr = Field(description="Whether the entry is an `object` or a `common_prefix`.")
+    path_type: Literal['common_prefix', 'object'] = Field(description="Whether the entry is an `object` or a `common_prefix`.", alias="path_type")
     physical_address: StrictStr = Field(description="Where the data is stored: a native storage URI (e.g. `s3://...` or `gs://...`), or, when presigned URLs are requested, an HTTP URL that can be fetched with a plain GET.")
     physical_address_expiry: Optional[StrictInt] = Field(default=None, description="Optional. A nonzero value means physical_address is a presigned URL that stops working at this time (seconds since the Unix epoch); this can be earlier than the usual URL lifetime if the auth token expires first.")
     checksum: StrictStr = Field(description="Checksum of the object's content.")
     size_bytes: Optional[StrictInt] = Field(default=None, description="Object size in bytes. Always set in server responses; clients may leave it out, for example when uploading.")
     mtime: StrictInt = Field(description="Last modification time, in seconds since the Unix epoch.")
-    metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="User-defined key/value metadata of an object.")
+    metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="User-defined key/value metadata of an object. Keys and values are strings; a number or boolean value is refused, not converted.")
     content_type: Optional[StrictStr] = Field(default=None, description="Content (MIME) type of the object.")
     _validate_path_type = LakeFSModel.enum_validator("path_type", ('common_prefix', 'object', ))

@@ -7,11 +7,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List
 from lakefs_sdk.models.object_stats import ObjectStats
 from lakefs_sdk.models.pagination import Pagination
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class ObjectStatsList(LakeFSModel):
-    """A page of object stats, with pagination info."""
+    """A page of object stats, with pagination info.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``ObjectStatsList.from_json(...)`` or ``.from_dict(...)``.
+
+    :param pagination: pagination (required)
+    :type pagination: Pagination
+    :param results: Object stats in this page. (required)
+    :type results: List[ObjectStats]
+    """
 
     pagination: Pagination
     results: List[ObjectStats] = Field(description="Object stats in this page.")

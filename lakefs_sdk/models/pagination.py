@@ -6,11 +6,25 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from typing import Any, ClassVar, Dict, List
 from typing_extensions import Annotated
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class Pagination(LakeFSModel):
-    """Paging details returned alongside a list of results."""
+    """Paging details returned alongside a list of results.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``Pagination.from_json(...)`` or ``.from_dict(...)``.
+
+    :param has_more: True if more results can be fetched after this page. (required)
+    :type has_more: bool
+    :param next_offset: Value to pass as `after` to fetch the following page. (required)
+    :type next_offset: str
+    :param results: Number of items returned in this page. (required)
+    :type results: int
+    :param max_per_page: Largest number of items a single page may hold. (required)
+    :type max_per_page: int
+    """
 
     has_more: StrictBool = Field(description="True if more results can be fetched after this page.")
     next_offset: StrictStr = Field(description="Value to pass as `after` to fetch the following page.")

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class PathList(LakeFSModel):
-    """A list of object paths, used for example to delete several objects at once."""
+    """A list of object paths, used for example to delete several objects at once.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``PathList.from_json(...)`` or ``.from_dict(...)``.
+
+    :param paths: Object paths to act on. (required)
+    :type paths: List[str]
+    """
 
     paths: List[StrictStr] = Field(description="Object paths to act on.")

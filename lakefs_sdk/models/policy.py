@@ -7,11 +7,23 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
 from typing_extensions import Annotated
 from lakefs_sdk.models.statement import Statement
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class Policy(LakeFSModel):
-    """A named set of permission statements that can be attached to users and groups."""
+    """A named set of permission statements that can be attached to users and groups.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``Policy.from_json(...)`` or ``.from_dict(...)``.
+
+    :param id: Unique identifier of the policy. (required)
+    :type id: str
+    :param creation_date: Creation time, in seconds since the Unix epoch. (default: None)
+    :type creation_date: Optional[int]
+    :param statement: Permission statements of the policy; at least one. (required)
+    :type statement: List[Statement]
+    """
 
     id: StrictStr = Field(description="Unique identifier of the policy.")
     creation_date: Optional[StrictInt] = Field(default=None, description="Creation time, in seconds since the Unix epoch.")

@@ -7,11 +7,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List
 from lakefs_sdk.models.pagination import Pagination
 from lakefs_sdk.models.policy import Policy
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class PolicyList(LakeFSModel):
-    """A page of policies, with pagination info."""
+    """A page of policies, with pagination info.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``PolicyList.from_json(...)`` or ``.from_dict(...)``.
+
+    :param pagination: pagination (required)
+    :type pagination: Pagination
+    :param results: Policies in this page. (required)
+    :type results: List[Policy]
+    """
 
     pagination: Pagination
     results: List[Policy] = Field(description="Policies in this page.")

@@ -8,11 +8,27 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
 from lakefs_sdk.models.error import Error
 from lakefs_sdk.models.garbage_collection_prepare_response import GarbageCollectionPrepareResponse
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class PrepareGarbageCollectionCommitsStatus(LakeFSModel):
-    """Status of a background task that prepares the commit list for garbage collection."""
+    """Status of a background task that prepares the commit list for garbage collection.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``PrepareGarbageCollectionCommitsStatus.from_json(...)`` or ``.from_dict(...)``.
+
+    :param task_id: ID of the preparation task. (required)
+    :type task_id: str
+    :param completed: True once the task has ended, whether it succeeded or failed. (required)
+    :type completed: bool
+    :param update_time: When the task's status was most recently changed. (required)
+    :type update_time: datetime
+    :param result: result (default: None)
+    :type result: Optional[GarbageCollectionPrepareResponse]
+    :param error: error (default: None)
+    :type error: Optional[Error]
+    """
 
     task_id: StrictStr = Field(description="ID of the preparation task.")
     completed: StrictBool = Field(description="True once the task has ended, whether it succeeded or failed.")

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class PrepareGCUncommittedRequest(LakeFSModel):
-    """Request body for preparing data about uncommitted objects for garbage collection."""
+    """Request body for preparing data about uncommitted objects for garbage collection.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``PrepareGCUncommittedRequest.from_json(...)`` or ``.from_dict(...)``.
+
+    :param continuation_token: Token from a previous response, to resume where it stopped. (default: None)
+    :type continuation_token: Optional[str]
+    """
 
     continuation_token: Optional[StrictStr] = Field(default=None, description="Token from a previous response, to resume where it stopped.")

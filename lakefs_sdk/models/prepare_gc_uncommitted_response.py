@@ -5,11 +5,23 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class PrepareGCUncommittedResponse(LakeFSModel):
-    """Result of a step of preparing uncommitted-object data for garbage collection."""
+    """Result of a step of preparing uncommitted-object data for garbage collection.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``PrepareGCUncommittedResponse.from_json(...)`` or ``.from_dict(...)``.
+
+    :param run_id: ID of the garbage-collection run. (required)
+    :type run_id: str
+    :param gc_uncommitted_location: Storage location where the uncommitted-object data was written. (required)
+    :type gc_uncommitted_location: str
+    :param continuation_token: Token to send in the next request to continue preparation. (default: None)
+    :type continuation_token: Optional[str]
+    """
 
     run_id: StrictStr = Field(description="ID of the garbage-collection run.")
     gc_uncommitted_location: StrictStr = Field(description="Storage location where the uncommitted-object data was written.")

@@ -5,11 +5,23 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class PresignMultipartUpload(LakeFSModel):
-    """A started presigned multipart upload: its ID, target address and optional per-part URLs."""
+    """A started presigned multipart upload: its ID, target address and optional per-part URLs.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``PresignMultipartUpload.from_json(...)`` or ``.from_dict(...)``.
+
+    :param upload_id: ID of the multipart upload. (required)
+    :type upload_id: str
+    :param physical_address: Address of the whole target object in the underlying storage. (required)
+    :type physical_address: str
+    :param presigned_urls: Presigned URLs for uploading the parts, if requested. (default: None)
+    :type presigned_urls: Optional[List[str]]
+    """
 
     upload_id: StrictStr = Field(description="ID of the multipart upload.")
     physical_address: StrictStr = Field(description="Address of the whole target object in the underlying storage.")

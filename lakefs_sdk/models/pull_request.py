@@ -6,13 +6,44 @@ from __future__ import annotations
 from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class PullRequest(LakeFSModel):
-    """A pull request proposing to merge a source branch into a destination branch."""
+    """A pull request proposing to merge a source branch into a destination branch.
 
-    status: StrictStr = Field(description="State of the pull request: `open`, `closed` or `merged`.")
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``PullRequest.from_json(...)`` or ``.from_dict(...)``.
+
+    :param status: State of the pull request: `open`, `closed` or `merged`. (required)
+    :type status: Literal['open', 'closed', 'merged']
+    :param title: Title of the pull request. (required)
+    :type title: str
+    :param description: Free-text description of the pull request. (required)
+    :type description: str
+    :param id: Unique ID of the pull request. (required)
+    :type id: str
+    :param creation_date: Time the pull request was opened. (required)
+    :type creation_date: datetime
+    :param author: User who opened the pull request. (required)
+    :type author: str
+    :param source_branch: Branch whose changes are proposed. (required)
+    :type source_branch: str
+    :param destination_branch: Branch the changes would be merged into. (required)
+    :type destination_branch: str
+    :param merged_commit_id: ID of the resulting merge commit, once the pull request is merged. (default: None)
+    :type merged_commit_id: Optional[str]
+    :param closed_date: Time the pull request was closed. (default: None)
+    :type closed_date: Optional[datetime]
+
+    Where lakeFS departs from this schema, decoding an answer gives the field's zero value
+    (``""``, ``[]``, ``{}``) instead of failing:
+
+    - ``description`` (missing in answers of ``listPullRequests``): List items never carry the description (the server leaves it out on purpose, so that listing needs no more permission than reading titles); getPullRequest returns it.
+    """
+
+    status: Literal['open', 'closed', 'merged'] = Field(description="State of the pull request: `open`, `closed` or `merged`.", alias="status")
     title: StrictStr = Field(description="Title of the pull request.")
     description: StrictStr = Field(description="Free-text description of the pull request.")
     id: StrictStr = Field(description="Unique ID of the pull request.")
@@ -23,3 +54,4 @@ class PullRequest(LakeFSModel):
     merged_commit_id: Optional[StrictStr] = Field(default=None, description="ID of the resulting merge commit, once the pull request is merged.")
     closed_date: Optional[datetime] = Field(default=None, description="Time the pull request was closed.")
     _validate_status = LakeFSModel.enum_validator("status", ('open', 'closed', 'merged', ))
+    _server_deviations = LakeFSModel.zero_when_absent("description", )

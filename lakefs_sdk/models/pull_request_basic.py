@@ -5,13 +5,25 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class PullRequestBasic(LakeFSModel):
-    """Editable fields of a pull request: status, title and description."""
+    """Editable fields of a pull request: status, title and description.
 
-    status: Optional[StrictStr] = Field(default=None, description="State of the pull request: `open`, `closed` or `merged`.")
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``PullRequestBasic.from_json(...)`` or ``.from_dict(...)``.
+
+    :param status: State of the pull request: `open`, `closed` or `merged`. (default: None)
+    :type status: Optional[Literal['open', 'closed', 'merged']]
+    :param title: Title of the pull request. (default: None)
+    :type title: Optional[str]
+    :param description: Free-text description of the pull request. (default: None)
+    :type description: Optional[str]
+    """
+
+    status: Optional[Literal['open', 'closed', 'merged']] = Field(default=None, description="State of the pull request: `open`, `closed` or `merged`.", alias="status")
     title: Optional[StrictStr] = Field(default=None, description="Title of the pull request.")
     description: Optional[StrictStr] = Field(default=None, description="Free-text description of the pull request.")
     _validate_status = LakeFSModel.enum_validator("status", ('open', 'closed', 'merged', ))

@@ -5,11 +5,25 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class PullRequestCreation(LakeFSModel):
-    """Request body for opening a pull request."""
+    """Request body for opening a pull request.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``PullRequestCreation.from_json(...)`` or ``.from_dict(...)``.
+
+    :param title: Title of the pull request. (required)
+    :type title: str
+    :param description: Free-text description of the pull request. (default: None)
+    :type description: Optional[str]
+    :param source_branch: Branch whose changes are proposed. (required)
+    :type source_branch: str
+    :param destination_branch: Branch the changes would be merged into. (required)
+    :type destination_branch: str
+    """
 
     title: StrictStr = Field(description="Title of the pull request.")
     description: Optional[StrictStr] = Field(default=None, description="Free-text description of the pull request.")

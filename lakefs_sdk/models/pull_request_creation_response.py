@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class PullRequestCreationResponse(LakeFSModel):
-    """Result of opening a pull request."""
+    """Result of opening a pull request.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``PullRequestCreationResponse.from_json(...)`` or ``.from_dict(...)``.
+
+    :param id: Identifier assigned to the pull request that was opened. (required)
+    :type id: str
+    """
 
     id: StrictStr = Field(description="Identifier assigned to the pull request that was opened.")

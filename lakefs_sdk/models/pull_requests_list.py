@@ -7,11 +7,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List
 from lakefs_sdk.models.pagination import Pagination
 from lakefs_sdk.models.pull_request import PullRequest
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class PullRequestsList(LakeFSModel):
-    """A page of pull requests, with pagination info."""
+    """A page of pull requests, with pagination info.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``PullRequestsList.from_json(...)`` or ``.from_dict(...)``.
+
+    :param pagination: pagination (required)
+    :type pagination: Pagination
+    :param results: Pull requests in this page. (required)
+    :type results: List[PullRequest]
+    """
 
     pagination: Pagination
     results: List[PullRequest] = Field(description="Pull requests in this page.")

@@ -5,11 +5,27 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from typing import Any, ClassVar, Dict, List
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class RangeMetadata(LakeFSModel):
-    """Description of a range file: its ID, key bounds, record count and size."""
+    """Description of a range file: its ID, key bounds, record count and size.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``RangeMetadata.from_json(...)`` or ``.from_dict(...)``.
+
+    :param id: Range ID. (required)
+    :type id: str
+    :param min_key: Smallest key stored in the range. (required)
+    :type min_key: str
+    :param max_key: Greatest key the range contains. (required)
+    :type max_key: str
+    :param count: How many records the range holds. (required)
+    :type count: int
+    :param estimated_size: Rough byte count of the range. (required)
+    :type estimated_size: int
+    """
 
     id: StrictStr = Field(description="Range ID.")
     min_key: StrictStr = Field(description="Smallest key stored in the range.")

@@ -5,11 +5,21 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class Ref(LakeFSModel):
-    """A named ref, such as a branch or tag, and the commit it points to."""
+    """A named ref, such as a branch or tag, and the commit it points to.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``Ref.from_json(...)`` or ``.from_dict(...)``.
+
+    :param id: Name of the ref. (required)
+    :type id: str
+    :param commit_id: ID of the commit the ref points to. (required)
+    :type commit_id: str
+    """
 
     id: StrictStr = Field(description="Name of the ref.")
     commit_id: StrictStr = Field(description="ID of the commit the ref points to.")

@@ -7,11 +7,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List
 from lakefs_sdk.models.pagination import Pagination
 from lakefs_sdk.models.ref import Ref
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class RefList(LakeFSModel):
-    """A page of refs (branches or tags), with pagination info."""
+    """A page of refs (branches or tags), with pagination info.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``RefList.from_json(...)`` or ``.from_dict(...)``.
+
+    :param pagination: pagination (required)
+    :type pagination: Pagination
+    :param results: Refs in this page. (required)
+    :type results: List[Ref]
+    """
 
     pagination: Pagination
     results: List[Ref] = Field(description="Refs in this page.")

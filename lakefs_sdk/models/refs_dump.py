@@ -5,11 +5,23 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class RefsDump(LakeFSModel):
-    """IDs of the metaranges that hold a dump of a repository's commits, tags and branches."""
+    """IDs of the metaranges that hold a dump of a repository's commits, tags and branches.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``RefsDump.from_json(...)`` or ``.from_dict(...)``.
+
+    :param commits_meta_range_id: ID of the metarange holding the dumped commits. (required)
+    :type commits_meta_range_id: str
+    :param tags_meta_range_id: ID of the metarange holding the dumped tags. (required)
+    :type tags_meta_range_id: str
+    :param branches_meta_range_id: ID of the metarange holding the dumped branches. (required)
+    :type branches_meta_range_id: str
+    """
 
     commits_meta_range_id: StrictStr = Field(description="ID of the metarange holding the dumped commits.")
     tags_meta_range_id: StrictStr = Field(description="ID of the metarange holding the dumped tags.")

@@ -5,11 +5,25 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class RefsRestore(LakeFSModel):
-    """IDs of the metaranges of a refs dump from which to restore commits, tags and branches."""
+    """IDs of the metaranges of a refs dump from which to restore commits, tags and branches.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``RefsRestore.from_json(...)`` or ``.from_dict(...)``.
+
+    :param commits_meta_range_id: ID of the metarange holding the commits to restore. (required)
+    :type commits_meta_range_id: str
+    :param tags_meta_range_id: ID of the metarange holding the tags to restore. (required)
+    :type tags_meta_range_id: str
+    :param branches_meta_range_id: ID of the metarange holding the branches to restore. (required)
+    :type branches_meta_range_id: str
+    :param force: Allow this write even if the repository is read-only. (default: False)
+    :type force: Optional[bool]
+    """
 
     commits_meta_range_id: StrictStr = Field(description="ID of the metarange holding the commits to restore.")
     tags_meta_range_id: StrictStr = Field(description="ID of the metarange holding the tags to restore.")

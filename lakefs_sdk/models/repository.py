@@ -5,11 +5,29 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class Repository(LakeFSModel):
-    """A lakeFS repository and its basic settings."""
+    """A lakeFS repository and its basic settings.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``Repository.from_json(...)`` or ``.from_dict(...)``.
+
+    :param id: Name of the repository, which uniquely identifies it. (required)
+    :type id: str
+    :param creation_date: Creation time, in seconds since the Unix epoch. (required)
+    :type creation_date: int
+    :param default_branch: Name of the repository's default branch. (required)
+    :type default_branch: str
+    :param storage_id: Experimental. ID of the storage backend that holds the repository's data. (default: None)
+    :type storage_id: Optional[str]
+    :param storage_namespace: Storage URI under which the repository keeps its data, such as `s3://example-bucket/repos/data/`. (required)
+    :type storage_namespace: str
+    :param read_only: True if the repository cannot be written to; does not apply to bare repositories. (default: None)
+    :type read_only: Optional[bool]
+    """
 
     id: StrictStr = Field(description="Name of the repository, which uniquely identifies it.")
     creation_date: StrictInt = Field(description="Creation time, in seconds since the Unix epoch.")

@@ -6,11 +6,29 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator
 from typing import Any, ClassVar, Dict, List, Optional
 from typing_extensions import Annotated
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class RepositoryCreation(LakeFSModel):
-    """Request body for creating a repository."""
+    """Request body for creating a repository.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``RepositoryCreation.from_json(...)`` or ``.from_dict(...)``.
+
+    :param name: Name of the new repository: 3 to 63 lowercase letters, digits or hyphens, starting with a letter or digit. (required)
+    :type name: str
+    :param storage_id: Experimental. ID of the storage backend in which to keep the repository's data. (default: None)
+    :type storage_id: Optional[str]
+    :param storage_namespace: Storage URI under which the repository will keep its data, such as `s3://example-bucket/repos/data/`. (required)
+    :type storage_namespace: str
+    :param default_branch: Name of the default branch to create with the repository. (default: None)
+    :type default_branch: Optional[str]
+    :param sample_data: If true, fill the new repository with sample data. (default: False)
+    :type sample_data: Optional[bool]
+    :param read_only: If true, create the repository as read-only. (default: False)
+    :type read_only: Optional[bool]
+    """
 
     name: Annotated[str, Field(strict=True)] = Field(description="Name of the new repository: 3 to 63 lowercase letters, digits or hyphens, starting with a letter or digit.")
     storage_id: Optional[StrictStr] = Field(default=None, description="Experimental. ID of the storage backend in which to keep the repository's data.")

@@ -7,11 +7,27 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
 from lakefs_sdk.models.refs_dump import RefsDump
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class RepositoryDumpStatus(LakeFSModel):
-    """Progress and result of a repository dump task."""
+    """Progress and result of a repository dump task.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``RepositoryDumpStatus.from_json(...)`` or ``.from_dict(...)``.
+
+    :param id: Identifier of the dump task. (required)
+    :type id: str
+    :param done: True once the task has finished. (required)
+    :type done: bool
+    :param update_time: Time the status was last updated. (required)
+    :type update_time: datetime
+    :param error: Error message, if the task failed. (default: None)
+    :type error: Optional[str]
+    :param refs: refs (default: None)
+    :type refs: Optional[RefsDump]
+    """
 
     id: StrictStr = Field(description="Identifier of the dump task.")
     done: StrictBool = Field(description="True once the task has finished.")

@@ -7,11 +7,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List
 from lakefs_sdk.models.pagination import Pagination
 from lakefs_sdk.models.repository import Repository
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class RepositoryList(LakeFSModel):
-    """A page of repositories, with pagination info."""
+    """A page of repositories, with pagination info.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``RepositoryList.from_json(...)`` or ``.from_dict(...)``.
+
+    :param pagination: pagination (required)
+    :type pagination: Pagination
+    :param results: Repositories in this page. (required)
+    :type results: List[Repository]
+    """
 
     pagination: Pagination
     results: List[Repository] = Field(description="Repositories in this page.")

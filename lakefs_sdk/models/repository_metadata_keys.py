@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class RepositoryMetadataKeys(LakeFSModel):
-    """Request body naming repository metadata keys to remove."""
+    """Request body naming repository metadata keys to remove.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``RepositoryMetadataKeys.from_json(...)`` or ``.from_dict(...)``.
+
+    :param keys: Metadata keys to delete. (required)
+    :type keys: List[str]
+    """
 
     keys: List[StrictStr] = Field(description="Metadata keys to delete.")

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class RepositoryMetadataSet(LakeFSModel):
-    """Request body with repository metadata entries to add or update."""
+    """Request body with repository metadata entries to add or update.
 
-    metadata: Dict[str, StrictStr] = Field(description="Keys and values to add or overwrite; keys not listed are left unchanged.")
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``RepositoryMetadataSet.from_json(...)`` or ``.from_dict(...)``.
+
+    :param metadata: Keys and values to add or overwrite; keys not listed are left unchanged. Keys and values are strings; a number or boolean value is refused, not converted. (required)
+    :type metadata: Dict[str, str]
+    """
+
+    metadata: Dict[str, StrictStr] = Field(description="Keys and values to add or overwrite; keys not listed are left unchanged. Keys and values are strings; a number or boolean value is refused, not converted.")

@@ -6,11 +6,25 @@ from __future__ import annotations
 from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class RepositoryRestoreStatus(LakeFSModel):
-    """Progress and result of a repository restore task."""
+    """Progress and result of a repository restore task.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``RepositoryRestoreStatus.from_json(...)`` or ``.from_dict(...)``.
+
+    :param id: Identifier of the restore task. (required)
+    :type id: str
+    :param done: True once the task has finished. (required)
+    :type done: bool
+    :param update_time: Time the status was last updated. (required)
+    :type update_time: datetime
+    :param error: Error message, if the task failed. (default: None)
+    :type error: Optional[str]
+    """
 
     id: StrictStr = Field(description="Identifier of the restore task.")
     done: StrictBool = Field(description="True once the task has finished.")

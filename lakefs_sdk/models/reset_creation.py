@@ -5,13 +5,25 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class ResetCreation(LakeFSModel):
-    """Request body for discarding uncommitted changes on a branch."""
+    """Request body for discarding uncommitted changes on a branch.
 
-    type: StrictStr = Field(description="Scope of the reset: `object` for a single path, `common_prefix` for everything under a prefix, or `reset` for all uncommitted changes.")
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``ResetCreation.from_json(...)`` or ``.from_dict(...)``.
+
+    :param type: Scope of the reset: `object` for a single path, `common_prefix` for everything under a prefix, or `reset` for all uncommitted changes. (required)
+    :type type: Literal['object', 'common_prefix', 'reset']
+    :param path: Object path or prefix to reset, used with the `object` and `common_prefix` types. (default: None)
+    :type path: Optional[str]
+    :param force: Allow this write even if the repository is read-only. (default: False)
+    :type force: Optional[bool]
+    """
+
+    type: Literal['object', 'common_prefix', 'reset'] = Field(description="Scope of the reset: `object` for a single path, `common_prefix` for everything under a prefix, or `reset` for all uncommitted changes.", alias="type")
     path: Optional[StrictStr] = Field(default=None, description="Object path or prefix to reset, used with the `object` and `common_prefix` types.")
     force: Optional[StrictBool] = Field(default=False, description="Allow this write even if the repository is read-only.")
     _validate_type = LakeFSModel.enum_validator("type", ('object', 'common_prefix', 'reset', ))

@@ -6,11 +6,27 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
 from lakefs_sdk.models.commit_overrides import CommitOverrides
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class RevertCreation(LakeFSModel):
-    """Request body for reverting the changes of a commit on a branch."""
+    """Request body for reverting the changes of a commit on a branch.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``RevertCreation.from_json(...)`` or ``.from_dict(...)``.
+
+    :param ref: Ref naming the commit whose changes are undone. (required)
+    :type ref: str
+    :param commit_overrides: commit_overrides (default: None)
+    :type commit_overrides: Optional[CommitOverrides]
+    :param parent_number: For a merge commit, which parent (1-based) the revert is computed against. (required)
+    :type parent_number: int
+    :param force: Allow this write even if the repository is read-only. (default: False)
+    :type force: Optional[bool]
+    :param allow_empty: If true, create the commit even when the revert results in no changes. (default: False)
+    :type allow_empty: Optional[bool]
+    """
 
     ref: StrictStr = Field(description="Ref naming the commit whose changes are undone.")
     commit_overrides: Optional[CommitOverrides] = None

@@ -6,11 +6,33 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
 from lakefs_sdk.models.access_key_credentials import AccessKeyCredentials
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class Setup(LakeFSModel):
-    """Request body for the initial setup of lakeFS, which creates the first user."""
+    """Request body for the initial setup of lakeFS, which creates the first user.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``Setup.from_json(...)`` or ``.from_dict(...)``.
+
+    :param username: Identifier of the first user, for example `jane.doe`. (required)
+    :type username: str
+    :param key: key (default: None)
+    :type key: Optional[AccessKeyCredentials]
+    :param first_name: User's first name. (default: None)
+    :type first_name: Optional[str]
+    :param last_name: User's last name. (default: None)
+    :type last_name: Optional[str]
+    :param email: User's email address. (default: None)
+    :type email: Optional[str]
+    :param company_name: User's company or organization. (default: None)
+    :type company_name: Optional[str]
+    :param feature_updates: Whether the user wants to be sent news about new features. (default: None)
+    :type feature_updates: Optional[bool]
+    :param security_updates: Deprecated and ignored by the server. (default: None)
+    :type security_updates: Optional[bool]
+    """
 
     username: StrictStr = Field(description="Identifier of the first user, for example `jane.doe`.")
     key: Optional[AccessKeyCredentials] = None

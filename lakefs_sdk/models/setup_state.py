@@ -6,13 +6,25 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator
 from typing import Any, ClassVar, Dict, List, Optional
 from lakefs_sdk.models.login_config import LoginConfig
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class SetupState(LakeFSModel):
-    """Whether this lakeFS installation has completed initial setup, with login settings for the UI."""
+    """Whether this lakeFS installation has completed initial setup, with login settings for the UI.
 
-    state: Optional[StrictStr] = Field(default=None, description="Setup status: `initialized` or `not_initialized`.")
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``SetupState.from_json(...)`` or ``.from_dict(...)``.
+
+    :param state: Setup status: `initialized` or `not_initialized`. (default: None)
+    :type state: Optional[Literal['initialized', 'not_initialized']]
+    :param comm_prefs_missing: True when communication preferences have not been provided yet. (default: None)
+    :type comm_prefs_missing: Optional[bool]
+    :param login_config: login_config (default: None)
+    :type login_config: Optional[LoginConfig]
+    """
+
+    state: Optional[Literal['initialized', 'not_initialized']] = Field(default=None, description="Setup status: `initialized` or `not_initialized`.", alias="state")
     comm_prefs_missing: Optional[StrictBool] = Field(default=None, description="True when communication preferences have not been provided yet.")
     login_config: Optional[LoginConfig] = None
     _validate_state = LakeFSModel.enum_validator("state", ('initialized', 'not_initialized', ))

@@ -5,11 +5,23 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class StagingLocation(LakeFSModel):
-    """Where to write an object's data before linking it to a path, optionally with a presigned upload URL."""
+    """Where to write an object's data before linking it to a path, optionally with a presigned upload URL.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``StagingLocation.from_json(...)`` or ``.from_dict(...)``.
+
+    :param physical_address: Address in the underlying storage at which to write the data. (default: None)
+    :type physical_address: Optional[str]
+    :param presigned_url: Presigned URL for uploading the data; only set when presign=true was requested. (default: None)
+    :type presigned_url: Optional[str]
+    :param presigned_url_expiry: Optional. When set and nonzero, the presigned URL stops working at this time (seconds since the Unix epoch); this can be earlier than the usual URL lifetime if the auth token expires first. (default: None)
+    :type presigned_url_expiry: Optional[int]
+    """
 
     physical_address: Optional[StrictStr] = Field(default=None, description="Address in the underlying storage at which to write the data.")
     presigned_url: Optional[StrictStr] = Field(default=None, description="Presigned URL for uploading the data; only set when presign=true was requested.")

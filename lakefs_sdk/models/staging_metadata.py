@@ -6,16 +6,36 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
 from lakefs_sdk.models.staging_location import StagingLocation
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class StagingMetadata(LakeFSModel):
-    """Details of data already written to storage, used to link it to a path on a branch."""
+    """Details of data already written to storage, used to link it to a path on a branch.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``StagingMetadata.from_json(...)`` or ``.from_dict(...)``.
+
+    :param staging: staging (required)
+    :type staging: StagingLocation
+    :param checksum: Identifier of the content in the underlying store, usually its ETag. (required)
+    :type checksum: str
+    :param size_bytes: Object size in bytes. (required)
+    :type size_bytes: int
+    :param user_metadata: User-defined key/value pairs to attach to the object. Keys and values are strings; a number or boolean value is refused, not converted. (default: None)
+    :type user_metadata: Optional[Dict[str, str]]
+    :param content_type: Content (MIME) type of the object. (default: None)
+    :type content_type: Optional[str]
+    :param mtime: Last modification time, in seconds since the Unix epoch; the server may not use it. (default: None)
+    :type mtime: Optional[int]
+    :param force: Allow this write even if the repository is read-only. (default: False)
+    :type force: Optional[bool]
+    """
 
     staging: StagingLocation
     checksum: StrictStr = Field(description="Identifier of the content in the underlying store, usually its ETag.")
     size_bytes: StrictInt = Field(description="Object size in bytes.")
-    user_metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="User-defined key/value pairs to attach to the object.")
+    user_metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="User-defined key/value pairs to attach to the object. Keys and values are strings; a number or boolean value is refused, not converted.")
     content_type: Optional[StrictStr] = Field(default=None, description="Content (MIME) type of the object.")
     mtime: Optional[StrictInt] = Field(default=None, description="Last modification time, in seconds since the Unix epoch; the server may not use it.")
     force: Optional[StrictBool] = Field(default=False, description="Allow this write even if the repository is read-only.")

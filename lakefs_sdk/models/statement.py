@@ -6,13 +6,27 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 from typing import Any, ClassVar, Dict, List, Optional
 from typing_extensions import Annotated
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class Statement(LakeFSModel):
-    """One rule of a policy, allowing or denying actions on a resource."""
+    """One rule of a policy, allowing or denying actions on a resource.
 
-    effect: StrictStr = Field(description="Whether the statement grants (`allow`) or refuses (`deny`) the actions.")
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``Statement.from_json(...)`` or ``.from_dict(...)``.
+
+    :param effect: Whether the statement grants (`allow`) or refuses (`deny`) the actions. (required)
+    :type effect: Literal['allow', 'deny']
+    :param resource: Resource, or resource pattern, the statement applies to. (required)
+    :type resource: str
+    :param action: Actions the statement covers; at least one. (required)
+    :type action: List[str]
+    :param condition: Optional extra requirements, keyed by condition operator, that must hold for the statement to take effect. (default: None)
+    :type condition: Optional[Dict[str, Dict[str, List[str]]]]
+    """
+
+    effect: Literal['allow', 'deny'] = Field(description="Whether the statement grants (`allow`) or refuses (`deny`) the actions.", alias="effect")
     resource: StrictStr = Field(description="Resource, or resource pattern, the statement applies to.")
     action: Annotated[List[StrictStr], Field(min_length=1)] = Field(description="Actions the statement covers; at least one.")
     condition: Optional[Dict[str, Dict[str, List[StrictStr]]]] = Field(default=None, description="Optional extra requirements, keyed by condition operator, that must hold for the statement to take effect.")

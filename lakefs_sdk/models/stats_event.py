@@ -5,11 +5,23 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from typing import Any, ClassVar, Dict, List
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class StatsEvent(LakeFSModel):
-    """A count of usage-statistics events that share a class and name."""
+    """A count of usage-statistics events that share a class and name.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``StatsEvent.from_json(...)`` or ``.from_dict(...)``.
+
+    :param var_class: Category of the event, such as `s3_gateway` or `openapi_request`. (required)
+    :type var_class: str
+    :param name: Name of the event, such as `put_object` or `create_repository`. (required)
+    :type name: str
+    :param count: How many events with this class and name occurred. (required)
+    :type count: int
+    """
 
     var_class: StrictStr = Field(description="Category of the event, such as `s3_gateway` or `openapi_request`.", alias="class")
     name: StrictStr = Field(description="Name of the event, such as `put_object` or `create_repository`.")

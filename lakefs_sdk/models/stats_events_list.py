@@ -6,10 +6,18 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List
 from lakefs_sdk.models.stats_event import StatsEvent
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class StatsEventsList(LakeFSModel):
-    """A batch of usage-statistics events sent to the server."""
+    """A batch of usage-statistics events sent to the server.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``StatsEventsList.from_json(...)`` or ``.from_dict(...)``.
+
+    :param events: Events in the batch. (required)
+    :type events: List[StatsEvent]
+    """
 
     events: List[StatsEvent] = Field(description="Events in the batch.")

@@ -5,11 +5,39 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class StorageConfig(LakeFSModel):
-    """Settings and capabilities of a storage backend (blockstore) configured on the server."""
+    """Settings and capabilities of a storage backend (blockstore) configured on the server.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``StorageConfig.from_json(...)`` or ``.from_dict(...)``.
+
+    :param blockstore_type: Kind of storage backend, such as `s3`, `gs` or `local`. (required)
+    :type blockstore_type: str
+    :param blockstore_namespace_example: Example of a valid storage namespace for this backend. (required)
+    :type blockstore_namespace_example: str
+    :param blockstore_namespace_validity_regex: Regular expression that a storage namespace for this backend must match. (required)
+    :type blockstore_namespace_validity_regex: str
+    :param default_namespace_prefix: Prefix suggested for the storage namespace of new repositories. (default: None)
+    :type default_namespace_prefix: Optional[str]
+    :param pre_sign_support: Whether the backend supports presigned URLs. (required)
+    :type pre_sign_support: bool
+    :param pre_sign_support_ui: Whether the web UI uses presigned URLs with this backend. (required)
+    :type pre_sign_support_ui: bool
+    :param import_support: Whether data can be imported from this backend. (required)
+    :type import_support: bool
+    :param import_validity_regex: Regular expression that an import source URI must match. (required)
+    :type import_validity_regex: str
+    :param pre_sign_multipart_upload: Whether presigned multipart uploads are supported. (default: None)
+    :type pre_sign_multipart_upload: Optional[bool]
+    :param blockstore_id: Identifier of this backend when several are configured. (default: None)
+    :type blockstore_id: Optional[str]
+    :param blockstore_description: Human-readable description of this backend. (default: None)
+    :type blockstore_description: Optional[str]
+    """
 
     blockstore_type: StrictStr = Field(description="Kind of storage backend, such as `s3`, `gs` or `local`.")
     blockstore_namespace_example: StrictStr = Field(description="Example of a valid storage namespace for this backend.")

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class StorageURI(LakeFSModel):
-    """A location in an object store, given as a URI such as `s3://bucket/key`."""
+    """A location in an object store, given as a URI such as `s3://bucket/key`.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``StorageURI.from_json(...)`` or ``.from_dict(...)``.
+
+    :param location: The storage URI. (required)
+    :type location: str
+    """
 
     location: StrictStr = Field(description="The storage URI.")

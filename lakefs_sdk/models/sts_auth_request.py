@@ -5,11 +5,25 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class StsAuthRequest(LakeFSModel):
-    """Request body for logging in through STS with a code from an identity provider."""
+    """Request body for logging in through STS with a code from an identity provider.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``StsAuthRequest.from_json(...)`` or ``.from_dict(...)``.
+
+    :param code: Authorization code issued by the identity provider. (required)
+    :type code: str
+    :param state: State value returned by the identity provider with the code. (required)
+    :type state: str
+    :param redirect_uri: Redirect URI used when the code was requested. (required)
+    :type redirect_uri: str
+    :param ttl_seconds: Lifetime of the issued token in seconds; 3600 (one hour) if omitted, and at most 12 hours. (default: None)
+    :type ttl_seconds: Optional[int]
+    """
 
     code: StrictStr = Field(description="Authorization code issued by the identity provider.")
     state: StrictStr = Field(description="State value returned by the identity provider with the code.")

@@ -5,11 +5,23 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class TagCreation(LakeFSModel):
-    """Request body for creating a tag that points at the commit of a ref."""
+    """Request body for creating a tag that points at the commit of a ref.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``TagCreation.from_json(...)`` or ``.from_dict(...)``.
+
+    :param id: Name for the new tag. (required)
+    :type id: str
+    :param ref: Ref resolving to the commit to tag. (required)
+    :type ref: str
+    :param force: Allow this write even if the repository is read-only. (default: False)
+    :type force: Optional[bool]
+    """
 
     id: StrictStr = Field(description="Name for the new tag.")
     ref: StrictStr = Field(description="Ref resolving to the commit to tag.")

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class TaskCreation(LakeFSModel):
-    """Reference to a newly started background task."""
+    """Reference to a newly started background task.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``TaskCreation.from_json(...)`` or ``.from_dict(...)``.
+
+    :param id: ID of the started task. (required)
+    :type id: str
+    """
 
     id: StrictStr = Field(description="ID of the started task.")

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class TaskInfo(LakeFSModel):
-    """Identifier of a submitted background task."""
+    """Identifier of a submitted background task.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``TaskInfo.from_json(...)`` or ``.from_dict(...)``.
+
+    :param id: Identifier of the submitted task, used to poll its status. (required)
+    :type id: str
+    """
 
     id: StrictStr = Field(description="Identifier of the submitted task, used to poll its status.")

@@ -6,10 +6,18 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from lakefs_sdk.models.custom_viewer import CustomViewer
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class UIConfig(LakeFSModel):
-    """Settings for the lakeFS web UI."""
+    """Settings for the lakeFS web UI.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``UIConfig.from_json(...)`` or ``.from_dict(...)``.
+
+    :param custom_viewers: Additional viewers the UI can use to display objects. (default: None)
+    :type custom_viewers: Optional[List[CustomViewer]]
+    """
 
     custom_viewers: Optional[List[CustomViewer]] = Field(default=None, description="Additional viewers the UI can use to display objects.")

@@ -5,11 +5,19 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class UnderlyingObjectProperties(LakeFSModel):
-    """Properties of an object as reported by the underlying object store."""
+    """Properties of an object as reported by the underlying object store.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``UnderlyingObjectProperties.from_json(...)`` or ``.from_dict(...)``.
+
+    :param storage_class: Storage class of the object in the underlying store, if any. (default: None)
+    :type storage_class: Optional[str]
+    """
 
     storage_class: Optional[StrictStr] = Field(default=None, description="Storage class of the object in the underlying store, if any.")
 

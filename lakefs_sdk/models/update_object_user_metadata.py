@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class UpdateObjectUserMetadata(LakeFSModel):
-    """Request body for replacing an object's user metadata."""
+    """Request body for replacing an object's user metadata.
 
-    set: Dict[str, StrictStr] = Field(description="User-defined key/value metadata of an object.")
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``UpdateObjectUserMetadata.from_json(...)`` or ``.from_dict(...)``.
+
+    :param set: User-defined key/value metadata of an object. Keys and values are strings; a number or boolean value is refused, not converted. (required)
+    :type set: Dict[str, str]
+    """
+
+    set: Dict[str, StrictStr] = Field(description="User-defined key/value metadata of an object. Keys and values are strings; a number or boolean value is refused, not converted.")

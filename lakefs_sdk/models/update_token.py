@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class UpdateToken(LakeFSModel):
-    """Request body carrying a staging token to set on a branch."""
+    """Request body carrying a staging token to set on a branch.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``UpdateToken.from_json(...)`` or ``.from_dict(...)``.
+
+    :param staging_token: The staging token. (required)
+    :type staging_token: str
+    """
 
     staging_token: StrictStr = Field(description="The staging token.")

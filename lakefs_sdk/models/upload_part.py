@@ -5,11 +5,21 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from typing import Any, ClassVar, Dict, List
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class UploadPart(LakeFSModel):
-    """A part already uploaded as part of a multipart upload."""
+    """A part already uploaded as part of a multipart upload.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``UploadPart.from_json(...)`` or ``.from_dict(...)``.
+
+    :param part_number: Number of the part, starting from 1. (required)
+    :type part_number: int
+    :param etag: ETag the storage returned for the uploaded part. (required)
+    :type etag: str
+    """
 
     part_number: StrictInt = Field(description="Number of the part, starting from 1.")
     etag: StrictStr = Field(description="ETag the storage returned for the uploaded part.")

@@ -6,11 +6,21 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List
 from lakefs_sdk.models.copy_part_source import CopyPartSource
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class UploadPartCopyFrom(LakeFSModel):
-    """Request body for filling a multipart-upload part by copying from an existing object."""
+    """Request body for filling a multipart-upload part by copying from an existing object.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``UploadPartCopyFrom.from_json(...)`` or ``.from_dict(...)``.
+
+    :param physical_address: Address of the whole target object, as given by createPresignMultipartUpload. (required)
+    :type physical_address: str
+    :param copy_source: copy_source (required)
+    :type copy_source: CopyPartSource
+    """
 
     physical_address: StrictStr = Field(description="Address of the whole target object, as given by createPresignMultipartUpload.")
     copy_source: CopyPartSource

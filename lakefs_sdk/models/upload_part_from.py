@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class UploadPartFrom(LakeFSModel):
-    """Request body identifying the target object of a multipart upload."""
+    """Request body identifying the target object of a multipart upload.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``UploadPartFrom.from_json(...)`` or ``.from_dict(...)``.
+
+    :param physical_address: Address of the whole target object, as given by createPresignMultipartUpload. (required)
+    :type physical_address: str
+    """
 
     physical_address: StrictStr = Field(description="Address of the whole target object, as given by createPresignMultipartUpload.")

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from typing import Any, ClassVar, Dict, List
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class UploadTo(LakeFSModel):
-    """A presigned URL to which data can be uploaded."""
+    """A presigned URL to which data can be uploaded.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``UploadTo.from_json(...)`` or ``.from_dict(...)``.
+
+    :param presigned_url: The presigned upload URL. (required)
+    :type presigned_url: str
+    """
 
     presigned_url: StrictStr = Field(description="The presigned upload URL.")

@@ -5,11 +5,23 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from typing import Any, ClassVar, Dict, List
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class UsageReport(LakeFSModel):
-    """Usage count for one calendar month."""
+    """Usage count for one calendar month.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``UsageReport.from_json(...)`` or ``.from_dict(...)``.
+
+    :param year: Year of the reported month. (required)
+    :type year: int
+    :param month: Month of the report, as a number. (required)
+    :type month: int
+    :param count: Usage count recorded for that month. (required)
+    :type count: int
+    """
 
     year: StrictInt = Field(description="Year of the reported month.")
     month: StrictInt = Field(description="Month of the report, as a number.")

@@ -5,11 +5,25 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class User(LakeFSModel):
-    """A lakeFS user account."""
+    """A lakeFS user account.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``User.from_json(...)`` or ``.from_dict(...)``.
+
+    :param id: Immutable, unique user ID. (required)
+    :type id: str
+    :param creation_date: Creation time, in seconds since the Unix epoch. (required)
+    :type creation_date: int
+    :param friendly_name: Optional display name, shorter than the id, shown in parts of the UI. Not necessarily unique, so it cannot be used to look the user up. (default: None)
+    :type friendly_name: Optional[str]
+    :param email: The user's email. Required when API authentication is on, in which case the user is invited to log in; ignored otherwise. Built-in authenticators expect it lowercase and unique; custom ones may not check this. (default: None)
+    :type email: Optional[str]
+    """
 
     id: StrictStr = Field(description="Immutable, unique user ID.")
     creation_date: StrictInt = Field(description="Creation time, in seconds since the Unix epoch.")

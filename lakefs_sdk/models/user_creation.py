@@ -5,11 +5,21 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class UserCreation(LakeFSModel):
-    """Request body for creating a user."""
+    """Request body for creating a user.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``UserCreation.from_json(...)`` or ``.from_dict(...)``.
+
+    :param id: Unique ID to give the new user. (required)
+    :type id: str
+    :param invite_user: Whether to send the new user an invitation by email. (default: None)
+    :type invite_user: Optional[bool]
+    """
 
     id: StrictStr = Field(description="Unique ID to give the new user.")
     invite_user: Optional[StrictBool] = Field(default=None, description="Whether to send the new user an invitation by email.")

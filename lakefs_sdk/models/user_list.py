@@ -7,11 +7,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List
 from lakefs_sdk.models.pagination import Pagination
 from lakefs_sdk.models.user import User
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class UserList(LakeFSModel):
-    """A page of users, with pagination info."""
+    """A page of users, with pagination info.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``UserList.from_json(...)`` or ``.from_dict(...)``.
+
+    :param pagination: pagination (required)
+    :type pagination: Pagination
+    :param results: Users in this page. (required)
+    :type results: List[User]
+    """
 
     pagination: Pagination
     results: List[User] = Field(description="Users in this page.")

@@ -5,11 +5,27 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from typing import Any, ClassVar, Dict, List, Optional
+from typing import Literal
 from lakefs_sdk._model import LakeFSModel
 
 
 class VersionConfig(LakeFSModel):
-    """Version information about the lakeFS server."""
+    """Version information about the lakeFS server.
+
+    Build it with keyword arguments, by Python or JSON field name; read one with
+    ``VersionConfig.from_json(...)`` or ``.from_dict(...)``.
+
+    :param version: Version of the running server. (default: None)
+    :type version: Optional[str]
+    :param version_context: Extra context about the running version. (default: None)
+    :type version_context: Optional[str]
+    :param latest_version: Newest lakeFS release known to the server. (default: None)
+    :type latest_version: Optional[str]
+    :param upgrade_recommended: Whether upgrading to a newer release is recommended. (default: None)
+    :type upgrade_recommended: Optional[bool]
+    :param upgrade_url: Link with information about upgrading. (default: None)
+    :type upgrade_url: Optional[str]
+    """
 
     version: Optional[StrictStr] = Field(default=None, description="Version of the running server.")
     version_context: Optional[StrictStr] = Field(default=None, description="Extra context about the running version.")

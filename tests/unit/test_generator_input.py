@@ -6,8 +6,9 @@ import copy
 import io
 import json
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Iterator, List, Tuple
 
+import pytest
 import yaml
 
 from support.scripts import load_script
@@ -51,10 +52,20 @@ def test_schemas_without_required_only_parts_are_left_alone() -> None:
     assert schema == before
 
 
-def test_only_pull_request_changes_in_our_spec() -> None:
+def _without_additions(node: Any) -> Any:
+    """``node`` without the ``x-lakefs-literal`` keys the additions put in."""
+    if isinstance(node, dict):
+        return {k: _without_additions(v) for k, v in node.items() if k != generator_input.LITERAL}
+    if isinstance(node, list):
+        return [_without_additions(item) for item in node]
+    return node
+
+
+def test_only_pull_request_changes_in_our_spec_besides_the_additions() -> None:
     original = _load_spec()
     rewritten = copy.deepcopy(original)
     assert generator_input.rewrite(rewritten) == 1
+    rewritten = _without_additions(rewritten)
     changed = [name for name, schema in original["components"]["schemas"].items()
                if rewritten["components"]["schemas"][name] != schema]
     assert changed == ["PullRequest"]
@@ -66,6 +77,127 @@ def test_only_pull_request_changes_in_our_spec() -> None:
     rewritten["components"]["schemas"].pop("PullRequest")
     original["components"]["schemas"].pop("PullRequest")
     assert rewritten == original
+
+
+# -- Literal types -------------------------------------------------------------------------------
+
+
+def test_literal_type_quotes_each_value() -> None:
+    assert generator_input.literal_type(["object", "common_prefix"]) == "Literal['object', 'common_prefix']"
+    assert generator_input.literal_type(["it's"]) == 'Literal["it\'s"]'
+
+
+@pytest.mark.parametrize("values", [[], [1, 2], ["a", None]])
+def test_literal_type_refuses_other_enums(values: List[Any]) -> None:
+    with pytest.raises(ValueError, match="string enums"):
+        generator_input.literal_type(values)
+
+
+def test_literal_types_go_on_properties_and_parameters() -> None:
+    document: Dict[str, Any] = {
+        "components": {
+            "schemas": {
+                "Plain": {"properties": {"kind": {"type": "string", "enum": ["a", "b"]}, "n": {"type": "integer"}}},
+                "Composed": {"allOf": [{"$ref": "#/components/schemas/Plain"},
+                                       {"properties": {"mode": {"type": "string", "enum": ["x"]}}}]},
+            },
+            "parameters": {"Shared": {"name": "s", "in": "query", "schema": {"type": "string", "enum": ["s1"]}}},
+        },
+        "paths": {
+            "/p": {
+                "parameters": [{"name": "lvl", "in": "query", "schema": {"type": "string", "enum": ["l"]}}],
+                "get": {"parameters": [{"name": "t", "in": "query", "schema": {"type": "string", "enum": ["t1", "t2"]}},
+                                       {"name": "u", "in": "query", "schema": {"type": "string"}}]},
+            }
+        },
+    }
+    assert generator_input.add_literal_types(document) == 5
+    schemas = document["components"]["schemas"]
+    assert schemas["Plain"]["properties"]["kind"]["x-lakefs-literal"] == "Literal['a', 'b']"
+    assert "x-lakefs-literal" not in schemas["Plain"]["properties"]["n"]
+    assert schemas["Composed"]["allOf"][1]["properties"]["mode"]["x-lakefs-literal"] == "Literal['x']"
+    assert document["components"]["parameters"]["Shared"]["x-lakefs-literal"] == "Literal['s1']"
+    assert document["paths"]["/p"]["parameters"][0]["x-lakefs-literal"] == "Literal['l']"
+    get = document["paths"]["/p"]["get"]["parameters"]
+    assert get[0]["x-lakefs-literal"] == "Literal['t1', 't2']" and "x-lakefs-literal" not in get[1]
+
+
+def _enum_holders(node: Any, holder: Any = None) -> Iterator[Tuple[Any, Any]]:
+    """(schema with an enum, the property or parameter holding it) for every enum in ``node``."""
+    if isinstance(node, dict):
+        if "enum" in node:
+            yield node, holder
+        for key, value in node.items():
+            if key == "schema":  # a parameter's schema: the parameter holds the type
+                yield from _enum_holders(value, node)
+            else:
+                yield from _enum_holders(value, value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _enum_holders(item, item)
+
+
+def test_every_enum_of_our_spec_gets_a_literal_type() -> None:
+    document = _load_spec()
+    generator_input.rewrite(document)
+    holders = list(_enum_holders(document))
+    assert len(holders) >= 15
+    for schema, holder in holders:
+        assert holder[generator_input.LITERAL] == generator_input.literal_type(schema["enum"]), holder
+
+
+# -- server deviations ---------------------------------------------------------------------------
+
+
+def _deviation_document(hint: Any) -> Dict[str, Any]:
+    return {
+        "components": {
+            "schemas": {
+                "Basic": {"properties": {"note": {"type": "string"}}},
+                "Full": {
+                    "allOf": [{"$ref": "#/components/schemas/Basic"}, {"properties": {"items": {"type": "array"}}}],
+                    "x-lakefs-server-deviations": hint,
+                },
+            }
+        },
+        "paths": {"/full": {"get": {"operationId": "getFull"}}},
+    }
+
+
+def _hint(**overrides: Any) -> Dict[str, Any]:
+    return {"property": "note", "sends": "missing", "operations": ["getFull"], "why": "It does.", **overrides}
+
+
+def test_deviation_hints_may_name_properties_of_referenced_parts() -> None:
+    document = _deviation_document([_hint(), _hint(property="items", sends="null")])
+    assert generator_input.check_server_deviations(document) == 2
+
+
+@pytest.mark.parametrize(
+    ("hint", "message"),
+    [
+        ({"note": "missing"}, "non-empty list"),
+        ([], "non-empty list"),
+        ([{"property": "note", "sends": "missing"}], "exactly the keys"),
+        ([_hint(property="nothing")], "has no property 'nothing'"),
+        ([_hint(), _hint()], "listed twice"),
+        ([_hint(sends="empty")], "sends must be one of"),
+        ([_hint(operations=[])], "non-empty list of operationIds"),
+        ([_hint(operations=["getFull", "getNothing"])], "no such operation \\['getNothing'\\]"),
+        ([_hint(why=" ")], "why must say"),
+    ],
+)
+def test_wrong_deviation_hints_stop_the_generation(hint: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        generator_input.check_server_deviations(_deviation_document(hint))
+
+
+def test_the_hints_of_our_spec_are_well_formed() -> None:
+    document = _load_spec()
+    hinted = {name: schema[generator_input.DEVIATIONS] for name, schema in document["components"]["schemas"].items()
+              if generator_input.DEVIATIONS in schema}
+    assert generator_input.check_server_deviations(document) == sum(len(hints) for hints in hinted.values())
+    assert {"PullRequest", "GarbageCollectionRules"} <= set(hinted)
 
 
 def test_dates_and_yes_no_stay_strings_true_false_stay_booleans() -> None:
