@@ -1,0 +1,85 @@
+"""Static types: a spec enum is a ``Literal`` that mypy checks, in models.
+
+mypy runs in a subprocess on a small user script in ``tmp_path``, with this checkout on
+``MYPYPATH`` so that ``lakefs_sdk`` is analysed from source (errors inside the package are
+silenced: only the user script is judged). Each line of the script that mypy must refuse
+ends with ``# refused``; every other line must pass.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, List
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+MYPY = ROOT / ".venv-test" / "bin" / "mypy"
+
+USER_SCRIPT = '''\
+from lakefs_sdk import Diff, LoginConfig, ObjectStats, PullRequest, ResetCreation
+
+ResetCreation(type="everything")  # refused
+ResetCreation(type="common_prefix", path="data/")
+ResetCreation(type="reset")
+LoginConfig(RBAC="root", login_url="u", login_cookie_names=[], logout_url="o")  # refused
+LoginConfig(RBAC="simplified", login_url="u", login_cookie_names=[], logout_url="o")
+kind: str = "object"
+ResetCreation(type=kind)  # refused
+
+
+def read(diff: Diff, stats: ObjectStats, pull: PullRequest) -> str:
+    if diff.type == "prefix_changed" and stats.path_type == "common_prefix":
+        return pull.description
+    if diff.path_type == "folder":  # refused
+        return ""
+    return pull.status
+'''
+
+
+def _run_mypy(script: Path) -> Dict[int, List[str]]:
+    """mypy's errors in ``script``, by line number."""
+    env = {**os.environ, "MYPYPATH": str(ROOT)}
+    result = subprocess.run(
+        [str(MYPY), "--strict", "--follow-imports=silent", "--no-error-summary", "--show-error-codes",
+         "--cache-dir", str(script.parent / ".mypy_cache"), "--python-executable", sys.executable, script.name],
+        cwd=script.parent, env=env, capture_output=True, text=True, check=False, timeout=600,
+    )
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    errors: Dict[int, List[str]] = {}
+    for line in result.stdout.splitlines():
+        match = re.match(rf"{re.escape(script.name)}:(\d+): error: (.*)", line)
+        if match:
+            errors.setdefault(int(match.group(1)), []).append(match.group(2))
+    return errors
+
+
+@pytest.fixture(scope="module")
+def mypy_errors(tmp_path_factory: pytest.TempPathFactory) -> Dict[int, List[str]]:
+    if not MYPY.exists():
+        pytest.skip(f"mypy not installed at {MYPY}")
+    script = tmp_path_factory.mktemp("typing") / "user_script.py"
+    script.write_text(USER_SCRIPT, encoding="utf-8")
+    return _run_mypy(script)
+
+
+def _lines(refused: bool) -> List[int]:
+    return [number for number, line in enumerate(USER_SCRIPT.splitlines(), 1)
+            if line.strip() and line.endswith("# refused") == refused]
+
+
+def test_mypy_refuses_each_wrong_enum_string(mypy_errors: Dict[int, List[str]]) -> None:
+    source = USER_SCRIPT.splitlines()
+    missing = [f"{number}: {source[number - 1].strip()}" for number in _lines(refused=True) if number not in mypy_errors]
+    assert not missing, "mypy accepted:\n" + "\n".join(missing)
+    for number in _lines(refused=True):
+        assert any("Literal[" in message for message in mypy_errors[number]), mypy_errors[number]
+
+
+def test_mypy_accepts_the_allowed_strings(mypy_errors: Dict[int, List[str]]) -> None:
+    unexpected = {number: mypy_errors[number] for number in _lines(refused=False) if number in mypy_errors}
+    assert not unexpected, unexpected
