@@ -259,3 +259,71 @@ def test_a_conditional_upload_cut_by_a_crash_is_sent_again_whole(private: Privat
                 expected.update(chunk)
         assert received.hexdigest() == expected.hexdigest()
         assert [e.path for e in objects.list_objects(repo, "main").results] == ["big/whole.bin"]
+
+
+# -- a crash during a download; a write sent while the server is down ---------------------------------
+
+
+@pytest.mark.parametrize("to", ["iter_bytes", "path"])
+def test_a_crash_during_a_download(to: str, private: PrivateLakeFS, tmp_path: Path) -> None:
+    size = 256 * MiB
+    with private.client(max_retries=20, retry_backoff=0.05, retry_backoff_max=0.25) as client:
+        objects = client.objects_api
+        repo = create_repository(client, f"download-{to}")
+        objects.upload_object(repo, "main", "big.bin", content=generated(size))
+        target = tmp_path / "download.bin"
+        target.write_bytes(b"the previous version")
+        received: List[int] = []
+
+        def kill_at(done: int) -> None:
+            received.append(done)
+            if done >= 32 * MiB and private.running():
+                private.server.kill()
+
+        with pytest.raises(lakefs_sdk.ApiConnectionError) as raised:
+            if to == "iter_bytes":
+                response = objects.get_object_without_preload_content(repo, "main", "big.bin")
+                done = 0
+                for chunk in response.iter_bytes():
+                    done += len(chunk)
+                    kill_at(done)
+            else:
+                transfer.download(objects, repo, "main", "big.bin", target, progress=lambda done, total: kill_at(done))
+        assert isinstance(raised.value, lakefs_sdk.ApiException)
+        assert not private.running() and 32 * MiB <= received[-1] < size
+        # A path is replaced only by a complete download: the old file stays, no temporary file is left.
+        assert target.read_bytes() == b"the previous version"
+        assert sorted(p.name for p in tmp_path.iterdir() if p.name != "lakefs") == ["download.bin"]
+
+        private.server.start()
+        assert objects.stat_object(repo, "main", "big.bin").size_bytes == size
+
+
+def test_a_write_sent_while_the_server_is_down_waits_for_it(private: PrivateLakeFS) -> None:
+    with private.client(**PATIENT) as client:
+        repo = create_repository(client, "down")
+        client.objects_api.upload_object(repo, "main", "file.txt", content=b"to commit")
+        private.server.stop()
+        assert not private.running()
+        results: List[object] = []
+        errors: List[BaseException] = []
+
+        def commit() -> None:
+            try:
+                results.append(client.commits_api.commit(repo, "main", CommitCreation(message="sent while down")))
+            except BaseException as error:  # reported by the main thread
+                errors.append(error)
+
+        with RetryLog() as retries:
+            committer = threading.Thread(target=commit, name="commit")
+            committer.start()
+            try:
+                # A connection that is refused never reached the server: even a POST is retried.
+                wait_for(lambda: retries.count > 0 or bool(errors), "the commit to retry against the downed server")
+                private.server.start()
+            finally:
+                committer.join(DEADLINE)
+        assert errors == [] and len(results) == 1
+        messages = [c.message for c in client.refs_api.log_commits(repo, "main").results]
+        assert messages.count("sent while down") == 1
+        assert client.refs_api.log_commits(repo, "main").results[0].id == getattr(results[0], "id", None)
