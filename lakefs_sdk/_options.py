@@ -2,13 +2,14 @@
 
 Every generated method takes ``**kwargs: Unpack[RequestOptions]``: the same keyword
 options the upstream ``lakefs-sdk`` accepted, checked by name so that a typo fails with
-``ApiTypeError`` before anything is sent.
+``ApiTypeError`` before anything is sent. The async methods (``lakefs_sdk.aio``) take
+the same options but ``async_req`` (``AsyncRequestOptions``), checked by the same code.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any, BinaryIO, Callable, Iterable, Mapping, Optional, Tuple, Union
+from typing import Any, AsyncIterable, BinaryIO, Callable, Iterable, Mapping, Optional, Tuple, Union
 
 import urllib3
 from typing_extensions import TypedDict
@@ -23,12 +24,13 @@ UploadContent = Union[
     bytes, bytearray, memoryview, str, "os.PathLike[str]", BinaryIO, Iterable[bytes], Tuple[str, bytes]
 ]
 
+# An async upload (lakefs_sdk.aio) also takes an async iterable of byte chunks.
+AsyncUploadContent = Union[UploadContent, AsyncIterable[bytes], Tuple[str, AsyncIterable[bytes]]]
 
-class RequestOptions(TypedDict, total=False):
-    """Keyword options of every API method."""
 
-    async_req: bool
-    """Run in the client's thread pool; the call returns a handle whose ``.get()`` gives the result."""
+class AsyncRequestOptions(TypedDict, total=False):
+    """Keyword options of every async API method: those of the sync ones but ``async_req``."""
+
     _preload_content: bool
     """When False, return the response with its body unread (for streaming)."""
     _return_http_data_only: Optional[bool]
@@ -45,6 +47,13 @@ class RequestOptions(TypedDict, total=False):
     """Index into the spec's server list; lakeFS has one server, so only 0 is valid."""
     _progress: Optional[Callable[[int, Optional[int]], None]]
     """For uploads: called as ``progress(bytes_sent, bytes_total_or_None)`` while the content is sent."""
+
+
+class RequestOptions(AsyncRequestOptions, total=False):
+    """Keyword options of every API method."""
+
+    async_req: bool
+    """Run in the client's thread pool; the call returns a handle whose ``.get()`` gives the result."""
 
 
 class CallOptions:

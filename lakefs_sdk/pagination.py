@@ -9,7 +9,8 @@ Each of the API's paginated operations (those taking ``after``/``amount`` and an
 
 Pages are fetched lazily. Iteration follows ``pagination.next_offset`` while
 ``pagination.has_more`` is true, and stops if the server hands back the cursor it was
-just given (which would otherwise loop forever).
+just given (which would otherwise loop forever). ``lakefs_sdk.aio.pagination`` does the
+same with ``async for``.
 """
 
 from __future__ import annotations
@@ -33,18 +34,9 @@ def iterate_pages(
     while True:
         page = method(**params, **options)
         yield page
-        pagination = page.pagination
-        if not pagination.has_more:
+        cursor = params["after"] = next_cursor(method, page, cursor)
+        if cursor is None:
             return
-        next_cursor = pagination.next_offset
-        if not next_cursor or next_cursor == cursor:
-            logger.warning(
-                "%s: server reported more results but returned cursor %r again; stopping",
-                getattr(method, "__name__", "pagination"),
-                next_cursor,
-            )
-            return
-        cursor = params["after"] = next_cursor
 
 
 def iterate_results(
@@ -53,3 +45,22 @@ def iterate_results(
     """Yield every item of every page of ``method``, in order."""
     for page in iterate_pages(method, arguments, options):
         yield from page.results
+
+
+def next_cursor(method: Callable[..., Any], page: Any, cursor: Optional[str]) -> Optional[str]:
+    """Where the page after ``page`` starts, or None when ``page`` is the last one.
+
+    Shared by the sync iterators and the async ones (``lakefs_sdk.aio.pagination``).
+    """
+    pagination = page.pagination
+    if not pagination.has_more:
+        return None
+    following: Optional[str] = pagination.next_offset
+    if not following or following == cursor:
+        logger.warning(
+            "%s: server reported more results but returned cursor %r again; stopping",
+            getattr(method, "__name__", "pagination"),
+            following,
+        )
+        return None
+    return following

@@ -1,0 +1,413 @@
+"""asyncio HTTP transport: one aiohttp session per ``AsyncApiClient``, with the sync transport's rules.
+
+``AsyncRESTClientObject.send`` has the shape of ``lakefs_sdk.rest.RESTClientObject.send``
+and the same behaviour: the same ``RetryPolicy`` decides what is retried and how long to
+wait (``Retry-After`` included), the same timeouts apply (``connect_timeout`` to make a
+connection, ``read_timeout`` for each read), failures become the same
+``ApiConnectionError`` / ``ApiTimeoutError`` with the same masked messages, and a body
+that cannot be sent whole again is never retried. Only the library differs.
+
+``AsyncRESTResponse`` is the async image of ``RESTResponse``: ``data`` once read (always,
+unless the body was left unread on purpose), else ``await read()``, ``async for chunk in
+response.iter_bytes()`` or ``await write_to(path)``; headers are urllib3's
+``HTTPHeaderDict``, as in the sync response.
+
+Cancellation: a call cancelled while it waits closes the connection it held (an unread
+response is never put back into the pool), so the pool stays usable for other tasks.
+The session is created on first use, inside the running event loop, and belongs to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import ssl
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import IO, Any, AsyncIterator, Dict, List, Optional, Tuple, Union
+
+try:
+    import aiohttp
+except ImportError as error:  # pragma: no cover - depends on the environment
+    raise ImportError("lakefs_sdk.aio needs aiohttp: pip install 'lakefs-sdk[aio]'") from error
+import urllib3
+from urllib3 import HTTPHeaderDict
+
+from lakefs_sdk._redact import install_log_redaction
+from lakefs_sdk._retry import MAYBE_SENT, NOT_SENT, TLS_FAILED, RetryPolicy
+from lakefs_sdk._upload import UploadBody
+from lakefs_sdk.aio._body import AsyncUpload
+from lakefs_sdk.configuration import Configuration
+from lakefs_sdk.exceptions import ApiValueError
+from lakefs_sdk.rest import (
+    DOWNLOAD_CHUNK_SIZE,
+    MAX_REDIRECTS,
+    AtomicFile,
+    PolicyCache,
+    Progress,
+    body_interrupted,
+    connection_error,
+    expected_length,
+    log_exchange,
+    log_retry,
+    warn_unverified_tls,
+)
+
+logger = logging.getLogger("lakefs_sdk")
+
+AsyncRequestBody = Union[None, bytes, UploadBody, AsyncUpload]
+
+# Worker threads reading upload files and writing downloads, per client.
+IO_THREADS = 4
+# What aiohttp raises when a request gets no (complete) response.
+_TRANSPORT_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
+
+
+class AsyncRESTResponse:
+    """An HTTP response of the asyncio transport: ``status``, ``reason``, ``headers`` and the body.
+
+    ``data`` is the whole body when it was read (every response but one requested with
+    ``_preload_content=False`` or ``*_without_preload_content``); otherwise read it with
+    ``await read()``, stream it with ``async for chunk in iter_bytes()`` or write it with
+    ``await write_to(target)``. Use ``async with response:`` to release the connection.
+    """
+
+    def __init__(
+        self, response: aiohttp.ClientResponse, retries: int = 0, body: Optional[bytes] = None, io: Any = None
+    ) -> None:
+        self.response = response
+        self.status: int = response.status
+        self.reason: Optional[str] = response.reason
+        self.retries = retries
+        # Pairs, not the mapping: a repeated header keeps all its values.
+        self.headers = HTTPHeaderDict(list(response.headers.items()))
+        self._body = body
+        self._io = io
+
+    @property
+    def aiohttp_response(self) -> aiohttp.ClientResponse:
+        """The underlying aiohttp response."""
+        return self.response
+
+    @property
+    def data(self) -> bytes:
+        """The whole body; for a response whose body was left unread, ``await read()`` first."""
+        if self._body is None:
+            raise ApiValueError("the body of this response has not been read: use `await response.read()` first")
+        return self._body
+
+    def getheaders(self) -> HTTPHeaderDict:
+        """Response headers (upstream name)."""
+        return self.headers
+
+    def getheader(self, name: str, default: Optional[str] = None) -> Optional[str]:
+        """One response header, or ``default``."""
+        return self.headers.get(name, default)
+
+    async def read(self, amt: Optional[int] = None) -> bytes:
+        """Read up to ``amt`` bytes of the body, or all of it (then kept as ``data``) when None."""
+        if amt is None:
+            if self._body is None:
+                try:
+                    self._body = await self.response.read()
+                except _TRANSPORT_ERRORS as error:
+                    self.close()
+                    raise body_interrupted(error, isinstance(error, asyncio.TimeoutError)) from error
+            return self._body
+        try:
+            return await self.response.content.read(amt)
+        except _TRANSPORT_ERRORS as error:
+            self.close()
+            raise body_interrupted(error, isinstance(error, asyncio.TimeoutError)) from error
+
+    async def iter_bytes(self, chunk_size: int = DOWNLOAD_CHUNK_SIZE) -> AsyncIterator[bytes]:
+        """Yield the body in chunks of at most ``chunk_size`` bytes, then release the connection.
+
+        A connection lost mid-body raises ``ApiConnectionError`` (``ApiTimeoutError`` on a stall).
+        Leaving the loop early (``break``, an exception, cancellation) closes the connection.
+        """
+        try:
+            if self._body is not None:
+                for offset in range(0, len(self._body), chunk_size):
+                    yield self._body[offset : offset + chunk_size]
+                return
+            try:
+                async for chunk in self.response.content.iter_chunked(chunk_size):
+                    yield chunk
+            except _TRANSPORT_ERRORS as error:
+                raise body_interrupted(error, isinstance(error, asyncio.TimeoutError)) from error
+        finally:
+            self.release_conn()
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self.iter_bytes()
+
+    async def write_to(
+        self,
+        target: Union[str, os.PathLike[str], IO[bytes]],
+        *,
+        progress: Optional[Progress] = None,
+        chunk_size: int = DOWNLOAD_CHUNK_SIZE,
+    ) -> int:
+        """Stream the body into a binary file object or a path; return the byte count.
+
+        As ``RESTResponse.write_to``: a path is written atomically (a temporary file beside
+        it replaces the target only when complete and as long as announced), and
+        ``progress(bytes_done, bytes_total)`` is called after each chunk. Writes run in a
+        worker thread, so a slow disk does not stall the event loop.
+        """
+        total = expected_length(self.headers)
+        if not isinstance(target, (str, os.PathLike)):
+            return await self._copy_to(target, total, progress, chunk_size)
+        atomic = await self._run(AtomicFile, target)
+        try:
+            written = await self._copy_to(atomic.file, total, progress, chunk_size)
+            await self._run(atomic.commit, self.status, written, total)
+            return written
+        except BaseException:
+            atomic.discard()
+            raise
+
+    async def _copy_to(
+        self, file: IO[bytes], total: Optional[int], progress: Optional[Progress], chunk_size: int
+    ) -> int:
+        written = 0
+        async for chunk in self.iter_bytes(chunk_size):
+            await self._run(file.write, chunk)
+            written += len(chunk)
+            if progress is not None:
+                progress(written, total)
+        return written
+
+    async def _run(self, function: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._io, function, *args)
+
+    def release_conn(self) -> None:
+        """Return the connection to the pool (or close it, when the body was not read to its end)."""
+        self.response.release()
+
+    def close(self) -> None:
+        """Close the response; an unread body is discarded with its connection."""
+        self.response.close()
+
+    async def __aenter__(self) -> AsyncRESTResponse:
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        self.release_conn()
+
+    def __repr__(self) -> str:
+        return f"<AsyncRESTResponse status={self.status} reason={self.reason!r}>"
+
+
+class AsyncRESTClientObject:
+    """Owns the aiohttp session (its connection pool) and sends requests with retries.
+
+    At most ``Configuration.connection_pool_maxsize`` requests are in flight per host at a
+    time; more wait for a free connection (that wait is not part of ``connect_timeout``).
+    """
+
+    def __init__(self, configuration: Configuration, maxsize: Optional[int] = None) -> None:
+        self.configuration = configuration
+        install_log_redaction()
+        self.maxsize = maxsize or configuration.connection_pool_maxsize or 4
+        self.ssl_context = _ssl_context(configuration)
+        if not configuration.verify_ssl:
+            warn_unverified_tls(stacklevel=5)
+        self.server_hostname = configuration.tls_server_name or (
+            configuration.assert_hostname if isinstance(configuration.assert_hostname, str) else None
+        )
+        self._session: Optional[aiohttp.ClientSession] = None
+        self._io: Optional[ThreadPoolExecutor] = None
+        self._policy = PolicyCache()
+        self._timeout: Optional[Tuple[Tuple[Optional[float], Optional[float]], aiohttp.ClientTimeout]] = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The aiohttp session, created on first use (inside the running event loop)."""
+        if self._session is None or self._session.closed:
+            self._session = self._open()
+        return self._session
+
+    def _open(self) -> aiohttp.ClientSession:
+        c = self.configuration
+        connector = aiohttp.TCPConnector(
+            limit=0,
+            limit_per_host=self.maxsize,
+            ssl=self.ssl_context,
+            socket_factory=_socket_factory(c.socket_options) if c.socket_options else None,
+        )
+        return aiohttp.ClientSession(
+            connector=connector,
+            # As urllib3 sends: no cookie jar (credentials are explicit), no compression asked for,
+            # no media type guessed for a body, no proxy read from the environment.
+            cookie_jar=aiohttp.DummyCookieJar(),
+            headers={"Accept-Encoding": "identity"},
+            skip_auto_headers=("Accept", "Content-Type"),
+            trust_env=False,
+            timeout=aiohttp.ClientTimeout(total=None),
+        )
+
+    def io_executor(self) -> ThreadPoolExecutor:
+        """The worker threads that read upload files and write downloads, created on first use."""
+        if self._io is None:
+            self._io = ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="lakefs_sdk.aio")
+        return self._io
+
+    async def close(self) -> None:
+        """Close the session and its connections, and stop the worker threads."""
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+        io, self._io = self._io, None
+        if io is not None:
+            io.shutdown(wait=False)
+
+    def retry_policy(self) -> RetryPolicy:
+        """The retry policy built from the current configuration (rebuilt when it changes)."""
+        return self._policy.get(self.configuration)
+
+    def timeout(self, request_timeout: Any = None) -> aiohttp.ClientTimeout:
+        """The aiohttp timeout for a call: the per-call one if given, else the configured defaults.
+
+        Accepts what ``_request_timeout`` accepts in the sync client: seconds for the whole
+        call, a ``(connect, read)`` pair, or a ``urllib3.Timeout``.
+        """
+        if request_timeout is None:
+            c = self.configuration
+            key = (c.connect_timeout, c.read_timeout)
+            cached = self._timeout
+            if cached is None or cached[0] != key:
+                cached = self._timeout = (key, aiohttp.ClientTimeout(total=None, sock_connect=key[0], sock_read=key[1]))
+            return cached[1]
+        if isinstance(request_timeout, aiohttp.ClientTimeout):
+            return request_timeout
+        if isinstance(request_timeout, urllib3.Timeout):
+            return aiohttp.ClientTimeout(
+                total=_seconds(request_timeout.total),
+                sock_connect=_seconds(request_timeout.connect_timeout),
+                sock_read=_seconds(request_timeout.read_timeout),
+            )
+        if isinstance(request_timeout, tuple):
+            return aiohttp.ClientTimeout(total=None, sock_connect=request_timeout[0], sock_read=request_timeout[1])
+        return aiohttp.ClientTimeout(total=request_timeout)
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        headers: Dict[str, str],
+        body: AsyncRequestBody = None,
+        *,
+        timeout: aiohttp.ClientTimeout,
+        preload_content: bool = True,
+        policy: Optional[RetryPolicy] = None,
+    ) -> AsyncRESTResponse:
+        """Send one request, retrying transient failures as ``policy`` allows."""
+        policy = policy if policy is not None else self.retry_policy()
+        if isinstance(body, UploadBody):
+            body = AsyncUpload(body)
+        session = self.session
+        c = self.configuration
+        retries = 0
+        while True:
+            started = time.monotonic()
+            payload = body.stream(self.io_executor()) if isinstance(body, AsyncUpload) else body
+            response: Optional[aiohttp.ClientResponse] = None
+            try:
+                response = await session.request(
+                    method,
+                    url,
+                    headers=headers,
+                    data=payload,
+                    timeout=timeout,
+                    allow_redirects=True,
+                    max_redirects=MAX_REDIRECTS,
+                    proxy=c.proxy,
+                    proxy_headers=c.proxy_headers,
+                    server_hostname=self.server_hostname,
+                )
+                data = await response.read() if preload_content else None
+            except _TRANSPORT_ERRORS as error:
+                if response is not None:
+                    response.close()
+                outcome = _outcome(error)
+                resendable = not isinstance(body, AsyncUpload) or body.can_resend
+                if policy.retry_failure(retries, outcome, method, headers, resendable):
+                    retries += 1
+                    log_retry(method, url, retries, repr(error))
+                    await policy.sleep_async(policy.delay(retries))
+                    continue
+                raise connection_error(method, url, error, outcome, _timed_out(error)) from error
+            except BaseException:  # cancelled: never leave a half-read connection in the pool
+                if response is not None:
+                    response.close()
+                raise
+            if policy.retry_response(retries, response.status, method, headers) and (
+                not isinstance(body, AsyncUpload) or body.can_resend
+            ):
+                retry_after = response.headers.get("Retry-After")
+                if data is None:
+                    response.close()  # an unread body: the connection cannot be reused
+                else:
+                    response.release()
+                retries += 1
+                log_retry(method, url, retries, f"status {response.status}")
+                await policy.sleep_async(policy.delay(retries, retry_after))
+                continue
+            result = AsyncRESTResponse(response, retries, data, self._io)
+            if logger.isEnabledFor(logging.DEBUG):
+                elapsed = time.monotonic() - started
+                log_exchange(method, url, headers, result.status, result.reason, result.headers, data, retries, elapsed)
+            return result
+
+
+def _outcome(error: BaseException) -> str:
+    """What aiohttp's ``error`` says about the request: never sent, TLS failure, or maybe sent."""
+    if isinstance(error, (aiohttp.ClientSSLError, ssl.SSLError)) or "CERTIFICATE" in str(error).upper():
+        return TLS_FAILED
+    if isinstance(error, (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)):
+        return NOT_SENT  # no connection was made (refused, DNS, connect timeout)
+    return MAYBE_SENT
+
+
+def _timed_out(error: BaseException) -> bool:
+    return isinstance(error, asyncio.TimeoutError)
+
+
+def _seconds(value: Any) -> Optional[float]:
+    """A urllib3 timeout field as seconds (its "not set" sentinel and None are None)."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _ssl_context(c: Configuration) -> ssl.SSLContext:
+    """The TLS settings of ``c`` (CA bundle or data, client certificate, verification) as a context."""
+    cadata = c.ca_cert_data
+    if isinstance(cadata, bytes) and cadata.lstrip().startswith(b"-----"):
+        cadata = cadata.decode("ascii")  # PEM given as bytes (ssl reads bytes as DER)
+    if c.verify_ssl:
+        context = ssl.create_default_context(cafile=c.ssl_ca_cert, cadata=cadata)
+        if c.assert_hostname is False:
+            context.check_hostname = False
+    else:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if c.cert_file:
+        context.load_cert_chain(c.cert_file, c.key_file)
+    return context
+
+
+def _socket_factory(options: List[Tuple[int, int, int]]) -> Any:
+    """An aiohttp socket factory applying ``Configuration.socket_options`` to every connection."""
+
+    def make(addr_info: Any) -> socket.socket:
+        family, type_, proto = addr_info[0], addr_info[1], addr_info[2]
+        sock = socket.socket(family=family, type=type_, proto=proto)
+        for level, name, value in options:
+            sock.setsockopt(level, name, value)
+        return sock
+
+    return make
