@@ -112,6 +112,12 @@ def test_list_pull_requests_by_status(lakefs_client: lakefs_sdk.LakeFSClient, re
     assert all(not pr.description for pr in everything.results)
     assert everything.pagination.has_more is False and everything.pagination.results == 3
 
+    # Listing also leaves out merged_commit_id (optional in the spec), which get has.
+    merged_item = next(item for item in items if item["id"] == merged_id)
+    assert "merged_commit_id" not in merged_item
+    assert next(pr for pr in everything.results if pr.id == merged_id).merged_commit_id is None
+    assert api.get_pull_request(repo, merged_id).merged_commit_id
+
     assert listed(api.list_pull_requests(repo, status="all")) == listed(everything)
     assert listed(api.list_pull_requests(repo, status="open")) == [(open_id, "open")]
     # "closed" keeps every pull request that is no longer open, merged ones included.
