@@ -32,7 +32,7 @@ from __future__ import annotations
 import http
 import json
 import re
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from urllib3 import HTTPHeaderDict
 
@@ -269,6 +269,18 @@ class ApiException(OpenApiException):
     def _media_type(self) -> str:
         content_type = self.headers.get("Content-Type") if self.headers else None
         return (content_type or "").split(";", 1)[0].strip().lower()
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        # Whole, not rebuilt from ``args``: an error crossing a process pool keeps its detail.
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuild(cls: type[ApiException], args: Tuple[Any, ...], state: Dict[str, Any]) -> ApiException:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class BadRequestException(ApiException):
     """400: the request was malformed or failed the server's validation."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 from typing import Dict, Iterator, List, Optional
 
 import pytest
@@ -376,6 +377,16 @@ def test_the_lakefs_wrapper_still_reads_status_reason_body_and_headers(server: L
     converted = info.value
     assert (converted.status_code, converted.reason, converted.body) == (404, "Not Found", {"message": "not found"})
     assert converted.headers["X-Request-Id"] == REQUEST_ID
+
+
+def test_an_error_survives_pickling_whole(server: LoopbackServer, client: ApiClient) -> None:
+    server.handler = lambda request: lakefs_error(404, "branch 'v1' not found")
+    error = raised(lambda: upload(ObjectsApi(client), "repo", "v1", "a.csv", b"1"))
+    copy = pickle.loads(pickle.dumps(error))  # as a process pool sends it back
+    assert type(copy) is lakefs_sdk.NotFoundException and str(copy) == str(error) and repr(copy) == repr(error)
+    assert (copy.arguments, copy.hint, copy.request_id) == (error.arguments, error.hint, REQUEST_ID)
+    refused = pickle.loads(pickle.dumps(lakefs_sdk.ApiTimeoutError("GET http://127.0.0.1:9/x: timed out")))
+    assert type(refused) is lakefs_sdk.ApiTimeoutError and refused.status == 0 and "timed out" in str(refused)
 
 
 def test_rendering_never_fails_on_odd_parts() -> None:
