@@ -14,6 +14,7 @@ never answers; the canceled import hangs up on it.
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import socketserver
 import threading
@@ -79,7 +80,9 @@ def source(lakefs: LakeFS) -> Iterator[Path]:
 def test_config_accepts_the_import_url_form(lakefs_client: lakefs_sdk.LakeFSClient, source: Path) -> None:
     storage = lakefs_client.config_api.get_config().storage_config
     assert storage is not None and storage.import_support is True
-    assert local_url(source, folder=True).startswith(storage.import_validity_regex.lstrip("^"))
+    assert storage.import_validity_regex == "^local://"
+    assert re.match(storage.import_validity_regex, local_url(source, folder=True))
+    assert local_url(source, folder=True) == f"local://{source}/" and local_url(source).startswith("local:///")
 
 
 def test_import_a_folder_and_an_object(
