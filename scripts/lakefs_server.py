@@ -202,6 +202,8 @@ class LakeFSServer:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env=env,
+                # lakeFS writes some files relative to its working directory (GC prepare's gc.db).
+                cwd=self.workdir,
                 start_new_session=True,
             )
         self._wait_healthy(timeout)
