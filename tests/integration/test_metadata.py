@@ -57,9 +57,7 @@ def test_meta_range_and_range_of_a_commit(
     assert meta_range.headers["Location"] == meta_range.data.location
     assert wire.last("getMetaRange").status == 200
     meta_range_file = folder / meta_range.data.location
-    assert meta_range_file.is_file()
-
-    assert meta_range_file.read_bytes().endswith(SSTABLE_MAGIC)
+    assert meta_range_file.is_file() and meta_range_file.read_bytes().endswith(SSTABLE_MAGIC)
 
     # The ranges are the other content-addressed files of the (fresh) namespace's _lakefs folder.
     range_ids = sorted(

@@ -307,7 +307,7 @@ def test_unsatisfiable_ranges(byte_range: str, lakefs_client: lakefs_sdk.LakeFSC
 def test_a_malformed_range_is_refused_before_sending(
     lakefs_client: lakefs_sdk.LakeFSClient, repo: str, wire: Wire
 ) -> None:
-    with pytest.raises(lakefs_sdk.ApiValueError, match="range"):
+    with pytest.raises(lakefs_sdk.ApiValueError):
         lakefs_client.objects_api.get_object(repo, "main", "r/data", range="items=0-9")
     assert wire.operations() == []
 

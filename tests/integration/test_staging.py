@@ -187,7 +187,7 @@ def test_presign_on_the_local_blockstore(lakefs_client: lakefs_sdk.LakeFSClient,
 def test_upload_presigned_on_a_store_that_cannot_presign(
     lakefs_client: lakefs_sdk.LakeFSClient, repo: str, wire: Wire
 ) -> None:
-    with pytest.raises(lakefs_sdk.ApiValueError, match="presign"):
+    with pytest.raises(lakefs_sdk.ApiValueError):
         transfer.upload_presigned(lakefs_client.staging_api, repo, "main", "staged/presigned", b"payload")
     # Refused before anything is reserved or written.
     assert "getPhysicalAddress" not in wire.operations() and "linkPhysicalAddress" not in wire.operations()
