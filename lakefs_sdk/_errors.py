@@ -3,7 +3,8 @@
 The one place exceptions for server answers are built, for every transport: an error
 status becomes the ``ApiException`` subclass of that status (:func:`error_response`), and
 a success whose body is not what the spec promises becomes ``UnexpectedResponseError``
-(:func:`undecodable_response`). Both are given the operation and the call's checked
+(:func:`undecodable_response`, and :func:`unlisted_success` for a web page answering with a
+success status the operation does not have). Both are given the operation and the call's checked
 arguments, in the operation's parameter order, to say what failed: the exception records
 the call and the arguments that identify what it was called on, and a hint where lakeFS's
 answer is known to mislead or says nothing (a host without ``/api/v1``, a write to a tag
@@ -88,6 +89,31 @@ def undecodable_response(
     why = "" if html else f" ({_first_error(error)})"  # for a web page, the JSON parser's words are noise
     exc = UnexpectedResponseError(
         response.status, f"the {response.status} response is not a valid {type_name}{why}", http_resp=response
+    )
+    _describe_call(exc, op, values)
+    exc.hint = _html_hint(exc, response)
+    return exc
+
+
+def unlisted_success(op: Operation, values: Sequence[Any], response: Response) -> Optional[UnexpectedResponseError]:
+    """The exception for a 2xx ``op`` does not answer with, when it is a web page; else None.
+
+    For ``ApiClient._result`` to raise before anything else (streamed responses included).
+
+    lakeFS's web UI answers 200 with HTML on every path outside ``/api/v1``, so a write
+    (answered 201 or 204 by the API) sent to a host without the base path would otherwise
+    pass for a success that never happened. Other unlisted successes are accepted.
+    """
+    if str(response.status) in op.responses or not 200 <= response.status <= 299:
+        return None
+    # By the header alone: the body of an unread (streamed) response must stay unread.
+    if "html" not in (response.headers.get("Content-Type") or "").lower():
+        return None
+    listed = ", ".join(code for code in op.responses if code.startswith("2")) or "none"
+    exc = UnexpectedResponseError(
+        response.status,
+        f"the {response.status} response is not one {op.operation_id} answers with (success: {listed})",
+        http_resp=response,
     )
     _describe_call(exc, op, values)
     exc.hint = _html_hint(exc, response)

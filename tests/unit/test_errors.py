@@ -185,6 +185,28 @@ def test_html_from_a_host_without_api_v1_says_so(server: LoopbackServer) -> None
     assert "<div>" not in text and "\n" not in text and error.body == LAKEFS_UI
 
 
+class FakeResponse:
+    def __init__(self, status: int, body: str, content_type: str) -> None:
+        self.status, self.reason, self.data = status, "OK", body.encode()
+        self.headers = lakefs_sdk.exceptions.HTTPHeaderDict({"Content-Type": content_type})
+
+
+def test_a_web_page_answering_a_write_is_no_success() -> None:
+    from lakefs_sdk._errors import unlisted_success
+    from lakefs_sdk.api.branches_api import _CREATE_BRANCH  # 201 in the spec; lakeFS's UI answers 200
+
+    values = ("repo", BranchCreation(name="dev", source="main"))
+    error = unlisted_success(_CREATE_BRANCH, values, FakeResponse(200, LAKEFS_UI, "text/html; charset=utf-8"))
+    assert isinstance(error, lakefs_sdk.UnexpectedResponseError)
+    assert str(error).startswith(
+        "create_branch(repository='repo', name='dev') failed: the 200 response is not one createBranch answers with "
+        "(success: 201): an HTML page titled 'lakeFS'"
+    )
+    assert error.hint is not None and error.hint.startswith("the host probably lacks /api/v1")
+    assert unlisted_success(_CREATE_BRANCH, values, FakeResponse(200, '"dev"', "application/json")) is None
+    assert unlisted_success(_CREATE_BRANCH, values, FakeResponse(201, LAKEFS_UI, "text/html")) is None
+
+
 def test_html_error_page_behind_api_v1_blames_what_is_in_front(server: LoopbackServer, client: ApiClient) -> None:
     page = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
     server.handler = lambda request: Reply(502, page, {"Content-Type": "text/html"})
