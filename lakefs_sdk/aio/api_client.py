@@ -22,20 +22,14 @@ import asyncio
 import inspect
 from typing import Any, ClassVar, Dict, Mapping, Optional, Sequence
 
-import aiohttp
-
 from lakefs_sdk._operation import Operation
 from lakefs_sdk._options import DEFAULT_OPTIONS, CallOptions, parse_options
 from lakefs_sdk._upload import UploadBody
 from lakefs_sdk.aio._body import AsyncUpload, upload_content, wrap_async_content
 from lakefs_sdk.aio.rest import AsyncRequestBody, AsyncRESTClientObject
-from lakefs_sdk.api_client import CONFIGURED, USER_AGENT, BaseApiClient, token_text
+from lakefs_sdk.api_client import CONFIGURED, BaseApiClient, token_text
 from lakefs_sdk.configuration import Configuration
 from lakefs_sdk.exceptions import ApiValueError
-
-# Servers see which transport sent a request.
-ASYNC_USER_AGENT = f"{USER_AGENT} aiohttp/{aiohttp.__version__}"
-
 
 class AsyncApiClient(BaseApiClient):
     """Sends the requests of all async API classes built on it, with one configuration and pool.
@@ -62,7 +56,6 @@ class AsyncApiClient(BaseApiClient):
         cookie: Optional[str] = None,
     ) -> None:
         super().__init__(configuration, header_name, header_value, cookie)
-        self.default_headers["User-Agent"] = ASYNC_USER_AGENT
         self.rest_client = AsyncRESTClientObject(self.configuration)
         self._refresh_lock: Optional[asyncio.Lock] = None
 

@@ -34,6 +34,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError("lakefs_sdk.aio needs aiohttp: pip install 'lakefs-sdk[aio]'") from error
 import urllib3
 from urllib3 import HTTPHeaderDict
+from yarl import URL
 
 from lakefs_sdk._redact import install_log_redaction
 from lakefs_sdk._retry import MAYBE_SENT, NOT_SENT, TLS_FAILED, RetryPolicy
@@ -311,6 +312,7 @@ class AsyncRESTClientObject:
             body = AsyncUpload(body)
         session = self.session
         c = self.configuration
+        target = URL(url, encoded=True)  # sent as built: yarl must not re-quote what Operation encoded
         retries = 0
         while True:
             started = time.monotonic()
@@ -319,7 +321,7 @@ class AsyncRESTClientObject:
             try:
                 response = await session.request(
                     method,
-                    url,
+                    target,
                     headers=headers,
                     data=payload,
                     timeout=timeout,

@@ -2,7 +2,8 @@
 
 Runs after every other test of the session (tests/contract/conftest.py reorders it) and
 reads what the two Prism proxies (static and dynamic) recorded during the session, so
-coverage is measured, never declared. An operation counts once a request for it reached
+coverage is measured, never declared. The asyncio client must cover every operation too:
+the ``AioBridge`` of tests/support/aio_bridge.py marks the requests it sends through it. An operation counts once a request for it reached
 Prism and was answered with a 2xx/3xx and no spec violation; requests Prism rejected do
 not count. On a partial run the gate skips (visibly) instead of failing.
 """
@@ -13,7 +14,7 @@ from typing import Dict, List, Set
 
 import pytest
 
-from support.contract import CONTRACT_GATE, DYNAMIC, STATIC, succeeded
+from support.contract import CONTRACT_GATE, DYNAMIC, STATIC, sent_by_async_client, succeeded
 from support.recording_proxy import Exchange, PrismProxy
 from support.routes import OperationIndex
 
@@ -45,7 +46,12 @@ def test_every_operation_went_over_the_wire(
     per_mode = ", ".join(
         f"{mode} {len(covered_operations(by_mode[mode], set(operations)))}" for mode in (STATIC, DYNAMIC)
     )
-    line = f"contract coverage: {len(covered)}/{len(operations)} operations ({per_mode}; {len(exchanges)} requests)"
+    async_exchanges = [e for e in exchanges if sent_by_async_client(e)]
+    covered_async = covered_operations(async_exchanges, set(operations))
+    line = (
+        f"contract coverage: {len(covered)}/{len(operations)} operations ({per_mode}; {len(exchanges)} requests); "
+        f"async client {len(covered_async)}/{len(operations)} ({len(async_exchanges)} requests)"
+    )
     partial = CONTRACT_GATE.partial(request.config)
     if partial:
         line += f" [partial run: {partial}; gate skipped]"
@@ -64,3 +70,6 @@ def test_every_operation_went_over_the_wire(
     ]
     if missing:
         pytest.fail(f"{line}; no successful request went over the wire for:\n" + "\n".join(missing), pytrace=False)
+    missing_async = [f"{op} ({method} {path})" for op, (method, path) in sorted(operations.items()) if op not in covered_async]
+    if missing_async:
+        pytest.fail(f"{line}; the asyncio client sent no successful request for:\n" + "\n".join(missing_async), pytrace=False)

@@ -23,6 +23,7 @@ from support.recording_proxy import BASE_PATH, Exchange, PrismProxy
 M = TypeVar("M", bound=BaseModel)
 
 STATIC, DYNAMIC = "static", "dynamic"
+SYNC, ASYNC = "sync", "aio"
 
 _DATETIME = TypeAdapter(datetime.datetime)
 
@@ -37,6 +38,11 @@ def basic_auth_configuration(host: str) -> lakefs_sdk.Configuration:
     )
     configuration.retry_backoff = 0.01
     return configuration
+
+
+def sent_by_async_client(exchange: Exchange) -> bool:
+    """True for a request the asyncio client sent (through ``AioBridge``, which marks its requests)."""
+    return exchange.request.header("X-Test-Transport") == "aio"
 
 
 def succeeded(exchange: Exchange) -> bool:
