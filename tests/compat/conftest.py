@@ -1,6 +1,8 @@
 """Fixtures and hooks of the compat suite: the PyPI packages built on upstream lakefs-sdk
 (``lakefs`` 0.16.0 and ``lakefs-spec`` 0.15.1, installed by the ``compat`` extra) run
-unmodified on this package, against Prism.
+unmodified on this package, against Prism (``prism_wrapper``, ``lakefs_fs``: what they send
+conforms to the API description) and against the real lakeFS (``wrapper``, ``real_fs``:
+what they do works, read back through this package's own client, ``lakefs_client``).
 
 Every test here runs with warnings raised from lakefs_sdk turned into errors at the point
 they are raised, and every other warning recorded: the test then fails if any recorded
@@ -16,9 +18,12 @@ from typing import Iterator
 import lakefs
 import lakefs_spec
 import pytest
+from lakefs import Client as WrapperClient
+from lakefs_spec import LakeFSFileSystem
 
 from support.compat import ACCESS_KEY_ID, SECRET_ACCESS_KEY, FinitePrism, describe_warning, is_sdk_warning
-from support.recording_proxy import PrismProxy
+from support.lakefs import LakeFS
+from support.recording_proxy import PrismProxy, RecordingProxy
 
 
 @pytest.hookimpl(wrapper=True)
@@ -37,7 +42,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 
 
 @pytest.fixture
-def lakefs_client(prism: PrismProxy) -> lakefs.Client:
+def prism_wrapper(prism: PrismProxy) -> lakefs.Client:
     """A ``lakefs.Client`` (the high-level SDK) with basic auth, on static Prism."""
     client = lakefs.Client(host=prism.url, username=ACCESS_KEY_ID, password=SECRET_ACCESS_KEY)
     client.config.retry_backoff = 0.01  # ClientConfig is a lakefs_sdk.Configuration
@@ -68,3 +73,35 @@ def lakefs_fs(finite_prism: FinitePrism) -> lakefs_spec.LakeFSFileSystem:
     )
     fs.client.config.retry_backoff = 0.01
     return fs
+
+
+# -- the real server ---------------------------------------------------------------------------
+# Here the parameter ``lakefs`` is the server fixture; the package's classes are imported by name.
+
+
+@pytest.fixture
+def wrapper(lakefs: LakeFS, lakefs_proxy: RecordingProxy) -> WrapperClient:
+    """A ``lakefs.Client`` on the real server (as its admin), through the recording proxy."""
+    client = WrapperClient(
+        host=lakefs_proxy.url, username=lakefs.access_key_id, password=lakefs.secret_access_key
+    )
+    client.config.retry_backoff = 0.05
+    return client
+
+
+@pytest.fixture
+def real_fs(lakefs: LakeFS, lakefs_proxy: RecordingProxy) -> LakeFSFileSystem:
+    """A fresh ``LakeFSFileSystem`` on the real server, through the recording proxy.
+
+    ``pre_sign`` is left to lakefs-spec: it asks the server, whose local blockstore cannot presign.
+    """
+    fs = LakeFSFileSystem(
+        host=lakefs_proxy.url,
+        username=lakefs.access_key_id,
+        password=lakefs.secret_access_key,
+        skip_instance_cache=True,
+        use_listings_cache=False,
+    )
+    fs.client.config.retry_backoff = 0.05
+    return fs
+

@@ -5,6 +5,8 @@ what ``lakefs`` sent (operations, paths, headers, JSON bodies, the raw upload's 
 that what it returned holds exactly what Prism answered; never server-side state. Static
 listings always say ``has_more``, so listings are bounded with ``max_amount`` or
 ``itertools.islice`` (both stop after the first page).
+
+The same flows on a real lakeFS, with their effects read back, are in test_lakefs_flows_on_lakefs.py.
 """
 
 from __future__ import annotations
@@ -68,10 +70,10 @@ def test_client_host_without_scheme_or_base_path(prism: PrismProxy) -> None:
     assert storage.pre_sign_support is expected["pre_sign_support"]
 
 
-def test_repository_create_and_list(lakefs_client: lakefs.Client, prism: PrismProxy) -> None:
+def test_repository_create_and_list(prism_wrapper: lakefs.Client, prism: PrismProxy) -> None:
     mark = prism.mark()
-    repo = lakefs.repository(REPO, client=lakefs_client).create(storage_namespace="s3://example-bucket/repo")
-    listed = list(itertools.islice(lakefs.repositories(client=lakefs_client, prefix="ex"), 1))
+    repo = lakefs.repository(REPO, client=prism_wrapper).create(storage_namespace="s3://example-bucket/repo")
+    listed = list(itertools.islice(lakefs.repositories(client=prism_wrapper, prefix="ex"), 1))
     sent = prism.since(mark)
     assert operation_ids(sent) == ["createRepository", "listRepositories"]
     _assert_sdk_headers(sent)
@@ -95,8 +97,8 @@ def test_repository_create_and_list(lakefs_client: lakefs.Client, prism: PrismPr
     assert all(isinstance(r, lakefs.Repository) for r in listed)
 
 
-def test_branch_create_list_delete(lakefs_client: lakefs.Client, prism: PrismProxy) -> None:
-    repo = lakefs.repository(REPO, client=lakefs_client)
+def test_branch_create_list_delete(prism_wrapper: lakefs.Client, prism: PrismProxy) -> None:
+    repo = lakefs.repository(REPO, client=prism_wrapper)
     mark = prism.mark()
     branch = repo.branch("dev").create("main")
     listed = list(repo.branches(max_amount=1, prefix="de"))
@@ -118,11 +120,11 @@ def test_branch_create_list_delete(lakefs_client: lakefs.Client, prism: PrismPro
     assert single(sent, "deleteBranch").request.path == f"/api/v1/repositories/{REPO}/branches/dev"
 
 
-def test_upload_takes_the_raw_streaming_path(lakefs_client: lakefs.Client, prism: PrismProxy) -> None:
+def test_upload_takes_the_raw_streaming_path(prism_wrapper: lakefs.Client, prism: PrismProxy) -> None:
     """``upload`` without pre-signing POSTs the bytes itself through ``rest_client.pool_manager``,
     after ``update_params_for_auth`` added the credentials."""
     data = b"col1,col2\n1,2\n" * 100
-    obj = lakefs.repository(REPO, client=lakefs_client).branch("dev").object("raw/events 1.csv")
+    obj = lakefs.repository(REPO, client=prism_wrapper).branch("dev").object("raw/events 1.csv")
     mark = prism.mark()
     obj.upload(data, mode="wb", pre_sign=False, metadata={"source": "etl"})
     sent = prism.since(mark)
@@ -136,8 +138,8 @@ def test_upload_takes_the_raw_streaming_path(lakefs_client: lakefs.Client, prism
     assert upload.request.header("Authorization") == BASIC
 
 
-def test_read_stat_and_list_objects(lakefs_client: lakefs.Client, prism: PrismProxy) -> None:
-    branch = lakefs.repository(REPO, client=lakefs_client).branch("dev")
+def test_read_stat_and_list_objects(prism_wrapper: lakefs.Client, prism: PrismProxy) -> None:
+    branch = lakefs.repository(REPO, client=prism_wrapper).branch("dev")
     obj = branch.object("raw/events.csv")
     mark = prism.mark()
     with obj.reader(mode="rb", pre_sign=False) as reader:
@@ -165,8 +167,8 @@ def test_read_stat_and_list_objects(lakefs_client: lakefs.Client, prism: PrismPr
     assert [type(o) for o in listed] == [kinds[r["path_type"]] for r in results]
 
 
-def test_ranged_read_sends_a_range(lakefs_client: lakefs.Client, prism: PrismProxy) -> None:
-    obj = lakefs.repository(REPO, client=lakefs_client).branch("dev").object("raw/events.csv")
+def test_ranged_read_sends_a_range(prism_wrapper: lakefs.Client, prism: PrismProxy) -> None:
+    obj = lakefs.repository(REPO, client=prism_wrapper).branch("dev").object("raw/events.csv")
     mark = prism.mark()
     with obj.reader(pre_sign=False) as reader:
         reader.seek(2)
@@ -177,8 +179,8 @@ def test_ranged_read_sends_a_range(lakefs_client: lakefs.Client, prism: PrismPro
     assert chunk == sent[0].response_body
 
 
-def test_commit_merge_tag(lakefs_client: lakefs.Client, prism: PrismProxy) -> None:
-    repo = lakefs.repository(REPO, client=lakefs_client)
+def test_commit_merge_tag(prism_wrapper: lakefs.Client, prism: PrismProxy) -> None:
+    repo = lakefs.repository(REPO, client=prism_wrapper)
     branch = repo.branch("dev")
     mark = prism.mark()
     ref = branch.commit("Add events", metadata={"source": "etl"})
@@ -206,8 +208,8 @@ def test_commit_merge_tag(lakefs_client: lakefs.Client, prism: PrismProxy) -> No
     assert isinstance(tag, lakefs.Tag) and tag.id == "v1"
 
 
-def test_reset_and_revert(lakefs_client: lakefs.Client, prism: PrismProxy) -> None:
-    branch = lakefs.repository(REPO, client=lakefs_client).branch("dev")
+def test_reset_and_revert(prism_wrapper: lakefs.Client, prism: PrismProxy) -> None:
+    branch = lakefs.repository(REPO, client=prism_wrapper).branch("dev")
     mark = prism.mark()
     branch.reset_changes(path_type="object", path="raw/events.csv")
     reverted = branch.revert("c0ffee", parent_number=1)
@@ -228,8 +230,8 @@ def test_reset_and_revert(lakefs_client: lakefs.Client, prism: PrismProxy) -> No
     assert reverted.creation_date == expected["creation_date"] and reverted.metadata == expected["metadata"]
 
 
-def test_import_start_and_status(lakefs_client: lakefs.Client, prism: PrismProxy) -> None:
-    branch = lakefs.repository(REPO, client=lakefs_client).branch("dev")
+def test_import_start_and_status(prism_wrapper: lakefs.Client, prism: PrismProxy) -> None:
+    branch = lakefs.repository(REPO, client=prism_wrapper).branch("dev")
     manager = branch.import_data("Import events", metadata={"by": "compat"})
     manager.prefix("s3://import-bucket/events/", "events/").object("s3://import-bucket/a.csv", "a.csv")
     mark = prism.mark()
@@ -259,9 +261,9 @@ def test_import_start_and_status(lakefs_client: lakefs.Client, prism: PrismProxy
     assert status.commit is not None and status.commit.id == expected["commit"]["id"]
 
 
-def test_api_errors_become_lakefs_exceptions(lakefs_client: lakefs.Client, prism: PrismProxy) -> None:
+def test_api_errors_become_lakefs_exceptions(prism_wrapper: lakefs.Client, prism: PrismProxy) -> None:
     """``lakefs`` converts our ApiException using its status, reason, body and headers."""
-    branch = lakefs.repository(REPO, client=lakefs_client).branch("gone")
+    branch = lakefs.repository(REPO, client=prism_wrapper).branch("gone")
     mark = prism.mark()
     with pytest.raises(lakefs.exceptions.NotFoundException) as caught:
         branch.delete(_headers={"Prefer": "code=404"})  # Prism answers with the spec's 404

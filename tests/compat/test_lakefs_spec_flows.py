@@ -4,6 +4,8 @@ It runs on static Prism behind ``FinitePrism`` (tests/support/compat.py): lakefs
 listing pages until ``has_more`` is false, which static Prism's example never says. Each
 test asserts the requests lakefs-spec made through us and that its results hold exactly
 what Prism answered.
+
+The same flows on a real lakeFS, with their effects read back, are in test_lakefs_spec_flows_on_lakefs.py.
 """
 
 from __future__ import annotations
