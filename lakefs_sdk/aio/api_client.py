@@ -31,6 +31,7 @@ from lakefs_sdk.api_client import CONFIGURED, BaseApiClient, token_text
 from lakefs_sdk.configuration import Configuration
 from lakefs_sdk.exceptions import ApiValueError
 
+
 class AsyncApiClient(BaseApiClient):
     """Sends the requests of all async API classes built on it, with one configuration and pool.
 
