@@ -80,11 +80,11 @@ class UploadSource:
                 yield bytes(view[offset : offset + chunk_size])
         elif self._path is not None:
             with open(self._path, "rb") as file:
-                yield from _read_chunks(file, chunk_size)
+                yield from _read_chunks(file, chunk_size, self.size, self._path)
         elif self._file is not None:
             if self.rewindable:
                 self._file.seek(self._start)
-            yield from _read_chunks(self._file, chunk_size)
+            yield from _read_chunks(self._file, chunk_size, self.size, self.filename)
         else:
             for chunk in self._iterable:
                 if not isinstance(chunk, (bytes, bytearray, memoryview)):
@@ -131,13 +131,28 @@ _PATH_MAX = _os_limit("PC_PATH_MAX", 4096)
 _NAME_MAX = _os_limit("PC_NAME_MAX", 255)
 
 
-def _read_chunks(file: BinaryIO, chunk_size: int) -> Iterator[bytes]:
-    while True:
-        chunk = file.read(chunk_size)
-        if not chunk:
-            return
+def _read_chunks(file: BinaryIO, chunk_size: int, size: Optional[int], name: str) -> Iterator[bytes]:
+    """Read ``file`` in chunks: exactly ``size`` bytes when the size was announced, else to EOF.
+
+    A file that grows while it is sent is sent as it was when the upload began (the
+    ``Content-Length`` already went out); one that shrinks fails the upload at once instead
+    of leaving the server waiting for bytes that never come.
+    """
+    remaining = size
+    while remaining is None or remaining > 0:
+        chunk = file.read(chunk_size if remaining is None else min(chunk_size, remaining))
         if isinstance(chunk, str):
             raise TypeError("upload files must be opened in binary mode ('rb')")
+        if not chunk:
+            if remaining:
+                assert size is not None
+                raise ApiValueError(
+                    f"upload content {name!r} shrank while it was sent: it had {size} bytes when the upload "
+                    f"began and ended after {size - remaining}; the upload was aborted"
+                )
+            return
+        if remaining is not None:
+            remaining -= len(chunk)
         yield chunk
 
 

@@ -164,7 +164,8 @@ class ApiException(OpenApiException):
             return None
         if text.startswith("{"):
             try:
-                parsed = json.loads(text)
+                # The first JSON document: lakeFS sometimes writes a second one after it.
+                parsed, _ = json.JSONDecoder().raw_decode(text)
             except ValueError:
                 parsed = None
             if isinstance(parsed, dict):

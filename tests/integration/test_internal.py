@@ -594,7 +594,6 @@ def test_prepare_gc_commits_on_the_local_blockstore(lakefs_client: lakefs_sdk.La
     assert all(r["expired"] == "false" for r in rows), "nothing is older than its retention"
 
 
-@pytest.mark.xfail(strict=True, reason="SDK bug: .message is None when an error body holds two JSON documents")
 def test_prepare_gc_commits_error_message_is_read(lakefs_client: lakefs_sdk.LakeFSClient, repo: str) -> None:
     _gc_ready(lakefs_client, repo)
     with pytest.raises(lakefs_sdk.BadRequestException) as caught:

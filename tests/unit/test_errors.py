@@ -22,6 +22,7 @@ from lakefs_sdk import (
     CommitCreation,
     CommitsApi,
     Configuration,
+    InternalApi,
     ObjectsApi,
     RefsApi,
 )
@@ -128,6 +129,16 @@ def test_plain_text_bodies_give_a_message(server: LoopbackServer, client: ApiCli
     assert isinstance(error, lakefs_sdk.BadRequestException)
     assert error.message == text.strip()
     assert str(error) == f"upload_object(repository='repo', branch='main', path='a.csv') failed: 400 Bad Request: {text.strip()}"
+
+
+def test_the_message_of_a_body_with_two_json_documents_is_read(server: LoopbackServer, client: ApiClient) -> None:
+    # lakeFS's GC prepare on a local store writes its error, then the result, into one 400 body.
+    body = '{"message":"local adapter presigned URL: operation not supported"}\n{"run_id":"r1"}\n'
+    server.handler = lambda request: Reply(400, body)
+    error = raised(lambda: InternalApi(client).prepare_garbage_collection_commits("repo"))
+    assert isinstance(error, lakefs_sdk.BadRequestException)
+    assert error.message == "local adapter presigned URL: operation not supported"
+    assert error.body == body
 
 
 def test_an_object_store_xml_error_gives_code_and_message() -> None:
