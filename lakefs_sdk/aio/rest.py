@@ -240,7 +240,7 @@ class AsyncRESTClientObject:
             ssl=self.ssl_context,
             socket_factory=_socket_factory(c.socket_options) if c.socket_options else None,
         )
-        return aiohttp.ClientSession(
+        session = aiohttp.ClientSession(
             connector=connector,
             # As urllib3 sends: no cookie jar (credentials are explicit), no compression asked for,
             # no media type guessed for a body, no proxy read from the environment.
@@ -250,6 +250,11 @@ class AsyncRESTClientObject:
             trust_env=False,
             timeout=aiohttp.ClientTimeout(total=None),
         )
+        # aiohttp silently sends an idempotent request again when a pooled connection drops;
+        # the RetryPolicy decides and counts every attempt here, as in the sync client.
+        if hasattr(session, "_retry_connection"):
+            session._retry_connection = False
+        return session
 
     def io_executor(self) -> ThreadPoolExecutor:
         """The worker threads that read upload files and write downloads, created on first use."""
@@ -335,6 +340,8 @@ class AsyncRESTClientObject:
             except _TRANSPORT_ERRORS as error:
                 if response is not None:
                     response.close()
+                if isinstance(body, AsyncUpload) and body.failure is not None:
+                    raise body.failure from None  # the content failed (unreadable, not bytes), not the network
                 outcome = _outcome(error)
                 resendable = not isinstance(body, AsyncUpload) or body.can_resend
                 if policy.retry_failure(retries, outcome, method, headers, resendable):
