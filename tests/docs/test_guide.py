@@ -190,17 +190,6 @@ def wire_matches(sent: List[str], expected: List[str]) -> bool:
 
 SNIPPETS, BLOCKS = parse(GUIDE.read_text(encoding="utf-8"))
 
-# Sections whose snippets cannot run on the local lakeFS of the tests, while they carry no
-# directive for the real server (lakefs-wire, lakefs-raises, only) of their own.
-NOT_ON_LAKEFS = {
-    "presigned-urls": "the local blockstore cannot presign: lakeFS answers presign=true with 400 "
-                      "and a presigned get_physical_address with 500",
-}
-for _snippet in SNIPPETS:
-    _reason = NOT_ON_LAKEFS.get(_snippet.section)
-    if _reason and _snippet.only is None and _snippet.lakefs_wire is None and _snippet.lakefs_raises is None:
-        _snippet.only, _snippet.only_reason = "prism", _reason
-
 
 # -- the guide's structure ---------------------------------------------------------------------
 
