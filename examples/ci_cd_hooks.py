@@ -10,7 +10,7 @@
    on carries it: on each merge of such a branch into the target, lakeFS POSTs a
    pre-merge event to the receiver and cancels the merge unless the receiver answers 2xx.
 3. Create such a branch, upload a few data files to it (``--bad`` adds one the rule
-   rejects) and commit them.
+   rejects) and commit them. The data names the branch, so every run brings a change.
 4. Merge the branch into the target. While the merge waits, lakeFS calls the receiver,
    which asks lakeFS (with the SDK) for the diff the merge would bring and rejects it if
    an object would be removed, or if an added or changed object is not one of
@@ -216,7 +216,11 @@ def merge_with_hook(client: LakeFSClient, args: argparse.Namespace, receiver: We
     repo, target = args.repo, args.target
     branch = args.branch or f"feature-{run_id()}"
     client.branches_api.create_branch(repo, BranchCreation(name=branch, source=target))
-    files = {"tables/events/part-0001.csv": b"id,kind\n1,click\n", "tables/events/schema.json": b'{"id": "int"}\n'}
+    # The batch column names the branch: a second run brings changes too, so it has something to commit.
+    files = {
+        "tables/events/part-0001.csv": f"id,kind,batch\n1,click,{branch}\n".encode(),
+        "tables/events/schema.json": b'{"id": "int", "kind": "string", "batch": "string"}\n',
+    }
     if args.bad:
         files["tables/events/notes.txt"] = b"remember to drop column kind\n"
     for path, data in files.items():

@@ -417,12 +417,16 @@ def test_five_minutes_on_lakefs(
             code = snippet.code.replace(PLACEHOLDER_REPO, repo)
             exec(compile("\n" * (snippet.line - 1) + code, str(GUIDE), "exec"), {"__name__": "five_minutes"})
         block = _five_minute_shell()
-        result = subprocess.run(
-            ["bash", "-euo", "pipefail", "-c", block.code.replace(PLACEHOLDER_REPO, repo)],
-            capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path,
-        )
+        script = ["bash", "-euo", "pipefail", "-c", block.code.replace(PLACEHOLDER_REPO, repo)]
+        result = subprocess.run(script, capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
         assert result.returncode == 0, f"docs/guide.md:{block.line}:\n{result.stdout}\n{result.stderr}"
         check_five_minutes(lakefs_client, repo, result.stdout, tmp_path)
+
+        # "can be run again": the same commands, in the same repository.
+        again = subprocess.run(script, capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
+        assert again.returncode == 0, f"docs/guide.md:{block.line}, second run:\n{again.stdout}\n{again.stderr}"
+        assert "nothing new" in again.stdout, "ingest.py found the same files on main"
+        assert len(list(lakefs_client.tags_api.list_tags_iter(repo))) == 2
     finally:
         delete_repository(lakefs_client, repo)
 

@@ -280,6 +280,12 @@ def test_ci_cd_hooks_accepts_a_good_merge(
     assert f"run {hook_run.run_id}: pre-merge completed" in run.out
     assert lakefs_client.refs_api.log_commits(repo, "main", amount=1).results[0].message == "Remove the pre-merge webhook"
 
+    # Once more, the same files with a new batch: something to commit, and the hook accepts the change.
+    again = run_on_lakefs("ci_cd_hooks", [repo, "--branch", "feature-again"])
+    assert again.status == 0, again.err
+    part = lakefs_client.objects_api.get_object(repo, "main", "tables/events/part-0001.csv")
+    assert part == b"id,kind,batch\n1,click,feature-again\n"
+
 
 def test_ci_cd_hooks_blocks_a_bad_merge_and_leaves_main_usable(
     run_on_lakefs: RunExample, repo: str, lakefs_client: LakeFSClient
