@@ -101,31 +101,40 @@ class AsyncUpload:
             self._progress(*seen)
 
     async def stream(self, executor: Executor) -> AsyncIterator[bytes]:
-        """The complete body, chunk by chunk, for one attempt."""
+        """The complete body, chunk by chunk, for one attempt.
+
+        One chunk is read ahead: ``UploadBody`` reports a chunk's progress when asked for
+        the next one, and aiohttp may have the response (and the call return) before it
+        asks again after the last chunk.
+        """
         chunks = cast(Generator[bytes, None, None], self.upload.iterate())  # a generator: it can be closed
-        running: Optional[Future[Any]] = None
+        self._running: Optional[Future[Any]] = None
         try:
-            while True:
-                if self.feed is not None and self.feed.hungry:
-                    await self.feed.fetch()
-                if self.threaded:
-                    running = executor.submit(next, chunks, _END)
-                    chunk = await asyncio.wrap_future(running)
-                    running = None
-                    self._report()
-                else:
-                    chunk = next(chunks, _END)
-                if chunk is _END:
-                    return
+            chunk = await self._pull(chunks, executor)
+            while chunk is not _END:
+                following = await self._pull(chunks, executor)
                 yield chunk
+                chunk = following
         except Exception as error:
             self.failure = error
             raise
         finally:
+            running = self._running
             if running is not None:  # cancelled while a worker reads: close the source after it
                 running.add_done_callback(lambda _: chunks.close())
             else:
                 chunks.close()
+
+    async def _pull(self, chunks: Generator[bytes, None, None], executor: Executor) -> Any:
+        if self.feed is not None and self.feed.hungry:
+            await self.feed.fetch()
+        if not self.threaded:
+            return next(chunks, _END)
+        self._running = executor.submit(next, chunks, _END)
+        chunk = await asyncio.wrap_future(self._running)
+        self._running = None
+        self._report()
+        return chunk
 
 
 _FORM_INDEXES: Dict[Operation, Tuple[int, ...]] = {}

@@ -318,6 +318,8 @@ class AsyncRESTClientObject:
         session = self.session
         c = self.configuration
         target = URL(url, encoded=True)  # sent as built: yarl must not re-quote what Operation encoded
+        if c.proxy and c.proxy_headers and target.scheme == "http":
+            headers = {**headers, **c.proxy_headers}  # aiohttp sends proxy_headers only to open a tunnel
         retries = 0
         while True:
             started = time.monotonic()
