@@ -26,7 +26,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Optional, Sequence
+from typing import Literal, Optional, Sequence
 
 from _common import EXIT_FAILED, add_connection_options, run_id, run_with_client
 
@@ -71,7 +71,7 @@ def run(client: LakeFSClient, args: argparse.Namespace) -> int:
     except lakefs_sdk.ConflictException:
         print(f"branch {branch} exists: importing into it")
 
-    kind = "common_prefix" if args.source.endswith("/") else "object"
+    kind: Literal["common_prefix", "object"] = "common_prefix" if args.source.endswith("/") else "object"
     creation = ImportCreation(
         paths=[ImportLocation(type=kind, path=args.source, destination=args.destination)],
         commit=CommitCreation(
