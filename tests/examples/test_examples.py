@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import importlib
+import importlib.util
 import json
 import re
 import subprocess
@@ -822,3 +823,15 @@ def test_readme_lists_every_example() -> None:
     for name in NAMES:
         module = load(name)
         assert module.__doc__ and callable(module.main)
+
+
+def test_examples_type_check_strictly() -> None:
+    """The examples are what users copy: mypy --strict accepts them against the package's types."""
+    if importlib.util.find_spec("mypy") is None:
+        pytest.skip("mypy is not installed (the lint extra)")
+    scripts = sorted(str(p) for p in EXAMPLES.glob("*.py"))
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--python-version", "3.10", *scripts],
+        capture_output=True, text=True, timeout=600, cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
