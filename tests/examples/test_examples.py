@@ -826,12 +826,16 @@ def test_readme_lists_every_example() -> None:
 
 
 def test_examples_type_check_strictly() -> None:
-    """The examples are what users copy: mypy --strict accepts them against the package's types."""
+    """The examples are what users copy: mypy --strict accepts them against the package's types.
+
+    Errors inside lakefs_sdk (an optional dependency missing here) are the package's own lint's business.
+    """
     if importlib.util.find_spec("mypy") is None:
         pytest.skip("mypy is not installed (the lint extra)")
     scripts = sorted(str(p) for p in EXAMPLES.glob("*.py"))
     result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--python-version", "3.10", *scripts],
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--follow-imports=silent", "--python-version",
+         "3.10", *scripts],
         capture_output=True, text=True, timeout=600, cwd=ROOT,
     )
     assert result.returncode == 0, result.stdout + result.stderr
