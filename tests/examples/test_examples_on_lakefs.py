@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.util
 import json
 import re
 import socket
@@ -162,6 +163,26 @@ def test_ingest_twice_has_nothing_new_the_second_time(
     third = run_on_lakefs("ingest", [repo, str(landing)])
     assert third.status == 0, third.err
     assert "landing/events/2025-01-03.csv" in paths(lakefs_client, repo, "main")
+
+
+def test_async_ingest_uploads_commits_and_merges(
+    run_on_lakefs: RunExample, repo: str, lakefs_client: LakeFSClient, landing: Path
+) -> None:
+    if importlib.util.find_spec("aiohttp") is None:
+        pytest.skip("examples/async_ingest.py needs the aio extra (aiohttp), not installed in this venv")
+    run = run_on_lakefs("async_ingest", [repo, str(landing), "--prefix", "raw/", "--concurrency", "2"])
+    assert run.status == 0, run.err
+    assert paths(lakefs_client, repo, "main", "raw/") == sorted("raw/" + r for r in LANDING)
+    for relative, data in LANDING.items():
+        assert lakefs_client.objects_api.get_object(repo, "main", "raw/" + relative) == data
+    merge = lakefs_client.refs_api.log_commits(repo, "main", amount=1).results[0]
+    commit = lakefs_client.commits_api.get_commit(repo, merge.parents[1])
+    assert commit.metadata == {"ingest.source": str(landing), "ingest.prefix": "raw/", "ingest.files": "3"}
+
+    again = run_on_lakefs("async_ingest", [repo, str(landing), "--prefix", "raw/"])
+    assert again.status == 0, again.err
+    assert "nothing new under raw/" in again.out
+    assert lakefs_client.refs_api.log_commits(repo, "main", amount=1).results[0].id == merge.id
 
 
 def test_create_repo_uses_the_namespace_the_server_suggests(
