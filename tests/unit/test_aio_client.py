@@ -139,25 +139,28 @@ async def chunks_of(data: bytes, size: int = 100_000) -> AsyncIterator[bytes]:
         yield data[i : i + size]
 
 
-def sources(tmp_path: Path) -> List[Tuple[str, Any, bool]]:
+def source(tmp_path: Path, index: int) -> Tuple[str, Any, bool]:
+    """Upload content number ``index``: (name, content, whether its size is known in advance)."""
     path = tmp_path / "payload.bin"
     path.write_bytes(PAYLOAD)
-    return [
-        ("bytes", PAYLOAD, True),
-        ("str path", str(path), True),
-        ("PathLike", path, True),
-        ("binary file", open(path, "rb"), True),
-        ("BytesIO", io.BytesIO(PAYLOAD), True),
-        ("iterator", iter([PAYLOAD[:1000], PAYLOAD[1000:]]), False),
-        ("async iterator", chunks_of(PAYLOAD), False),
-        ("named async iterator", ("name.bin", chunks_of(PAYLOAD)), False),
+    makers: List[Tuple[str, Callable[[], Any], bool]] = [
+        ("bytes", lambda: PAYLOAD, True),
+        ("str path", lambda: str(path), True),
+        ("PathLike", lambda: path, True),
+        ("binary file", lambda: open(path, "rb"), True),  # closed by the test
+        ("BytesIO", lambda: io.BytesIO(PAYLOAD), True),
+        ("iterator", lambda: iter([PAYLOAD[:1000], PAYLOAD[1000:]]), False),
+        ("async iterator", lambda: chunks_of(PAYLOAD), False),
+        ("named async iterator", lambda: ("name.bin", chunks_of(PAYLOAD)), False),
     ]
+    name, make, known_size = makers[index]
+    return name, make(), known_size
 
 
 @pytest.mark.parametrize("index", range(8))
 @pytest.mark.parametrize("multipart", [False, True])
 def test_upload_round_trips(server: LoopbackServer, tmp_path: Path, index: int, multipart: bool) -> None:
-    name, content, known_size = sources(tmp_path)[index]
+    name, content, known_size = source(tmp_path, index)
     progress: List[Tuple[int, Optional[int]]] = []
     options: Dict[str, Any] = {} if multipart else {"_content_type": "application/octet-stream"}
     run(
@@ -166,6 +169,8 @@ def test_upload_round_trips(server: LoopbackServer, tmp_path: Path, index: int, 
         ),
         config(server.url),
     )
+    if isinstance(content, io.BufferedReader):
+        content.close()
     request = server.requests[0]
     if multipart:
         boundary = (request.header("Content-Type") or "").split("boundary=", 1)[1].encode()
@@ -326,7 +331,7 @@ def test_verification_off_connects_and_warns_once(pki: Dict[str, Path]) -> None:
 
         refs = run(calls, config(srv.url, verify_ssl=False))
     assert [r.id for r in refs] == ["main"] * 3
-    messages = [str(w.message) for w in caught]
+    messages = [str(w.message) for w in caught if not issubclass(w.category, ResourceWarning)]  # GC of other tests
     assert len(messages) == 1 and "verification is disabled" in messages[0], messages
 
 
