@@ -315,8 +315,8 @@ def _make_checker(
     def check_file(value: Any, method: str) -> Any:
         if isinstance(value, (bytes, bytearray, memoryview, str, tuple)) or hasattr(value, "__fspath__"):
             return value
-        if hasattr(value, "read") or hasattr(value, "__iter__"):
-            return value
+        if hasattr(value, "read") or hasattr(value, "__iter__") or hasattr(value, "__aiter__"):
+            return value  # an async iterable: for lakefs_sdk.aio, which streams it
         raise _type_error(method, param, "bytes, a path, a binary file or an iterable of bytes", value)
 
     checkers: Dict[str, Checker] = {

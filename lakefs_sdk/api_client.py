@@ -31,7 +31,7 @@ from typing import Any, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from lakefs_sdk import __version__, _types
 from lakefs_sdk._endpoint import check_host
-from lakefs_sdk._errors import error_response, undecodable_response
+from lakefs_sdk._errors import error_response, undecodable_response, unlisted_success
 from lakefs_sdk._operation import Operation, check_header, path_safe_chars
 from lakefs_sdk._options import DEFAULT_OPTIONS, CallOptions, parse_options
 from lakefs_sdk._upload import UploadBody, UploadSource
@@ -270,8 +270,12 @@ class BaseApiClient:
         """
         status = response.status
         code = str(status)
-        if code not in op.responses and not 200 <= status <= 299:
-            raise error_response(op, values, response)
+        if code not in op.responses:
+            if not 200 <= status <= 299:
+                raise error_response(op, values, response)
+            unlisted = unlisted_success(op, values, response)  # a web page is no success
+            if unlisted is not None:
+                raise unlisted
         if result == "raw":
             return response
         if not opts.preload_content:

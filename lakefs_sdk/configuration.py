@@ -8,10 +8,11 @@ retries, timeouts and token providers are additions (keyword-only).
 from __future__ import annotations
 
 import copy
+import inspect
 import logging
 import multiprocessing
 import sys
-from typing import Any, Callable, ClassVar, Dict, List, Optional, Tuple, Union
+from typing import Any, Awaitable, Callable, ClassVar, Dict, List, Optional, Tuple, Union
 
 import urllib3
 
@@ -30,7 +31,8 @@ DEFAULT_READ_TIMEOUT = 60.0
 
 # Called as provider(refresh) for the bearer token: refresh=False before each request; after a
 # 401, once more with refresh=False, and with refresh=True only if that returns the refused token.
-AccessTokenProvider = Callable[[bool], str]
+# An async client (lakefs_sdk.aio) also takes a coroutine function.
+AccessTokenProvider = Callable[[bool], Union[str, Awaitable[str]]]
 
 _PACKAGE_LOGGER = "lakefs_sdk"
 
@@ -50,7 +52,8 @@ class Configuration:
         ``refresh=False`` before each request. After a 401 the request is sent once more with
         a new token: the provider is asked again with ``refresh=False`` and, only if it returns
         the token just refused, with ``refresh=True``. A provider that hands out a new token on
-        every call is thus never asked to refresh.
+        every call is thus never asked to refresh. ``lakefs_sdk.aio.AsyncApiClient`` also
+        takes a coroutine function (``async def provider(refresh): ...``).
     :param max_retries: Retries after the first attempt for transient failures (0 disables).
     :param connect_timeout: Seconds to wait for a connection.
     :param read_timeout: Seconds to wait for each read of the response.
@@ -282,8 +285,10 @@ class Configuration:
                 "key": "Authorization",
                 "value": self.get_basic_auth_token(),
             }
-        token = self.current_access_token()
-        if token is not None:
+        provider = self.access_token_provider
+        # A coroutine provider cannot be asked here (not awaited): its token is left out.
+        token = None if provider is not None and inspect.iscoroutinefunction(provider) else self.current_access_token()
+        if isinstance(token, str):
             auth["jwt_token"] = {
                 "type": "bearer",
                 "in": "header",
@@ -301,8 +306,11 @@ class Configuration:
                 }
         return auth
 
-    def current_access_token(self, refresh: bool = False) -> Optional[str]:
-        """The bearer token to send: from ``access_token_provider`` if set, else ``access_token``."""
+    def current_access_token(self, refresh: bool = False) -> Union[str, Awaitable[str], None]:
+        """The bearer token to send: from ``access_token_provider`` if set, else ``access_token``.
+
+        An awaitable when the provider is a coroutine function (the async client awaits it).
+        """
         if self.access_token_provider is not None:
             return self.access_token_provider(refresh)
         return self.access_token

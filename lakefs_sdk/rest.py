@@ -44,6 +44,8 @@ from lakefs_sdk.exceptions import ApiConnectionError, ApiException, ApiTimeoutEr
 logger = logging.getLogger("lakefs_sdk")
 
 DOWNLOAD_CHUNK_SIZE = 1024 * 1024
+# Unread body bytes worth reading to keep a connection for reuse, rather than closing it.
+DRAIN_LIMIT = 64 * 1024
 MAX_REDIRECTS = 10
 LOGGED_BODY_CHARS = 1000
 
@@ -144,8 +146,21 @@ class RESTResponse:
         return written
 
     def release_conn(self) -> None:
-        """Return the connection to the pool (after draining any unread body)."""
-        self.response.release_conn()
+        """Return the connection to the pool; an unread rest of the body never goes with it.
+
+        A rest of at most ``DRAIN_LIMIT`` announced bytes is read and dropped; a longer or
+        unannounced one closes the connection instead (the pool opens a new one when it
+        needs it). A pooled connection with unread bytes would answer the next request with
+        them.
+        """
+        response = self.response
+        if not response.closed:
+            remaining = getattr(response, "length_remaining", None)
+            if remaining is not None and remaining <= DRAIN_LIMIT:
+                response.drain_conn()
+            else:
+                response.close()
+        response.release_conn()
 
     def close(self) -> None:
         """Close the response; an unread body is discarded with its connection."""

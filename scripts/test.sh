@@ -33,7 +33,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
 "$VENV/bin/pip" install --quiet --disable-pip-version-check --upgrade pip
-"$VENV/bin/pip" install --quiet --disable-pip-version-check -e ".[test,lint,compat,progress]"
+"$VENV/bin/pip" install --quiet --disable-pip-version-check -e ".[test,lint,compat,progress,examples]"
 
 step "Prism $PRISM_VERSION ($PRISM_DIR)"
 prism_install

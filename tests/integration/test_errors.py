@@ -149,11 +149,6 @@ def test_a_host_without_api_v1_gets_the_web_ui(lakefs: LakeFS, repo: str) -> Non
     assert len(text) < 400 and error.body is not None and len(error.body) > 500, "the page is in .body, not in the line"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SDK bug: ApiClient._result accepts a 2xx the operation does not list, so the web UI's 200 page "
-    "passes for a created branch; lakefs_sdk._errors.unlisted_success is the check to raise there",
-)
 def test_a_write_to_a_host_without_api_v1_is_no_success(lakefs: LakeFS, lakefs_client: lakefs_sdk.LakeFSClient, repo: str) -> None:
     with lakefs_sdk.ApiClient(lakefs.configuration(host=lakefs.endpoint)) as api_client:
         with pytest.raises(lakefs_sdk.UnexpectedResponseError) as info:

@@ -171,6 +171,8 @@ def test_download_shorter_than_announced_is_rejected(tmp_path: Path) -> None:
         def stream(self, n: int) -> Iterator[bytes]:
             yield b"12345"
 
+        closed = True
+
         def release_conn(self) -> None:
             pass
 
@@ -179,3 +181,18 @@ def test_download_shorter_than_announced_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(lakefs_sdk.ApiException, match="received 5 of 10 bytes"):
         response.write_to(target)
     assert not target.exists() and os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize(("size", "reused"), [(1000, True), (2 * 1024 * 1024, False)])
+def test_a_response_left_unread_never_poisons_the_next_request(
+    api: ObjectsApi, server: LoopbackServer, size: int, reused: bool
+) -> None:
+    # urllib3 2 returns a connection to the pool as it is: unread body bytes would be read as
+    # the answer to the next request on it. A small rest is drained, a big one closes it.
+    body = os.urandom(size)
+    server.reply(Reply(200, body, {"Content-Type": "application/octet-stream"}), Reply(200, b"second"))
+    with api.get_object_without_preload_content("repo", "main", "big.bin") as response:
+        assert response.read(10) == body[:10]
+    assert api.get_object("repo", "main", "other.bin") == b"second"
+    first, second = server.requests
+    assert (second.connection_id == first.connection_id) is reused
