@@ -5,7 +5,8 @@ for the upstream ``lakefs-sdk`` calls (``to_dict``, ``from_json``, ``dict()``, `
 ...), implemented on pydantic v2 so that none of them emits a deprecation warning, and
 keeps secret fields (passwords, secret keys, tokens) out of ``repr()`` and ``str()``.
 
-It also holds the validators generated models attach from the spec: enum values, string
+It also holds the validators generated models attach from the spec: enum values (the
+spec's, or those lakeFS checks where the spec lists none: ``x-lakefs-enum`` hints), string
 patterns, and the leniency for the places where a real lakeFS server departs from its
 spec (``x-lakefs-server-deviations`` hints in ``api/openapi.yaml``).
 """
@@ -31,7 +32,14 @@ from typing import (
 )
 
 import pydantic_core
-from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 from typing_extensions import Self
 
 from lakefs_sdk._redact import redact_value
@@ -72,20 +80,43 @@ class LakeFSModel(BaseModel):
     _nullable_fields: ClassVar[FrozenSet[str]] = frozenset()
 
     @staticmethod
-    def enum_validator(field: str, allowed: Iterable[str]) -> Any:
-        """Build a validator that accepts only the spec's enum values for ``field`` (or None).
+    def enum_validator(
+        field: str,
+        allowed: Iterable[str],
+        *,
+        also: Iterable[str] = (),
+        from_server: Iterable[str] = (),
+        any_in_answers: bool = False,
+    ) -> Any:
+        """Build a validator that accepts only the ``allowed`` strings for ``field`` (or None).
 
-        It runs before the field's ``Literal`` type is checked, so a wrong value gets this
-        message (listing the allowed values) rather than pydantic's.
+        It runs around the field's ``Literal`` type check, so a wrong value gets this message
+        (listing the allowed values) rather than pydantic's. Beyond ``allowed``:
+
+        - ``also``: values accepted everywhere and kept as given, although the type leaves
+          them out (``""``, which lakeFS takes as "unset" for a merge strategy);
+        - ``from_server``: values a real lakeFS server sends that the spec's enum lacks,
+          accepted when a server answer is decoded (see :meth:`zero_when_absent`), refused
+          in a model built in Python;
+        - ``any_in_answers``: every string is accepted in a server answer (the spec lists no
+          values; ``allowed`` are the ones lakeFS accepts in a request).
         """
         allowed_values = tuple(allowed)
+        also_values = tuple(also)
+        server_values = tuple(from_server)
 
-        def check(cls: type, value: Any) -> Any:
-            if value is not None and value not in allowed_values:
-                raise ValueError(f"must be one of {allowed_values!r}, got {value!r}")
-            return value
+        def check(cls: type, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+            if value is None or value in allowed_values:
+                return handler(value)  # the type decides on None (Optional or required)
+            if isinstance(value, str):
+                if value in also_values:
+                    return value
+                if _is_server_answer(info) and (any_in_answers or value in server_values):
+                    return value
+            raise ValueError(f"must be one of {allowed_values!r}, got {value!r}")
 
-        return field_validator(field, mode="before")(classmethod(check))
+        validator: Any = classmethod(check)  # pydantic's stubs type only plain functions here
+        return field_validator(field, mode="wrap")(validator)
 
     @staticmethod
     def zero_when_absent(*json_names: str) -> Any:

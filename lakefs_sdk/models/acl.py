@@ -15,8 +15,9 @@ class ACL(LakeFSModel):
     Build it with keyword arguments, by Python or JSON field name; read one with
     ``ACL.from_json(...)`` or ``.from_dict(...)``.
 
-    :param permission: Level of access the ACL grants; one of `Read`, `Write`, `Super` or `Admin`. (required)
-    :type permission: str
+    :param permission: Level of access the ACL grants, from reading data up to administering lakeFS. (required)
+    :type permission: Literal['Read', 'Write', 'Super', 'Admin']
     """
 
-    permission: StrictStr = Field(description="Level of access the ACL grants; one of `Read`, `Write`, `Super` or `Admin`.")
+    permission: Literal['Read', 'Write', 'Super', 'Admin'] = Field(description="Level of access the ACL grants, from reading data up to administering lakeFS.", alias="permission")
+    _validate_permission = LakeFSModel.enum_validator("permission", ('Read', 'Write', 'Super', 'Admin'), any_in_answers=True)

@@ -21,8 +21,9 @@ class GarbageCollectionRules(LakeFSModel):
     :param branches: Per-branch retention rules. (required)
     :type branches: List[GarbageCollectionRule]
 
-    Where lakeFS departs from this schema, decoding an answer gives the field's zero value
-    (``""``, ``[]``, ``{}``) instead of failing:
+    Where lakeFS departs from this schema, decoding its answers accepts what it sends (a
+    missing or null field gets its zero value, ``""``, ``[]``, ``{}``; a value the enum
+    lacks is kept as sent), while a model built in Python is checked as the spec says:
 
     - ``branches`` (null in answers of ``getGCRules``, ``internalGetGarbageCollectionRules``): With no per-branch rule set (for example after setGCRules with an empty list) the server sends null (how Go encodes a nil slice) where the spec promises an array.
     """

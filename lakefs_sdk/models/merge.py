@@ -19,8 +19,8 @@ class Merge(LakeFSModel):
     :type message: Optional[str]
     :param metadata: User-defined key/value pairs to attach to the merge commit. Keys and values are strings; a number or boolean value is refused, not converted. (default: None)
     :type metadata: Optional[Dict[str, str]]
-    :param strategy: How to resolve conflicts: `dest-wins` keeps the destination's changes, `source-wins` keeps the source's. If unset, any conflict makes the merge fail. (default: None)
-    :type strategy: Optional[str]
+    :param strategy: How to resolve conflicts: `dest-wins` keeps the destination's changes, `source-wins` keeps the source's. If unset (or empty), any conflict makes the merge fail; lakeFS refuses any other value with 400. (default: None)
+    :type strategy: Optional[Literal['dest-wins', 'source-wins']]
     :param force: Permit the merge even if the destination is read-only or already holds identical content. (default: False)
     :type force: Optional[bool]
     :param allow_empty: Permit the merge even if both sides hold identical content. (default: False)
@@ -31,7 +31,8 @@ class Merge(LakeFSModel):
 
     message: Optional[StrictStr] = Field(default=None, description="Message for the merge commit.")
     metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="User-defined key/value pairs to attach to the merge commit. Keys and values are strings; a number or boolean value is refused, not converted.")
-    strategy: Optional[StrictStr] = Field(default=None, description="How to resolve conflicts: `dest-wins` keeps the destination's changes, `source-wins` keeps the source's. If unset, any conflict makes the merge fail.")
+    strategy: Optional[Literal['dest-wins', 'source-wins']] = Field(default=None, description="How to resolve conflicts: `dest-wins` keeps the destination's changes, `source-wins` keeps the source's. If unset (or empty), any conflict makes the merge fail; lakeFS refuses any other value with 400.", alias="strategy")
     force: Optional[StrictBool] = Field(default=False, description="Permit the merge even if the destination is read-only or already holds identical content.")
     allow_empty: Optional[StrictBool] = Field(default=False, description="Permit the merge even if both sides hold identical content.")
     squash_merge: Optional[StrictBool] = Field(default=False, description="If true, the merge commit gets only the destination as its parent, so the merge shows as one commit (like `git merge --squash`). The source commit is then not linked; record it in message or metadata if needed.")
+    _validate_strategy = LakeFSModel.enum_validator("strategy", ('dest-wins', 'source-wins'), also=('',), any_in_answers=True)

@@ -37,8 +37,9 @@ class PullRequest(LakeFSModel):
     :param closed_date: Time the pull request was closed. (default: None)
     :type closed_date: Optional[datetime]
 
-    Where lakeFS departs from this schema, decoding an answer gives the field's zero value
-    (``""``, ``[]``, ``{}``) instead of failing:
+    Where lakeFS departs from this schema, decoding its answers accepts what it sends (a
+    missing or null field gets its zero value, ``""``, ``[]``, ``{}``; a value the enum
+    lacks is kept as sent), while a model built in Python is checked as the spec says:
 
     - ``description`` (missing in answers of ``listPullRequests``): List items never carry the description (the server leaves it out on purpose, so that listing needs no more permission than reading titles); getPullRequest returns it.
     """
@@ -53,5 +54,5 @@ class PullRequest(LakeFSModel):
     destination_branch: StrictStr = Field(description="Branch the changes would be merged into.")
     merged_commit_id: Optional[StrictStr] = Field(default=None, description="ID of the resulting merge commit, once the pull request is merged.")
     closed_date: Optional[datetime] = Field(default=None, description="Time the pull request was closed.")
-    _validate_status = LakeFSModel.enum_validator("status", ('open', 'closed', 'merged', ))
+    _validate_status = LakeFSModel.enum_validator("status", ('open', 'closed', 'merged'))
     _server_deviations = LakeFSModel.zero_when_absent("description", )

@@ -8,8 +8,9 @@ below are upstream 1.84.0's results for the same calls.
 
 Where ours differs on purpose, the difference is derived from the spec, never listed here:
 the ``x-lakefs-server-deviations`` hints of api/openapi.yaml name the fields a real lakeFS
-server leaves out or sends as null. Upstream (whose surface tests/compat/data records)
-requires them and fails on such an answer; ours decodes it.
+server leaves out, sends as null, or fills with a value the spec's enum lacks. Upstream
+(whose surface tests/compat/data records) requires them, checks the enum, and fails on
+such an answer; ours decodes it.
 """
 
 from __future__ import annotations
@@ -279,12 +280,18 @@ def test_pattern_constraints_are_validated(model_name: str, field: str, pattern:
 
 
 def _deviations() -> List[Tuple[str, str, str]]:
-    """(schema, JSON property, what the server sends) for every x-lakefs-server-deviations hint."""
+    """(schema, JSON property, what the server sends) for every x-lakefs-server-deviations hint of a schema."""
     return [
         (name, hint["property"], hint["sends"])
         for name, schema in SCHEMAS.items()
         for hint in schema.get("x-lakefs-server-deviations", [])
     ]
+
+
+def _unlisted_values(schema: str, prop: str) -> List[str]:
+    (hint,) = [h for h in SCHEMAS[schema]["x-lakefs-server-deviations"] if h["property"] == prop]
+    values: List[str] = hint["values"]
+    return values
 
 
 def _python_name(model: type[BaseModel], json_name: str) -> str:
@@ -313,12 +320,19 @@ def test_answers_with_a_hinted_deviation_decode_where_upstream_failed(
     model = getattr(lakefs_sdk.models, schema)
     name = _python_name(model, prop)
     answer = dict(data.draw(documents(SCHEMAS[schema], SCHEMAS)))
-    if sends == "missing":
+    if sends == "unlisted":
+        # Upstream checks the spec's enum, which lacks the value: its from_dict raised.
+        assert all(value not in SCHEMAS[schema]["properties"][prop]["enum"] for value in _unlisted_values(schema, prop))
+        answer[prop] = data.draw(st.sampled_from(_unlisted_values(schema, prop)))
+    elif sends == "missing":
         answer.pop(prop, None)
     else:
         answer[prop] = None
     for decoded in (model.from_dict(answer), model.from_json(json.dumps(answer))):
         value = getattr(decoded, name)
-        assert value is not None and value == type(value)(), f"{schema}.{name} decoded as {value!r}"
+        if sends == "unlisted":
+            assert value == answer[prop], f"{schema}.{name} decoded as {value!r}"
+        else:
+            assert value is not None and value == type(value)(), f"{schema}.{name} decoded as {value!r}"
     with pytest.raises(ValueError):
         model(**answer)  # built in Python it is checked as upstream checks it

@@ -52,10 +52,18 @@ def test_schemas_without_required_only_parts_are_left_alone() -> None:
     assert schema == before
 
 
+ADDED_KEYS = {
+    generator_input.LITERAL,
+    generator_input.ENUM_ARGS,
+    generator_input.ZERO_FIELDS,
+    generator_input.DEVIATION_LINES,
+}
+
+
 def _without_additions(node: Any) -> Any:
-    """``node`` without the ``x-lakefs-literal`` keys the additions put in."""
+    """``node`` without the ``x-lakefs-*`` keys the additions put in for the templates."""
     if isinstance(node, dict):
-        return {k: _without_additions(v) for k, v in node.items() if k != generator_input.LITERAL}
+        return {k: _without_additions(v) for k, v in node.items() if k not in ADDED_KEYS}
     if isinstance(node, list):
         return [_without_additions(item) for item in node]
     return node
@@ -142,8 +150,86 @@ def test_every_enum_of_our_spec_gets_a_literal_type() -> None:
     generator_input.rewrite(document)
     holders = list(_enum_holders(document))
     assert len(holders) >= 15
+    unlisted = {id(schema["properties"][hint["property"]]): hint["values"]
+                for schema in document["components"]["schemas"].values()
+                for hint in schema.get(generator_input.DEVIATIONS, []) if hint["sends"] == "unlisted"}
+    assert unlisted, "the spec has an unlisted-values hint (HookRun.status)"
     for schema, holder in holders:
-        assert holder[generator_input.LITERAL] == generator_input.literal_type(schema["enum"]), holder
+        expected = schema["enum"] + unlisted.get(id(holder), [])
+        assert holder[generator_input.LITERAL] == generator_input.literal_type(expected), holder
+
+
+def test_python_tuple_is_a_python_literal() -> None:
+    assert generator_input.python_tuple(["a", "b"]) == "('a', 'b')"
+    assert generator_input.python_tuple(["a"]) == "('a',)"
+    assert generator_input.python_tuple([""]) == "('',)"
+
+
+def test_enum_properties_get_their_validator_arguments_parameters_do_not() -> None:
+    document: Dict[str, Any] = {
+        "components": {
+            "schemas": {
+                "Run": {
+                    "properties": {"state": {"type": "string", "enum": ["ok", "bad"]}},
+                    "x-lakefs-server-deviations": [{"property": "state", "sends": "unlisted", "values": ["gone"],
+                                                    "operations": ["getRun"], "why": "It does."}],
+                },
+                "Plain": {"properties": {"kind": {"type": "string", "enum": ["a"]}}},
+                "Open": {"properties": {"mode": {"type": "string", "x-lakefs-enum": {
+                    "values": ["x", "y"], "also-accepted": [""], "why": "The server checks it."}}}},
+            },
+        },
+        "paths": {"/r": {"get": {"operationId": "getRun", "parameters": [
+            {"name": "t", "in": "query", "schema": {"type": "string", "enum": ["t1"]}}]}}},
+    }
+    assert generator_input.rewrite(document) == 0
+    schemas = document["components"]["schemas"]
+    state = schemas["Run"]["properties"]["state"]
+    assert state[generator_input.LITERAL] == "Literal['ok', 'bad', 'gone']"
+    assert state[generator_input.ENUM_ARGS] == "('ok', 'bad'), from_server=('gone',)"
+    assert state["enum"] == ["ok", "bad"], "the enum itself is unchanged"
+    assert schemas["Plain"]["properties"]["kind"][generator_input.ENUM_ARGS] == "('a',)"
+    mode = schemas["Open"]["properties"]["mode"]
+    assert mode[generator_input.LITERAL] == "Literal['x', 'y']" and "enum" not in mode
+    assert mode[generator_input.ENUM_ARGS] == "('x', 'y'), also=('',), any_in_answers=True"
+    parameter = document["paths"]["/r"]["get"]["parameters"][0]
+    assert parameter[generator_input.LITERAL] == "Literal['t1']" and generator_input.ENUM_ARGS not in parameter
+
+
+def _server_enum_document(prop: Dict[str, Any], where: str = "property") -> Dict[str, Any]:
+    document: Dict[str, Any] = {
+        "components": {"schemas": {"Body": {"properties": {"mode": prop}}}},
+        "paths": {"/b": {"post": {"operationId": "postBody", "parameters": []}}},
+    }
+    if where == "parameter":
+        document["components"]["schemas"]["Body"]["properties"]["mode"] = {"type": "string"}
+        document["paths"]["/b"]["post"]["parameters"].append({"name": "m", "in": "query", "schema": prop})
+    return document
+
+
+def _server_enum(**overrides: Any) -> Dict[str, Any]:
+    return {"type": "string", "x-lakefs-enum": {"values": ["x", "y"], "why": "The server checks it.", **overrides}}
+
+
+@pytest.mark.parametrize(
+    ("prop", "where", "message"),
+    [
+        ({"type": "string", "x-lakefs-enum": ["x"]}, "property", "needs the keys"),
+        ({"type": "string", "x-lakefs-enum": {"values": ["x"]}}, "property", "needs the keys"),
+        ({"type": "string", "x-lakefs-enum": {"values": ["x"], "why": "w", "extra": 1}}, "property", "needs the keys"),
+        ({**_server_enum(), "type": "integer"}, "property", "only a string property without an enum"),
+        ({**_server_enum(), "enum": ["x"]}, "property", "only a string property without an enum"),
+        (_server_enum(values=[]), "property", "non-empty list of strings"),
+        (_server_enum(values=["x", "x"]), "property", "distinct strings"),
+        (_server_enum(values=["x", 1]), "property", "distinct strings"),
+        (_server_enum(**{"also-accepted": ["x"]}), "property", "both values and also-accepted"),
+        (_server_enum(why=""), "property", "why must say"),
+        (_server_enum(), "parameter", "belongs on a component schema's string property"),
+    ],
+)
+def test_wrong_server_enum_hints_stop_the_generation(prop: Dict[str, Any], where: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        generator_input.rewrite(_server_enum_document(prop, where))
 
 
 # -- server deviations ---------------------------------------------------------------------------
@@ -173,6 +259,95 @@ def test_deviation_hints_may_name_properties_of_referenced_parts() -> None:
     assert generator_input.check_server_deviations(document) == 2
 
 
+def _unlisted_document(hint: Dict[str, Any]) -> Dict[str, Any]:
+    document = _deviation_document([hint])
+    schemas = document["components"]["schemas"]
+    schemas["Basic"]["properties"]["kind"] = {"type": "string", "enum": ["a"]}
+    schemas["Full"]["allOf"][1]["properties"]["state"] = {"type": "string", "enum": ["ok", "bad"]}
+    return document
+
+
+def _unlisted(**overrides: Any) -> Dict[str, Any]:
+    return _hint(**{"property": "state", "sends": "unlisted", "values": ["gone"], **overrides})
+
+
+def test_an_unlisted_values_hint_names_an_own_enum_property() -> None:
+    assert generator_input.check_server_deviations(_unlisted_document(_unlisted())) == 1
+
+
+@pytest.mark.parametrize(
+    ("hint", "message"),
+    [
+        ({k: v for k, v in _unlisted().items() if k != "values"}, "exactly the keys"),
+        ({**_hint(), "values": ["x"]}, "exactly the keys"),
+        (_unlisted(values=[]), "non-empty list of strings"),
+        (_unlisted(values=["gone", "gone"]), "distinct strings"),
+        (_unlisted(values=["ok"]), "in the enum already"),
+        (_unlisted(property="note"), "needs a string property with an enum"),
+        (_unlisted(property="kind"), "declared by the schema itself"),
+    ],
+)
+def test_wrong_unlisted_values_hints_stop_the_generation(hint: Dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        generator_input.check_server_deviations(_unlisted_document(hint))
+
+
+def _status_document(hints: Any, listed: Any = None) -> Dict[str, Any]:
+    responses = listed if listed is not None else {"200": {"description": "Saved."}, "404": {"$ref": "#/components/responses/NotFound"}}
+    return {
+        "components": {"schemas": {}, "responses": {
+            "NotFound": {"description": "No.", "content": {"application/json": {"schema": {}}}},
+            "Empty": {"description": "Nothing."},
+        }},
+        "paths": {"/u": {"patch": {"operationId": "update", "responses": responses, "x-lakefs-server-deviations": hints}}},
+    }
+
+
+def _status(**overrides: Any) -> Dict[str, Any]:
+    return {"status": 204, "instead-of": 200, "why": "It answers 204.", **overrides}
+
+
+def test_a_status_hint_names_an_unlisted_success_instead_of_a_listed_one_without_body() -> None:
+    assert generator_input.check_server_deviations(_status_document([_status()])) == 1
+    assert generator_input.check_server_deviations(_status_document(
+        [_status(**{"instead-of": 201})], {"201": {"$ref": "#/components/responses/Empty"}})) == 1
+
+
+@pytest.mark.parametrize(
+    ("hints", "listed", "message"),
+    [
+        ([], None, "non-empty list"),
+        ([{"status": 204, "why": "w"}], None, "exactly the keys"),
+        ([_status(status="204")], None, "2xx code the spec does not list"),
+        ([_status(status=404)], None, "2xx code the spec does not list"),
+        ([_status(status=200)], None, "2xx code the spec does not list"),
+        ([_status(**{"instead-of": 201})], None, "2xx code the spec lists"),
+        ([_status(**{"instead-of": 404})], None, "2xx code the spec lists"),
+        ([_status()], {"200": {"$ref": "#/components/responses/NotFound"}}, "has a body"),
+        ([_status()], {"200": {"description": "d", "content": {"application/json": {}}}}, "has a body"),
+        ([_status(why=" ")], None, "why must say"),
+    ],
+)
+def test_wrong_status_hints_stop_the_generation(hints: Any, listed: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        generator_input.check_server_deviations(_status_document(hints, listed))
+
+
+def test_deviation_notes_feed_the_templates_and_leave_the_hints_alone() -> None:
+    document = _unlisted_document(_unlisted())
+    full = document["components"]["schemas"]["Full"]
+    full["x-lakefs-server-deviations"] = [_hint(), _unlisted(values=["gone", "lost"])]
+    before = copy.deepcopy(full["x-lakefs-server-deviations"])
+    generator_input.rewrite(document)
+    assert full["x-lakefs-server-deviations"] == before
+    assert full[generator_input.ZERO_FIELDS] == ["note"], "only missing and null fields get zero values"
+    assert [(line["property"], line["said"]) for line in full[generator_input.DEVIATION_LINES]] == [
+        ("note", "missing"),
+        ("state", "also 'gone', 'lost'"),
+    ]
+    assert "x-lakefs-zero-when-absent" not in document["components"]["schemas"]["Basic"]
+
+
 @pytest.mark.parametrize(
     ("hint", "message"),
     [
@@ -196,8 +371,25 @@ def test_the_hints_of_our_spec_are_well_formed() -> None:
     document = _load_spec()
     hinted = {name: schema[generator_input.DEVIATIONS] for name, schema in document["components"]["schemas"].items()
               if generator_input.DEVIATIONS in schema}
-    assert generator_input.check_server_deviations(document) == sum(len(hints) for hints in hinted.values())
-    assert {"PullRequest", "GarbageCollectionRules"} <= set(hinted)
+    on_operations = {operation_id: operation[generator_input.DEVIATIONS]
+                     for operation_id, operation in generator_input._operations(document).items()
+                     if generator_input.DEVIATIONS in operation}
+    assert generator_input.check_server_deviations(document) == sum(
+        len(hints) for hints in [*hinted.values(), *on_operations.values()]
+    )
+    assert {"PullRequest", "GarbageCollectionRules", "HookRun"} <= set(hinted)
+    assert {"updatePullRequest", "updateObjectUserMetadata"} <= set(on_operations)
+
+
+def test_the_server_enums_of_our_spec() -> None:
+    document = _load_spec()
+    generator_input.rewrite(document)
+    schemas = document["components"]["schemas"]
+    strategy = schemas["Merge"]["properties"]["strategy"]
+    assert strategy[generator_input.LITERAL] == "Literal['dest-wins', 'source-wins']"
+    assert strategy[generator_input.ENUM_ARGS] == "('dest-wins', 'source-wins'), also=('',), any_in_answers=True"
+    permission = schemas["ACL"]["properties"]["permission"]
+    assert permission[generator_input.LITERAL] == "Literal['Read', 'Write', 'Super', 'Admin']"
 
 
 def test_dates_and_yes_no_stay_strings_true_false_stay_booleans() -> None:

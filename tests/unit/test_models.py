@@ -2,26 +2,35 @@
 
 The answers below were recorded verbatim from a real lakeFS 1.84.0 (``list_pull_requests``
 after creating two pull requests, one with a description; ``get_gc_rules`` after
-``set_gc_rules`` with ``branches: []``). They break the spec, and decoding them must work;
-models built in Python must still be checked, and sent, exactly as the spec says.
+``set_gc_rules`` with ``branches: []``; ``list_run_hooks`` of a pre-commit run whose first
+of two webhooks answered 500, identical on 1.86.0 but for times and IDs). They break the
+spec, and decoding them must work; models built in Python must still be checked, and sent,
+exactly as the spec says.
+
+Enum values lakeFS checks although its spec lists none (``x-lakefs-enum`` hints: the merge
+strategy, an ACL's permission) are checked before sending, with the same message as the
+spec's enums.
 """
 
 from __future__ import annotations
 
 import json
 import pydoc
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Literal, Optional
 
 import pydantic
 import pytest
 
 import lakefs_sdk
 from lakefs_sdk import (
+    ACL,
     ApiClient,
     CommitCreation,
     Configuration,
     GarbageCollectionRule,
     GarbageCollectionRules,
+    HookRun,
+    HookRunList,
     Merge,
     PullRequest,
     PullRequestBasic,
@@ -32,7 +41,10 @@ from lakefs_sdk import (
     _types,
 )
 from lakefs_sdk._model import LakeFSModel, zero_values
+from lakefs_sdk.api.actions_api import ActionsApi
+from lakefs_sdk.api.auth_api import AuthApi
 from lakefs_sdk.api.pulls_api import PullsApi
+from lakefs_sdk.api.refs_api import RefsApi
 from lakefs_sdk.api.repositories_api import RepositoriesApi
 
 from support.loopback import LoopbackServer, Reply
@@ -50,6 +62,13 @@ GET_PULL_REQUEST = (
     b'"id":"4oicschksduag3e26s4g","source_branch":"feat"}\n'
 )
 GET_GC_RULES_AFTER_EMPTY_SET = b'{"branches":null,"default_retention_days":7}\n'
+LIST_RUN_HOOKS_AFTER_A_FAILED_HOOK = (
+    b'{"pagination":{"has_more":false,"max_per_page":1000,"next_offset":"","results":2},"results":'
+    b'[{"action":"two","end_time":"2026-12-02T08:12:04.052435547Z","hook_id":"first","hook_run_id":"0000_0000",'
+    b'"start_time":"2026-12-02T08:12:04.050965469Z","status":"failed"},'
+    b'{"action":"two","hook_id":"second","hook_run_id":"0000_0001","start_time":"0001-01-01T00:00:00Z",'
+    b'"status":"skipped"}]}\n'
+)
 PULL_REQUEST_ITEM: Dict[str, Any] = json.loads(LIST_PULL_REQUESTS)["results"][0]
 
 
@@ -89,6 +108,25 @@ def test_from_dict_is_a_decoder_too() -> None:
     assert listing is not None and [pr.description for pr in listing.results] == ["", ""]
 
 
+def test_hooks_not_run_after_a_failed_one_decode_as_skipped() -> None:
+    listing = _types.decode_json("HookRunList", LIST_RUN_HOOKS_AFTER_A_FAILED_HOOK)
+    assert isinstance(listing, HookRunList)
+    assert [(hook.hook_id, hook.status) for hook in listing.results] == [("first", "failed"), ("second", "skipped")]
+    skipped = listing.results[1]
+    assert skipped.end_time is None and skipped.start_time.year == 1, "never started"
+    item = json.loads(LIST_RUN_HOOKS_AFTER_A_FAILED_HOOK)["results"][1]
+    for decoded in (HookRun.from_json(json.dumps(item)), HookRun.from_dict(item), HookRun.model_validate_json(json.dumps(item))):
+        assert decoded is not None and decoded.status == "skipped"
+    assert HookRun.from_dict(skipped.to_dict()) == skipped, "a decoded model round-trips"
+
+
+@pytest.mark.parametrize("status", ["pending", "Skipped", "", 3])
+def test_other_unlisted_hook_statuses_are_still_refused(status: Any) -> None:
+    item = {**json.loads(LIST_RUN_HOOKS_AFTER_A_FAILED_HOOK)["results"][1], "status": status}
+    with pytest.raises(pydantic.ValidationError, match="must be one of \\('failed', 'completed'\\)"):
+        HookRun.from_json(json.dumps(item))
+
+
 @pytest.fixture
 def client() -> Iterator[tuple[ApiClient, LoopbackServer]]:
     with LoopbackServer(lambda request: Reply(500)) as server:
@@ -107,6 +145,14 @@ def test_the_api_methods_return_the_lenient_models(client: tuple[ApiClient, Loop
         "/api/v1/repositories/repo/pulls",
         "/api/v1/repositories/repo/settings/gc_rules",
     ]
+
+
+def test_list_run_hooks_returns_the_skipped_hook(client: tuple[ApiClient, LoopbackServer]) -> None:
+    api_client, server = client
+    server.reply(Reply(200, LIST_RUN_HOOKS_AFTER_A_FAILED_HOOK, headers={"Content-Type": "application/json"}))
+    hooks = ActionsApi(api_client).list_run_hooks("repo", "4oicib1ksduf3ae7vb70").results
+    assert [hook.status for hook in hooks] == ["failed", "skipped"]
+    assert [r.target for r in server.requests] == ["/api/v1/repositories/repo/actions/runs/4oicib1ksduf3ae7vb70/hooks"]
 
 
 # -- what we build and send is unchanged -----------------------------------------------------------
@@ -146,6 +192,23 @@ def test_request_bodies_serialize_as_before() -> None:
         "default_retention_days": 7,
         "branches": [{"branch_id": "main", "retention_days": 3}],
     }
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: HookRun(hook_run_id="0000_0001", action="a", hook_id="h", start_time="2026-12-02T08:12:04Z", status="skipped"),
+        lambda: HookRun.model_validate({"hook_run_id": "0", "action": "a", "hook_id": "h",
+                                        "start_time": "2026-12-02T08:12:04Z", "status": "skipped"}),
+    ],
+)
+def test_a_hook_run_built_in_python_takes_only_the_spec_statuses(build: Any) -> None:
+    with pytest.raises(pydantic.ValidationError, match="must be one of \\('failed', 'completed'\\), got 'skipped'"):
+        build()
+    hook = HookRun(hook_run_id="0", action="a", hook_id="h", start_time="2026-12-02T08:12:04Z", status="failed")  # type: ignore[arg-type]
+    with pytest.raises(pydantic.ValidationError):
+        hook.status = "skipped"
+    assert hook.status == "failed"
 
 
 def test_a_request_body_given_as_a_dict_is_checked_strictly() -> None:
@@ -246,6 +309,106 @@ def test_the_allowed_strings_are_accepted_from_plain_str_variables() -> None:
     assert lakefs_sdk.ImportLocation(type=path_type, path="s3://b/k", destination="k").type == "object"  # type: ignore[arg-type]
 
 
+# -- values lakeFS checks although its spec lists none (x-lakefs-enum) ------------------------------
+
+
+@pytest.mark.parametrize("strategy", ["dest-wins", "source-wins", None])
+def test_the_merge_strategies_lakefs_accepts(strategy: Any) -> None:
+    merge = Merge(strategy=strategy)
+    assert merge.strategy == strategy
+    assert merge.to_dict() == ({"strategy": strategy} if strategy else {}) | {"force": False, "allow_empty": False, "squash_merge": False}
+
+
+def test_an_empty_strategy_is_accepted_and_sent_unchanged() -> None:
+    """lakeFS takes "" as no strategy; the SDK does not turn it into anything else."""
+    merge = Merge(strategy="")  # type: ignore[arg-type]
+    assert merge.strategy == "" and merge.to_dict()["strategy"] == ""
+    assert json.loads(_types.encode_json(merge))["strategy"] == ""
+    assert _types.validate_value("Merge", {"strategy": ""}).strategy == ""
+
+
+@pytest.mark.parametrize("strategy", ["theirs", "default", "DEST-WINS", " dest-wins", 1])
+def test_any_other_strategy_is_refused_with_the_values(strategy: Any) -> None:
+    with pytest.raises(pydantic.ValidationError) as caught:
+        Merge(strategy=strategy)
+    (error,) = caught.value.errors()
+    assert error["loc"] == ("strategy",) and error["type"] == "value_error"
+    assert f"must be one of ('dest-wins', 'source-wins'), got {strategy!r}" in error["msg"]
+    merge = Merge()
+    with pytest.raises(pydantic.ValidationError, match="dest-wins"):
+        merge.strategy = strategy
+    with pytest.raises(pydantic.ValidationError, match="dest-wins"):
+        _types.validate_value("Merge", {"strategy": strategy})
+
+
+def test_merge_into_branch_refuses_an_unknown_strategy_before_sending(client: tuple[ApiClient, LoopbackServer]) -> None:
+    api_client, server = client
+    refs = RefsApi(api_client)
+    with pytest.raises(lakefs_sdk.ApiValueError, match="dest-wins"):
+        refs.merge_into_branch("repo", "feature", "main", {"strategy": "theirs"})  # type: ignore[arg-type]
+    assert server.requests == []
+    server.reply(Reply(200, b'{"reference":"c1"}', headers={"Content-Type": "application/json"}))
+    assert refs.merge_into_branch("repo", "feature", "main", {"strategy": ""}).reference == "c1"  # type: ignore[arg-type]
+    (sent,) = server.requests
+    assert json.loads(sent.body)["strategy"] == ""
+
+
+def test_an_acl_permission_is_one_lakefs_accepts() -> None:
+    assert ACL(permission="Super").to_dict() == {"permission": "Super"}
+    for permission in ("Owner", "read", ""):
+        with pytest.raises(pydantic.ValidationError, match="must be one of \\('Read', 'Write', 'Super', 'Admin'\\)"):
+            ACL(permission=permission)  # type: ignore[arg-type]
+
+
+def test_an_acl_in_an_answer_may_hold_any_string(client: tuple[ApiClient, LoopbackServer]) -> None:
+    """The spec lists no values: what a server answers is decoded as sent, not refused."""
+    api_client, server = client
+    assert ACL.from_json('{"permission": "Owner"}').permission == "Owner"
+    assert ACL.from_dict({"permission": "Owner"}).permission == "Owner"  # type: ignore[union-attr]
+    server.reply(Reply(200, b'{"permission":"Owner"}', headers={"Content-Type": "application/json"}))
+    assert AuthApi(api_client).get_group_acl("g1").permission == "Owner"
+    with pytest.raises(pydantic.ValidationError):
+        ACL.from_json('{"permission": 5}')
+
+
+class Enumerated(LakeFSModel):
+    """Every kind of enum check the generated models use."""
+
+    required: Literal["a", "b"]
+    optional: Optional[Literal["a", "b"]] = None
+    tolerant: Optional[Literal["a", "b"]] = None
+    answered: Optional[Literal["a", "b", "c"]] = None
+    open_: Optional[Literal["a", "b"]] = pydantic.Field(default=None, alias="open")
+    _v1 = LakeFSModel.enum_validator("required", ("a", "b"))
+    _v2 = LakeFSModel.enum_validator("optional", ("a", "b"))
+    _v3 = LakeFSModel.enum_validator("tolerant", ("a", "b"), also=("",))
+    _v4 = LakeFSModel.enum_validator("answered", ("a", "b"), from_server=("c",))
+    _v5 = LakeFSModel.enum_validator("open_", ("a", "b"), any_in_answers=True)
+
+
+def test_enum_checks_in_python_and_in_answers() -> None:
+    built = Enumerated(required="a", optional=None, tolerant="", open="b")
+    assert (built.required, built.optional, built.tolerant, built.open_) == ("a", None, "", "b")
+    answer = Enumerated.model_validate_json('{"required": "b", "tolerant": "", "answered": "c", "open": "zz"}')
+    assert (answer.tolerant, answer.answered, answer.open_) == ("", "c", "zz")
+    assert Enumerated.from_dict({"required": "a", "answered": "c"}).answered == "c"  # type: ignore[union-attr]
+    refused = [
+        {"required": "c"},
+        {"required": None},
+        {"required": "a", "optional": ""},
+        {"required": "a", "answered": "c"},
+        {"required": "a", "open": "zz"},
+        {"required": "a", "tolerant": " "},
+    ]
+    for data in refused:
+        with pytest.raises(pydantic.ValidationError):
+            Enumerated.model_validate(data)
+    with pytest.raises(pydantic.ValidationError, match="must be one of \\('a', 'b'\\), got 'd'"):
+        Enumerated.model_validate_json('{"required": "a", "answered": "d"}')
+    with pytest.raises(pydantic.ValidationError):
+        Enumerated.model_validate_json('{"required": "a", "open": 1}')
+
+
 # -- help(Model) -----------------------------------------------------------------------------------
 
 
@@ -268,6 +431,10 @@ def test_help_shows_literal_types_and_server_deviations() -> None:
     )
     doc = GarbageCollectionRules.__doc__ or ""
     assert "``branches`` (null in answers of ``getGCRules``, ``internalGetGarbageCollectionRules``)" in doc
+    hook_doc = HookRun.__doc__ or ""
+    assert ":type status: Literal['failed', 'completed', 'skipped']" in hook_doc
+    assert "``status`` (also 'skipped' in answers of ``listRunHooks``)" in hook_doc
+    assert ":type strategy: Optional[Literal['dest-wins', 'source-wins']]" in (Merge.__doc__ or "")
 
 
 @pytest.mark.parametrize("name", sorted(lakefs_sdk.models.__all__))

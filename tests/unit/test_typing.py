@@ -1,5 +1,10 @@
 """Static types: a spec enum is a ``Literal`` that mypy checks, in models.
 
+So are the values lakeFS checks where its spec lists none (the merge strategy, an ACL's
+permission; ``""``, which lakeFS takes as no strategy, is accepted at run time but not
+typed: ``None`` says it), and the values a real server sends besides the spec's enum
+(``HookRun.status`` may be ``"skipped"``, so comparing with it is no error).
+
 mypy runs in a subprocess on a small user script in ``tmp_path``, with this checkout on
 ``MYPYPATH`` so that ``lakefs_sdk`` is analysed from source (errors inside the package are
 silenced: only the user script is judged). Each line of the script that mypy must refuse
@@ -21,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MYPY = ROOT / ".venv-test" / "bin" / "mypy"
 
 USER_SCRIPT = '''\
-from lakefs_sdk import Diff, LoginConfig, ObjectStats, PullRequest, ResetCreation
+from lakefs_sdk import ACL, Diff, HookRun, LoginConfig, Merge, ObjectStats, PullRequest, ResetCreation
 
 ResetCreation(type="everything")  # refused
 ResetCreation(type="common_prefix", path="data/")
@@ -38,6 +43,23 @@ def read(diff: Diff, stats: ObjectStats, pull: PullRequest) -> str:
     if diff.path_type == "folder":  # refused
         return ""
     return pull.status
+
+
+Merge(strategy="dest-wins")
+Merge(strategy="source-wins", squash_merge=True)
+Merge(strategy=None)
+Merge(strategy="theirs")  # refused
+Merge(strategy="")  # refused
+ACL(permission="Write")
+ACL(permission="Owner")  # refused
+
+
+def skipped(hook: HookRun) -> bool:
+    return hook.status == "skipped" or hook.status == "failed"
+
+
+def unknown(hook: HookRun) -> bool:
+    return hook.status == "pending"  # refused
 '''
 
 
