@@ -18,6 +18,10 @@ Routes (everything under ``/api/v1``)::
                                                   body size, so the client can check every byte arrived
     GET  /repositories/{r}/refs/{ref}/objects     200 --object-size bytes (byte i is i % 256), 206 for
                                                   ``Range: bytes=a-b``
+    GET  /repositories/{r}/refs/{ref}/objects/stat?path=P
+                                                  200 an ObjectStats of path P (as decoded from the query)
+                                                  with ``size_bytes`` = ``stat_size(P)``, so that a client
+                                                  can check each answer is the one to its own request
 
     GET  /_bench/stats    {"connections": ..., "requests": ..., "bytes_received": ...}
     POST /_bench/reset    zero the counters
@@ -39,6 +43,7 @@ import socket
 import sys
 import threading
 import time
+import urllib.parse
 from typing import Any
 
 CRLF = b"\r\n"
@@ -50,6 +55,11 @@ MAX_HEADER_BYTES = 64 * 1024
 BODY_HEAD_BYTES = 4096
 BODY_TAIL_BYTES = 256
 COMMIT_ID = "c1f3a5e0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b8d0f2a4c6e8b0d2f4a6"
+
+
+def stat_size(path: str) -> int:
+    """The ``size_bytes`` the server answers to a ``stat_object`` of ``path`` (worker.py checks it)."""
+    return 4096 + len(path) * 7 + sum(path.encode())
 
 
 class Stats:
@@ -270,7 +280,7 @@ class Connection:
             received = self._discard_chunked()
         else:
             received = self._discard(int(headers.get("content-length") or 0))
-        path = target.split("?", 1)[0]
+        path, _, query = target.partition("?")
         keep_alive = headers.get("connection", "").lower() != "close" and version == "HTTP/1.1"
         if path.startswith("/_bench/"):
             self._control(method, path, keep_alive)
@@ -281,10 +291,12 @@ class Connection:
             if not self.counted:
                 self.counted = True
                 self.stats.connections += 1
-        self._route(method, path, headers, received, keep_alive)
+        self._route(method, path, query, headers, received, keep_alive)
         return keep_alive
 
-    def _route(self, method: str, path: str, headers: dict[str, str], received: int, keep_alive: bool) -> None:
+    def _route(
+        self, method: str, path: str, query: str, headers: dict[str, str], received: int, keep_alive: bool
+    ) -> None:
         parts = path.split("/")
         # ['', 'api', 'v1', 'repositories', r, kind, name, ...]
         tail = parts[5:] if len(parts) > 5 and parts[1:4] == ["api", "v1", "repositories"] else []
@@ -301,6 +313,8 @@ class Connection:
             self._upload_answer(headers.get("content-type", ""), received, keep_alive)
         elif method == "GET" and len(tail) == 3 and tail[0] == "refs" and tail[2] == "objects":
             self._send_object(headers.get("range"), keep_alive)
+        elif method == "GET" and tail[:1] == ["refs"] and tail[2:] == ["objects", "stat"]:
+            self._send_stat(query, keep_alive)
         else:
             body = json.dumps({"message": f"no route for {method} {path}"}).encode()
             self._send(404, "Not Found", body, keep_alive)
@@ -314,6 +328,16 @@ class Connection:
             self._send(400, "Bad Request", body, keep_alive)
             return
         self._send(201, "Created", self.payloads.object_stats(size), keep_alive)
+
+    def _send_stat(self, query: str, keep_alive: bool) -> None:
+        paths = urllib.parse.parse_qs(query).get("path")
+        if not paths:
+            self._send(400, "Bad Request", b'{"message": "path is required"}', keep_alive)
+            return
+        stats = _object_stats(0)
+        stats["path"] = paths[0]
+        stats["size_bytes"] = stat_size(paths[0])
+        self._send(200, "OK", json.dumps(stats).encode(), keep_alive)
 
     def _control(self, method: str, path: str, keep_alive: bool) -> None:
         if method == "POST" and path == "/_bench/reset":

@@ -26,63 +26,23 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Optional
 
+from measure import (
+    CHUNK,
+    MIB,
+    BenchFailure,
+    Figures,
+    check,
+    check_chunk,
+    check_pattern,
+    server_stats,
+    timed_transfers,
+)
+
 REPO = "bench-repo"
 BRANCH = "main"
 COMMIT_ID = "c1f3a5e0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b8d0f2a4c6e8b0d2f4a6"
-CHUNK = 1024 * 1024
 LISTING_ENTRIES = 1000
-MIB = 1024 * 1024
 JSON_HEADERS = {"Accept": "application/json", "User-Agent": "bench-raw-urllib3"}
-
-Figures = Dict[str, float]
-
-
-class BenchFailure(Exception):
-    """A run produced a wrong result; its figures must not be used."""
-
-
-def check(condition: bool, message: str) -> None:
-    """Raise :class:`BenchFailure` with ``message`` unless ``condition`` holds."""
-    if not condition:
-        raise BenchFailure(message)
-
-
-# -- process memory --------------------------------------------------------------------------
-
-
-def _status_kib(field: str) -> int:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise BenchFailure(f"/proc/self/status has no {field}")
-
-
-class PeakRss:
-    """Peak resident memory growth over a block, from ``/proc/self/status``.
-
-    The kernel's high-water mark (VmHWM) is reset on entry by writing ``5`` to
-    ``/proc/self/clear_refs``, so the peak is the block's own; where that is refused the
-    peak since process start is used, which can only overstate the growth.
-    """
-
-    def __enter__(self) -> PeakRss:
-        self.before_kib = _status_kib("VmRSS")
-        try:
-            with open("/proc/self/clear_refs", "w", encoding="ascii") as refs:
-                refs.write("5")
-            self.reset = True
-        except OSError:
-            self.reset = False
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.peak_kib = _status_kib("VmHWM")
-
-    @property
-    def growth_mib(self) -> float:
-        """Peak RSS during the block minus RSS on entry, in MiB."""
-        return max(0, self.peak_kib - self.before_kib) / 1024
 
 
 # -- clients ---------------------------------------------------------------------------------
@@ -114,15 +74,6 @@ def raw_pool(pool_maxsize: int = 4, with_timeouts: bool = False) -> Any:
         timeout = urllib3.Timeout(connect=DEFAULT_CONNECT_TIMEOUT, read=DEFAULT_READ_TIMEOUT)
         return urllib3.PoolManager(maxsize=pool_maxsize, timeout=timeout)
     return urllib3.PoolManager(maxsize=pool_maxsize)
-
-
-def _server_stats(url: str, action: str = "stats") -> Dict[str, int]:
-    import urllib3
-
-    method = "POST" if action == "reset" else "GET"
-    response = urllib3.request(method, f"{url}/_bench/{action}")
-    stats: Dict[str, int] = json.loads(response.data)
-    return stats
 
 
 # -- small calls -----------------------------------------------------------------------------
@@ -287,37 +238,6 @@ def scenario_paired(args: argparse.Namespace) -> Figures:
 # -- transfers -------------------------------------------------------------------------------
 
 
-def timed_transfers(transfer: Callable[[], int], size: int, count: int,
-                    after: Optional[Callable[[], None]] = None) -> Figures:
-    """Run ``transfer`` ``count`` times; median throughput and CPU, largest peak RSS growth.
-
-    ``transfer`` returns the number of content bytes that arrived, which must be ``size``;
-    ``after`` checks and cleans up after each transfer, outside the timing.
-    """
-    rates: List[float] = []
-    cpus: List[float] = []
-    growth: List[float] = []
-    reset = True
-    for _ in range(count):
-        cpu0, wall0 = time.process_time(), time.perf_counter()
-        with PeakRss() as rss:
-            received = transfer()
-        wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-        check(received == size, f"{received} content bytes arrived of {size}")
-        if after is not None:
-            after()
-        rates.append(size / MIB / wall)
-        cpus.append(cpu)
-        growth.append(rss.growth_mib)
-        reset = reset and rss.reset
-    return {
-        "mib_s": statistics.median(rates),
-        "cpu_s": statistics.median(cpus),
-        "rss_growth_mib": max(growth),
-        "hwm_reset": 1.0 if reset else 0.0,
-    }
-
-
 def _file_chunks(path: str) -> Any:
     with open(path, "rb") as file:
         while True:
@@ -376,22 +296,6 @@ def scenario_upload(args: argparse.Namespace) -> Figures:
     return timed_transfers(upload, os.path.getsize(args.file), args.transfers)
 
 
-def _check_pattern(path: str, size: int) -> None:
-    """The bench server sends byte ``i % 256`` at offset ``i``; sample the written file for it."""
-    check(os.path.getsize(path) == size, f"downloaded file has {os.path.getsize(path)} bytes, expected {size}")
-    with open(path, "rb") as file:
-        for k in range(64):
-            offset = (size - 1) * k // 63
-            file.seek(offset)
-            byte = file.read(1)
-            check(byte == bytes([offset % 256]), f"downloaded byte at offset {offset} is wrong")
-
-
-def _check_chunk(chunk: bytes, offset: int) -> None:
-    if chunk and (chunk[0] != offset % 256 or chunk[-1] != (offset + len(chunk) - 1) % 256):
-        raise BenchFailure(f"downloaded chunk at offset {offset} is wrong")
-
-
 def download_function(variant: str, url: str, to: str, target: str) -> Callable[[], int]:
     """One download of the server's object the ``variant`` way, into ``target`` (``to="path"``)
     or iterated in chunks (``to="iter"``); returns the number of bytes that arrived."""
@@ -411,7 +315,7 @@ def download_function(variant: str, url: str, to: str, target: str) -> Callable[
                         done += len(chunk)
             else:
                 for chunk in response.stream(CHUNK):
-                    _check_chunk(chunk, done)
+                    check_chunk(chunk, done)
                     done += len(chunk)
             response.release_conn()
             return done
@@ -427,7 +331,7 @@ def download_function(variant: str, url: str, to: str, target: str) -> Callable[
                     return int(response.write_to(target))
                 done = 0
                 for chunk in response.iter_bytes():
-                    _check_chunk(chunk, done)
+                    check_chunk(chunk, done)
                     done += len(chunk)
                 return done
 
@@ -452,7 +356,7 @@ def scenario_download(args: argparse.Namespace) -> Figures:
 
     def check_and_remove() -> None:
         if args.to == "path":
-            _check_pattern(target, args.size)
+            check_pattern(target, args.size)
             os.unlink(target)
 
     try:
@@ -486,7 +390,7 @@ def scenario_paired_transfer(args: argparse.Namespace) -> Figures:
                 wall = time.perf_counter() - wall0
                 check(received == size, f"{name}: {received} content bytes arrived of {size}")
                 if args.to == "path":
-                    _check_pattern(target, size)
+                    check_pattern(target, size)
                     os.unlink(target)
                 rates[name].append(size / MIB / wall)
     finally:
@@ -521,9 +425,9 @@ def scenario_threads(args: argparse.Namespace) -> Figures:
     for _ in range(50):  # warm-up on one thread: imports, caches, the first connection
         check_call_result("get_branch", call())
     per_thread = max(1, args.calls // args.threads)
-    _server_stats(args.url, "reset")
+    server_stats(args.url, "reset")
     rates = [_threads_round(call, args.threads, per_thread) for _ in range(args.rounds)]
-    stats = _server_stats(args.url)
+    stats = server_stats(args.url)
     total = per_thread * args.threads * args.rounds
     check(stats["requests"] == total, f"server saw {stats['requests']} requests, expected {total}")
     return {"calls_s": statistics.median(rates), "new_connections": float(stats["connections"])}
