@@ -58,6 +58,11 @@ GIB = 1024**3
 MIB = 1024**2
 WORKER_TIMEOUT = 1800.0
 THREAD_COUNTS = (1, 4, 16)
+# stat_object calls in flight at once on one event loop (issue 12), and where the sync client's threads compare.
+AIO_CONCURRENCY = (1, 16, 64)
+AIO_THREADS = 16
+AIO_ROUNDS = 3
+AIO_PAIRED_ROUNDS = 6
 POOL_MAXSIZE = 16
 TRANSFERS_PER_RUN = 3
 # Short figures (imports, call loops, the listing) get this many runs per repeat.
@@ -132,7 +137,7 @@ def ensure_bench_venv() -> None:
 
 def package_versions(venv: Path) -> Dict[str, str]:
     """Installed versions of lakefs-sdk and the shared dependencies in ``venv``."""
-    names = ("lakefs-sdk", *SHARED_DEPENDENCIES)
+    names = ("lakefs-sdk", *SHARED_DEPENDENCIES, "aiohttp")
     code = (
         "import json, importlib.metadata as m\n"
         f"names = {names!r}\n"
@@ -236,6 +241,14 @@ IMPORTS: Dict[str, Tuple[Path, str]] = {
     ),
     "import:upstream": (UPSTREAM_VENV, "import lakefs_sdk"),
 }
+AIO_IMPORTS: Dict[str, Tuple[Path, str]] = {
+    "aio-import:baseline": (BENCH_VENV, "import aiohttp, pydantic"),
+    "aio-import:ours": (BENCH_VENV, "import lakefs_sdk.aio"),
+    "aio-import:ours-used": (
+        BENCH_VENV,
+        "import lakefs_sdk.aio; lakefs_sdk.aio.AsyncApiClient; lakefs_sdk.aio.ObjectsApi; lakefs_sdk.ObjectStats",
+    ),
+}
 CALL_OPERATIONS = ("get_branch", "create_branch", "commit")
 RAW_TIMEOUT_LABEL = "raw urllib3, with this package's default timeouts (info)"
 TIMEOUT_NOTE = (
@@ -304,6 +317,27 @@ def build_cases(settings: Settings, url: str) -> List[Case]:
                 "--size", str(settings.size), "--tmpdir", str(settings.download_dir)]
             worker(f"paired-transfer:{to}:ours", "ours", "paired-transfer", "--to", to, *extra,
                    "--transfers", str(TRANSFERS_PER_RUN))
+    if "aio-import" in want:
+        for key, (venv, code) in AIO_IMPORTS.items():
+            cases.append(Case(key, venv, ["-c", code], kind="import", runs=RUNS_PER_REPEAT))
+    if "aio-calls" in want:
+        for concurrency in AIO_CONCURRENCY:
+            common = ["--concurrency", str(concurrency), "--calls", str(settings.calls)]
+            for variant in ("raw", "ours", *(("ours-sync",) if concurrency == AIO_THREADS else ())):
+                worker(f"aio-calls-{concurrency}:{variant}", variant, "aio-calls", *common,
+                       "--rounds", str(AIO_ROUNDS))
+        for concurrency in AIO_CONCURRENCY:
+            threads = ["--with-threads"] if concurrency == AIO_THREADS else []
+            worker(f"aio-paired-{concurrency}:ours", "ours", "aio-paired", "--concurrency", str(concurrency),
+                   "--calls", str(settings.calls), "--rounds", str(AIO_PAIRED_ROUNDS), *threads)
+    if "aio-transfer" in want:
+        assert settings.upload_file is not None
+        for to in ("upload", "path", "iter"):
+            extra = ["--file", str(settings.upload_file)] if to == "upload" else [
+                "--size", str(settings.size), "--tmpdir", str(settings.download_dir)]
+            for variant in ("raw", "ours"):
+                worker(f"aio-{to}:{variant}", variant, "aio-transfer", "--to", to, *extra,
+                       "--transfers", str(TRANSFERS_PER_RUN))
     if "threads" in want:
         for threads in THREAD_COUNTS:
             for variant in variants("raw", "ours", "upstream"):
@@ -476,6 +510,10 @@ def build_report(cases: Sequence[Case], settings: Settings, counts: Dict[str, fl
     _transfer_sections(report, settings)
     _paired_transfer_section(report)
     _thread_section(report)
+    _aio_import_section(report)
+    _aio_call_section(report)
+    _aio_paired_section(report)
+    _aio_transfer_section(report, settings)
     return report
 
 
@@ -774,6 +812,150 @@ def _thread_section(report: Report) -> None:
     )
 
 
+def _aio_import_section(report: Report) -> None:
+    base = "aio-import:baseline"
+    labels = {
+        "aio-import:baseline": ("`import aiohttp, pydantic`", "baseline"),
+        "aio-import:ours": ("this package: `import lakefs_sdk.aio`", f"<= {IMPORT_TARGET}x"),
+        "aio-import:ours-used": ("this package: `import lakefs_sdk.aio` + AsyncApiClient, ObjectsApi, "
+                                 "ObjectStats looked up", "info"),
+    }
+    rows = []
+    for key, (label, target) in labels.items():
+        if report.values(key, "wall_ms") is None:
+            continue
+        median, span = report.spread(key, "wall_ms", 1)
+        ratio = report.ratio(key, base, "wall_ms")
+        status = ""
+        if key == "aio-import:ours":
+            status = report.verdict("7. import lakefs_sdk.aio vs aiohttp+pydantic", ratio, IMPORT_TARGET, True)
+        rows.append(Row([label, median, span, _ratio_cell(ratio), target, status]))
+    report.section(
+        "7a. asyncio client: import time",
+        "Wall time of `python -c CODE` in a fresh process of the bench venv (interpreter start-up included, "
+        "byte-code cached), in ms. Baseline: aiohttp and pydantic alone.",
+        ["python -c ...", "median ms", "min-max", "vs baseline", "target", "status"],
+        rows,
+    )
+
+
+def _aio_call_section(report: Report) -> None:
+    names = {"raw": "raw aiohttp `ClientSession`", "ours": "this package: `lakefs_sdk.aio`",
+             "ours-sync": f"this package, sync client on {AIO_THREADS} threads"}
+    rows = []
+    for concurrency in AIO_CONCURRENCY:
+        base = f"aio-calls-{concurrency}:raw"
+        for variant, label in names.items():
+            key = f"aio-calls-{concurrency}:{variant}"
+            if report.values(key, "calls_s") is None:
+                continue
+            median, span = report.spread(key, "calls_s", 0)
+            cpu, _ = report.spread(key, "cpu_us", 0)
+            ratio = report.ratio(key, base, "calls_s")
+            connections = max(report.values(key, "new_connections") or [0.0])
+            target, status = ("baseline", "") if variant == "raw" else ("info", "")
+            if variant == "ours":
+                target = f">= {THROUGHPUT_TARGET}x"
+                status = report.verdict(f"7. stat_object at concurrency {concurrency} vs raw aiohttp "
+                                        "(separate processes)", ratio, THROUGHPUT_TARGET, False)
+            elif variant == "ours-sync":
+                versus = report.ratio(f"aio-calls-{concurrency}:ours", key, "calls_s")
+                if versus is not None:
+                    report.verdicts.append(Verdict(
+                        f"7. async client at concurrency {concurrency} vs sync client on {AIO_THREADS} threads "
+                        "(separate processes)", f"{versus:.2f}x", None))
+                target = f"async / this: {versus:.2f}x" if versus is not None else "info"
+            rows.append(Row([str(concurrency), label, median, span, _ratio_cell(ratio), cpu,
+                             f"{connections:.0f}", target, status]))
+    report.section(
+        "7b. asyncio client: `stat_object` at a concurrency",
+        "Calls per second (wall) of 1,000 `stat_object` calls, each of its own path, with N calls in flight "
+        "on one event loop (N lanes of calls over one client; a pool of N connections for every variant: "
+        "`connection_pool_maxsize=N`, aiohttp `limit_per_host=N`), timed in "
+        f"{AIO_ROUNDS} rounds after a warm-up round at the same concurrency, median round; client CPU µs per "
+        "call for information. Raw aiohttp sends the same request (the same URL, pre-encoded, and headers) "
+        "through a plain `ClientSession` and decodes the answer with `json.loads`. Every answer is checked "
+        "against the path asked for, and the server must have counted exactly the calls made. The sync row "
+        f"runs the same calls on {AIO_THREADS} threads sharing one `ApiClient` (a pool of {AIO_THREADS}). "
+        "New connections: opened during the timed rounds (max over runs; the warm-up opened the pool).",
+        ["concurrency", "client", "median calls/s", "min-max", "vs raw aiohttp", "client CPU µs/call",
+         "new connections", "target", "status"],
+        rows,
+    )
+
+
+def _aio_paired_section(report: Report) -> None:
+    rows = []
+    for concurrency in AIO_CONCURRENCY:
+        key = f"aio-paired-{concurrency}:ours"
+        ratios = report.values(key, "ratio")
+        if ratios is None:
+            continue
+
+        def rate(name: str, key: str = key) -> str:
+            values = report.values(key, f"{name}_calls_s")
+            return f"{statistics.median(values):,.0f}" if values else "-"
+
+        ratio = statistics.median(ratios)
+        status = report.verdict(f"7. stat_object at concurrency {concurrency} vs raw aiohttp (paired, one process)",
+                                ratio, THROUGHPUT_TARGET, False)
+        threads = report.values(key, "ratio_threads")
+        threads_cell = "-"
+        if threads:
+            versus = statistics.median(threads)
+            threads_cell = f"{versus:.2f}x ({min(threads):.2f}-{max(threads):.2f})"
+            report.verdicts.append(Verdict(
+                f"7. async client at concurrency {concurrency} vs sync client on {AIO_THREADS} threads "
+                "(paired, one process)", f"{versus:.2f}x", None))
+        rows.append(Row([str(concurrency), rate("raw"), rate("ours"), rate("ours-sync"), f"{ratio:.2f}x",
+                         f"{min(ratios):.2f}-{max(ratios):.2f}", threads_cell, f">= {THROUGHPUT_TARGET}x", status]))
+    report.section(
+        "7c. asyncio client: `stat_object` at a concurrency, paired in one process",
+        f"Raw aiohttp and this package (at concurrency {AIO_THREADS} also the sync client on {AIO_THREADS} "
+        f"threads) in one process and one event loop, {AIO_PAIRED_ROUNDS} rounds of 1,000 calls each in "
+        "rotating order; calls/s are medians over all runs, the ratios are computed per run and their "
+        "median and min-max over runs shown.",
+        ["concurrency", "raw aiohttp calls/s", "this package calls/s", "sync client on threads calls/s",
+         "ratio (median)", "min-max", "async / sync threads", "target", "status"],
+        rows,
+    )
+
+
+def _aio_transfer_section(report: Report, settings: Settings) -> None:
+    specs = [("upload", "upload", "`upload_object(content=path)`"),
+             ("path", "download to a path", "`get_object_without_preload_content()` + `write_to(path)`"),
+             ("iter", "download iterated", "`get_object_without_preload_content()` + `iter_bytes()`")]
+    rows = []
+    for to, what, call in specs:
+        base = f"aio-{to}:raw"
+        for variant, label in (("raw", "raw aiohttp"), ("ours", f"this package: {call}")):
+            key = f"aio-{to}:{variant}"
+            if report.values(key, "mib_s") is None:
+                continue
+            median, span = report.spread(key, "mib_s", 0)
+            ratio = report.ratio(key, base, "mib_s")
+            rss = report.values(key, "rss_growth_mib") or [0.0]
+            cpu, _ = report.spread(key, "cpu_s", 2)
+            status = ""
+            if variant == "ours":
+                status = "memory " + report.verdict(f"7. async {what}: peak RSS growth (MiB)", max(rss),
+                                                    RSS_TARGET_MIB, True, unit="MiB")
+            rows.append(Row([what, label, median, span, _ratio_cell(ratio),
+                             f"{statistics.median(rss):,.1f} (max {max(rss):,.1f})", cpu, status]))
+    report.section(
+        f"7d. asyncio client: streaming transfers ({_size_text(settings.size)})",
+        "Through `lakefs_sdk.aio` (the upload streams the file as `multipart/form-data`, read in worker "
+        "threads; downloads are written in worker threads or iterated in 1 MiB chunks) and through raw aiohttp "
+        "(the file as an octet-stream body of 1 MiB reads in the default executor; `iter_chunked(1 MiB)`, "
+        "written on the loop). The server counts every uploaded byte; downloads are checked against its "
+        f"pattern. {TRANSFERS_PER_RUN} transfers per run, median. Peak RSS growth as in 4/5: the target is "
+        f"<= {RSS_TARGET_MIB:g} MiB (max over runs); throughput has no target here (info).",
+        ["transfer", "client", "median MiB/s", "min-max", "vs raw aiohttp", "peak RSS growth MiB", "client CPU s",
+         "status"],
+        rows,
+    )
+
+
 def render_table(header: List[str], rows: List[Row]) -> str:
     """A markdown table."""
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
@@ -835,7 +1017,8 @@ def render_markdown(report: Report, settings: Settings, versions: Dict[str, Dict
         "## Machine",
         "",
         *[f"- {line}" for line in machine_description()],
-        f"- Dependencies (both venvs): {deps}",
+        f"- Dependencies (both venvs): {deps}; the bench venv also has aiohttp {ours.get('aiohttp', '?')} "
+        "(the `aio` extra: the asyncio client and its raw aiohttp baseline)",
         f"- Compared: this package ({ours.get('lakefs-sdk', '?')}, from the work tree), upstream lakefs-sdk "
         f"{upstream.get('lakefs-sdk', 'not run')} from PyPI, and raw urllib3",
         f"- Every figure: median of {settings.repeats} runs (imports, calls and the listing: "
@@ -879,7 +1062,8 @@ def render_markdown(report: Report, settings: Settings, versions: Dict[str, Dict
 
 # -- main ------------------------------------------------------------------------------------
 
-GROUPS = ("import", "calls", "listing", "upload", "download", "threads", "instructions")
+GROUPS = ("import", "calls", "listing", "upload", "download", "threads", "instructions", "aio-import", "aio-calls",
+          "aio-transfer")
 
 
 def parse_size(text: str) -> int:
@@ -939,7 +1123,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             tmpdir=Path(temp),
             download_dir=Path(down),
         )
-        if "upload" in settings.groups:
+        if "upload" in settings.groups or "aio-transfer" in settings.groups:
             log(f"writing a {settings.size / MIB:g} MiB random file to upload")
             settings.upload_file = make_upload_file(settings.tmpdir, settings.size)
         server = Server(settings.size)

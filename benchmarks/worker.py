@@ -17,6 +17,7 @@ threads); the server runs in another process and is not in them.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import statistics
@@ -487,6 +488,23 @@ SCENARIOS: Dict[str, Callable[[argparse.Namespace], Figures]] = {
 }
 
 
+def _elsewhere(module: str, name: str) -> Callable[[argparse.Namespace], Figures]:
+    """A scenario of a module beside this one, imported only when it runs (aiohttp is not in every venv)."""
+
+    def run(args: argparse.Namespace) -> Figures:
+        scenario: Callable[[argparse.Namespace], Figures] = getattr(importlib.import_module(module), name)
+        return scenario(args)
+
+    return run
+
+
+SCENARIOS.update({
+    "aio-calls": _elsewhere("aio_worker", "scenario_aio_calls"),
+    "aio-paired": _elsewhere("aio_worker", "scenario_aio_paired"),
+    "aio-transfer": _elsewhere("aio_worker", "scenario_aio_transfer"),
+})
+
+
 def _check_package(variant: str, expected_prefix: Optional[str]) -> None:
     """Make sure the ``lakefs_sdk`` imported is the one of the venv under test, not the work tree."""
     if variant.startswith("raw") or expected_prefix is None:
@@ -501,13 +519,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Run one scenario and print its figures as the last line of stdout."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("scenario", choices=sorted(SCENARIOS))
-    parser.add_argument("--variant", required=True, choices=["ours", "upstream", "raw", "raw-timeout", "floor"])
+    parser.add_argument("--variant", required=True,
+                        choices=["ours", "upstream", "raw", "raw-timeout", "floor", "ours-sync"])
     parser.add_argument("--url", required=True, help="the bench server, http://127.0.0.1:PORT")
     parser.add_argument("--operation", default="get_branch",
                         choices=["get_branch", "create_branch", "commit", "list_objects"])
     parser.add_argument("--batches", type=int, default=40, help="alternating batches of a paired run")
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--concurrency", type=int, default=16, help="calls in flight at once (aio scenarios)")
+    parser.add_argument("--with-threads", action="store_true", help="aio-paired: the sync client on threads too")
     parser.add_argument("--pool-maxsize", type=int, default=16)
     parser.add_argument("--file", help="the file to upload")
     parser.add_argument("--size", type=int, default=0, help="size of the server's object, for downloads")
