@@ -43,7 +43,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import bulk_worker
 import instructions
+import real_server
+from real_server import RealServer
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "benchmarks"
@@ -63,6 +66,10 @@ AIO_CONCURRENCY = (1, 16, 64)
 AIO_THREADS = 16
 AIO_ROUNDS = 3
 AIO_PAIRED_ROUNDS = 6
+# Bulk transfers on the real lakeFS (issue 13): files of 4 KiB, calls in flight, whole transfers per run.
+BULK_FILES = 2000
+BULK_CONCURRENCY = 16
+BULK_TRANSFERS = 3
 POOL_MAXSIZE = 16
 TRANSFERS_PER_RUN = 3
 # Short figures (imports, call loops, the listing) get this many runs per repeat.
@@ -73,6 +80,7 @@ IMPORT_TARGET = 1.25
 CALL_TARGET = 1.15
 LISTING_TARGET = 1.25
 THROUGHPUT_TARGET = 0.9
+BULK_SPEEDUP_TARGET = 8.0
 RSS_TARGET_MIB = 32.0
 
 
@@ -214,6 +222,7 @@ class Case:
     kind: str = "worker"  # "worker": worker.py prints JSON figures; "import": wall time of the command
     runs: int = 1  # runs per repeat (imports are short and noisy: more of them)
     values: Dict[str, List[float]] = field(default_factory=dict)
+    env: Dict[str, str] = field(default_factory=dict)  # added to the child's environment
 
 
 @dataclass
@@ -228,6 +237,10 @@ class Settings:
     tmpdir: Path
     download_dir: Path
     upload_file: Optional[Path] = None
+    bulk_files: int = BULK_FILES
+    bulk_dir: Optional[Path] = None  # the local files to upload
+    lake: Optional[RealServer] = None  # the real lakeFS of the bulk figures
+    bulk_ours: bool = True  # whether this package has upload_many, download_many and delete_many
 
 
 IMPORTS: Dict[str, Tuple[Path, str]] = {
@@ -270,13 +283,13 @@ def build_cases(settings: Settings, url: str) -> List[Case]:
     def variants(*names: str) -> List[str]:
         return [n for n in names if settings.upstream or n != "upstream"]
 
-    def worker(key: str, variant: str, *arguments: str, runs: int = 1) -> None:
+    def worker(key: str, variant: str, *arguments: str, runs: int = 1, env: Optional[Dict[str, str]] = None) -> None:
         venv = UPSTREAM_VENV if variant == "upstream" else BENCH_VENV
         # Common options first: a scenario's own (e.g. --tmpdir for downloads) come later and win.
         argv = ["--variant", variant, "--url", url, "--tmpdir", str(settings.tmpdir), *arguments]
         if variant != "raw":
             argv += ["--package-prefix", str(venv)]
-        cases.append(Case(key, venv, argv, runs=runs))
+        cases.append(Case(key, venv, argv, runs=runs, env=env or {}))
 
     if "import" in want:
         for key, (venv, code) in IMPORTS.items():
@@ -338,6 +351,22 @@ def build_cases(settings: Settings, url: str) -> List[Case]:
             for variant in ("raw", "ours"):
                 worker(f"aio-{to}:{variant}", variant, "aio-transfer", "--to", to, *extra,
                        "--transfers", str(TRANSFERS_PER_RUN))
+    if "bulk" in want:
+        assert settings.lake is not None and settings.bulk_dir is not None
+        lake = settings.lake
+        common = ["--files", str(settings.bulk_dir), "--count", str(settings.bulk_files), "--server-pid",
+                  str(lake.pid), "--concurrency", str(BULK_CONCURRENCY)]
+        ours = ("ours",) if settings.bulk_ours else ()
+        for direction in ("upload", "download"):
+            for variant in variants("raw", *ours, "upstream"):
+                worker(f"bulk-{direction}:{variant}", variant, f"bulk-{direction}", *common, "--transfers",
+                       str(1 if variant == "upstream" else BULK_TRANSFERS), env=lake.env())
+            if settings.bulk_ours:
+                worker(f"bulk-paired-{direction}:ours", "ours", "bulk-paired", "--to", direction, *common,
+                       "--transfers", str(2 * BULK_TRANSFERS), env=lake.env())
+        for variant in ("ours-each", *ours):
+            worker(f"bulk-delete:{variant}", variant, "bulk-delete", *common, "--transfers",
+                   str(1 if variant == "ours-each" else BULK_TRANSFERS), env=lake.env())
     if "threads" in want:
         for threads in THREAD_COUNTS:
             for variant in variants("raw", "ours", "upstream"):
@@ -375,7 +404,7 @@ def run_case(case: Case, tmpdir: Path) -> None:
         return
     command = [python, str(BENCH_DIR / "worker.py"), *case.argv]
     done = subprocess.run(
-        command, capture_output=True, text=True, cwd=tmpdir, env=child_env(), timeout=WORKER_TIMEOUT
+        command, capture_output=True, text=True, cwd=tmpdir, env={**child_env(), **case.env}, timeout=WORKER_TIMEOUT
     )
     if done.returncode != 0:
         sys.stderr.write(done.stdout + done.stderr)
@@ -383,6 +412,25 @@ def run_case(case: Case, tmpdir: Path) -> None:
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     for name, value in figures.items():
         case.values.setdefault(name, []).append(float(value))
+
+
+def start_bulk(settings: Settings) -> None:
+    """Start the real lakeFS, write the local files and commit the same files to a repository's main."""
+    check = "from lakefs_sdk.transfer import upload_many, download_many, delete_many"
+    settings.bulk_ours = subprocess.run([venv_python(BENCH_VENV), "-c", check], capture_output=True, cwd="/",
+                                        env=child_env()).returncode == 0
+    if not settings.bulk_ours:
+        log("lakefs_sdk.transfer has no upload_many/download_many/delete_many yet: "
+            "the bulk figures run without this package's rows")
+    log(f"starting lakeFS {real_server.VERSION} for the bulk figures (builds it on first use)")
+    settings.lake = RealServer()
+    settings.bulk_dir = settings.tmpdir / "bulk-files"
+    bulk_worker.write_files(str(settings.bulk_dir), settings.bulk_files)
+    setup = Case("bulk-setup", BENCH_VENV, ["bulk-setup", "--variant", "raw", "--url", settings.lake.endpoint,
+                                            "--files", str(settings.bulk_dir), "--count", str(settings.bulk_files)],
+                 env=settings.lake.env())
+    log(f"committing {settings.bulk_files} files of 4 KiB to the bulk repository")
+    run_case(setup, settings.tmpdir)
 
 
 def count_instructions(settings: Settings, url: str) -> Dict[str, float]:
@@ -514,6 +562,7 @@ def build_report(cases: Sequence[Case], settings: Settings, counts: Dict[str, fl
     _aio_call_section(report)
     _aio_paired_section(report)
     _aio_transfer_section(report, settings)
+    _bulk_sections(report, settings)
     return report
 
 
@@ -956,6 +1005,102 @@ def _aio_transfer_section(report: Report, settings: Settings) -> None:
     )
 
 
+def _bulk_row(report: Report, key: str, label: str, base: Optional[str]) -> Optional[Row]:
+    """A bulk transfer's row: files/s, ratios, and where the time went (wall, client CPU, server CPU)."""
+    if report.values(key, "files_s") is None:
+        return None
+    median, span = report.spread(key, "files_s", 0)
+    wall = report.median(key, "wall_s") or 0.0
+    cpu = report.median(key, "cpu_s") or 0.0
+    server = report.median(key, "server_cpu_s") or 0.0
+    ratio = report.ratio(key, base, "files_s") if base else None
+    return Row([label, median, span, _ratio_cell(ratio) if base else "1.00x", f"{wall:.2f}", f"{cpu:.2f}",
+                f"{server:.2f}", f"{cpu / wall:.2f} + {server / wall:.2f}" if wall else "-"])
+
+
+BULK_COLUMNS = ["client", "median files/s", "min-max", "vs baseline", "wall s", "client CPU s", "lakeFS CPU s",
+                "cores busy: client + lakeFS"]
+
+
+def _bulk_sections(report: Report, settings: Settings) -> None:
+    count = f"{settings.bulk_files:,}"
+    where = (
+        "Wall time, the client process's CPU time (`time.process_time`, all threads) and the lakeFS process's "
+        "CPU time (utime + stime from `/proc/<pid>/stat`, before and after) of one transfer of all the files, "
+        "medians over runs; the last column divides both CPU times by the wall time: on 2 cores, what is "
+        "left of 2.0 is time nobody computed (waiting on the disk, on locks, on the other process)."
+    )
+    specs = [
+        ("upload", "8a. Bulk upload: ingest of",
+         f"`lakefs_sdk.transfer.upload_many(concurrency={BULK_CONCURRENCY})`",
+         "`upload_object(content=path)` per file, one after another",
+         "urllib3 on 16 threads sharing one `PoolManager(maxsize=16)`, each file's bytes POSTed as "
+         "`uploadObject` does it for `upload_many`",
+         "Each transfer goes into a fresh branch (created before the clock starts, deleted after the check), "
+         "under a new prefix; afterwards the branch must list every path with 4,096 bytes and the MD5 of its file."),
+        ("download", "8b. Bulk download of",
+         f"`lakefs_sdk.transfer.download_many(concurrency={BULK_CONCURRENCY})` into a folder",
+         "`get_object` per file, one after another, written to a file",
+         "urllib3 on 16 threads sharing one `PoolManager(maxsize=16)`, `getObject` per file, written to a file",
+         "The files are the committed objects of `main`, downloaded into an empty folder; afterwards every "
+         "file must hold exactly its object's bytes."),
+    ]
+    for direction, title, ours_label, upstream_label, raw_label, note in specs:
+        base = f"bulk-{direction}:raw"
+        rows = []
+        for variant, label in (("raw", f"raw: {raw_label}"), ("ours", f"this package: {ours_label}"),
+                               ("upstream", f"upstream 1.84.0: {upstream_label}")):
+            row = _bulk_row(report, f"bulk-{direction}:{variant}", label, None if variant == "raw" else base)
+            if row is not None:
+                rows.append(row)
+        speedup = report.ratio(f"bulk-{direction}:ours", f"bulk-{direction}:upstream", "files_s")
+        versus_raw = report.ratio(f"bulk-{direction}:ours", base, "files_s")
+        verb = "upload_many" if direction == "upload" else "download_many"
+        report.verdict(f"8. {verb}(concurrency={BULK_CONCURRENCY}) vs upstream one file after another "
+                       "(speed-up)", speedup, BULK_SPEEDUP_TARGET, False)
+        report.verdict(f"8. {verb} vs raw urllib3 on 16 threads (separate processes)", versus_raw,
+                       THROUGHPUT_TARGET, False)
+        paired = report.values(f"bulk-paired-{direction}:ours", "ratio")
+        paired_note = ""
+        if paired:
+            ratio = statistics.median(paired)
+            report.verdict(f"8. {verb} vs raw urllib3 on 16 threads (paired, one process)", ratio,
+                           THROUGHPUT_TARGET, False)
+            paired_note = (f" Paired in one process ({2 * BULK_TRANSFERS} transfers per run, this package and "
+                           f"raw alternating): this package over raw {ratio:.2f}x (min-max "
+                           f"{min(paired):.2f}-{max(paired):.2f} over runs).")
+        if not settings.bulk_ours:
+            paired_note += (" This package's row is missing: `lakefs_sdk.transfer` had no `upload_many` / "
+                            "`download_many` / `delete_many` when this ran.")
+        targets = (f"Targets: this package >= {BULK_SPEEDUP_TARGET:g}x upstream's files/s (this run: "
+                   f"{_ratio_cell(speedup)}), >= {THROUGHPUT_TARGET}x raw's (this run: {_ratio_cell(versus_raw)}).")
+        report.section(
+            f"{title} {count} files of 4 KiB (real lakeFS)",
+            f"{note} Baseline (vs): raw urllib3. {targets}{paired_note} {where}",
+            BULK_COLUMNS,
+            rows,
+        )
+    rows = []
+    for variant, label in (("ours-each", "this package: `delete_object` per path, one after another"),
+                           ("ours", "this package: `lakefs_sdk.transfer.delete_many` (batch `deleteObjects`, "
+                                    "1,000 paths a request)")):
+        row = _bulk_row(report, f"bulk-delete:{variant}", label,
+                        None if variant == "ours-each" else "bulk-delete:ours-each")
+        if row is not None:
+            rows.append(row)
+    speedup = report.ratio("bulk-delete:ours", "bulk-delete:ours-each", "files_s")
+    if speedup is not None:
+        report.verdicts.append(Verdict("8. delete_many vs one delete_object call per path (speed-up)",
+                                       f"{speedup:.1f}x", None))
+    report.section(
+        f"8c. Bulk delete of {count} paths (real lakeFS)",
+        "The paths are committed objects of `main`, deleted on a fresh branch; afterwards the branch must list "
+        f"none of them. Baseline (vs): one `delete_object` call per path. {where}",
+        [c.replace("files/s", "paths/s") for c in BULK_COLUMNS],
+        rows,
+    )
+
+
 def render_table(header: List[str], rows: List[Row]) -> str:
     """A markdown table."""
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
@@ -1063,7 +1208,7 @@ def render_markdown(report: Report, settings: Settings, versions: Dict[str, Dict
 # -- main ------------------------------------------------------------------------------------
 
 GROUPS = ("import", "calls", "listing", "upload", "download", "threads", "instructions", "aio-import", "aio-calls",
-          "aio-transfer")
+          "aio-transfer", "bulk")
 
 
 def parse_size(text: str) -> int:
@@ -1088,6 +1233,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--download-dir", type=Path,
                         help="where downloads are written (default: a directory in /dev/shm if it has room)")
     parser.add_argument("--no-upstream", action="store_true", help="skip upstream lakefs-sdk 1.84.0")
+    parser.add_argument("--bulk-files", type=int,
+                        help=f"files of 4 KiB per bulk transfer (default {BULK_FILES}; --quick: 300)")
     parser.add_argument("--output", type=Path, help=f"markdown file to write (default {DEFAULT_OUTPUT})")
     parser.add_argument("--no-write", action="store_true", help="print the tables only")
     args = parser.parse_args(argv)
@@ -1122,12 +1269,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             upstream=not args.no_upstream,
             tmpdir=Path(temp),
             download_dir=Path(down),
+            bulk_files=args.bulk_files or (300 if quick else BULK_FILES),
         )
         if "upload" in settings.groups or "aio-transfer" in settings.groups:
             log(f"writing a {settings.size / MIB:g} MiB random file to upload")
             settings.upload_file = make_upload_file(settings.tmpdir, settings.size)
         server = Server(settings.size)
         try:
+            if "bulk" in settings.groups:
+                start_bulk(settings)
             cases = build_cases(settings, server.url)
             log("warm-up (byte-code caches, first connections)")
             for case in cases:
@@ -1140,6 +1290,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             counts = count_instructions(settings, server.url)
         finally:
             server.stop()
+            if settings.lake is not None:
+                log("stopping lakeFS")
+                settings.lake.stop()
 
     elapsed = time.monotonic() - started
     report = build_report(cases, settings, counts)

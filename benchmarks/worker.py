@@ -502,6 +502,8 @@ SCENARIOS.update({
     "aio-calls": _elsewhere("aio_worker", "scenario_aio_calls"),
     "aio-paired": _elsewhere("aio_worker", "scenario_aio_paired"),
     "aio-transfer": _elsewhere("aio_worker", "scenario_aio_transfer"),
+    **{name: _elsewhere("bulk_worker", "scenario_" + name.replace("-", "_"))
+       for name in ("bulk-setup", "bulk-upload", "bulk-download", "bulk-delete", "bulk-paired")},
 })
 
 
@@ -520,7 +522,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("scenario", choices=sorted(SCENARIOS))
     parser.add_argument("--variant", required=True,
-                        choices=["ours", "upstream", "raw", "raw-timeout", "floor", "ours-sync"])
+                        choices=["ours", "upstream", "raw", "raw-timeout", "floor", "ours-sync", "ours-each"])
     parser.add_argument("--url", required=True, help="the bench server, http://127.0.0.1:PORT")
     parser.add_argument("--operation", default="get_branch",
                         choices=["get_branch", "create_branch", "commit", "list_objects"])
@@ -529,10 +531,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=16, help="calls in flight at once (aio scenarios)")
     parser.add_argument("--with-threads", action="store_true", help="aio-paired: the sync client on threads too")
+    parser.add_argument("--files", help="bulk scenarios: the folder of local files to upload")
+    parser.add_argument("--count", type=int, default=2000, help="bulk scenarios: how many files")
+    parser.add_argument("--server-pid", type=int, default=0, help="bulk scenarios: the lakeFS process")
     parser.add_argument("--pool-maxsize", type=int, default=16)
     parser.add_argument("--file", help="the file to upload")
     parser.add_argument("--size", type=int, default=0, help="size of the server's object, for downloads")
-    parser.add_argument("--to", choices=["path", "iter", "upload"], default="path")
+    parser.add_argument("--to", choices=["path", "iter", "upload", "download"], default="path")
     parser.add_argument("--transfers", type=int, default=3, help="transfers per run (median reported)")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds of a threads run (median reported)")
     parser.add_argument("--tmpdir", default=tempfile.gettempdir())
