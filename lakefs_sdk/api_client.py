@@ -14,8 +14,13 @@ reading a response. ``ApiClient`` (here) and ``lakefs_sdk.aio.AsyncApiClient`` o
 transport and the few steps that wait (sending, asking a token provider after a 401).
 
 An ``ApiClient`` is safe to share between threads: it holds the connection pool and
-configuration, and no per-call state. After ``os.fork()`` create a new client in the
-child instead of reusing the parent's (its pooled sockets belong to the parent).
+configuration, and no per-call state.
+
+Processes: a client pickles (for ``multiprocessing``, Dask, Spark ...) as its settings
+alone: the configuration (credentials included), default headers and cookie; its pool,
+locks and threads stay behind, and the unpickled client builds its own pool on first use.
+A client used in a process ``fork()`` made notices the new process id on its next call and
+does the same, never sending on the parent's pooled sockets.
 """
 
 from __future__ import annotations
@@ -23,11 +28,13 @@ from __future__ import annotations
 import datetime
 import inspect
 import json
+import os
+import pickle
 import re
 import threading
 import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, ClassVar, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
 from lakefs_sdk import __version__, _types
 from lakefs_sdk._endpoint import check_host
@@ -119,6 +126,24 @@ class BaseApiClient:
     def set_default_header(self, header_name: str, header_value: str) -> None:
         """Send ``header_name: header_value`` with every request."""
         self.default_headers[header_name] = check_header(header_name, header_value, "set_default_header")
+
+    # -- pickling: the settings travel, what belongs to this process does not ----------------
+
+    # Attributes that belong to the process holding the client (a pool, locks, threads,
+    # caches): left out of a pickle and made anew by ``_new_process``.
+    _PROCESS_LOCAL: ClassVar[FrozenSet[str]] = frozenset({"_basic_auth"})
+
+    def __getstate__(self) -> Dict[str, Any]:
+        check_picklable(self.configuration, type(self).__name__)
+        return {k: v for k, v in self.__dict__.items() if k not in self._PROCESS_LOCAL}
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._new_process()
+
+    def _new_process(self) -> None:
+        """Make what belongs to one process: after unpickling, and (sync client) after ``fork()``."""
+        self._basic_auth = (None, None, "")
 
     # -- preparing a request ----------------------------------------------------------------
 
@@ -353,9 +378,14 @@ class ApiClient(BaseApiClient):
     :param header_value: Value of that header.
     :param cookie: A ``Cookie`` header value sent with every request.
     :param pool_threads: Worker threads for calls made with ``async_req=True``.
+
+    A client pickles as its settings (see the module docstring): the pickle carries the
+    credentials of its configuration, so treat it as a secret. It is used again after
+    ``fork()`` without any step of yours: the child builds its own pool.
     """
 
     _default: ClassVar[Optional[ApiClient]] = None
+    _PROCESS_LOCAL: ClassVar[FrozenSet[str]] = BaseApiClient._PROCESS_LOCAL | {"_rest", "_pid", "_executor", "_lock"}
 
     def __init__(
         self,
@@ -367,9 +397,46 @@ class ApiClient(BaseApiClient):
     ) -> None:
         super().__init__(configuration, header_name, header_value, cookie)
         self.pool_threads = pool_threads
-        self.rest_client = RESTClientObject(self.configuration)
         self._executor: Optional[ThreadPoolExecutor] = None
         self._lock = threading.Lock()
+        # Built now, not on first use: a verify_ssl=False warning then points at this line's caller.
+        self._rest: Optional[RESTClientObject] = RESTClientObject(self.configuration)
+        self._pid = os.getpid()
+
+    # -- the transport of this process -----------------------------------------------------
+
+    @property
+    def rest_client(self) -> RESTClientObject:
+        """The transport and its connection pool, this process's own (rebuilt after ``fork()``)."""
+        rest = self._rest
+        if rest is None or self._pid != os.getpid():
+            rest = self._own_transport()
+        return rest
+
+    @rest_client.setter
+    def rest_client(self, value: RESTClientObject) -> None:
+        self._rest = value
+        self._pid = os.getpid()
+
+    def _own_transport(self) -> RESTClientObject:
+        inherited = self._rest if self._pid != os.getpid() else None
+        self._new_process()
+        if inherited is not None:
+            # Closing the inherited sockets closes this process's descriptors only: the
+            # parent's connections stay open (close() sends nothing while it holds them).
+            inherited.pool_manager.clear()
+        rest = self._rest
+        assert rest is not None
+        return rest
+
+    def _new_process(self) -> None:
+        super()._new_process()
+        # A lock another thread held at fork() time would stay locked here for ever, and
+        # the parent's worker threads do not exist here: new ones, made when needed.
+        self._lock = threading.Lock()
+        self._executor = None
+        self._rest = RESTClientObject(self.configuration)
+        self._pid = os.getpid()
 
     # -- lifecycle and defaults ------------------------------------------------------------
 
@@ -381,11 +448,15 @@ class ApiClient(BaseApiClient):
 
     def close(self) -> None:
         """Stop the ``async_req`` worker threads and close pooled connections."""
+        if self._pid != os.getpid():
+            self._own_transport()  # closes what this process inherited; nothing of the parent's
+            return
         with self._lock:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=True)
-        self.rest_client.pool_manager.clear()
+        if self._rest is not None:
+            self._rest.pool_manager.clear()
 
     @classmethod
     def get_default(cls) -> ApiClient:
@@ -415,8 +486,9 @@ class ApiClient(BaseApiClient):
     def _call(self, op: Operation, args: Sequence[Any], opts: CallOptions, result: str) -> Any:
         values, url, headers, body = self._prepare(op, args, opts)
         preload = opts.preload_content and result != "raw"
-        timeout = self.rest_client.timeout(opts.timeout)
-        send = self.rest_client.send
+        rest = self.rest_client
+        timeout = rest.timeout(opts.timeout)
+        send = rest.send
         response = send(op.http_method, url, headers, body, timeout=timeout, preload_content=preload)
         if response.status == 401 and self._refresh_token(op, opts, headers, body):
             response.release_conn()
@@ -436,10 +508,33 @@ class ApiClient(BaseApiClient):
         return self._use_fresh_token(headers, fresh)
 
     def _thread_pool(self) -> ThreadPoolExecutor:
+        if self._pid != os.getpid():
+            self._own_transport()
         with self._lock:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(max_workers=self.pool_threads, thread_name_prefix="lakefs_sdk")
             return self._executor
+
+
+# Settings of a Configuration that hold resources of this process, which no pickler can take.
+_HANDLER_SETTINGS = ("logger_stream_handler", "logger_file_handler")
+
+
+def check_picklable(configuration: Configuration, what: str) -> None:
+    """Refuse, with a clear message, to pickle a client whose configuration holds a logging handler.
+
+    A handler (``logger_file=`` makes one) owns an open file and a lock of this process: no
+    pickler can take it. Token providers and hooks are left to the pickler: ``pickle`` takes
+    a module-level function or a picklable callable object, cloudpickle (used by Dask and
+    Spark) also a lambda or a closure.
+    """
+    for name in _HANDLER_SETTINGS:
+        if getattr(configuration, name, None) is not None:
+            raise pickle.PicklingError(
+                f"cannot pickle this {what}: Configuration.{name} is a logging handler of this process "
+                "(set by Configuration.logger_file or by hand); set it in the process that unpickles the "
+                "client instead, or log through the 'lakefs_sdk' logger"
+            )
 
 
 def token_text(token: Any) -> Optional[str]:

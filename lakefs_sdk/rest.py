@@ -8,7 +8,9 @@ read in chunks, iterated, or written to a file or path (atomically) without hold
 in memory.
 
 Thread safety: the pool is urllib3's ``PoolManager``, safe to share between threads; it
-keeps at most ``Configuration.connection_pool_maxsize`` connections per host.
+keeps at most ``Configuration.connection_pool_maxsize`` connections per host. Processes:
+``ApiClient`` gives each process its own ``RESTClientObject`` (after unpickling, after
+``fork()``); one pickled by itself comes back with a new pool, too.
 
 The asyncio transport (``lakefs_sdk.aio.rest``) has the same ``send()`` shape and uses
 the helpers at the end of this module, so both log, fail and write files alike.
@@ -180,10 +182,14 @@ class RESTResponse:
 
 
 class RESTClientObject:
-    """Owns the urllib3 pool and sends requests with retries."""
+    """Owns the urllib3 pool and sends requests with retries.
+
+    It pickles as its configuration and pool sizes: the unpickled one has a pool of its own.
+    """
 
     def __init__(self, configuration: Configuration, pools_size: int = 4, maxsize: Optional[int] = None) -> None:
         self.configuration = configuration
+        self._sizes = (pools_size, maxsize)
         install_log_redaction()
         maxsize = maxsize or configuration.connection_pool_maxsize or 4
         pool_args: Dict[str, Any] = {
@@ -228,6 +234,9 @@ class RESTClientObject:
             raise_on_status=False,
             respect_retry_after_header=False,
         )
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return (type(self), (self.configuration, *self._sizes))
 
     def retry_policy(self) -> RetryPolicy:
         """The retry policy built from the current configuration (rebuilt when it changes)."""

@@ -14,13 +14,17 @@ the same requests and give the same results and exceptions.
 One ``AsyncApiClient`` serves any number of concurrent tasks on one event loop (its
 session is created there on first use); use one client per loop. Close it with
 ``await client.close()`` or ``async with AsyncApiClient(...) as client:``.
+
+It pickles as the sync client does, as its settings (credentials included): the unpickled
+client has a transport of its own, whose session is made on first use in that process's
+loop. After ``fork()`` the transport leaves the parent's session alone and opens its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-from typing import Any, ClassVar, Dict, Mapping, Optional, Sequence
+from typing import Any, ClassVar, Dict, FrozenSet, Mapping, Optional, Sequence
 
 from lakefs_sdk._operation import Operation
 from lakefs_sdk._options import DEFAULT_OPTIONS, CallOptions, parse_options
@@ -48,6 +52,7 @@ class AsyncApiClient(BaseApiClient):
     # The user's coroutine -> the API method -> invoke -> _prepare.
     _WARNING_DEPTH: ClassVar[int] = 4
     _default: ClassVar[Optional[AsyncApiClient]] = None
+    _PROCESS_LOCAL: ClassVar[FrozenSet[str]] = BaseApiClient._PROCESS_LOCAL | {"rest_client", "_refresh_lock"}
 
     def __init__(
         self,
@@ -59,6 +64,11 @@ class AsyncApiClient(BaseApiClient):
         super().__init__(configuration, header_name, header_value, cookie)
         self.rest_client = AsyncRESTClientObject(self.configuration)
         self._refresh_lock: Optional[asyncio.Lock] = None
+
+    def _new_process(self) -> None:
+        super()._new_process()
+        self.rest_client = AsyncRESTClientObject(self.configuration)  # its session: on first use
+        self._refresh_lock = None
 
     # -- lifecycle and defaults ------------------------------------------------------------
 

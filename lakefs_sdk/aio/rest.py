@@ -14,7 +14,8 @@ response.iter_bytes()`` or ``await write_to(path)``; headers are urllib3's
 
 Cancellation: a call cancelled while it waits closes the connection it held (an unread
 response is never put back into the pool), so the pool stays usable for other tasks.
-The session is created on first use, inside the running event loop, and belongs to it.
+The session is created on first use, inside the running event loop, and belongs to it
+and to the process: after ``fork()`` the child makes its own.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ AsyncRequestBody = Union[None, bytes, UploadBody, AsyncUpload]
 
 # Worker threads reading upload files and writing downloads, per client.
 IO_THREADS = 4
+# Sessions a forked process inherited (see AsyncRESTClientObject.session).
+_INHERITED: List[Any] = []
 # What aiohttp raises when a request gets no (complete) response.
 _TRANSPORT_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 
@@ -222,15 +225,25 @@ class AsyncRESTClientObject:
         )
         self._session: Optional[aiohttp.ClientSession] = None
         self._io: Optional[ThreadPoolExecutor] = None
+        self._pid = os.getpid()
         self._policy = PolicyCache()
         self._timeout: Optional[Tuple[Tuple[Optional[float], Optional[float]], aiohttp.ClientTimeout]] = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
         """The aiohttp session, created on first use (inside the running event loop)."""
+        if self._pid != os.getpid():
+            # Forked: the parent's session, its loop and worker threads are not this process's.
+            # Kept as they are, never used: closing the session needs the parent's loop, and
+            # collecting it unclosed would log an error.
+            _INHERITED.append((self._session, self._io))
+            self._session, self._io, self._pid = None, None, os.getpid()
         if self._session is None or self._session.closed:
             self._session = self._open()
         return self._session
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return (type(self), (self.configuration, self.maxsize))
 
     def _open(self) -> aiohttp.ClientSession:
         c = self.configuration
