@@ -12,14 +12,38 @@ Both directions stream: memory stays flat whatever the object size.
 A progress callback is called as ``progress(bytes_done, bytes_total)``; ``bytes_total`` is
 None when the size is not known in advance (an iterator upload, a response without
 ``Content-Length``).
+
+Many objects at once, over a bounded pool of threads sharing one client::
+
+    report = upload_many(objects_api, "repo", "main", [("local/data", "raw/")], progress=tqdm_progress("ingest"))
+    report = download_many(objects_api, "repo", "main", [("raw/", "copy/")], concurrency=16)
+    report = delete_many(objects_api, "repo", "main", ["raw/a.csv", "raw/b.csv"])
+    for failed in report.failed:
+        print(failed.path, failed.error)
+
+Items are ``(source, destination)`` pairs: ``(local path or content, repository path)`` to
+upload, ``(repository path, local path or binary file)`` to download; a local folder
+paired with a prefix (``""`` or ending in ``/``) stands for every file under it. Each call
+returns a :class:`~lakefs_sdk._bulk.TransferReport` listing every item in order with its
+outcome. ``lakefs_sdk.aio.transfer`` has the same three for asyncio, with the same items,
+options and report.
 """
 
 from __future__ import annotations
 
 import os
 import weakref
-from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Optional, Union
+from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 from urllib.parse import urlsplit
+
+from lakefs_sdk._bulk import (
+    DEFAULT_CONCURRENCY,
+    Batch,
+    BulkProgress,
+    TransferInterrupted,
+    TransferReport,
+    TransferResult,
+)
 
 if TYPE_CHECKING:
     from lakefs_sdk._options import UploadContent
@@ -29,6 +53,23 @@ if TYPE_CHECKING:
     from lakefs_sdk.models.object_stats import ObjectStats
 
 ProgressCallback = Callable[[int, Optional[int]], None]
+ItemCallback = Callable[[TransferResult], None]
+DownloadTarget = Union[str, "os.PathLike[str]", IO[bytes]]
+
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "TransferInterrupted",
+    "TransferReport",
+    "TransferResult",
+    "delete_many",
+    "download",
+    "download_many",
+    "supports_presign",
+    "tqdm_progress",
+    "upload",
+    "upload_many",
+    "upload_presigned",
+]
 
 # What each client's server said about presigning (None: it would not say). A server's
 # storage does not change while a client talks to it; the entry goes with the client.
@@ -229,3 +270,335 @@ def tqdm_progress(description: Optional[str] = None, **tqdm_options: Any) -> Pro
             bar.close()
 
     return update
+
+
+# -- many at once ---------------------------------------------------------------------------------
+
+
+def upload_many(
+    objects_api: ObjectsApi,
+    repository: str,
+    branch: str,
+    items: Union[Iterable[Tuple[UploadContent, str]], Mapping[Any, str]],
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    fail_fast: bool = False,
+    progress: Optional[ProgressCallback] = None,
+    on_item: Optional[ItemCallback] = None,
+    content_type: Optional[str] = None,
+    if_none_match: Optional[str] = None,
+    force: Optional[bool] = None,
+    **options: Any,
+) -> TransferReport:
+    """Upload each ``(content, repository path)`` of ``items``, ``concurrency`` at a time.
+
+    ``content`` is what :func:`upload` takes (a path, bytes, a binary file, an iterable of
+    bytes); a local folder paired with a prefix (``"raw/"``, or ``""`` for the top) uploads
+    every file under it, at the prefix plus its path in the folder. A mapping
+    ``{content: repository path}`` works as well.
+
+    Runs on at most ``concurrency`` threads sharing the client (and never more than
+    ``Configuration.connection_pool_maxsize``, the connections it keeps per host). Returns
+    a :class:`TransferReport` with one :class:`TransferResult` per file, in order: its
+    ``ObjectStats``, or the exception it failed with. ``progress(bytes_done, bytes_total)``
+    adds up every file (the same callbacks as :func:`upload`, so :func:`tqdm_progress`
+    draws one bar); ``on_item(result)`` is called in the calling thread as each file ends.
+    ``fail_fast=True`` starts no new file after the first failure (the rest are reported
+    skipped). Ctrl-C starts no new file, waits for those in flight and raises
+    :class:`TransferInterrupted`, whose ``report`` says what completed.
+
+    Each file is retried on the client's retry policy: its own budget of
+    ``Configuration.max_retries`` for what the transport retries, and, as an upload of the
+    same bytes to the same path can be repeated without harm, also after a 408, 429 or 5xx
+    answer when its content can be read again. ``if_none_match="*"`` refuses to overwrite
+    (such a file fails with ``PreconditionFailedException``). Bad items (a malformed pair,
+    an empty or repeated repository path) raise ``ApiValueError`` before anything is sent.
+    """
+    from lakefs_sdk import _bulk
+    from lakefs_sdk._upload import UploadSource
+
+    pairs = _bulk.upload_items(items)
+    results = [TransferResult(i, path, local) for i, (local, path) in enumerate(pairs)]
+    sizes: List[Optional[int]] = []
+    resendable: List[bool] = []
+    for local, _ in pairs:
+        try:
+            source = UploadSource(local)
+        except OSError:  # a missing or unreadable file: that item fails, the others go on
+            sizes.append(None)
+            resendable.append(False)
+            continue
+        sizes.append(source.size)
+        resendable.append(source.rewindable)
+    aggregate = BulkProgress(progress, sizes)
+    batch = Batch(results, fail_fast)
+    client = objects_api.api_client
+    # With If-None-Match the transport already retries these answers itself.
+    retry_statuses = if_none_match is None
+
+    def one(result: TransferResult) -> Any:
+        retries = 0
+        while True:
+            try:
+                return upload(
+                    objects_api,
+                    repository,
+                    branch,
+                    result.path,
+                    result.local,
+                    content_type=content_type,
+                    if_none_match=if_none_match,
+                    force=force,
+                    progress=aggregate.for_item(result.index),
+                    **options,
+                )
+            except Exception as error:
+                delay = None
+                if retry_statuses and resendable[result.index]:
+                    delay = _bulk.retry_delay(client.rest_client.retry_policy(), retries, error)
+                if delay is None or batch.stopped.wait(delay):
+                    raise
+                retries += 1
+
+    aggregate.start()
+    return _run_threads(batch, _each(batch, one), _threads(client, concurrency, len(results)), on_item)
+
+
+def download_many(
+    objects_api: ObjectsApi,
+    repository: str,
+    ref: str,
+    items: Union[Iterable[Tuple[str, DownloadTarget]], Mapping[str, DownloadTarget]],
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    fail_fast: bool = False,
+    progress: Optional[ProgressCallback] = None,
+    on_item: Optional[ItemCallback] = None,
+    presign: Optional[bool] = None,
+    chunk_size: int = 1024 * 1024,
+    **options: Any,
+) -> TransferReport:
+    """Download each ``(repository path, target)`` of ``items``, ``concurrency`` at a time.
+
+    A target is a local path (written atomically, as by :func:`download`: a failed item
+    leaves it untouched) or a binary file. A prefix (``"raw/"``, or ``""`` for the whole
+    ref) paired with a local folder downloads every object under it into the folder, at
+    its path after the prefix (sub-folders created); it is listed first, and an object
+    whose key would land outside the folder (a ``..`` part) fails with ``ApiValueError``.
+
+    Threads, ``progress``, ``on_item``, ``fail_fast``, Ctrl-C and the report are as for
+    :func:`upload_many`; each successful result's ``value`` is the number of bytes
+    written. Each object is retried on the client's retry policy: the transport's retries,
+    and, for a path target, the whole download again when the body stops arriving.
+    """
+    from lakefs_sdk import _bulk
+
+    pairs, sizes, refused = _download_items(objects_api, repository, ref, _bulk.download_pairs(items))
+    results = [TransferResult(i, path, target) for i, (path, target) in enumerate(pairs)]
+    aggregate = BulkProgress(progress, sizes)
+    batch = Batch(results, fail_fast)
+    client = objects_api.api_client
+
+    def one(result: TransferResult) -> Any:
+        from lakefs_sdk.exceptions import ApiConnectionError
+
+        if result.index in refused:  # a listed key that cannot be a file in the folder
+            raise refused[result.index]
+        retries = 0
+        while True:
+            response = objects_api.get_object_without_preload_content(
+                repository, ref, result.path, presign=presign, **options
+            )
+            with response:
+                try:
+                    return response.write_to(
+                        result.local, progress=aggregate.for_item(result.index), chunk_size=chunk_size
+                    )
+                except ApiConnectionError:  # the body stopped arriving: a path target can start over
+                    policy = client.rest_client.retry_policy()
+                    if not isinstance(result.local, (str, os.PathLike)) or retries >= policy.max_retries:
+                        raise
+                    if batch.stopped.wait(policy.delay(retries + 1)):
+                        raise
+                    retries += 1
+
+    aggregate.start()
+    return _run_threads(batch, _each(batch, one), _threads(client, concurrency, len(results)), on_item)
+
+
+def _download_items(
+    objects_api: ObjectsApi, repository: str, ref: str, pairs: List[Tuple[str, Any]]
+) -> Tuple[List[Tuple[str, Any]], List[Optional[int]], Dict[int, Exception]]:
+    """The pairs with every prefix replaced by the objects listed under it.
+
+    Also each item's size when the listing told it, and the items refused (an object
+    whose key cannot be a file in the folder: its target is None). Creates the folders.
+    """
+    from lakefs_sdk import _bulk
+
+    expanded: List[Tuple[str, Any]] = []
+    sizes: List[Optional[int]] = []
+    refused: Dict[int, Exception] = {}
+    folders = set()
+    for path, target in pairs:
+        if not _bulk.is_prefix(path):
+            expanded.append((path, target))
+            sizes.append(None)
+            continue
+        for stats in objects_api.list_objects_iter(repository, ref, prefix=path, amount=1000):
+            local = _bulk.folder_target(target, path, stats.path)
+            if isinstance(local, Exception):
+                refused[len(expanded)] = local
+                expanded.append((stats.path, None))
+            else:
+                folders.add(os.path.dirname(local))
+                expanded.append((stats.path, local))
+            sizes.append(stats.size_bytes)
+    _bulk.refuse_duplicate_targets([t for _, t in expanded])
+    for folder in sorted(folders):
+        os.makedirs(folder, exist_ok=True)
+    return expanded, sizes, refused
+
+
+def delete_many(
+    objects_api: ObjectsApi,
+    repository: str,
+    branch: str,
+    paths: Iterable[str],
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    fail_fast: bool = False,
+    progress: Optional[ProgressCallback] = None,
+    on_item: Optional[ItemCallback] = None,
+    force: Optional[bool] = None,
+    **options: Any,
+) -> TransferReport:
+    """Delete ``paths`` from ``branch`` with the batch ``delete_objects`` call, 1,000 paths a request.
+
+    Requests run ``concurrency`` at a time. lakeFS answers each request with the paths it
+    could not delete; each of those fails in the report with the exception a single call
+    would raise for its status (``ForbiddenException`` for a protected branch ...), the
+    others succeed (a path that did not exist counts as deleted, as lakeFS says). A request
+    that fails as a whole fails all its paths. ``progress(paths_done, paths_total)`` counts
+    paths; ``on_item``, ``fail_fast`` (no new request after one with a failure), Ctrl-C
+    and the retries on the client's policy are as for :func:`upload_many`.
+    """
+    from lakefs_sdk import _bulk
+
+    checked = _bulk.delete_paths(paths)
+    results = [TransferResult(i, path) for i, path in enumerate(checked)]
+    groups = _bulk.batches(len(results))
+    aggregate = BulkProgress(progress, [1] * len(results))
+    batch = Batch(results, fail_fast, groups)
+    client = objects_api.api_client
+
+    def delete_group(group: List[TransferResult]) -> None:
+        from lakefs_sdk.models.path_list import PathList
+
+        group_paths = [r.path for r in group]
+        retries = 0
+        while True:
+            try:
+                response = objects_api.delete_objects_with_http_info(
+                    repository, branch, PathList(paths=group_paths), force=force, **options
+                )
+                break
+            except Exception as error:
+                delay = _bulk.retry_delay(client.rest_client.retry_policy(), retries, error)
+                if delay is None or batch.stopped.wait(delay):
+                    raise
+                retries += 1
+        request_id = response.headers.get("X-Request-Id") if response.headers else None
+        errors = _bulk.path_errors(response.data, group_paths, repository, branch, request_id)
+        for result in group:
+            failure = errors.get(result.path)
+            if failure is None:
+                batch.succeed(result)
+            else:
+                batch.fail(result, failure)
+            aggregate.update(result.index, 1, 1)
+
+    aggregate.start()
+    return _run_threads(batch, delete_group, _threads(client, concurrency, len(groups)), on_item)
+
+
+def _each(batch: Batch, one: Callable[[TransferResult], Any]) -> Callable[[List[TransferResult]], None]:
+    """Run ``one`` on each item of a group, recording its value or exception."""
+
+    def run(group: List[TransferResult]) -> None:
+        for result in group:
+            try:
+                value = one(result)
+            except Exception as error:  # recorded, never dropped
+                batch.fail(result, error)
+            else:
+                batch.succeed(result, value)
+
+    return run
+
+
+def _threads(api_client: ApiClient, concurrency: int, work: int) -> int:
+    from lakefs_sdk import _bulk
+
+    concurrency = _bulk.check_concurrency(concurrency)
+    pool_manager = getattr(api_client.rest_client, "pool_manager", None)
+    pool_size = getattr(pool_manager, "connection_pool_kw", {}).get("maxsize")
+    return _bulk.workers(concurrency, pool_size if isinstance(pool_size, int) else None, work)
+
+
+def _run_threads(
+    batch: Batch, work: Callable[[List[TransferResult]], None], threads: int, on_item: Optional[ItemCallback]
+) -> TransferReport:
+    """Run ``work`` on the batch's groups in ``threads`` threads; the calling thread reports each item.
+
+    Ctrl-C (or an exception from ``on_item``) stops the batch: no new group starts, the
+    groups in flight are waited for, then ``TransferInterrupted`` (or that exception) is raised.
+    """
+    import queue
+    import threading
+
+    if not batch.groups:
+        return batch.report()
+    finished: queue.Queue[Optional[TransferResult]] = queue.Queue()
+
+    def worker() -> None:
+        try:
+            while True:
+                group = batch.take()
+                if group is None:
+                    return
+                try:
+                    work(group)
+                except Exception as error:  # the group's call failed as a whole
+                    batch.fail_unfinished(group, error)
+                for result in group:
+                    finished.put(result)
+        finally:
+            finished.put(None)
+
+    # Daemon threads: a transfer abandoned by a second Ctrl-C must not keep the program alive.
+    pool = [threading.Thread(target=worker, name=f"lakefs_sdk.bulk-{n}", daemon=True) for n in range(threads)]
+    for thread in pool:
+        thread.start()
+    try:
+        running = len(pool)
+        while running:
+            result = finished.get()
+            if result is None:
+                running -= 1
+            elif on_item is not None:
+                on_item(result)
+    except KeyboardInterrupt:
+        batch.stop()
+        try:
+            for thread in pool:
+                thread.join()
+        except KeyboardInterrupt:
+            pass  # a second Ctrl-C: what is still running is reported unfinished
+        raise TransferInterrupted(batch.report(interrupted=True)) from None
+    except BaseException:
+        batch.stop()
+        for thread in pool:
+            thread.join()
+        raise
+    return batch.report()

@@ -1,31 +1,34 @@
 """Async streaming transfers, and many of them at once with a concurrency limit.
 
     from lakefs_sdk import aio
-    from lakefs_sdk.aio.transfer import download_many, upload_many
+    from lakefs_sdk.aio.transfer import delete_many, download_many, upload_many
 
     objects = aio.ObjectsApi(client)
-    report = await upload_many(objects, "repo", "main", [("data/a.csv", "a.csv"), ("data/b.csv", b"...")],
+    report = await upload_many(objects, "repo", "main", [("a.csv", "data/a.csv"), (b"...", "data/b.csv")],
                                concurrency=16)
     for failure in report.failed:
         print(failure.path, failure.error)
 
 ``upload`` and ``download`` are the async twins of :mod:`lakefs_sdk.transfer`'s: constant
-memory, ``progress(bytes_done, bytes_total)`` callbacks. ``upload_many`` /
-``download_many`` run at most ``concurrency`` transfers at a time (also bounded by
-``Configuration.connection_pool_maxsize``, the connections per host) and return a
-:class:`TransferReport` with one :class:`TransferResult` per item, in the order given:
-what succeeded (with its result), what failed and why. A failure never stops the other
-transfers and is never dropped; cancelling the call cancels the transfers in flight.
+memory, ``progress(bytes_done, bytes_total)`` callbacks. ``upload_many``,
+``download_many`` and ``delete_many`` are the twins of the sync ones, one design with
+them (:mod:`lakefs_sdk._bulk`): the same ``(source, destination)`` items and folders, the
+same options and the same :class:`TransferReport`, with at most ``concurrency`` transfers
+at a time as tasks of the running loop (also bounded by
+``Configuration.connection_pool_maxsize``, the connections per host). ``on_item`` is
+called on the loop as each item ends. Cancelling the call (Ctrl-C under
+``asyncio.run`` does) cancels the transfers in flight and raises ``CancelledError``; the
+items ``on_item`` was called for are those that completed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
+from typing import IO, TYPE_CHECKING, Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
-from lakefs_sdk.exceptions import ApiValueError
+from lakefs_sdk import _bulk
+from lakefs_sdk._bulk import DEFAULT_CONCURRENCY, Batch, BulkProgress, TransferReport, TransferResult
 
 if TYPE_CHECKING:
     from lakefs_sdk._options import AsyncUploadContent
@@ -33,8 +36,19 @@ if TYPE_CHECKING:
     from lakefs_sdk.models.object_stats import ObjectStats
 
 ProgressCallback = Callable[[int, Optional[int]], None]
+ItemCallback = Callable[[TransferResult], None]
 DownloadTarget = Union[str, "os.PathLike[str]", IO[bytes]]
-DEFAULT_CONCURRENCY = 8
+
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "TransferReport",
+    "TransferResult",
+    "delete_many",
+    "download",
+    "download_many",
+    "upload",
+    "upload_many",
+]
 
 
 async def upload(
@@ -91,150 +105,270 @@ async def download(
         return await response.write_to(target, progress=progress, chunk_size=chunk_size)
 
 
-@dataclass
-class TransferResult:
-    """What became of one item: ``value`` when it succeeded (``ObjectStats`` or a byte count), else ``error``."""
-
-    index: int
-    path: str
-    value: Any = None
-    error: Optional[BaseException] = None
-
-    @property
-    def ok(self) -> bool:
-        """True when the transfer succeeded."""
-        return self.error is None
-
-
-@dataclass
-class TransferReport:
-    """One result per item given, in the order given."""
-
-    results: List[TransferResult] = field(default_factory=list)
-
-    @property
-    def succeeded(self) -> List[TransferResult]:
-        """The items that were transferred."""
-        return [r for r in self.results if r.ok]
-
-    @property
-    def failed(self) -> List[TransferResult]:
-        """The items that were not, each with its exception."""
-        return [r for r in self.results if not r.ok]
-
-    def raise_first(self) -> None:
-        """Raise the exception of the first failed item, if any."""
-        for result in self.results:
-            if result.error is not None:
-                raise result.error
-
-
-class _Progress:
-    """Adds up the progress of concurrent transfers into one ``progress(done, total)`` call."""
-
-    def __init__(self, callback: Optional[ProgressCallback]) -> None:
-        self.callback = callback
-        self.done: Dict[int, int] = {}
-        self.totals: Dict[int, Optional[int]] = {}
-
-    def for_item(self, index: int) -> Optional[ProgressCallback]:
-        if self.callback is None:
-            return None
-
-        def update(done: int, total: Optional[int]) -> None:
-            self.done[index] = done
-            self.totals[index] = total
-            self.report()
-
-        return update
-
-    def report(self) -> None:
-        if self.callback is None:
-            return
-        totals = list(self.totals.values())
-        total = None if any(t is None for t in totals) else sum(t for t in totals if t is not None)
-        self.callback(sum(self.done.values()), total)
-
-
-async def _run_all(
-    items: Iterable[Tuple[str, Any]],
-    concurrency: int,
-    transfer: Callable[[str, Any, Optional[ProgressCallback]], Any],
-    progress: Optional[ProgressCallback],
-) -> TransferReport:
-    if concurrency < 1:
-        raise ApiValueError(f"concurrency must be at least 1, got {concurrency}")
-    pending = enumerate(items)
-    results: Dict[int, TransferResult] = {}
-    aggregate = _Progress(progress)
-
-    async def worker() -> None:
-        for index, (path, payload) in pending:  # one shared iterator: each item is taken once
-            result = results[index] = TransferResult(index, path)
-            try:
-                result.value = await transfer(path, payload, aggregate.for_item(index))
-            except Exception as error:  # recorded, never dropped; cancellation propagates
-                result.error = error
-
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return TransferReport([results[i] for i in sorted(results)])
-
-
 async def upload_many(
     objects_api: ObjectsApi,
     repository: str,
     branch: str,
-    items: Iterable[Tuple[str, AsyncUploadContent]],
+    items: Union[Iterable[Tuple[AsyncUploadContent, str]], Mapping[Any, str]],
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
+    fail_fast: bool = False,
     progress: Optional[ProgressCallback] = None,
+    on_item: Optional[ItemCallback] = None,
     content_type: Optional[str] = None,
     if_none_match: Optional[str] = None,
     force: Optional[bool] = None,
     **options: Any,
 ) -> TransferReport:
-    """Upload each ``(path, content)`` of ``items``, at most ``concurrency`` at a time.
+    """Upload each ``(content, repository path)`` of ``items``, at most ``concurrency`` at a time.
 
-    ``progress(bytes_done, bytes_total)`` adds up all transfers started so far
-    (``bytes_total`` is None while one of them has no known size). Pass
-    ``if_none_match="*"`` to refuse overwriting existing objects (each such item fails
-    with ``PreconditionFailedException`` in the report).
+    As :func:`lakefs_sdk.transfer.upload_many` (folders, mappings, ``progress``,
+    ``on_item``, ``fail_fast``, per-item retries, the report); ``content`` may also be an
+    async iterable of bytes.
     """
+    from lakefs_sdk._upload import UploadSource
 
-    def one(path: str, content: Any, item_progress: Optional[ProgressCallback]) -> Any:
-        return upload(
-            objects_api,
-            repository,
-            branch,
-            path,
-            content,
-            content_type=content_type,
-            if_none_match=if_none_match,
-            force=force,
-            progress=item_progress,
-            **options,
-        )
+    pairs = _bulk.upload_items(items)
+    results = [TransferResult(i, path, local) for i, (local, path) in enumerate(pairs)]
+    sizes: List[Optional[int]] = []
+    resendable: List[bool] = []
+    for local, _ in pairs:
+        try:
+            source = UploadSource(local)  # an async iterable: size unknown, not rewindable
+        except OSError:
+            sizes.append(None)
+            resendable.append(False)
+            continue
+        sizes.append(source.size)
+        resendable.append(source.rewindable)
+    aggregate = BulkProgress(progress, sizes)
+    batch = Batch(results, fail_fast)
+    client = objects_api.api_client
+    retry_statuses = if_none_match is None  # with If-None-Match the transport retries these itself
 
-    return await _run_all(items, concurrency, one, progress)
+    async def one(result: TransferResult) -> Any:
+        retries = 0
+        while True:
+            try:
+                return await upload(
+                    objects_api,
+                    repository,
+                    branch,
+                    result.path,
+                    result.local,
+                    content_type=content_type,
+                    if_none_match=if_none_match,
+                    force=force,
+                    progress=aggregate.for_item(result.index),
+                    **options,
+                )
+            except Exception as error:
+                delay = None
+                if retry_statuses and resendable[result.index]:
+                    delay = _bulk.retry_delay(client.rest_client.retry_policy(), retries, error)
+                if delay is None or await _stopped_within(batch, delay):
+                    raise
+                retries += 1
+
+    aggregate.start()
+    return await _run_tasks(batch, _each(batch, one), _tasks(client, concurrency, len(results)), on_item)
 
 
 async def download_many(
     objects_api: ObjectsApi,
     repository: str,
     ref: str,
-    items: Iterable[Tuple[str, DownloadTarget]],
+    items: Union[Iterable[Tuple[str, DownloadTarget]], Mapping[str, DownloadTarget]],
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
+    fail_fast: bool = False,
     progress: Optional[ProgressCallback] = None,
+    on_item: Optional[ItemCallback] = None,
+    presign: Optional[bool] = None,
+    chunk_size: int = 1024 * 1024,
     **options: Any,
 ) -> TransferReport:
-    """Download each ``(path, target)`` of ``items``, at most ``concurrency`` at a time.
+    """Download each ``(repository path, target)`` of ``items``, at most ``concurrency`` at a time.
 
-    A path target is written atomically, so a failed item leaves its target untouched.
-    Each successful result's ``value`` is the number of bytes written.
+    As :func:`lakefs_sdk.transfer.download_many`: path targets written atomically, a prefix
+    paired with a folder downloads everything under it; each result's ``value`` is the
+    number of bytes written.
     """
+    from lakefs_sdk.exceptions import ApiConnectionError
 
-    def one(path: str, target: Any, item_progress: Optional[ProgressCallback]) -> Any:
-        return download(objects_api, repository, ref, path, target, progress=item_progress, **options)
+    pairs, sizes, refused = await _download_items(objects_api, repository, ref, _bulk.download_pairs(items))
+    results = [TransferResult(i, path, target) for i, (path, target) in enumerate(pairs)]
+    aggregate = BulkProgress(progress, sizes)
+    batch = Batch(results, fail_fast)
+    client = objects_api.api_client
 
-    return await _run_all(items, concurrency, one, progress)
+    async def one(result: TransferResult) -> Any:
+        if result.index in refused:
+            raise refused[result.index]
+        retries = 0
+        while True:
+            response = await objects_api.get_object_without_preload_content(
+                repository, ref, result.path, presign=presign, **options
+            )
+            async with response:
+                try:
+                    return await response.write_to(
+                        result.local, progress=aggregate.for_item(result.index), chunk_size=chunk_size
+                    )
+                except ApiConnectionError:  # the body stopped arriving: a path target can start over
+                    policy = client.rest_client.retry_policy()
+                    if not isinstance(result.local, (str, os.PathLike)) or retries >= policy.max_retries:
+                        raise
+                    if await _stopped_within(batch, policy.delay(retries + 1)):
+                        raise
+                    retries += 1
+
+    aggregate.start()
+    return await _run_tasks(batch, _each(batch, one), _tasks(client, concurrency, len(results)), on_item)
+
+
+async def _download_items(
+    objects_api: ObjectsApi, repository: str, ref: str, pairs: List[Tuple[str, Any]]
+) -> Tuple[List[Tuple[str, Any]], List[Optional[int]], Dict[int, Exception]]:
+    """As the sync one: prefixes listed, sizes from the listing, keys that cannot be files refused."""
+    expanded: List[Tuple[str, Any]] = []
+    sizes: List[Optional[int]] = []
+    refused: Dict[int, Exception] = {}
+    folders = set()
+    for path, target in pairs:
+        if not _bulk.is_prefix(path):
+            expanded.append((path, target))
+            sizes.append(None)
+            continue
+        async for stats in objects_api.list_objects_iter(repository, ref, prefix=path, amount=1000):
+            local = _bulk.folder_target(target, path, stats.path)
+            if isinstance(local, Exception):
+                refused[len(expanded)] = local
+                expanded.append((stats.path, None))
+            else:
+                folders.add(os.path.dirname(local))
+                expanded.append((stats.path, local))
+            sizes.append(stats.size_bytes)
+    _bulk.refuse_duplicate_targets([t for _, t in expanded])
+    for folder in sorted(folders):
+        os.makedirs(folder, exist_ok=True)
+    return expanded, sizes, refused
+
+
+async def delete_many(
+    objects_api: ObjectsApi,
+    repository: str,
+    branch: str,
+    paths: Iterable[str],
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    fail_fast: bool = False,
+    progress: Optional[ProgressCallback] = None,
+    on_item: Optional[ItemCallback] = None,
+    force: Optional[bool] = None,
+    **options: Any,
+) -> TransferReport:
+    """Delete ``paths`` with the batch ``delete_objects`` call, 1,000 paths a request.
+
+    As :func:`lakefs_sdk.transfer.delete_many`: the paths lakeFS answers it could not
+    delete fail in the report with the exception of their status, the others succeed.
+    """
+    from lakefs_sdk.models.path_list import PathList
+
+    checked = _bulk.delete_paths(paths)
+    results = [TransferResult(i, path) for i, path in enumerate(checked)]
+    groups = _bulk.batches(len(results))
+    aggregate = BulkProgress(progress, [1] * len(results))
+    batch = Batch(results, fail_fast, groups)
+    client = objects_api.api_client
+
+    async def delete_group(group: List[TransferResult]) -> None:
+        group_paths = [r.path for r in group]
+        retries = 0
+        while True:
+            try:
+                response = await objects_api.delete_objects_with_http_info(
+                    repository, branch, PathList(paths=group_paths), force=force, **options
+                )
+                break
+            except Exception as error:
+                delay = _bulk.retry_delay(client.rest_client.retry_policy(), retries, error)
+                if delay is None or await _stopped_within(batch, delay):
+                    raise
+                retries += 1
+        request_id = response.headers.get("X-Request-Id") if response.headers else None
+        errors = _bulk.path_errors(response.data, group_paths, repository, branch, request_id)
+        for result in group:
+            failure = errors.get(result.path)
+            if failure is None:
+                batch.succeed(result)
+            else:
+                batch.fail(result, failure)
+            aggregate.update(result.index, 1, 1)
+
+    aggregate.start()
+    return await _run_tasks(batch, delete_group, _tasks(client, concurrency, len(groups)), on_item)
+
+
+def _each(
+    batch: Batch, one: Callable[[TransferResult], Awaitable[Any]]
+) -> Callable[[List[TransferResult]], Awaitable[None]]:
+    """Run ``one`` on each item of a group, recording its value or exception."""
+
+    async def run(group: List[TransferResult]) -> None:
+        for result in group:
+            try:
+                value = await one(result)
+            except Exception as error:  # recorded, never dropped; cancellation propagates
+                batch.fail(result, error)
+            else:
+                batch.succeed(result, value)
+
+    return run
+
+
+def _tasks(api_client: Any, concurrency: int, work: int) -> int:
+    concurrency = _bulk.check_concurrency(concurrency)
+    pool_size = getattr(api_client.rest_client, "maxsize", None)
+    return _bulk.workers(concurrency, pool_size if isinstance(pool_size, int) else None, work)
+
+
+async def _stopped_within(batch: Batch, seconds: float) -> bool:
+    """Wait ``seconds`` before a retry; True when the batch was stopped meanwhile (then no retry)."""
+    await asyncio.sleep(seconds)
+    return batch.stopped.is_set()
+
+
+async def _run_tasks(
+    batch: Batch,
+    work: Callable[[List[TransferResult]], Awaitable[None]],
+    tasks: int,
+    on_item: Optional[ItemCallback],
+) -> TransferReport:
+    """Run ``work`` on the batch's groups in ``tasks`` tasks of the running loop."""
+    if not batch.groups:
+        return batch.report()
+
+    async def worker() -> None:
+        while True:
+            group = batch.take()
+            if group is None:
+                return
+            try:
+                await work(group)
+            except Exception as error:  # the group's call failed as a whole
+                batch.fail_unfinished(group, error)
+            if on_item is not None:
+                for result in group:
+                    on_item(result)
+
+    running = [asyncio.ensure_future(worker()) for _ in range(tasks)]
+    try:
+        await asyncio.gather(*running)
+    except BaseException:
+        batch.stop()
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        raise
+    return batch.report()

@@ -118,7 +118,7 @@ def test_upload_many_and_download_many(
     async def scenario(client: AsyncApiClient) -> Any:
         objects = aio.ObjectsApi(client)
         uploaded = await upload_many(
-            objects, repo, "main", list(contents.items()),
+            objects, repo, "main", [(content, path) for path, content in contents.items()],
             concurrency=4, if_none_match="*", progress=lambda d, t: done.append(d),
         )
         items = [(path, tmp_path / path.replace("/", "_")) for path in contents] + [("bulk/none", tmp_path / "none")]

@@ -406,7 +406,7 @@ def test_upload_many_reports_every_item(server: LoopbackServer, tmp_path: Path) 
     server.handler = reply
     path = tmp_path / "f.bin"
     path.write_bytes(b"z" * 1000)
-    items = [(f"ok/{i}", b"x" * 100) for i in range(10)] + [("fail/1", b"y" * 10), ("ok/file", path), ("fail/2", chunks_of(b"q" * 50, 10))]
+    items = [(b"x" * 100, f"ok/{i}") for i in range(10)] + [(b"y" * 10, "fail/1"), (path, "ok/file"), (chunks_of(b"q" * 50, 10), "fail/2")]
     progress: List[Tuple[int, Optional[int]]] = []
     in_flight = {"now": 0, "max": 0}
     original = aio.ObjectsApi.upload_object
@@ -426,7 +426,7 @@ def test_upload_many_reports_every_item(server: LoopbackServer, tmp_path: Path) 
         return await upload_many(objects, "repo", "main", items, concurrency=3, progress=lambda d, t: progress.append((d, t)))
 
     report = run(scenario, config(server.url))
-    assert [r.path for r in report.results] == [p for p, _ in items], "one result per item, in order"
+    assert [r.path for r in report.results] == [p for _, p in items], "one result per item, in order"
     assert [r.path for r in report.failed] == ["fail/1", "fail/2"]
     assert all(isinstance(r.error, lakefs_sdk.PreconditionFailedException) for r in report.failed)
     assert len(report.succeeded) == 11 and all(r.value.path == "p" for r in report.succeeded)
