@@ -174,8 +174,8 @@ _EXPORTS = {
     "VersionConfig": ".models.version_config",
 }
 _SUBMODULES = (
-    "api", "api_client", "api_response", "client", "configuration", "exceptions", "lakectl", "models",
-    "pagination", "rest", "transfer",
+    "api", "api_client", "api_response", "client", "configuration", "exceptions", "hooks", "lakectl",
+    "models", "pagination", "rest", "transfer",
 )
 
 __all__ = ["__version__", *_EXPORTS, *_SUBMODULES]

@@ -1289,6 +1289,8 @@ class AuthApi:
     ) -> CurrentUser:
         """Get the user making this request
 
+        A request without credentials is not refused with 401; lakeFS answers 200 with an empty user (`id` is \"\" and `creation_date` 0), which tells that no one is signed in.
+
         ``GET /user``
         :return: CurrentUser
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).

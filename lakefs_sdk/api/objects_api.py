@@ -660,6 +660,8 @@ class ObjectsApi:
     ) -> None:
         """Replace an object's user metadata as a whole
 
+        The given keys become the object's whole user metadata; keys left out are removed. lakeFS answers 204 with no body where its spec lists 201 (also without one); either way the method returns None.
+
         ``PUT /repositories/{repository}/branches/{branch}/objects/stat/user_metadata``
 
         :param repository: Name of the repository. (required)

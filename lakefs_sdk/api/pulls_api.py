@@ -216,7 +216,7 @@ class PullsApi:
         :param prefix: Return only results whose names start with this prefix.
         :param after: Return only results that sort after this value; pass the previous page's `next_offset`.
         :param amount: Maximum number of results to return on one page.
-        :param status: Keep only pull requests in this state.
+        :param status: Keep only pull requests in this state, `open`, `closed` (merged ones included) or `all`.
         :return: PullRequestsList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -312,6 +312,8 @@ class PullsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> None:
         """Change a pull request's title, description or state
+
+        Only the fields given change. lakeFS answers 204 with no body where its spec lists 200 (also without one); either way the method returns None.
 
         ``PATCH /repositories/{repository}/pulls/{pull_request}``
 

@@ -18,7 +18,7 @@ class CherryPickCreation(LakeFSModel):
 
     :param ref: Ref (commit ID, branch or tag) naming the commit whose changes are applied. (required)
     :type ref: str
-    :param parent_number: For a merge commit, which parent (1-based) to diff against; parent 1 is the branch merged into. (default: None)
+    :param parent_number: Which parent (1-based) the changes are computed against. Leave it out for a commit with one parent (1 also names it); a merge commit requires it, 1 being the branch merged into. 0 is refused with 400. (default: None)
     :type parent_number: Optional[int]
     :param commit_overrides: commit_overrides (default: None)
     :type commit_overrides: Optional[CommitOverrides]
@@ -27,6 +27,6 @@ class CherryPickCreation(LakeFSModel):
     """
 
     ref: StrictStr = Field(description="Ref (commit ID, branch or tag) naming the commit whose changes are applied.")
-    parent_number: Optional[StrictInt] = Field(default=None, description="For a merge commit, which parent (1-based) to diff against; parent 1 is the branch merged into.")
+    parent_number: Optional[StrictInt] = Field(default=None, description="Which parent (1-based) the changes are computed against. Leave it out for a commit with one parent (1 also names it); a merge commit requires it, 1 being the branch merged into. 0 is refused with 400.")
     commit_overrides: Optional[CommitOverrides] = None
     force: Optional[StrictBool] = Field(default=False, description="Allow this write even if the repository is read-only.")

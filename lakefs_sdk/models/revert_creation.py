@@ -20,7 +20,7 @@ class RevertCreation(LakeFSModel):
     :type ref: str
     :param commit_overrides: commit_overrides (default: None)
     :type commit_overrides: Optional[CommitOverrides]
-    :param parent_number: For a merge commit, which parent (1-based) the revert is computed against. (required)
+    :param parent_number: Which parent the revert is computed against; always required. For a merge commit give 1 or 2 (1 is the branch merged into); 0 is refused with 409. For a commit with one parent, 0 and 1 both mean that parent. (required)
     :type parent_number: int
     :param force: Allow this write even if the repository is read-only. (default: False)
     :type force: Optional[bool]
@@ -30,6 +30,6 @@ class RevertCreation(LakeFSModel):
 
     ref: StrictStr = Field(description="Ref naming the commit whose changes are undone.")
     commit_overrides: Optional[CommitOverrides] = None
-    parent_number: StrictInt = Field(description="For a merge commit, which parent (1-based) the revert is computed against.")
+    parent_number: StrictInt = Field(description="Which parent the revert is computed against; always required. For a merge commit give 1 or 2 (1 is the branch merged into); 0 is refused with 409. For a commit with one parent, 0 and 1 both mean that parent.")
     force: Optional[StrictBool] = Field(default=False, description="Allow this write even if the repository is read-only.")
     allow_empty: Optional[StrictBool] = Field(default=False, description="If true, create the commit even when the revert results in no changes.")

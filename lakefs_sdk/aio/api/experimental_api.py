@@ -436,7 +436,7 @@ class ExperimentalApi:
     ) -> None:
         """Point a branch at another ref, discarding where it pointed before
 
-        Moves the branch head to the given ref without creating a commit. The branch must have no uncommitted changes.
+        Moves the branch head to the given ref without creating a commit. Uncommitted changes do not stop it and are not discarded; they stay staged on top of the new head. An object added or overwritten stays as staged, and a staged deletion still hides its path, whether or not the new head has an object there.
 
         ``PUT /repositories/{repository}/branches/{branch}/hard_reset``
 
@@ -488,7 +488,7 @@ class ExperimentalApi:
         :param prefix: Return only results whose names start with this prefix.
         :param after: Return only results that sort after this value; pass the previous page's `next_offset`.
         :param amount: Maximum number of results to return on one page.
-        :param status: Keep only pull requests in this state.
+        :param status: Keep only pull requests in this state, `open`, `closed` (merged ones included) or `all`.
         :return: PullRequestsList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
@@ -681,6 +681,8 @@ class ExperimentalApi:
     ) -> None:
         """Replace an object's user metadata as a whole
 
+        The given keys become the object's whole user metadata; keys left out are removed. lakeFS answers 204 with no body where its spec lists 201 (also without one); either way the method returns None.
+
         ``PUT /repositories/{repository}/branches/{branch}/objects/stat/user_metadata``
 
         :param repository: Name of the repository. (required)
@@ -722,6 +724,8 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> None:
         """Change a pull request's title, description or state
+
+        Only the fields given change. lakeFS answers 204 with no body where its spec lists 200 (also without one); either way the method returns None.
 
         ``PATCH /repositories/{repository}/pulls/{pull_request}``
 
