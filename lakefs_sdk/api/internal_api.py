@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union  # noqa: F401
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Literal, Optional, Union  # noqa: F401
 
 from lakefs_sdk._operation import Operation, Param
 from lakefs_sdk.api_client import ApiClient
@@ -821,7 +821,7 @@ class InternalApi:
         self,
         repository: str,
         object_id: str,
-        type: str,
+        type: Literal['range', 'meta_range'],
         presign: Optional[bool] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> bytes:
@@ -842,7 +842,7 @@ class InternalApi:
         self,
         repository: str,
         object_id: str,
-        type: str,
+        type: Literal['range', 'meta_range'],
         presign: Optional[bool] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[bytes]:
@@ -853,7 +853,7 @@ class InternalApi:
         self,
         repository: str,
         object_id: str,
-        type: str,
+        type: Literal['range', 'meta_range'],
         presign: Optional[bool] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union  # noqa: F401
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Literal, Optional, Union  # noqa: F401
 
 from lakefs_sdk._operation import Operation, Param
 from lakefs_sdk.api_client import ApiClient

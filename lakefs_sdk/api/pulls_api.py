@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union  # noqa: F401
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Literal, Optional, Union  # noqa: F401
 
 from lakefs_sdk._operation import Operation, Param
 from lakefs_sdk.api_client import ApiClient
@@ -205,7 +205,7 @@ class PullsApi:
         prefix: Optional[str] = None,
         after: Optional[str] = None,
         amount: Optional[int] = None,
-        status: Optional[str] = None,
+        status: Optional[Literal['open', 'closed', 'all']] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> PullRequestsList:
         """List a repository's pull requests
@@ -228,7 +228,7 @@ class PullsApi:
         prefix: Optional[str] = None,
         after: Optional[str] = None,
         amount: Optional[int] = None,
-        status: Optional[str] = None,
+        status: Optional[Literal['open', 'closed', 'all']] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[PullRequestsList]:
         """Like :meth:`list_pull_requests`, but return an :class:`ApiResponse` with status code and headers."""
@@ -240,7 +240,7 @@ class PullsApi:
         prefix: Optional[str] = None,
         after: Optional[str] = None,
         amount: Optional[int] = None,
-        status: Optional[str] = None,
+        status: Optional[Literal['open', 'closed', 'all']] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`list_pull_requests`, but return the response unread, for streaming its body."""
@@ -252,7 +252,7 @@ class PullsApi:
         prefix: Optional[str] = None,
         after: Optional[str] = None,
         amount: Optional[int] = None,
-        status: Optional[str] = None,
+        status: Optional[Literal['open', 'closed', 'all']] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> Iterator[models.PullRequest]:
         """Iterate over every result of :meth:`list_pull_requests`, fetching one page at a time.

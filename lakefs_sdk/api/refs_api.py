@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union  # noqa: F401
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Literal, Optional, Union  # noqa: F401
 
 from lakefs_sdk._operation import Operation, Param
 from lakefs_sdk.api_client import ApiClient
@@ -135,7 +135,7 @@ class RefsApi:
         amount: Optional[int] = None,
         prefix: Optional[str] = None,
         delimiter: Optional[str] = None,
-        type: Optional[str] = None,
+        type: Optional[Literal['two_dot', 'three_dot']] = None,
         include_right_stats: Optional[bool] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> DiffList:
@@ -166,7 +166,7 @@ class RefsApi:
         amount: Optional[int] = None,
         prefix: Optional[str] = None,
         delimiter: Optional[str] = None,
-        type: Optional[str] = None,
+        type: Optional[Literal['two_dot', 'three_dot']] = None,
         include_right_stats: Optional[bool] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[DiffList]:
@@ -182,7 +182,7 @@ class RefsApi:
         amount: Optional[int] = None,
         prefix: Optional[str] = None,
         delimiter: Optional[str] = None,
-        type: Optional[str] = None,
+        type: Optional[Literal['two_dot', 'three_dot']] = None,
         include_right_stats: Optional[bool] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
@@ -198,7 +198,7 @@ class RefsApi:
         amount: Optional[int] = None,
         prefix: Optional[str] = None,
         delimiter: Optional[str] = None,
-        type: Optional[str] = None,
+        type: Optional[Literal['two_dot', 'three_dot']] = None,
         include_right_stats: Optional[bool] = None,
         **kwargs: Unpack[RequestOptions],
     ) -> Iterator[models.Diff]:

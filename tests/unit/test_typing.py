@@ -1,4 +1,4 @@
-"""Static types: a spec enum is a ``Literal`` that mypy checks, in models.
+"""Static types: a spec enum is a ``Literal`` that mypy checks, in models and in API method parameters.
 
 So are the values lakeFS checks where its spec lists none (the merge strategy, an ACL's
 permission; ``""``, which lakeFS takes as no strategy, is accepted at run time but not
@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 MYPY = ROOT / ".venv-test" / "bin" / "mypy"
 
 USER_SCRIPT = '''\
-from lakefs_sdk import ACL, Diff, HookRun, LoginConfig, Merge, ObjectStats, PullRequest, ResetCreation
+from lakefs_sdk import ACL, Diff, HookRun, InternalApi, LoginConfig, Merge, ObjectStats, PullRequest, PullsApi, RefsApi, ResetCreation
+from lakefs_sdk import aio
 
 ResetCreation(type="everything")  # refused
 ResetCreation(type="common_prefix", path="data/")
@@ -60,6 +61,21 @@ def skipped(hook: HookRun) -> bool:
 
 def unknown(hook: HookRun) -> bool:
     return hook.status == "pending"  # refused
+
+
+def calls(refs: RefsApi, pulls: PullsApi, internal: InternalApi, aio_refs: aio.RefsApi) -> None:
+    refs.diff_refs("repo", "main", "dev", type="three_dot")
+    refs.diff_refs("repo", "main", "dev", type="3dot")  # refused
+    refs.diff_refs_iter("repo", "main", "dev", type="two_dot")
+    pulls.list_pull_requests("repo", status="closed")
+    pulls.list_pull_requests("repo", status="merged")  # refused
+    internal.get_metadata_object("repo", "id", "range")
+    internal.get_metadata_object("repo", "id", "sstable")  # refused
+
+
+async def async_calls(aio_refs: aio.RefsApi) -> None:
+    await aio_refs.diff_refs("repo", "main", "dev", type="two_dot")
+    await aio_refs.diff_refs("repo", "main", "dev", type="two-dot")  # refused
 '''
 
 

@@ -9,7 +9,7 @@ Each method sends the sync module's ``Operation`` (one description per endpoint)
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Optional, Union  # noqa: F401
+from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Literal, Optional, Union  # noqa: F401
 
 from lakefs_sdk.aio.api_client import AsyncApiClient
 from lakefs_sdk.aio.pagination import iterate_results
@@ -477,7 +477,7 @@ class ExperimentalApi:
         prefix: Optional[str] = None,
         after: Optional[str] = None,
         amount: Optional[int] = None,
-        status: Optional[str] = None,
+        status: Optional[Literal['open', 'closed', 'all']] = None,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> PullRequestsList:
         """List a repository's pull requests
@@ -500,7 +500,7 @@ class ExperimentalApi:
         prefix: Optional[str] = None,
         after: Optional[str] = None,
         amount: Optional[int] = None,
-        status: Optional[str] = None,
+        status: Optional[Literal['open', 'closed', 'all']] = None,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[PullRequestsList]:
         """Like :meth:`list_pull_requests`, but return an :class:`ApiResponse` with status code and headers."""
@@ -512,7 +512,7 @@ class ExperimentalApi:
         prefix: Optional[str] = None,
         after: Optional[str] = None,
         amount: Optional[int] = None,
-        status: Optional[str] = None,
+        status: Optional[Literal['open', 'closed', 'all']] = None,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`list_pull_requests`, but return the response unread, for streaming its body."""
@@ -524,7 +524,7 @@ class ExperimentalApi:
         prefix: Optional[str] = None,
         after: Optional[str] = None,
         amount: Optional[int] = None,
-        status: Optional[str] = None,
+        status: Optional[Literal['open', 'closed', 'all']] = None,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncIterator[models.PullRequest]:
         """Iterate with ``async for`` over every result of :meth:`list_pull_requests`, one page at a time.

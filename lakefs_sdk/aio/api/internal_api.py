@@ -9,7 +9,7 @@ Each method sends the sync module's ``Operation`` (one description per endpoint)
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Optional, Union  # noqa: F401
+from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Literal, Optional, Union  # noqa: F401
 
 from lakefs_sdk.aio.api_client import AsyncApiClient
 from lakefs_sdk.aio.pagination import iterate_results
@@ -354,7 +354,7 @@ class InternalApi:
         self,
         repository: str,
         object_id: str,
-        type: str,
+        type: Literal['range', 'meta_range'],
         presign: Optional[bool] = None,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> bytes:
@@ -375,7 +375,7 @@ class InternalApi:
         self,
         repository: str,
         object_id: str,
-        type: str,
+        type: Literal['range', 'meta_range'],
         presign: Optional[bool] = None,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[bytes]:
@@ -386,7 +386,7 @@ class InternalApi:
         self,
         repository: str,
         object_id: str,
-        type: str,
+        type: Literal['range', 'meta_range'],
         presign: Optional[bool] = None,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:

@@ -9,7 +9,7 @@ Each method sends the sync module's ``Operation`` (one description per endpoint)
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Optional, Union  # noqa: F401
+from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Literal, Optional, Union  # noqa: F401
 
 from lakefs_sdk.aio.api_client import AsyncApiClient
 from lakefs_sdk.aio.pagination import iterate_results
@@ -126,7 +126,7 @@ class PullsApi:
         prefix: Optional[str] = None,
         after: Optional[str] = None,
         amount: Optional[int] = None,
-        status: Optional[str] = None,
+        status: Optional[Literal['open', 'closed', 'all']] = None,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> PullRequestsList:
         """List a repository's pull requests
@@ -149,7 +149,7 @@ class PullsApi:
         prefix: Optional[str] = None,
         after: Optional[str] = None,
         amount: Optional[int] = None,
-        status: Optional[str] = None,
+        status: Optional[Literal['open', 'closed', 'all']] = None,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[PullRequestsList]:
         """Like :meth:`list_pull_requests`, but return an :class:`ApiResponse` with status code and headers."""
@@ -161,7 +161,7 @@ class PullsApi:
         prefix: Optional[str] = None,
         after: Optional[str] = None,
         amount: Optional[int] = None,
-        status: Optional[str] = None,
+        status: Optional[Literal['open', 'closed', 'all']] = None,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`list_pull_requests`, but return the response unread, for streaming its body."""
@@ -173,7 +173,7 @@ class PullsApi:
         prefix: Optional[str] = None,
         after: Optional[str] = None,
         amount: Optional[int] = None,
-        status: Optional[str] = None,
+        status: Optional[Literal['open', 'closed', 'all']] = None,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncIterator[models.PullRequest]:
         """Iterate with ``async for`` over every result of :meth:`list_pull_requests`, one page at a time.

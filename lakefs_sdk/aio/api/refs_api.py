@@ -9,7 +9,7 @@ Each method sends the sync module's ``Operation`` (one description per endpoint)
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Optional, Union  # noqa: F401
+from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Literal, Optional, Union  # noqa: F401
 
 from lakefs_sdk.aio.api_client import AsyncApiClient
 from lakefs_sdk.aio.pagination import iterate_results
@@ -58,7 +58,7 @@ class RefsApi:
         amount: Optional[int] = None,
         prefix: Optional[str] = None,
         delimiter: Optional[str] = None,
-        type: Optional[str] = None,
+        type: Optional[Literal['two_dot', 'three_dot']] = None,
         include_right_stats: Optional[bool] = None,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> DiffList:
@@ -89,7 +89,7 @@ class RefsApi:
         amount: Optional[int] = None,
         prefix: Optional[str] = None,
         delimiter: Optional[str] = None,
-        type: Optional[str] = None,
+        type: Optional[Literal['two_dot', 'three_dot']] = None,
         include_right_stats: Optional[bool] = None,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[DiffList]:
@@ -105,7 +105,7 @@ class RefsApi:
         amount: Optional[int] = None,
         prefix: Optional[str] = None,
         delimiter: Optional[str] = None,
-        type: Optional[str] = None,
+        type: Optional[Literal['two_dot', 'three_dot']] = None,
         include_right_stats: Optional[bool] = None,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
@@ -121,7 +121,7 @@ class RefsApi:
         amount: Optional[int] = None,
         prefix: Optional[str] = None,
         delimiter: Optional[str] = None,
-        type: Optional[str] = None,
+        type: Optional[Literal['two_dot', 'three_dot']] = None,
         include_right_stats: Optional[bool] = None,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncIterator[models.Diff]:

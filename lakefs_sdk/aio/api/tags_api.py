@@ -9,7 +9,7 @@ Each method sends the sync module's ``Operation`` (one description per endpoint)
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Optional, Union  # noqa: F401
+from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Literal, Optional, Union  # noqa: F401
 
 from lakefs_sdk.aio.api_client import AsyncApiClient
 from lakefs_sdk.aio.pagination import iterate_results
