@@ -832,7 +832,7 @@ class InternalApi:
         :param repository: Name of the repository. (required)
         :param object_id: ID of the metadata object. (required)
         :param type: Kind of metadata object: `range` or `meta_range`. (required)
-        :param presign: ID of the range or meta-range file.
+        :param presign: Answer with a redirect (302) to a presigned storage URL instead of the file's bytes.
         :return: bytes
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """

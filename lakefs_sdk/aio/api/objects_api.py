@@ -211,7 +211,7 @@ class ObjectsApi:
         :param ref: A reference to read from: a branch name, a tag, or a commit ID. (required)
         :param path: Path of the object, relative to the ref. (required)
         :param range: HTTP byte range, for example bytes=0-1023.
-        :param if_none_match: Answer 304 with no body when the object's ETag is one of these.
+        :param if_none_match: Answer 304 with no body when the object's ETag is one of these; lakeFS matches the quoted ETag (`\"<checksum>\"`) only.
         :param presign: Answer with a redirect to a presigned storage URL rather than the bytes.
         :return: bytes
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
