@@ -51,10 +51,10 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def files_to_ingest(folder: Path, prefix: str) -> List[Tuple[str, Path]]:
-    """(repository path, local file) for every file under ``folder``, sorted."""
+def files_to_ingest(folder: Path, prefix: str) -> List[Tuple[Path, str]]:
+    """(local file, repository path) for every file under ``folder``, sorted."""
     files = sorted(path for path in folder.rglob("*") if path.is_file())
-    return [(prefix + path.relative_to(folder).as_posix(), path) for path in files]
+    return [(path, prefix + path.relative_to(folder).as_posix()) for path in files]
 
 
 async def ingest(client: aio.AsyncApiClient, args: argparse.Namespace) -> int:
