@@ -17,6 +17,7 @@ file under it.
 from __future__ import annotations
 
 import http
+import logging
 import os
 import threading
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ from lakefs_sdk._retry import RETRY_STATUSES, RetryPolicy
 from lakefs_sdk.exceptions import ApiException, ApiValueError, exception_class_for
 
 ProgressCallback = Callable[[int, Optional[int]], None]
+
+logger = logging.getLogger("lakefs_sdk")
 
 DEFAULT_CONCURRENCY = 8
 # lakeFS refuses a delete_objects request with more paths (DefaultMaxDeleteObjects).
@@ -282,9 +285,19 @@ def check_concurrency(concurrency: Any) -> int:
 
 
 def workers(concurrency: int, pool_size: Optional[int], items: int) -> int:
-    """How many transfers to run at once: ``concurrency``, bounded by the pool's connections per host."""
-    bound = min(concurrency, items)
-    return max(1, min(bound, pool_size)) if pool_size else max(1, bound)
+    """How many transfers to run at once: ``concurrency``, bounded by the pool's connections per host.
+
+    Logs a warning when the pool is what bounds it: the caller asked for more.
+    """
+    bound = max(1, min(concurrency, items))
+    if pool_size and bound > pool_size:
+        logger.warning(
+            "running %d transfers at a time, not the %d asked for: the client keeps %d connections per host; "
+            "set Configuration.connection_pool_maxsize = %d before creating the client",
+            pool_size, concurrency, pool_size, concurrency,
+        )
+        return pool_size
+    return bound
 
 
 # -- results and progress -------------------------------------------------------------------------

@@ -53,6 +53,9 @@ if TYPE_CHECKING:
     from lakefs_sdk.models.object_stats import ObjectStats
 
 ProgressCallback = Callable[[int, Optional[int]], None]
+# The calling thread of a bulk transfer wakes this often while it waits: a Ctrl-C that the
+# kernel delivered to another thread is only acted on when the main thread runs.
+_WAKE_SECONDS = 0.1
 ItemCallback = Callable[[TransferResult], None]
 DownloadTarget = Union[str, "os.PathLike[str]", IO[bytes]]
 
@@ -583,7 +586,10 @@ def _run_threads(
     try:
         running = len(pool)
         while running:
-            result = finished.get()
+            try:
+                result = finished.get(timeout=_WAKE_SECONDS)
+            except queue.Empty:
+                continue
             if result is None:
                 running -= 1
             elif on_item is not None:
@@ -592,7 +598,8 @@ def _run_threads(
         batch.stop()
         try:
             for thread in pool:
-                thread.join()
+                while thread.is_alive():
+                    thread.join(_WAKE_SECONDS)
         except KeyboardInterrupt:
             pass  # a second Ctrl-C: what is still running is reported unfinished
         raise TransferInterrupted(batch.report(interrupted=True)) from None
