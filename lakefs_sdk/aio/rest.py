@@ -85,10 +85,16 @@ class AsyncRESTResponse:
         self.status: int = response.status
         self.reason: Optional[str] = response.reason
         self.retries = retries
-        # Pairs, not the mapping: a repeated header keeps all its values.
-        self.headers = HTTPHeaderDict(list(response.headers.items()))
+        self._headers: Optional[HTTPHeaderDict] = None
         self._body = body
         self._io = io
+
+    @property
+    def headers(self) -> HTTPHeaderDict:
+        """Response headers, a repeated header with all its values (built when first asked for)."""
+        if self._headers is None:
+            self._headers = HTTPHeaderDict(list(self.response.headers.items()))
+        return self._headers
 
     @property
     def aiohttp_response(self) -> aiohttp.ClientResponse:
