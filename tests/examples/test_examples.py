@@ -43,7 +43,7 @@ from support.scripted_proxy import ScriptedProxy
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
-NAMES = ["ingest", "experiments", "ci_cd_hooks", "reproducibility", "bulk_import"]
+NAMES = ["ingest", "concurrent_ingest", "experiments", "ci_cd_hooks", "reproducibility", "bulk_import"]
 ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 REPO = "example-repo"
@@ -657,7 +657,7 @@ def test_create_repo_uses_an_existing_repository(
     name: str, prism: PrismProxy, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     (tmp_path / "a.csv").write_bytes(b"x\n")
-    args = {"ingest": [str(tmp_path)], "reproducibility": ["data/train.csv"], "bulk_import": [SOURCE, "--max-polls", "0"]}
+    args = {"ingest": [str(tmp_path)], "concurrent_ingest": [str(tmp_path), "--no-progress"], "reproducibility": ["data/train.csv"], "bulk_import": [SOURCE, "--max-polls", "0"]}
     with ScriptedProxy(prism, prefer={"createRepository": "code=409"}) as scripted:
         run = run_example(name, [REPO, *args.get(name, []), "--create-repo", "--storage-namespace", "local://r"],
                           prism, capsys, url=scripted.url)
@@ -787,6 +787,77 @@ def test_bulk_import_refuses_negative_polls(capsys: pytest.CaptureFixture[str]) 
         load("bulk_import").main([REPO, SOURCE, "--max-polls", "-1"])
     assert exit_info.value.code == 2
     assert "must not be negative" in capsys.readouterr().err
+
+
+# -- concurrent_ingest ---------------------------------------------------------------------------
+
+
+def test_concurrent_ingest(prism: PrismProxy, landing: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = [REPO, str(landing), "--prefix", "raw/", "--concurrency", "2", "--no-progress"]
+    run = run_example("concurrent_ingest", args, prism, capsys)
+
+    assert run.status == 0, run.err
+    assert run.ops == ["createBranch"] + ["uploadObject"] * 3 + ["diffBranch", "commit", "mergeIntoBranch"]
+    branch = json_body(run.exchanges[0])["name"]
+    assert branch.startswith("ingest-") and json_body(run.exchanges[0])["source"] == "main"
+    sent = {query_dict(e)["path"]: e.request.body for e in run.sent("uploadObject")}
+    assert sent == {"raw/" + relative: data for relative, data in LANDING.items()}, "each file once, raw"
+    assert all(segments(e)[:4] == ["repositories", REPO, "branches", branch] for e in run.sent("uploadObject"))
+    assert json_body(run.sent("commit")[0])["metadata"] == {
+        "ingest.source": str(landing), "ingest.prefix": "raw/", "ingest.files": "3",
+    }
+    assert "3 items: 3 succeeded" in run.out
+
+
+def test_concurrent_ingest_prints_each_failure_and_commits_nothing(
+    prism: PrismProxy, landing: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with ScriptedProxy(prism, prefer={"uploadObject": "code=404"}) as failing:
+        run = run_example("concurrent_ingest", [REPO, str(landing), "--no-progress"], prism, capsys, url=failing.url)
+
+    assert run.status == 1
+    assert run.ops.count("uploadObject") == 3 and "commit" not in run.ops and "deleteBranch" not in run.ops
+    for relative in LANDING:
+        assert f"upload of {landing / relative} to landing/{relative} failed: " in run.err
+    assert "nothing committed: 3 uploads failed; kept branch ingest-" in run.err
+
+
+def test_concurrent_ingest_reports_an_interruption(
+    landing: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, prism: PrismProxy
+) -> None:
+    from lakefs_sdk.transfer import TransferInterrupted, TransferReport, TransferResult
+
+    module = load("concurrent_ingest")
+    done = TransferResult(0, "landing/README.md", status="succeeded")
+    skipped = TransferResult(1, "landing/events/2025-01-01.csv", status="skipped")
+
+    def interrupted(*args: Any, **kwargs: Any) -> TransferReport:
+        raise TransferInterrupted(TransferReport([done, skipped], interrupted=True))
+
+    monkeypatch.setattr(module, "upload_many", interrupted)
+    run = run_example("concurrent_ingest", [REPO, str(landing), "--branch", "resume-me"], prism, capsys)
+    assert run.status == 130
+    assert run.ops == [], "with --branch the example creates no branch"
+    assert "interrupted: 2 items: 1 succeeded, 1 skipped (interrupted); kept branch resume-me" in run.err
+    assert "--branch resume-me" in run.err
+
+
+def test_concurrent_ingest_text_progress_prints_every_tenth(capsys: pytest.CaptureFixture[str]) -> None:
+    update = load("concurrent_ingest").text_progress()
+    for done in (0, 50, 99, 100, 550, 1000):
+        update(done, 1000)
+    update(7, None)  # a total not known yet: nothing to print
+    assert capsys.readouterr().out.splitlines() == [
+        "uploaded 0 of 1000 bytes (0%)",
+        "uploaded 100 of 1000 bytes (10%)",
+        "uploaded 550 of 1000 bytes (50%)",
+        "uploaded 1000 of 1000 bytes (100%)",
+    ]
+
+
+def test_concurrent_ingest_refuses_a_concurrency_below_1(landing: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert load("concurrent_ingest").main([REPO, str(landing), "--concurrency", "0"]) == 2
+    assert "--concurrency must be at least 1" in capsys.readouterr().err
 
 
 # -- as scripts, and the index -----------------------------------------------------------------

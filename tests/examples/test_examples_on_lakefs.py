@@ -185,6 +185,38 @@ def test_async_ingest_uploads_commits_and_merges(
     assert lakefs_client.refs_api.log_commits(repo, "main", amount=1).results[0].id == merge.id
 
 
+def test_concurrent_ingest_uploads_commits_and_merges(
+    run_on_lakefs: RunExample, repo: str, lakefs_client: LakeFSClient, landing: Path
+) -> None:
+    run = run_on_lakefs("concurrent_ingest", [repo, str(landing), "--prefix", "raw/", "--concurrency", "4",
+                                              "--no-progress"])
+    assert run.status == 0, run.err
+    assert run.ops.count("uploadObject") == len(LANDING)
+    assert "3 items: 3 succeeded" in run.out
+    for relative, data in LANDING.items():
+        assert lakefs_client.objects_api.get_object(repo, "main", "raw/" + relative) == data
+    merge = lakefs_client.refs_api.log_commits(repo, "main", amount=1).results[0]
+    commit = lakefs_client.commits_api.get_commit(repo, merge.parents[1])
+    assert commit.metadata == {"ingest.source": str(landing), "ingest.prefix": "raw/", "ingest.files": "3"}
+
+    again = run_on_lakefs("concurrent_ingest", [repo, str(landing), "--prefix", "raw/", "--no-progress"])
+    assert again.status == 0, again.err
+    assert "nothing new under raw/" in again.out
+    assert lakefs_client.refs_api.log_commits(repo, "main", amount=1).results[0].id == merge.id
+
+
+def test_concurrent_ingest_into_a_missing_branch_lists_every_failure(
+    run_on_lakefs: RunExample, repo: str, lakefs_client: LakeFSClient, landing: Path
+) -> None:
+    head = lakefs_client.branches_api.get_branch(repo, "main").commit_id
+    run = run_on_lakefs("concurrent_ingest", [repo, str(landing), "--branch", "no-such-branch", "--no-progress"])
+    assert run.status == 1
+    for relative in LANDING:
+        assert re.search(rf"upload of .*{re.escape(relative)} to landing/{re.escape(relative)} failed: .*404", run.err)
+    assert "nothing committed: 3 uploads failed; kept branch no-such-branch" in run.err
+    assert "commit" not in run.ops and lakefs_client.branches_api.get_branch(repo, "main").commit_id == head
+
+
 def test_create_repo_uses_the_namespace_the_server_suggests(
     run_on_lakefs: RunExample, lakefs_client: LakeFSClient, landing: Path
 ) -> None:
