@@ -133,6 +133,7 @@ def test_what_the_snippets_left_on_lakefs(page: PageRun, lakefs_client: LakeFSCl
     # The local blockstore cannot presign: the snippet took the plain upload.
     assert lakefs_client.config_api.get_config().storage_config.pre_sign_support is False  # type: ignore[union-attr]
     assert objects.get_object(repo, "main", "tables/big.parquet") == daily_bytes
+    assert page.namespace["report"].ok and objects.get_object(repo, "main", "tables/many/daily.parquet") == daily_bytes
     # Uncommitted, as the page says of writes.
     changed = {d.path for d in lakefs_client.branches_api.diff_branch_iter(repo, "main")}
     assert {"tables/events.csv", "tables/events.parquet", "tables/daily.parquet"} <= changed

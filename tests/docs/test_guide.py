@@ -3,8 +3,9 @@
 How the snippets run, once per server:
 
 * in the order of the guide, in one shared namespace (a module registered as
-  ``guide_snippets`` for Prism and ``guide_snippets_lakefs`` for the real server, so that
-  functions a snippet defines can be pickled for a process pool), in an empty temporary
+  ``__main__.guide_snippets`` for Prism and ``__main__.guide_snippets_lakefs`` for the
+  real server, so that functions a snippet defines can be pickled for a forked process
+  pool, and Dask sends them by value as it does functions of a user's ``__main__``), in an empty temporary
   working directory with ``HOME`` pointing there too;
 * ``http://localhost:8000`` in a snippet is replaced by the server's address (through a
   recording proxy), and the ``LAKECTL_*`` variables name it and the credentials, so that
@@ -305,6 +306,14 @@ def missing_requirement(snippet: Snippet) -> Optional[str]:
 def _guide_run(tmp_path_factory: pytest.TempPathFactory, target: Target, module_name: str) -> Iterator[GuideRun]:
     run = GuideRun(tmp_path_factory.mktemp(module_name), target, module_name)
     sys.modules[module_name] = run.module
+    # Dask's workers cannot import this module: its functions must travel by value, as those
+    # of a script or notebook do. Dask sends a task by value when its pickle names __main__
+    # (hence the module's name), and cloudpickle when the module is registered.
+    cloudpickle = sys.modules.get("cloudpickle") or (
+        importlib.import_module("cloudpickle") if importlib.util.find_spec("cloudpickle") else None
+    )
+    if cloudpickle is not None:
+        cloudpickle.register_pickle_by_value(run.module)
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(run.workdir)
         patch.setenv("HOME", str(run.workdir))
@@ -313,12 +322,14 @@ def _guide_run(tmp_path_factory: pytest.TempPathFactory, target: Target, module_
             yield run
         finally:
             run.close()
+            if cloudpickle is not None:
+                cloudpickle.unregister_pickle_by_value(run.module)
             sys.modules.pop(module_name, None)
 
 
 @pytest.fixture(scope="module")
 def guide(tmp_path_factory: pytest.TempPathFactory, _static_proxy: PrismProxy) -> Iterator[GuideRun]:
-    yield from _guide_run(tmp_path_factory, Target("prism", _static_proxy), "guide_snippets")
+    yield from _guide_run(tmp_path_factory, Target("prism", _static_proxy), "__main__.guide_snippets")
 
 
 @pytest.fixture(scope="module")
@@ -328,7 +339,7 @@ def lakefs_guide(
     """The guide on the real server, in a repository of its own that its first snippet creates."""
     target = Target("lakefs", lakefs_proxy, unique_name("guide"), lakefs.access_key_id, lakefs.secret_access_key)
     try:
-        yield from _guide_run(tmp_path_factory, target, "guide_snippets_lakefs")
+        yield from _guide_run(tmp_path_factory, target, "__main__.guide_snippets_lakefs")
     finally:
         with LakeFSClient(lakefs.configuration()) as admin:
             delete_repository(admin, target.repo)
