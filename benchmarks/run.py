@@ -33,6 +33,7 @@ import hashlib
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -207,6 +208,54 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+class MachineLoad:
+    """How busy the machine was with other work while the harness ran.
+
+    The load average counts the harness's own processes too (a client and a server keep
+    about 2 runnable), so the figure reported is the CPU time of the whole machine
+    (``/proc/stat``) minus this process's and its children's (``getrusage``; every child
+    is waited for), as cores kept busy on average; the 1-minute load average is sampled
+    before each run for information.
+    """
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.busy0 = self._machine_busy()
+        self.own0 = self._own_cpu()
+        self.load: List[float] = [os.getloadavg()[0]]
+
+    @staticmethod
+    def _machine_busy() -> float:
+        try:
+            with open("/proc/stat", encoding="ascii") as stat:
+                fields = [int(v) for v in stat.readline().split()[1:]]
+        except OSError:
+            return 0.0
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+        return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")  # guest time is inside user already
+
+    @staticmethod
+    def _own_cpu() -> float:
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+    def sample(self) -> None:
+        """Note the 1-minute load average now."""
+        self.load.append(os.getloadavg()[0])
+
+    def describe(self) -> str:
+        """One line for the document."""
+        wall = max(time.monotonic() - self.started, 1e-9)
+        others = (self._machine_busy() - self.busy0) - (self._own_cpu() - self.own0)
+        self.sample()
+        return (f"Load: other work on the machine kept {max(0.0, others) / wall:.2f} of its {os.cpu_count()} "
+                f"cores busy on average during this run (machine CPU time from /proc/stat minus the harness's "
+                f"own); the 1-minute load average, the harness's own processes included, was "
+                f"{self.load[0]:.2f} at the start, {self.load[-1]:.2f} at the end, at most {max(self.load):.2f} "
+                f"(sampled before each run).")
 
 
 # -- what is measured ------------------------------------------------------------------------
@@ -1148,7 +1197,7 @@ def git_revision() -> str:
 
 
 def render_markdown(report: Report, settings: Settings, versions: Dict[str, Dict[str, str]],
-                    elapsed: float, command: str) -> str:
+                    elapsed: float, command: str, load: str = "") -> str:
     """The whole document written to docs/benchmarks.md."""
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     ours, upstream = versions.get("ours", {}), versions.get("upstream", {})
@@ -1162,6 +1211,7 @@ def render_markdown(report: Report, settings: Settings, versions: Dict[str, Dict
         "## Machine",
         "",
         *[f"- {line}" for line in machine_description()],
+        *([f"- {load}"] if load else []),
         f"- Dependencies (both venvs): {deps}; the bench venv also has aiohttp {ours.get('aiohttp', '?')} "
         "(the `aio` extra: the asyncio client and its raw aiohttp baseline)",
         f"- Compared: this package ({ours.get('lakefs-sdk', '?')}, from the work tree), upstream lakefs-sdk "
@@ -1176,7 +1226,9 @@ def render_markdown(report: Report, settings: Settings, versions: Dict[str, Dict
         f"- Transfers: {_size_text(settings.size)}; uploads read a random file from the page cache; downloads are "
         f"written under {settings.download_dir.parent} (see `--download-dir`).",
         "- Server: `benchmarks/server.py`, a threaded HTTP/1.1 server in its own process on 127.0.0.1, "
-        "answering canned lakeFS responses and discarding uploads; its CPU is not in any client figure.",
+        "answering canned lakeFS responses and discarding uploads; its CPU is not in any client figure. "
+        f"The bulk figures (8) run against a real lakeFS {real_server.VERSION} (local database and "
+        "blockstore, on 127.0.0.1) that the harness starts and stops itself; its CPU time is reported.",
         "",
         "## Targets",
         "",
@@ -1198,6 +1250,9 @@ def render_markdown(report: Report, settings: Settings, versions: Dict[str, Dict
         "- This package sets socket timeouts by default; their cost (CPython polls before each `recv` and "
         "`send`) is in its figures and shown separately by the rows 'raw urllib3, with this package's "
         "default timeouts'.",
+        "- The asyncio figures (7) compare `lakefs_sdk.aio` with raw aiohttp on the same event loop design; "
+        "the bulk figures (8) compare whole transfers of many small files on a real server, where most of "
+        "the time is the server's: read their client and lakeFS CPU columns.",
         "",
     ]
     for title, note, header, rows in report.sections:
@@ -1247,6 +1302,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.no_write:
         output = None
     started = time.monotonic()
+    load = MachineLoad()
 
     ensure_bench_venv()
     versions = {"ours": package_versions(BENCH_VENV)}
@@ -1286,6 +1342,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             for repeat in range(settings.repeats):
                 for case in schedule(cases, repeat):
                     log(f"[{repeat + 1}/{settings.repeats}] {case.key}")
+                    load.sample()
                     run_case(case, settings.tmpdir)
             counts = count_instructions(settings, server.url)
         finally:
@@ -1298,7 +1355,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     report = build_report(cases, settings, counts)
     command = "python3 benchmarks/run.py" + ("" if argv is None and len(sys.argv) == 1 else
                                             " " + " ".join(argv if argv is not None else sys.argv[1:]))
-    document = render_markdown(report, settings, versions, elapsed, command)
+    document = render_markdown(report, settings, versions, elapsed, command, load.describe())
     print(document)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
