@@ -15,14 +15,12 @@ from lakefs_sdk.models import (
     BranchCreation,
     Commit,
     CommitCreation,
-    CredentialsWithSecret,
     ResetCreation,
     TagCreation,
-    UserCreation,
 )
 
 from support.contract import json_body, query_dict
-from support.lakefs import LakeFS, Wire, create_repository, delete_repository
+from support.lakefs import Wire, create_repository, delete_repository
 
 ADMIN = "admin"  # the user scripts/lakefs_server.py sets the server up with
 
@@ -55,7 +53,7 @@ def test_commit_with_message_and_metadata_is_read_back_field_by_field(
     assert json_body(sent) == {"message": "Add daily sales", "metadata": metadata, "allow_empty": False, "force": False}
     assert isinstance(made, Commit)
     assert made.message == "Add daily sales" and made.metadata == metadata
-    assert made.committer == ADMIN
+    assert made.committer == ADMIN  # the calling user (the open-source server has no other: test_auth.py)
     assert made.parents == [parent]
     assert len(made.id) == 64 and made.meta_range_id
     # Same clock (one machine), whole seconds: no duration is measured here.
@@ -219,25 +217,3 @@ def test_commit_in_a_read_only_repository_needs_force(lakefs_client: lakefs_sdk.
         assert commits.get_commit(repo, "main") == forced
     finally:
         delete_repository(lakefs_client, repo)
-
-
-def test_commit_by_a_non_admin_user_names_that_committer(
-    lakefs: LakeFS, lakefs_client: lakefs_sdk.LakeFSClient, repo: str
-) -> None:
-    """The committer is the calling user. The open-source server has only its admin: then skip."""
-    user_id = f"committer-{repo[-6:]}"
-    try:
-        lakefs_client.auth_api.create_user(UserCreation(id=user_id))
-    except lakefs_sdk.ApiException as error:
-        pytest.skip(f"no second user on this server: create_user answered {error.status} {error.message!r}")
-    try:
-        credentials: CredentialsWithSecret = lakefs_client.auth_api.create_credentials(user_id)
-        configuration = lakefs.configuration(lakefs_client.api_client.configuration.host)
-        configuration.username = credentials.access_key_id
-        configuration.password = credentials.secret_access_key
-        with lakefs_sdk.LakeFSClient(configuration) as other:
-            made = other.commits_api.commit(repo, "main", CommitCreation(message="by another", allow_empty=True))
-        assert made.committer == user_id
-        assert lakefs_client.commits_api.get_commit(repo, made.id).committer == user_id
-    finally:
-        lakefs_client.auth_api.delete_user(user_id)
