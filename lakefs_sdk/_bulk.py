@@ -215,6 +215,38 @@ def upload_items(items: Any) -> List[Tuple[Any, str]]:
     return expanded
 
 
+@dataclass
+class UploadPlan:
+    """The items of a bulk upload: one result each, and what each content allows.
+
+    ``sizes[i]`` is the byte count when known beforehand (for the aggregate progress),
+    ``resendable[i]`` whether the content can be read again for a retry. A file that
+    cannot be opened is neither; its upload then fails with the ``OSError``, the others go on.
+    """
+
+    results: List[TransferResult]
+    sizes: List[Optional[int]]
+    resendable: List[bool]
+
+
+def upload_plan(items: Any) -> UploadPlan:
+    """Check ``items`` (``ApiValueError`` for a bad one) and plan their uploads."""
+    from lakefs_sdk._upload import UploadSource
+
+    pairs = upload_items(items)
+    plan = UploadPlan([TransferResult(i, path, local) for i, (local, path) in enumerate(pairs)], [], [])
+    for local, _ in pairs:
+        try:
+            source = UploadSource(local)  # an async iterable: size unknown, not rewindable
+        except OSError:
+            plan.sizes.append(None)
+            plan.resendable.append(False)
+            continue
+        plan.sizes.append(source.size)
+        plan.resendable.append(source.rewindable)
+    return plan
+
+
 def download_pairs(items: Any) -> List[Tuple[str, Any]]:
     """``(repository path, target)`` pairs as given, checked; prefixes still to be listed."""
     checked = []

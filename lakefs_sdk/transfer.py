@@ -318,22 +318,10 @@ def upload_many(
     an empty or repeated repository path) raise ``ApiValueError`` before anything is sent.
     """
     from lakefs_sdk import _bulk
-    from lakefs_sdk._upload import UploadSource
 
-    pairs = _bulk.upload_items(items)
-    results = [TransferResult(i, path, local) for i, (local, path) in enumerate(pairs)]
-    sizes: List[Optional[int]] = []
-    resendable: List[bool] = []
-    for local, _ in pairs:
-        try:
-            source = UploadSource(local)
-        except OSError:  # a missing or unreadable file: that item fails, the others go on
-            sizes.append(None)
-            resendable.append(False)
-            continue
-        sizes.append(source.size)
-        resendable.append(source.rewindable)
-    aggregate = BulkProgress(progress, sizes)
+    plan = _bulk.upload_plan(items)
+    results, resendable = plan.results, plan.resendable
+    aggregate = BulkProgress(progress, plan.sizes)
     batch = Batch(results, fail_fast)
     client = objects_api.api_client
     # With If-None-Match the transport already retries these answers itself.

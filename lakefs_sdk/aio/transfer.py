@@ -126,22 +126,9 @@ async def upload_many(
     ``on_item``, ``fail_fast``, per-item retries, the report); ``content`` may also be an
     async iterable of bytes.
     """
-    from lakefs_sdk._upload import UploadSource
-
-    pairs = _bulk.upload_items(items)
-    results = [TransferResult(i, path, local) for i, (local, path) in enumerate(pairs)]
-    sizes: List[Optional[int]] = []
-    resendable: List[bool] = []
-    for local, _ in pairs:
-        try:
-            source = UploadSource(local)  # an async iterable: size unknown, not rewindable
-        except OSError:
-            sizes.append(None)
-            resendable.append(False)
-            continue
-        sizes.append(source.size)
-        resendable.append(source.rewindable)
-    aggregate = BulkProgress(progress, sizes)
+    plan = _bulk.upload_plan(items)
+    results, resendable = plan.results, plan.resendable
+    aggregate = BulkProgress(progress, plan.sizes)
     batch = Batch(results, fail_fast)
     client = objects_api.api_client
     retry_statuses = if_none_match is None  # with If-None-Match the transport retries these itself
