@@ -18,10 +18,10 @@ the helpers at the end of this module, so both log, fail and write files alike.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import ssl
-import tempfile
 import time
 import warnings
 from typing import IO, Any, Dict, Iterator, Mapping, Optional, Tuple, Union
@@ -102,8 +102,15 @@ class RESTResponse:
 
         A connection lost mid-body raises ``ApiConnectionError`` (``ApiTimeoutError`` on a stall).
         """
+        response = self.response
         try:
-            yield from self.response.stream(chunk_size)
+            remaining = getattr(response, "length_remaining", None)
+            if remaining is not None and remaining <= chunk_size and not response.headers.get("Content-Encoding"):
+                data = response.read()  # all of a short body in one read, the cheap path of many small files
+                if data:
+                    yield data
+            else:
+                yield from response.stream(chunk_size)
         except (HTTPError, OSError) as error:
             raise body_interrupted(error, isinstance(error, ReadTimeoutError)) from error
         finally:
@@ -453,13 +460,25 @@ def expected_length(headers: Mapping[str, str]) -> Optional[int]:
 
 
 class AtomicFile:
-    """A download target: a temporary file beside ``path`` that replaces it only when complete."""
+    """A download target: a temporary file beside ``path`` that replaces it only when complete.
+
+    The temporary file is named ``.lakefs-download-<pid>-<n>.part``, unique in the process,
+    and created exclusively (a name taken by anything else is skipped), with the mode
+    ``open()`` would give the target. Cheaper than ``tempfile.mkstemp``, which matters for
+    many small downloads.
+    """
 
     def __init__(self, path: Union[str, os.PathLike[str]]) -> None:
         self.path = os.fspath(path)
-        directory = os.path.dirname(os.path.abspath(self.path))
-        fd, self.temp_path = tempfile.mkstemp(prefix=".lakefs-download-", suffix=".part", dir=directory)
-        self.file: IO[bytes] = os.fdopen(fd, "wb")
+        directory = os.path.dirname(self.path) or "."
+        while True:
+            self.temp_path = os.path.join(directory, f".lakefs-download-{os.getpid()}-{next(_TEMP_NUMBERS)}.part")
+            try:
+                fd = os.open(self.temp_path, _TEMP_FLAGS, 0o666)
+            except FileExistsError:
+                continue
+            break
+        self.file: IO[bytes] = open(fd, "wb")
 
     def commit(self, status: int, written: int, total: Optional[int]) -> None:
         """Close the file and put it in place, unless fewer bytes came than announced."""
@@ -473,6 +492,10 @@ class AtomicFile:
         self.file.close()
         if os.path.exists(self.temp_path):
             os.unlink(self.temp_path)
+
+
+_TEMP_NUMBERS = itertools.count()  # next() on it is atomic in CPython: threads get distinct numbers
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 def log_retry(method: str, url: str, retries: int, why: str) -> None:

@@ -562,8 +562,9 @@ def _run_threads(
                     work(group)
                 except Exception as error:  # the group's call failed as a whole
                     batch.fail_unfinished(group, error)
-                for result in group:
-                    finished.put(result)
+                if on_item is not None:  # else the calling thread need not wake per item
+                    for result in group:
+                        finished.put(result)
         finally:
             finished.put(None)
 
