@@ -293,6 +293,56 @@ def _refuse_duplicates(values: Sequence[str], what: str, name: str) -> None:
         seen[value] = number
 
 
+class DownloadPlan:
+    """The items of a bulk download, each prefix replaced by the objects listed under it.
+
+    Fed one pair at a time (:meth:`add`) and one listed object at a time
+    (:meth:`add_listed`) by the sync or the async ``download_many``, whichever way each
+    lists; :meth:`finish` checks the targets and creates the folders. ``sizes[i]`` is
+    known when the listing told it; ``refused[i]`` is the error of a listed key that cannot
+    be a file in its folder (its target is None).
+    """
+
+    def __init__(self) -> None:
+        self.pairs: List[Tuple[str, Any]] = []
+        self.sizes: List[Optional[int]] = []
+        self.refused: Dict[int, Exception] = {}
+        self._folders: set[str] = set()
+
+    def add(self, path: str, target: Any) -> None:
+        """One ``(repository path, target)`` as given."""
+        self.pairs.append((path, target))
+        self.sizes.append(None)
+
+    def add_listed(self, prefix: str, folder: Any, path: str, size: Optional[int]) -> None:
+        """One object listed under ``prefix``, to land in ``folder``."""
+        local = folder_target(folder, prefix, path)
+        if isinstance(local, Exception):
+            self.refused[len(self.pairs)] = local
+            self.pairs.append((path, None))
+        else:
+            self._folders.add(os.path.dirname(local))
+            self.pairs.append((path, local))
+        self.sizes.append(size)
+
+    def finish(self) -> List[TransferResult]:
+        """Refuse targets given twice, create the folders; one result per item, in order."""
+        refuse_duplicate_targets([t for _, t in self.pairs])
+        for folder in sorted(self._folders):
+            os.makedirs(folder, exist_ok=True)
+        return [TransferResult(i, path, target) for i, (path, target) in enumerate(self.pairs)]
+
+
+def download_retry_delay(policy: RetryPolicy, retries: int, target: Any) -> Optional[float]:
+    """After a body stopped arriving: the wait before downloading the item again, or None.
+
+    Only a path target can start over (a file object has the first bytes already).
+    """
+    if not isinstance(target, (str, os.PathLike)) or retries >= policy.max_retries:
+        return None
+    return policy.delay(retries + 1)
+
+
 def delete_paths(paths: Any) -> List[str]:
     """The paths to delete, checked (each a non-empty str), in the order given."""
     if isinstance(paths, str):
@@ -461,6 +511,21 @@ def retry_delay(policy: RetryPolicy, retries: int, error: BaseException) -> Opti
         return None
     retry_after = error.headers.get("Retry-After") if error.headers else None
     return policy.delay(retries + 1, retry_after)
+
+
+def record_deletes(
+    batch: Batch, progress: BulkProgress, group: Sequence[TransferResult], response: Any, repository: str, branch: str
+) -> None:
+    """Record each path of a ``delete_objects`` request from its answer (an ``ApiResponse``)."""
+    request_id = response.headers.get("X-Request-Id") if response.headers else None
+    errors = path_errors(response.data, [r.path for r in group], repository, branch, request_id)
+    for result in group:
+        failure = errors.get(result.path)
+        if failure is None:
+            batch.succeed(result)
+        else:
+            batch.fail(result, failure)
+        progress.update(result.index, 1, 1)
 
 
 def path_errors(

@@ -36,6 +36,7 @@ import weakref
 from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 from urllib.parse import urlsplit
 
+from lakefs_sdk import _bulk
 from lakefs_sdk._bulk import (
     DEFAULT_CONCURRENCY,
     Batch,
@@ -317,8 +318,6 @@ def upload_many(
     (such a file fails with ``PreconditionFailedException``). Bad items (a malformed pair,
     an empty or repeated repository path) raise ``ApiValueError`` before anything is sent.
     """
-    from lakefs_sdk import _bulk
-
     plan = _bulk.upload_plan(items)
     results, resendable = plan.results, plan.resendable
     aggregate = BulkProgress(progress, plan.sizes)
@@ -382,11 +381,9 @@ def download_many(
     written. Each object is retried on the client's retry policy: the transport's retries,
     and, for a path target, the whole download again when the body stops arriving.
     """
-    from lakefs_sdk import _bulk
-
-    pairs, sizes, refused = _download_items(objects_api, repository, ref, _bulk.download_pairs(items))
-    results = [TransferResult(i, path, target) for i, (path, target) in enumerate(pairs)]
-    aggregate = BulkProgress(progress, sizes)
+    plan = _download_plan(objects_api, repository, ref, items)
+    results, refused = plan.finish(), plan.refused
+    aggregate = BulkProgress(progress, plan.sizes)
     batch = Batch(results, fail_fast)
     client = objects_api.api_client
 
@@ -406,10 +403,8 @@ def download_many(
                         result.local, progress=aggregate.for_item(result.index), chunk_size=chunk_size
                     )
                 except ApiConnectionError:  # the body stopped arriving: a path target can start over
-                    policy = client.rest_client.retry_policy()
-                    if not isinstance(result.local, (str, os.PathLike)) or retries >= policy.max_retries:
-                        raise
-                    if batch.stopped.wait(policy.delay(retries + 1)):
+                    delay = _bulk.download_retry_delay(client.rest_client.retry_policy(), retries, result.local)
+                    if delay is None or batch.stopped.wait(delay):
                         raise
                     retries += 1
 
@@ -417,38 +412,16 @@ def download_many(
     return _run_threads(batch, _each(batch, one), _threads(client, concurrency, len(results)), on_item)
 
 
-def _download_items(
-    objects_api: ObjectsApi, repository: str, ref: str, pairs: List[Tuple[str, Any]]
-) -> Tuple[List[Tuple[str, Any]], List[Optional[int]], Dict[int, Exception]]:
-    """The pairs with every prefix replaced by the objects listed under it.
-
-    Also each item's size when the listing told it, and the items refused (an object
-    whose key cannot be a file in the folder: its target is None). Creates the folders.
-    """
-    from lakefs_sdk import _bulk
-
-    expanded: List[Tuple[str, Any]] = []
-    sizes: List[Optional[int]] = []
-    refused: Dict[int, Exception] = {}
-    folders = set()
-    for path, target in pairs:
+def _download_plan(objects_api: ObjectsApi, repository: str, ref: str, items: Any) -> _bulk.DownloadPlan:
+    """The items with every prefix listed (``_bulk.DownloadPlan``)."""
+    plan = _bulk.DownloadPlan()
+    for path, target in _bulk.download_pairs(items):
         if not _bulk.is_prefix(path):
-            expanded.append((path, target))
-            sizes.append(None)
+            plan.add(path, target)
             continue
         for stats in objects_api.list_objects_iter(repository, ref, prefix=path, amount=1000):
-            local = _bulk.folder_target(target, path, stats.path)
-            if isinstance(local, Exception):
-                refused[len(expanded)] = local
-                expanded.append((stats.path, None))
-            else:
-                folders.add(os.path.dirname(local))
-                expanded.append((stats.path, local))
-            sizes.append(stats.size_bytes)
-    _bulk.refuse_duplicate_targets([t for _, t in expanded])
-    for folder in sorted(folders):
-        os.makedirs(folder, exist_ok=True)
-    return expanded, sizes, refused
+            plan.add_listed(path, target, stats.path, stats.size_bytes)
+    return plan
 
 
 def delete_many(
@@ -474,8 +447,6 @@ def delete_many(
     paths; ``on_item``, ``fail_fast`` (no new request after one with a failure), Ctrl-C
     and the retries on the client's policy are as for :func:`upload_many`.
     """
-    from lakefs_sdk import _bulk
-
     checked = _bulk.delete_paths(paths)
     results = [TransferResult(i, path) for i, path in enumerate(checked)]
     groups = _bulk.batches(len(results))
@@ -499,15 +470,7 @@ def delete_many(
                 if delay is None or batch.stopped.wait(delay):
                     raise
                 retries += 1
-        request_id = response.headers.get("X-Request-Id") if response.headers else None
-        errors = _bulk.path_errors(response.data, group_paths, repository, branch, request_id)
-        for result in group:
-            failure = errors.get(result.path)
-            if failure is None:
-                batch.succeed(result)
-            else:
-                batch.fail(result, failure)
-            aggregate.update(result.index, 1, 1)
+        _bulk.record_deletes(batch, aggregate, group, response, repository, branch)
 
     aggregate.start()
     return _run_threads(batch, delete_group, _threads(client, concurrency, len(groups)), on_item)
@@ -529,8 +492,6 @@ def _each(batch: Batch, one: Callable[[TransferResult], Any]) -> Callable[[List[
 
 
 def _threads(api_client: ApiClient, concurrency: int, work: int) -> int:
-    from lakefs_sdk import _bulk
-
     concurrency = _bulk.check_concurrency(concurrency)
     pool_manager = getattr(api_client.rest_client, "pool_manager", None)
     pool_size = getattr(pool_manager, "connection_pool_kw", {}).get("maxsize")

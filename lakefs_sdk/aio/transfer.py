@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import IO, TYPE_CHECKING, Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import IO, TYPE_CHECKING, Any, Awaitable, Callable, Iterable, List, Mapping, Optional, Tuple, Union
 
 from lakefs_sdk import _bulk
 from lakefs_sdk._bulk import DEFAULT_CONCURRENCY, Batch, BulkProgress, TransferReport, TransferResult
@@ -183,9 +183,9 @@ async def download_many(
     """
     from lakefs_sdk.exceptions import ApiConnectionError
 
-    pairs, sizes, refused = await _download_items(objects_api, repository, ref, _bulk.download_pairs(items))
-    results = [TransferResult(i, path, target) for i, (path, target) in enumerate(pairs)]
-    aggregate = BulkProgress(progress, sizes)
+    plan = await _download_plan(objects_api, repository, ref, items)
+    results, refused = plan.finish(), plan.refused
+    aggregate = BulkProgress(progress, plan.sizes)
     batch = Batch(results, fail_fast)
     client = objects_api.api_client
 
@@ -203,10 +203,8 @@ async def download_many(
                         result.local, progress=aggregate.for_item(result.index), chunk_size=chunk_size
                     )
                 except ApiConnectionError:  # the body stopped arriving: a path target can start over
-                    policy = client.rest_client.retry_policy()
-                    if not isinstance(result.local, (str, os.PathLike)) or retries >= policy.max_retries:
-                        raise
-                    if await _stopped_within(batch, policy.delay(retries + 1)):
+                    delay = _bulk.download_retry_delay(client.rest_client.retry_policy(), retries, result.local)
+                    if delay is None or await _stopped_within(batch, delay):
                         raise
                     retries += 1
 
@@ -214,32 +212,16 @@ async def download_many(
     return await _run_tasks(batch, _each(batch, one), _tasks(client, concurrency, len(results)), on_item)
 
 
-async def _download_items(
-    objects_api: ObjectsApi, repository: str, ref: str, pairs: List[Tuple[str, Any]]
-) -> Tuple[List[Tuple[str, Any]], List[Optional[int]], Dict[int, Exception]]:
-    """As the sync one: prefixes listed, sizes from the listing, keys that cannot be files refused."""
-    expanded: List[Tuple[str, Any]] = []
-    sizes: List[Optional[int]] = []
-    refused: Dict[int, Exception] = {}
-    folders = set()
-    for path, target in pairs:
+async def _download_plan(objects_api: ObjectsApi, repository: str, ref: str, items: Any) -> _bulk.DownloadPlan:
+    """As the sync one: the items with every prefix listed (``_bulk.DownloadPlan``)."""
+    plan = _bulk.DownloadPlan()
+    for path, target in _bulk.download_pairs(items):
         if not _bulk.is_prefix(path):
-            expanded.append((path, target))
-            sizes.append(None)
+            plan.add(path, target)
             continue
         async for stats in objects_api.list_objects_iter(repository, ref, prefix=path, amount=1000):
-            local = _bulk.folder_target(target, path, stats.path)
-            if isinstance(local, Exception):
-                refused[len(expanded)] = local
-                expanded.append((stats.path, None))
-            else:
-                folders.add(os.path.dirname(local))
-                expanded.append((stats.path, local))
-            sizes.append(stats.size_bytes)
-    _bulk.refuse_duplicate_targets([t for _, t in expanded])
-    for folder in sorted(folders):
-        os.makedirs(folder, exist_ok=True)
-    return expanded, sizes, refused
+            plan.add_listed(path, target, stats.path, stats.size_bytes)
+    return plan
 
 
 async def delete_many(
@@ -283,15 +265,7 @@ async def delete_many(
                 if delay is None or await _stopped_within(batch, delay):
                     raise
                 retries += 1
-        request_id = response.headers.get("X-Request-Id") if response.headers else None
-        errors = _bulk.path_errors(response.data, group_paths, repository, branch, request_id)
-        for result in group:
-            failure = errors.get(result.path)
-            if failure is None:
-                batch.succeed(result)
-            else:
-                batch.fail(result, failure)
-            aggregate.update(result.index, 1, 1)
+        _bulk.record_deletes(batch, aggregate, group, response, repository, branch)
 
     aggregate.start()
     return await _run_tasks(batch, delete_group, _tasks(client, concurrency, len(groups)), on_item)
