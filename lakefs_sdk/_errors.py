@@ -66,7 +66,7 @@ class Response(Protocol):
     def data(self) -> bytes: ...
 
 
-def error_response(op: Operation, values: Sequence[Any], response: Response) -> ApiException:
+def error_response(op: Operation[Any], values: Sequence[Any], response: Response) -> ApiException:
     """The exception for an error status answering ``op`` called with ``values``."""
     body = response.data
     data = None
@@ -82,7 +82,7 @@ def error_response(op: Operation, values: Sequence[Any], response: Response) -> 
 
 
 def undecodable_response(
-    op: Operation, values: Sequence[Any], type_name: str, response: Response, error: Exception
+    op: Operation[Any], values: Sequence[Any], type_name: str, response: Response, error: Exception
 ) -> UnexpectedResponseError:
     """The exception for a success whose body cannot be read as ``type_name``."""
     html = _is_html(response)
@@ -95,7 +95,9 @@ def undecodable_response(
     return exc
 
 
-def unlisted_success(op: Operation, values: Sequence[Any], response: Response) -> Optional[UnexpectedResponseError]:
+def unlisted_success(
+    op: Operation[Any], values: Sequence[Any], response: Response
+) -> Optional[UnexpectedResponseError]:
     """The exception for a 2xx ``op`` does not answer with, when it is a web page; else None.
 
     For ``ApiClient._result`` to raise before anything else (streamed responses included).
@@ -120,7 +122,7 @@ def unlisted_success(op: Operation, values: Sequence[Any], response: Response) -
     return exc
 
 
-def identifying_arguments(op: Operation, values: Sequence[Any]) -> Dict[str, Any]:
+def identifying_arguments(op: Operation[Any], values: Sequence[Any]) -> Dict[str, Any]:
     """The arguments that say what ``op`` was called on.
 
     Path parameters, the query parameters that name things (``path``, ``ref`` ...) and the
@@ -141,13 +143,13 @@ def identifying_arguments(op: Operation, values: Sequence[Any]) -> Dict[str, Any
     return found
 
 
-def _describe_call(exc: ApiException, op: Operation, values: Sequence[Any]) -> None:
+def _describe_call(exc: ApiException, op: Operation[Any], values: Sequence[Any]) -> None:
     exc.operation = op.operation_id
     exc.api_method = op.method_name
     exc.arguments = identifying_arguments(op, values)
 
 
-def _hint(exc: ApiException, op: Operation, values: Sequence[Any], response: Response) -> Optional[str]:
+def _hint(exc: ApiException, op: Operation[Any], values: Sequence[Any], response: Response) -> Optional[str]:
     html = _html_hint(exc, response)
     if html is not None:
         return html
@@ -170,7 +172,7 @@ def _hint(exc: ApiException, op: Operation, values: Sequence[Any], response: Res
     return None
 
 
-def _not_found_hint(exc: ApiException, op: Operation, arguments: Dict[str, Any]) -> Optional[str]:
+def _not_found_hint(exc: ApiException, op: Operation[Any], arguments: Dict[str, Any]) -> Optional[str]:
     message = (exc.message or "").strip().lower()
     writes = op.http_method != "GET" or op.operation_id == "getPhysicalAddress"
     if "branch" in message and "not found" in message and writes and op.operation_id not in READS_OF_BRANCHES:

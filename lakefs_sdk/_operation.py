@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Generic, List, Mapping, Optional, Sequence, Tuple, TypeVar
 from urllib.parse import quote, unquote
 
 from lakefs_sdk import _types
@@ -36,6 +36,7 @@ _PLACEHOLDER = re.compile(r"\{([^}]+)\}")
 _UNRESERVED = re.compile(r"[A-Za-z0-9._~-]+")
 
 Checker = Callable[[Any, str], Any]
+T = TypeVar("T")
 
 
 class Param:
@@ -72,8 +73,11 @@ class Param:
         return f"Param({self.name!r}, {self.location}, {self.kind})"
 
 
-class Operation:
-    """One API operation: everything needed to send it and to read its answer."""
+class Operation(Generic[T]):
+    """One API operation: everything needed to send it and to read its answer.
+
+    ``T`` is what a successful call decodes to (``None`` for an answer without a body).
+    """
 
     __slots__ = (
         "_body_param",
@@ -197,6 +201,11 @@ class Operation:
         if self._body_param is None:
             return None, None
         return self.params[self._body_param], values[self._body_param]
+
+    @property
+    def form_indexes(self) -> Tuple[int, ...]:
+        """Positions of the multipart form parameters among ``params``."""
+        return self._form_params
 
     def form_arguments(self, values: Sequence[Any]) -> List[Tuple[Param, Any]]:
         """The multipart form parameters that were given."""

@@ -34,21 +34,23 @@ import re
 import threading
 import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, ClassVar, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, ClassVar, Dict, FrozenSet, List, Literal, Mapping, Optional, Sequence, Tuple, TypeVar, overload
 
 from lakefs_sdk import __version__, _types
 from lakefs_sdk._endpoint import check_host
 from lakefs_sdk._errors import error_response, undecodable_response, unlisted_success
 from lakefs_sdk._operation import Operation, check_header, path_safe_chars
 from lakefs_sdk._options import DEFAULT_OPTIONS, CallOptions, parse_options
+from lakefs_sdk._request import Request, ResultKind
 from lakefs_sdk._upload import UploadBody, UploadSource
 from lakefs_sdk.api_response import ApiResponse
 from lakefs_sdk.configuration import COOKIE_SCHEMES, Configuration
 from lakefs_sdk.exceptions import ApiTypeError, ApiValueError
-from lakefs_sdk.rest import RequestBody, RESTClientObject
+from lakefs_sdk.rest import RequestBody, RESTClientObject, RESTResponse
 
 USER_AGENT = f"lakefs-python-sdk/{__version__}"
 _CHARSET = re.compile(r"charset=([a-zA-Z0-9_\-]+)")
+T = TypeVar("T")
 
 
 class AsyncResult:
@@ -147,7 +149,7 @@ class BaseApiClient:
 
     # -- preparing a request ----------------------------------------------------------------
 
-    def _prepare(self, op: Operation, args: Sequence[Any], opts: CallOptions, token: Any = CONFIGURED) -> Prepared:
+    def _prepare(self, op: Operation[Any], args: Sequence[Any], opts: CallOptions, token: Any = CONFIGURED) -> Prepared:
         """Check the arguments of a call to ``op`` and build its URL, headers and body.
 
         ``token`` is the bearer token to send, when the caller already asked the token
@@ -178,7 +180,9 @@ class BaseApiClient:
                 headers[name] = check_header(name, value, op.method_name)
         return values, url, headers, self._body(op, values, opts, headers)
 
-    def _body(self, op: Operation, values: Sequence[Any], opts: CallOptions, headers: Dict[str, str]) -> RequestBody:
+    def _body(
+        self, op: Operation[Any], values: Sequence[Any], opts: CallOptions, headers: Dict[str, str]
+    ) -> RequestBody:
         body_param, body_value = op.body_argument(values)
         if body_param is not None and body_value is not None:
             headers["Content-Type"] = opts.content_type or "application/json"
@@ -237,7 +241,7 @@ class BaseApiClient:
             self._basic_auth = (username, password, token)
         return token
 
-    def _uses_token_provider(self, op: Operation, opts: CallOptions) -> bool:
+    def _uses_token_provider(self, op: Operation[Any], opts: CallOptions) -> bool:
         """Whether a call of ``op`` asks ``Configuration.access_token_provider`` for its token."""
         return (
             self.configuration.access_token_provider is not None
@@ -245,7 +249,7 @@ class BaseApiClient:
             and opts.request_auth is None
         )
 
-    def _may_refresh(self, op: Operation, opts: CallOptions, body: RequestBody) -> bool:
+    def _may_refresh(self, op: Operation[Any], opts: CallOptions, body: RequestBody) -> bool:
         """After a 401: whether a fresh token may be asked for and the request sent again."""
         if not self._uses_token_provider(op, opts):
             return False
@@ -287,7 +291,7 @@ class BaseApiClient:
 
     # -- reading a response ---------------------------------------------------------------
 
-    def _result(self, op: Operation, values: Sequence[Any], response: Any, opts: CallOptions, result: str) -> Any:
+    def _result(self, op: Operation[Any], values: Sequence[Any], response: Any, opts: CallOptions, result: str) -> Any:
         """The call's result from ``response`` (a transport response), or the exception to raise.
 
         An error status needs the whole body (``response.data``); a success returned with
@@ -313,7 +317,7 @@ class BaseApiClient:
             return data
         return ApiResponse(status, response.headers, data, response.data, response.retries)
 
-    def _decode(self, op: Operation, values: Sequence[Any], type_name: Optional[str], response: Any) -> Any:
+    def _decode(self, op: Operation[Any], values: Sequence[Any], type_name: Optional[str], response: Any) -> Any:
         body = response.data
         if type_name is None:
             return None
@@ -327,7 +331,7 @@ class BaseApiClient:
             raise undecodable_response(op, values, type_name, response, error) from None
 
     @staticmethod
-    def _is_error(op: Operation, status: int) -> bool:
+    def _is_error(op: Operation[Any], status: int) -> bool:
         """Whether ``status`` answers ``op`` with an error (raised by ``_result``)."""
         return str(status) not in op.responses and not 200 <= status <= 299
 
@@ -472,30 +476,49 @@ class ApiClient(BaseApiClient):
 
     # -- calling operations ----------------------------------------------------------------
 
-    def invoke(self, op: Operation, args: Sequence[Any], options: Mapping[str, Any], result: str) -> Any:
+    @overload
+    def invoke(
+        self, op: Operation[T], args: Sequence[Any], options: Mapping[str, Any], result: Literal[ResultKind.DATA]
+    ) -> T: ...
+
+    @overload
+    def invoke(
+        self, op: Operation[T], args: Sequence[Any], options: Mapping[str, Any], result: Literal[ResultKind.HTTP_INFO]
+    ) -> ApiResponse[T]: ...
+
+    @overload
+    def invoke(
+        self, op: Operation[Any], args: Sequence[Any], options: Mapping[str, Any], result: Literal[ResultKind.RAW]
+    ) -> RESTResponse: ...
+
+    @overload
+    def invoke(self, op: Operation[Any], args: Sequence[Any], options: Mapping[str, Any], result: str) -> Any: ...
+
+    def invoke(self, op: Operation[Any], args: Sequence[Any], options: Mapping[str, Any], result: str) -> Any:
         """Call ``op`` with positional ``args`` (in the operation's parameter order).
 
-        ``result`` is ``"data"`` (the decoded body), ``"http_info"`` (an ``ApiResponse``)
-        or ``"raw"`` (the unread ``RESTResponse``). Generated methods call this.
+        ``result`` is ``ResultKind.DATA`` (the decoded body), ``ResultKind.HTTP_INFO`` (an
+        ``ApiResponse``) or ``ResultKind.RAW`` (the unread ``RESTResponse``). Generated
+        methods call this.
         """
         opts = parse_options(op.method_name, options) if options else DEFAULT_OPTIONS
         if opts.async_req:
             return AsyncResult(self._thread_pool().submit(self._call, op, args, opts, result))
         return self._call(op, args, opts, result)
 
-    def _call(self, op: Operation, args: Sequence[Any], opts: CallOptions, result: str) -> Any:
+    def _call(self, op: Operation[Any], args: Sequence[Any], opts: CallOptions, result: str) -> Any:
         values, url, headers, body = self._prepare(op, args, opts)
+        request = Request(op.http_method, url, headers, body)
         preload = opts.preload_content and result != "raw"
         rest = self.rest_client
         timeout = rest.timeout(opts.timeout)
-        send = rest.send
-        response = send(op.http_method, url, headers, body, timeout=timeout, preload_content=preload)
+        response = rest.send(request, timeout=timeout, preload_content=preload)
         if response.status == 401 and self._refresh_token(op, opts, headers, body):
             response.release_conn()
-            response = send(op.http_method, url, headers, body, timeout=timeout, preload_content=preload)
+            response = rest.send(request, timeout=timeout, preload_content=preload)
         return self._result(op, values, response, opts, result)
 
-    def _refresh_token(self, op: Operation, opts: CallOptions, headers: Dict[str, str], body: RequestBody) -> bool:
+    def _refresh_token(self, op: Operation[Any], opts: CallOptions, headers: Dict[str, str], body: RequestBody) -> bool:
         """After a 401, ask the token provider once for a fresh token; True if there is one to retry with."""
         if not self._may_refresh(op, opts, body):
             return False

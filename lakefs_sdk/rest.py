@@ -38,6 +38,7 @@ from urllib3.exceptions import (
 )
 
 from lakefs_sdk._redact import install_log_redaction, redact_headers, redact_text, redact_url
+from lakefs_sdk._request import Request
 from lakefs_sdk._retry import MAYBE_SENT, NOT_SENT, TLS_FAILED, RetryPolicy
 from lakefs_sdk._upload import UploadBody
 from lakefs_sdk.configuration import Configuration
@@ -199,6 +200,7 @@ class RESTClientObject:
         self._sizes = (pools_size, maxsize)
         install_log_redaction()
         maxsize = maxsize or configuration.connection_pool_maxsize or 4
+        self._maxsize = maxsize
         pool_args: Dict[str, Any] = {
             "num_pools": pools_size,
             "maxsize": maxsize,
@@ -264,18 +266,25 @@ class RESTClientObject:
             return urllib3.Timeout(connect=request_timeout[0], read=request_timeout[1])
         return urllib3.Timeout(total=request_timeout)
 
+    @property
+    def max_connections(self) -> int:
+        """Connections kept per host: at most this many requests to one host are under way at once."""
+        return self._maxsize
+
     def send(
         self,
-        method: str,
-        url: str,
-        headers: Dict[str, str],
-        body: RequestBody = None,
+        request: Request,
         *,
-        timeout: urllib3.Timeout,
+        timeout: Optional[urllib3.Timeout] = None,
         preload_content: bool = True,
         policy: Optional[RetryPolicy] = None,
     ) -> RESTResponse:
-        """Send one request, retrying transient failures as ``policy`` allows."""
+        """Send ``request``, retrying transient failures as ``policy`` allows.
+
+        ``timeout`` defaults to the configured connect and read timeouts.
+        """
+        method, url, headers, body = request.method, request.url, request.headers, request.body
+        timeout = timeout if timeout is not None else self.timeout(None)
         policy = policy if policy is not None else self.retry_policy()
         retries = 0
         while True:
@@ -353,10 +362,7 @@ class RESTClientObject:
             payload = json.dumps(body).encode("utf-8")
             request_headers.setdefault("Content-Type", "application/json")
         response = self.send(
-            method.upper(),
-            url,
-            request_headers,
-            payload,
+            Request(method.upper(), url, request_headers, payload),
             timeout=self.timeout(_request_timeout),
             preload_content=_preload_content,
         )

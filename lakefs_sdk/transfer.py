@@ -147,6 +147,7 @@ def upload_presigned(
     per client), before anything is written; a store error raises the ``ApiException``
     subclass of its status.
     """
+    from lakefs_sdk._request import Request
     from lakefs_sdk._upload import UploadBody, UploadSource
     from lakefs_sdk.exceptions import ApiValueError, UnexpectedResponseError, exception_class_for
     from lakefs_sdk.models.staging_metadata import StagingMetadata
@@ -172,7 +173,7 @@ def upload_presigned(
     body = UploadBody(source, progress=progress)
     rest = staging_api.api_client.rest_client
     headers = store_put_headers(url, content_type, source.size)
-    response = rest.send("PUT", url, headers, body, timeout=rest.timeout(None))
+    response = rest.send(Request("PUT", url, headers, body))
     if not 200 <= response.status <= 299:
         error = exception_class_for(response.status)(http_resp=response)
         error.api_method = "upload_presigned"  # the store's answer to the PUT of the bytes
@@ -493,9 +494,7 @@ def _each(batch: Batch, one: Callable[[TransferResult], Any]) -> Callable[[List[
 
 def _threads(api_client: ApiClient, concurrency: int, work: int) -> int:
     concurrency = _bulk.check_concurrency(concurrency)
-    pool_manager = getattr(api_client.rest_client, "pool_manager", None)
-    pool_size = getattr(pool_manager, "connection_pool_kw", {}).get("maxsize")
-    return _bulk.workers(concurrency, pool_size if isinstance(pool_size, int) else None, work)
+    return _bulk.workers(concurrency, api_client.rest_client.max_connections, work)
 
 
 def _run_threads(

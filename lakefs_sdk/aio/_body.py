@@ -137,10 +137,10 @@ class AsyncUpload:
         return chunk
 
 
-_FORM_INDEXES: Dict[Operation, Tuple[int, ...]] = {}
+_FORM_INDEXES: Dict[Operation[Any], Tuple[int, ...]] = {}
 
 
-def wrap_async_content(op: Operation, args: Sequence[Any]) -> Sequence[Any]:
+def wrap_async_content(op: Operation[Any], args: Sequence[Any]) -> Sequence[Any]:
     """``args`` with every async iterable given as upload content wrapped in ``AsyncChunks``."""
     indexes = _FORM_INDEXES.get(op)
     if indexes is None:
@@ -156,7 +156,7 @@ def wrap_async_content(op: Operation, args: Sequence[Any]) -> Sequence[Any]:
     return args if wrapped is None else wrapped
 
 
-def upload_content(op: Operation, values: Sequence[Any]) -> Any:
+def upload_content(op: Operation[Any], values: Sequence[Any]) -> Any:
     """The upload argument of a call (the first form argument given), or None."""
     forms = op.form_arguments(values)
     return forms[0][1] if forms else None

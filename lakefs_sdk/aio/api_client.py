@@ -24,16 +24,20 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from typing import Any, ClassVar, Dict, FrozenSet, Mapping, Optional, Sequence
+from typing import Any, ClassVar, Dict, FrozenSet, Literal, Mapping, Optional, Sequence, TypeVar, overload
 
 from lakefs_sdk._operation import Operation
 from lakefs_sdk._options import DEFAULT_OPTIONS, CallOptions, parse_options
+from lakefs_sdk._request import Request, ResultKind
 from lakefs_sdk._upload import UploadBody
 from lakefs_sdk.aio._body import AsyncUpload, upload_content, wrap_async_content
-from lakefs_sdk.aio.rest import AsyncRequestBody, AsyncRESTClientObject
+from lakefs_sdk.aio.rest import AsyncRequestBody, AsyncRESTClientObject, AsyncRESTResponse
 from lakefs_sdk.api_client import CONFIGURED, BaseApiClient, token_text
+from lakefs_sdk.api_response import ApiResponse
 from lakefs_sdk.configuration import Configuration
 from lakefs_sdk.exceptions import ApiValueError
+
+T = TypeVar("T")
 
 
 class AsyncApiClient(BaseApiClient):
@@ -96,7 +100,25 @@ class AsyncApiClient(BaseApiClient):
 
     # -- calling operations ----------------------------------------------------------------
 
-    async def invoke(self, op: Operation, args: Sequence[Any], options: Mapping[str, Any], result: str) -> Any:
+    @overload
+    async def invoke(
+        self, op: Operation[T], args: Sequence[Any], options: Mapping[str, Any], result: Literal[ResultKind.DATA]
+    ) -> T: ...
+
+    @overload
+    async def invoke(
+        self, op: Operation[T], args: Sequence[Any], options: Mapping[str, Any], result: Literal[ResultKind.HTTP_INFO]
+    ) -> ApiResponse[T]: ...
+
+    @overload
+    async def invoke(
+        self, op: Operation[Any], args: Sequence[Any], options: Mapping[str, Any], result: Literal[ResultKind.RAW]
+    ) -> AsyncRESTResponse: ...
+
+    @overload
+    async def invoke(self, op: Operation[Any], args: Sequence[Any], options: Mapping[str, Any], result: str) -> Any: ...
+
+    async def invoke(self, op: Operation[Any], args: Sequence[Any], options: Mapping[str, Any], result: str) -> Any:
         """Call ``op`` with positional ``args`` (in the operation's parameter order).
 
         ``result`` is ``"data"`` (the decoded body), ``"http_info"`` (an ``ApiResponse``)
@@ -117,11 +139,12 @@ class AsyncApiClient(BaseApiClient):
             body = AsyncUpload(prepared, upload_content(op, values))
         preload = opts.preload_content and result != "raw"
         timeout = self.rest_client.timeout(opts.timeout)
+        request = Request(op.http_method, url, headers, body)
         send = self.rest_client.send
-        response = await send(op.http_method, url, headers, body, timeout=timeout, preload_content=preload)
+        response = await send(request, timeout=timeout, preload_content=preload)
         if response.status == 401 and await self._refresh_token(op, opts, headers, prepared):
             response.release_conn()
-            response = await send(op.http_method, url, headers, body, timeout=timeout, preload_content=preload)
+            response = await send(request, timeout=timeout, preload_content=preload)
         if not preload and self._is_error(op, response.status):
             await response.read()  # the exception carries the error body
         return self._result(op, values, response, opts, result)
@@ -132,7 +155,7 @@ class AsyncApiClient(BaseApiClient):
             token = await token
         return token_text(token)
 
-    async def _refresh_token(self, op: Operation, opts: CallOptions, headers: Dict[str, str], body: Any) -> bool:
+    async def _refresh_token(self, op: Operation[Any], opts: CallOptions, headers: Dict[str, str], body: Any) -> bool:
         """After a 401, ask the token provider once for a fresh token; True if there is one to retry with."""
         if not self._may_refresh(op, opts, body):
             return False

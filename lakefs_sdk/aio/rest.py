@@ -27,7 +27,7 @@ import socket
 import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import IO, Any, AsyncIterator, Dict, List, Optional, Tuple, Union
+from typing import IO, Any, AsyncIterator, List, Optional, Tuple, Union
 
 try:
     import aiohttp
@@ -38,6 +38,7 @@ from urllib3 import HTTPHeaderDict
 from yarl import URL
 
 from lakefs_sdk._redact import install_log_redaction
+from lakefs_sdk._request import Request
 from lakefs_sdk._retry import MAYBE_SENT, NOT_SENT, TLS_FAILED, RetryPolicy
 from lakefs_sdk._upload import UploadBody
 from lakefs_sdk.aio._body import AsyncUpload
@@ -248,6 +249,11 @@ class AsyncRESTClientObject:
             self._session = self._open()
         return self._session
 
+    @property
+    def max_connections(self) -> int:
+        """Connections kept per host: at most this many requests to one host are under way at once."""
+        return self.maxsize
+
     def __reduce__(self) -> Tuple[Any, ...]:
         return (type(self), (self.configuration, self.maxsize))
 
@@ -321,16 +327,19 @@ class AsyncRESTClientObject:
 
     async def send(
         self,
-        method: str,
-        url: str,
-        headers: Dict[str, str],
-        body: AsyncRequestBody = None,
+        request: Request,
         *,
-        timeout: aiohttp.ClientTimeout,
+        timeout: Optional[aiohttp.ClientTimeout] = None,
         preload_content: bool = True,
         policy: Optional[RetryPolicy] = None,
     ) -> AsyncRESTResponse:
-        """Send one request, retrying transient failures as ``policy`` allows."""
+        """Send ``request``, retrying transient failures as ``policy`` allows.
+
+        ``timeout`` defaults to the configured connect and read timeouts.
+        """
+        method, url, headers = request.method, request.url, request.headers
+        body: AsyncRequestBody = request.body
+        timeout = timeout if timeout is not None else self.timeout(None)
         policy = policy if policy is not None else self.retry_policy()
         if isinstance(body, UploadBody):
             body = AsyncUpload(body)

@@ -290,8 +290,7 @@ def _each(
 
 def _tasks(api_client: Any, concurrency: int, work: int) -> int:
     concurrency = _bulk.check_concurrency(concurrency)
-    pool_size = getattr(api_client.rest_client, "maxsize", None)
-    return _bulk.workers(concurrency, pool_size if isinstance(pool_size, int) else None, work)
+    return _bulk.workers(concurrency, api_client.rest_client.max_connections, work)
 
 
 async def _stopped_within(batch: Batch, seconds: float) -> bool:

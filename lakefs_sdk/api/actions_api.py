@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from lakefs_sdk.models.action_run_list import ActionRunList
     from lakefs_sdk.models.hook_run_list import HookRunList
 
-_GET_RUN = Operation(
+_GET_RUN: Operation[Any] = Operation(
     "getRun",
     "get_run",
     "GET",
@@ -42,7 +42,7 @@ _GET_RUN = Operation(
     content_types=(),
 )
 
-_GET_RUN_HOOK_OUTPUT = Operation(
+_GET_RUN_HOOK_OUTPUT: Operation[Any] = Operation(
     "getRunHookOutput",
     "get_run_hook_output",
     "GET",
@@ -60,7 +60,7 @@ _GET_RUN_HOOK_OUTPUT = Operation(
     content_types=(),
 )
 
-_LIST_REPOSITORY_RUNS = Operation(
+_LIST_REPOSITORY_RUNS: Operation[Any] = Operation(
     "listRepositoryRuns",
     "list_repository_runs",
     "GET",
@@ -80,7 +80,7 @@ _LIST_REPOSITORY_RUNS = Operation(
     content_types=(),
 )
 
-_LIST_RUN_HOOKS = Operation(
+_LIST_RUN_HOOKS: Operation[Any] = Operation(
     "listRunHooks",
     "list_run_hooks",
     "GET",

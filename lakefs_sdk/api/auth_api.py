@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from lakefs_sdk.models.user_creation import UserCreation
     from lakefs_sdk.models.user_list import UserList
 
-_ADD_GROUP_MEMBERSHIP = Operation(
+_ADD_GROUP_MEMBERSHIP: Operation[Any] = Operation(
     "addGroupMembership",
     "add_group_membership",
     "PUT",
@@ -59,7 +59,7 @@ _ADD_GROUP_MEMBERSHIP = Operation(
     content_types=(),
 )
 
-_ATTACH_POLICY_TO_GROUP = Operation(
+_ATTACH_POLICY_TO_GROUP: Operation[Any] = Operation(
     "attachPolicyToGroup",
     "attach_policy_to_group",
     "PUT",
@@ -76,7 +76,7 @@ _ATTACH_POLICY_TO_GROUP = Operation(
     content_types=(),
 )
 
-_ATTACH_POLICY_TO_USER = Operation(
+_ATTACH_POLICY_TO_USER: Operation[Any] = Operation(
     "attachPolicyToUser",
     "attach_policy_to_user",
     "PUT",
@@ -93,7 +93,7 @@ _ATTACH_POLICY_TO_USER = Operation(
     content_types=(),
 )
 
-_CREATE_CREDENTIALS = Operation(
+_CREATE_CREDENTIALS: Operation[Any] = Operation(
     "createCredentials",
     "create_credentials",
     "POST",
@@ -109,7 +109,7 @@ _CREATE_CREDENTIALS = Operation(
     content_types=(),
 )
 
-_CREATE_GROUP = Operation(
+_CREATE_GROUP: Operation[Any] = Operation(
     "createGroup",
     "create_group",
     "POST",
@@ -125,7 +125,7 @@ _CREATE_GROUP = Operation(
     content_types=("application/json", ),
 )
 
-_CREATE_POLICY = Operation(
+_CREATE_POLICY: Operation[Any] = Operation(
     "createPolicy",
     "create_policy",
     "POST",
@@ -141,7 +141,7 @@ _CREATE_POLICY = Operation(
     content_types=("application/json", ),
 )
 
-_CREATE_USER = Operation(
+_CREATE_USER: Operation[Any] = Operation(
     "createUser",
     "create_user",
     "POST",
@@ -157,7 +157,7 @@ _CREATE_USER = Operation(
     content_types=("application/json", ),
 )
 
-_CREATE_USER_EXTERNAL_PRINCIPAL = Operation(
+_CREATE_USER_EXTERNAL_PRINCIPAL: Operation[Any] = Operation(
     "createUserExternalPrincipal",
     "create_user_external_principal",
     "POST",
@@ -175,7 +175,7 @@ _CREATE_USER_EXTERNAL_PRINCIPAL = Operation(
     content_types=("application/json", ),
 )
 
-_DELETE_CREDENTIALS = Operation(
+_DELETE_CREDENTIALS: Operation[Any] = Operation(
     "deleteCredentials",
     "delete_credentials",
     "DELETE",
@@ -192,7 +192,7 @@ _DELETE_CREDENTIALS = Operation(
     content_types=(),
 )
 
-_DELETE_GROUP = Operation(
+_DELETE_GROUP: Operation[Any] = Operation(
     "deleteGroup",
     "delete_group",
     "DELETE",
@@ -208,7 +208,7 @@ _DELETE_GROUP = Operation(
     content_types=(),
 )
 
-_DELETE_GROUP_MEMBERSHIP = Operation(
+_DELETE_GROUP_MEMBERSHIP: Operation[Any] = Operation(
     "deleteGroupMembership",
     "delete_group_membership",
     "DELETE",
@@ -225,7 +225,7 @@ _DELETE_GROUP_MEMBERSHIP = Operation(
     content_types=(),
 )
 
-_DELETE_POLICY = Operation(
+_DELETE_POLICY: Operation[Any] = Operation(
     "deletePolicy",
     "delete_policy",
     "DELETE",
@@ -241,7 +241,7 @@ _DELETE_POLICY = Operation(
     content_types=(),
 )
 
-_DELETE_USER = Operation(
+_DELETE_USER: Operation[Any] = Operation(
     "deleteUser",
     "delete_user",
     "DELETE",
@@ -257,7 +257,7 @@ _DELETE_USER = Operation(
     content_types=(),
 )
 
-_DELETE_USER_EXTERNAL_PRINCIPAL = Operation(
+_DELETE_USER_EXTERNAL_PRINCIPAL: Operation[Any] = Operation(
     "deleteUserExternalPrincipal",
     "delete_user_external_principal",
     "DELETE",
@@ -274,7 +274,7 @@ _DELETE_USER_EXTERNAL_PRINCIPAL = Operation(
     content_types=(),
 )
 
-_DETACH_POLICY_FROM_GROUP = Operation(
+_DETACH_POLICY_FROM_GROUP: Operation[Any] = Operation(
     "detachPolicyFromGroup",
     "detach_policy_from_group",
     "DELETE",
@@ -291,7 +291,7 @@ _DETACH_POLICY_FROM_GROUP = Operation(
     content_types=(),
 )
 
-_DETACH_POLICY_FROM_USER = Operation(
+_DETACH_POLICY_FROM_USER: Operation[Any] = Operation(
     "detachPolicyFromUser",
     "detach_policy_from_user",
     "DELETE",
@@ -308,7 +308,7 @@ _DETACH_POLICY_FROM_USER = Operation(
     content_types=(),
 )
 
-_EXTERNAL_PRINCIPAL_LOGIN = Operation(
+_EXTERNAL_PRINCIPAL_LOGIN: Operation[Any] = Operation(
     "externalPrincipalLogin",
     "external_principal_login",
     "POST",
@@ -324,7 +324,7 @@ _EXTERNAL_PRINCIPAL_LOGIN = Operation(
     content_types=("application/json", ),
 )
 
-_GET_CREDENTIALS = Operation(
+_GET_CREDENTIALS: Operation[Any] = Operation(
     "getCredentials",
     "get_credentials",
     "GET",
@@ -341,7 +341,7 @@ _GET_CREDENTIALS = Operation(
     content_types=(),
 )
 
-_GET_CURRENT_USER = Operation(
+_GET_CURRENT_USER: Operation[Any] = Operation(
     "getCurrentUser",
     "get_current_user",
     "GET",
@@ -356,7 +356,7 @@ _GET_CURRENT_USER = Operation(
     content_types=(),
 )
 
-_GET_EXTERNAL_PRINCIPAL = Operation(
+_GET_EXTERNAL_PRINCIPAL: Operation[Any] = Operation(
     "getExternalPrincipal",
     "get_external_principal",
     "GET",
@@ -372,7 +372,7 @@ _GET_EXTERNAL_PRINCIPAL = Operation(
     content_types=(),
 )
 
-_GET_GROUP = Operation(
+_GET_GROUP: Operation[Any] = Operation(
     "getGroup",
     "get_group",
     "GET",
@@ -388,7 +388,7 @@ _GET_GROUP = Operation(
     content_types=(),
 )
 
-_GET_GROUP_ACL = Operation(
+_GET_GROUP_ACL: Operation[Any] = Operation(
     "getGroupACL",
     "get_group_acl",
     "GET",
@@ -404,7 +404,7 @@ _GET_GROUP_ACL = Operation(
     content_types=(),
 )
 
-_GET_POLICY = Operation(
+_GET_POLICY: Operation[Any] = Operation(
     "getPolicy",
     "get_policy",
     "GET",
@@ -420,7 +420,7 @@ _GET_POLICY = Operation(
     content_types=(),
 )
 
-_GET_USER = Operation(
+_GET_USER: Operation[Any] = Operation(
     "getUser",
     "get_user",
     "GET",
@@ -436,7 +436,7 @@ _GET_USER = Operation(
     content_types=(),
 )
 
-_LIST_GROUP_MEMBERS = Operation(
+_LIST_GROUP_MEMBERS: Operation[Any] = Operation(
     "listGroupMembers",
     "list_group_members",
     "GET",
@@ -455,7 +455,7 @@ _LIST_GROUP_MEMBERS = Operation(
     content_types=(),
 )
 
-_LIST_GROUP_POLICIES = Operation(
+_LIST_GROUP_POLICIES: Operation[Any] = Operation(
     "listGroupPolicies",
     "list_group_policies",
     "GET",
@@ -474,7 +474,7 @@ _LIST_GROUP_POLICIES = Operation(
     content_types=(),
 )
 
-_LIST_GROUPS = Operation(
+_LIST_GROUPS: Operation[Any] = Operation(
     "listGroups",
     "list_groups",
     "GET",
@@ -492,7 +492,7 @@ _LIST_GROUPS = Operation(
     content_types=(),
 )
 
-_LIST_POLICIES = Operation(
+_LIST_POLICIES: Operation[Any] = Operation(
     "listPolicies",
     "list_policies",
     "GET",
@@ -510,7 +510,7 @@ _LIST_POLICIES = Operation(
     content_types=(),
 )
 
-_LIST_USER_CREDENTIALS = Operation(
+_LIST_USER_CREDENTIALS: Operation[Any] = Operation(
     "listUserCredentials",
     "list_user_credentials",
     "GET",
@@ -529,7 +529,7 @@ _LIST_USER_CREDENTIALS = Operation(
     content_types=(),
 )
 
-_LIST_USER_EXTERNAL_PRINCIPALS = Operation(
+_LIST_USER_EXTERNAL_PRINCIPALS: Operation[Any] = Operation(
     "listUserExternalPrincipals",
     "list_user_external_principals",
     "GET",
@@ -548,7 +548,7 @@ _LIST_USER_EXTERNAL_PRINCIPALS = Operation(
     content_types=(),
 )
 
-_LIST_USER_GROUPS = Operation(
+_LIST_USER_GROUPS: Operation[Any] = Operation(
     "listUserGroups",
     "list_user_groups",
     "GET",
@@ -567,7 +567,7 @@ _LIST_USER_GROUPS = Operation(
     content_types=(),
 )
 
-_LIST_USER_POLICIES = Operation(
+_LIST_USER_POLICIES: Operation[Any] = Operation(
     "listUserPolicies",
     "list_user_policies",
     "GET",
@@ -587,7 +587,7 @@ _LIST_USER_POLICIES = Operation(
     content_types=(),
 )
 
-_LIST_USERS = Operation(
+_LIST_USERS: Operation[Any] = Operation(
     "listUsers",
     "list_users",
     "GET",
@@ -605,7 +605,7 @@ _LIST_USERS = Operation(
     content_types=(),
 )
 
-_LOGIN = Operation(
+_LOGIN: Operation[Any] = Operation(
     "login",
     "login",
     "POST",
@@ -621,7 +621,7 @@ _LOGIN = Operation(
     content_types=("application/json", ),
 )
 
-_OAUTH_CALLBACK = Operation(
+_OAUTH_CALLBACK: Operation[Any] = Operation(
     "oauthCallback",
     "oauth_callback",
     "GET",
@@ -635,7 +635,7 @@ _OAUTH_CALLBACK = Operation(
     content_types=(),
 )
 
-_SET_GROUP_ACL = Operation(
+_SET_GROUP_ACL: Operation[Any] = Operation(
     "setGroupACL",
     "set_group_acl",
     "POST",
@@ -652,7 +652,7 @@ _SET_GROUP_ACL = Operation(
     content_types=("application/json", ),
 )
 
-_UPDATE_POLICY = Operation(
+_UPDATE_POLICY: Operation[Any] = Operation(
     "updatePolicy",
     "update_policy",
     "PUT",

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from lakefs_sdk.models.reset_creation import ResetCreation
     from lakefs_sdk.models.revert_creation import RevertCreation
 
-_CHERRY_PICK = Operation(
+_CHERRY_PICK: Operation[Any] = Operation(
     "cherryPick",
     "cherry_pick",
     "POST",
@@ -48,7 +48,7 @@ _CHERRY_PICK = Operation(
     content_types=("application/json", ),
 )
 
-_CREATE_BRANCH = Operation(
+_CREATE_BRANCH: Operation[Any] = Operation(
     "createBranch",
     "create_branch",
     "POST",
@@ -65,7 +65,7 @@ _CREATE_BRANCH = Operation(
     content_types=("application/json", ),
 )
 
-_DELETE_BRANCH = Operation(
+_DELETE_BRANCH: Operation[Any] = Operation(
     "deleteBranch",
     "delete_branch",
     "DELETE",
@@ -83,7 +83,7 @@ _DELETE_BRANCH = Operation(
     content_types=(),
 )
 
-_DIFF_BRANCH = Operation(
+_DIFF_BRANCH: Operation[Any] = Operation(
     "diffBranch",
     "diff_branch",
     "GET",
@@ -104,7 +104,7 @@ _DIFF_BRANCH = Operation(
     content_types=(),
 )
 
-_GET_BRANCH = Operation(
+_GET_BRANCH: Operation[Any] = Operation(
     "getBranch",
     "get_branch",
     "GET",
@@ -121,7 +121,7 @@ _GET_BRANCH = Operation(
     content_types=(),
 )
 
-_LIST_BRANCHES = Operation(
+_LIST_BRANCHES: Operation[Any] = Operation(
     "listBranches",
     "list_branches",
     "GET",
@@ -141,7 +141,7 @@ _LIST_BRANCHES = Operation(
     content_types=(),
 )
 
-_RESET_BRANCH = Operation(
+_RESET_BRANCH: Operation[Any] = Operation(
     "resetBranch",
     "reset_branch",
     "PUT",
@@ -159,7 +159,7 @@ _RESET_BRANCH = Operation(
     content_types=("application/json", ),
 )
 
-_REVERT_BRANCH = Operation(
+_REVERT_BRANCH: Operation[Any] = Operation(
     "revertBranch",
     "revert_branch",
     "POST",

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from lakefs_sdk.models.commit import Commit
     from lakefs_sdk.models.commit_creation import CommitCreation
 
-_COMMIT = Operation(
+_COMMIT: Operation[Any] = Operation(
     "commit",
     "commit",
     "POST",
@@ -43,7 +43,7 @@ _COMMIT = Operation(
     content_types=("application/json", ),
 )
 
-_GET_COMMIT = Operation(
+_GET_COMMIT: Operation[Any] = Operation(
     "getCommit",
     "get_commit",
     "GET",

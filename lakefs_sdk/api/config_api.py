@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from lakefs_sdk.rest import RESTResponse
     from lakefs_sdk.models.config import Config
 
-_GET_CONFIG = Operation(
+_GET_CONFIG: Operation[Any] = Operation(
     "getConfig",
     "get_config",
     "GET",

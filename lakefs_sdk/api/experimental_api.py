@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from lakefs_sdk.models.upload_part_from import UploadPartFrom
     from lakefs_sdk.models.upload_to import UploadTo
 
-_ABORT_PRESIGN_MULTIPART_UPLOAD = Operation(
+_ABORT_PRESIGN_MULTIPART_UPLOAD: Operation[Any] = Operation(
     "abortPresignMultipartUpload",
     "abort_presign_multipart_upload",
     "DELETE",
@@ -62,7 +62,7 @@ _ABORT_PRESIGN_MULTIPART_UPLOAD = Operation(
     content_types=("application/json", ),
 )
 
-_COMPLETE_PRESIGN_MULTIPART_UPLOAD = Operation(
+_COMPLETE_PRESIGN_MULTIPART_UPLOAD: Operation[Any] = Operation(
     "completePresignMultipartUpload",
     "complete_presign_multipart_upload",
     "PUT",
@@ -82,7 +82,7 @@ _COMPLETE_PRESIGN_MULTIPART_UPLOAD = Operation(
     content_types=("application/json", ),
 )
 
-_CREATE_PRESIGN_MULTIPART_UPLOAD = Operation(
+_CREATE_PRESIGN_MULTIPART_UPLOAD: Operation[Any] = Operation(
     "createPresignMultipartUpload",
     "create_presign_multipart_upload",
     "POST",
@@ -101,7 +101,7 @@ _CREATE_PRESIGN_MULTIPART_UPLOAD = Operation(
     content_types=(),
 )
 
-_CREATE_PULL_REQUEST = Operation(
+_CREATE_PULL_REQUEST: Operation[Any] = Operation(
     "createPullRequest",
     "create_pull_request",
     "POST",
@@ -118,7 +118,7 @@ _CREATE_PULL_REQUEST = Operation(
     content_types=("application/json", ),
 )
 
-_CREATE_USER_EXTERNAL_PRINCIPAL = Operation(
+_CREATE_USER_EXTERNAL_PRINCIPAL: Operation[Any] = Operation(
     "createUserExternalPrincipal",
     "create_user_external_principal",
     "POST",
@@ -136,7 +136,7 @@ _CREATE_USER_EXTERNAL_PRINCIPAL = Operation(
     content_types=("application/json", ),
 )
 
-_DELETE_USER_EXTERNAL_PRINCIPAL = Operation(
+_DELETE_USER_EXTERNAL_PRINCIPAL: Operation[Any] = Operation(
     "deleteUserExternalPrincipal",
     "delete_user_external_principal",
     "DELETE",
@@ -153,7 +153,7 @@ _DELETE_USER_EXTERNAL_PRINCIPAL = Operation(
     content_types=(),
 )
 
-_EXTERNAL_PRINCIPAL_LOGIN = Operation(
+_EXTERNAL_PRINCIPAL_LOGIN: Operation[Any] = Operation(
     "externalPrincipalLogin",
     "external_principal_login",
     "POST",
@@ -169,7 +169,7 @@ _EXTERNAL_PRINCIPAL_LOGIN = Operation(
     content_types=("application/json", ),
 )
 
-_GET_EXTERNAL_PRINCIPAL = Operation(
+_GET_EXTERNAL_PRINCIPAL: Operation[Any] = Operation(
     "getExternalPrincipal",
     "get_external_principal",
     "GET",
@@ -185,7 +185,7 @@ _GET_EXTERNAL_PRINCIPAL = Operation(
     content_types=(),
 )
 
-_GET_PULL_REQUEST = Operation(
+_GET_PULL_REQUEST: Operation[Any] = Operation(
     "getPullRequest",
     "get_pull_request",
     "GET",
@@ -202,7 +202,7 @@ _GET_PULL_REQUEST = Operation(
     content_types=(),
 )
 
-_HARD_RESET_BRANCH = Operation(
+_HARD_RESET_BRANCH: Operation[Any] = Operation(
     "hardResetBranch",
     "hard_reset_branch",
     "PUT",
@@ -221,7 +221,7 @@ _HARD_RESET_BRANCH = Operation(
     content_types=(),
 )
 
-_LIST_PULL_REQUESTS = Operation(
+_LIST_PULL_REQUESTS: Operation[Any] = Operation(
     "listPullRequests",
     "list_pull_requests",
     "GET",
@@ -241,7 +241,7 @@ _LIST_PULL_REQUESTS = Operation(
     content_types=(),
 )
 
-_LIST_USER_EXTERNAL_PRINCIPALS = Operation(
+_LIST_USER_EXTERNAL_PRINCIPALS: Operation[Any] = Operation(
     "listUserExternalPrincipals",
     "list_user_external_principals",
     "GET",
@@ -260,7 +260,7 @@ _LIST_USER_EXTERNAL_PRINCIPALS = Operation(
     content_types=(),
 )
 
-_MERGE_PULL_REQUEST = Operation(
+_MERGE_PULL_REQUEST: Operation[Any] = Operation(
     "mergePullRequest",
     "merge_pull_request",
     "PUT",
@@ -277,7 +277,7 @@ _MERGE_PULL_REQUEST = Operation(
     content_types=(),
 )
 
-_STS_LOGIN = Operation(
+_STS_LOGIN: Operation[Any] = Operation(
     "stsLogin",
     "sts_login",
     "POST",
@@ -293,7 +293,7 @@ _STS_LOGIN = Operation(
     content_types=("application/json", ),
 )
 
-_UPDATE_OBJECT_USER_METADATA = Operation(
+_UPDATE_OBJECT_USER_METADATA: Operation[Any] = Operation(
     "updateObjectUserMetadata",
     "update_object_user_metadata",
     "PUT",
@@ -312,7 +312,7 @@ _UPDATE_OBJECT_USER_METADATA = Operation(
     content_types=("application/json", ),
 )
 
-_UPDATE_PULL_REQUEST = Operation(
+_UPDATE_PULL_REQUEST: Operation[Any] = Operation(
     "updatePullRequest",
     "update_pull_request",
     "PATCH",
@@ -330,7 +330,7 @@ _UPDATE_PULL_REQUEST = Operation(
     content_types=("application/json", ),
 )
 
-_UPLOAD_PART = Operation(
+_UPLOAD_PART: Operation[Any] = Operation(
     "uploadPart",
     "upload_part",
     "PUT",
@@ -351,7 +351,7 @@ _UPLOAD_PART = Operation(
     content_types=("application/json", ),
 )
 
-_UPLOAD_PART_COPY = Operation(
+_UPLOAD_PART_COPY: Operation[Any] = Operation(
     "uploadPartCopy",
     "upload_part_copy",
     "PUT",

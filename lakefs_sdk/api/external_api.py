@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from lakefs_sdk.models.external_principal_creation import ExternalPrincipalCreation
     from lakefs_sdk.models.external_principal_list import ExternalPrincipalList
 
-_CREATE_USER_EXTERNAL_PRINCIPAL = Operation(
+_CREATE_USER_EXTERNAL_PRINCIPAL: Operation[Any] = Operation(
     "createUserExternalPrincipal",
     "create_user_external_principal",
     "POST",
@@ -45,7 +45,7 @@ _CREATE_USER_EXTERNAL_PRINCIPAL = Operation(
     content_types=("application/json", ),
 )
 
-_DELETE_USER_EXTERNAL_PRINCIPAL = Operation(
+_DELETE_USER_EXTERNAL_PRINCIPAL: Operation[Any] = Operation(
     "deleteUserExternalPrincipal",
     "delete_user_external_principal",
     "DELETE",
@@ -62,7 +62,7 @@ _DELETE_USER_EXTERNAL_PRINCIPAL = Operation(
     content_types=(),
 )
 
-_EXTERNAL_PRINCIPAL_LOGIN = Operation(
+_EXTERNAL_PRINCIPAL_LOGIN: Operation[Any] = Operation(
     "externalPrincipalLogin",
     "external_principal_login",
     "POST",
@@ -78,7 +78,7 @@ _EXTERNAL_PRINCIPAL_LOGIN = Operation(
     content_types=("application/json", ),
 )
 
-_GET_EXTERNAL_PRINCIPAL = Operation(
+_GET_EXTERNAL_PRINCIPAL: Operation[Any] = Operation(
     "getExternalPrincipal",
     "get_external_principal",
     "GET",
@@ -94,7 +94,7 @@ _GET_EXTERNAL_PRINCIPAL = Operation(
     content_types=(),
 )
 
-_LIST_USER_EXTERNAL_PRINCIPALS = Operation(
+_LIST_USER_EXTERNAL_PRINCIPALS: Operation[Any] = Operation(
     "listUserExternalPrincipals",
     "list_user_external_principals",
     "GET",

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from lakefs_sdk.api_response import ApiResponse
     from lakefs_sdk.rest import RESTResponse
 
-_HEALTH_CHECK = Operation(
+_HEALTH_CHECK: Operation[Any] = Operation(
     "healthCheck",
     "health_check",
     "GET",

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from lakefs_sdk.models.import_creation_response import ImportCreationResponse
     from lakefs_sdk.models.import_status import ImportStatus
 
-_IMPORT_CANCEL = Operation(
+_IMPORT_CANCEL: Operation[Any] = Operation(
     "importCancel",
     "import_cancel",
     "DELETE",
@@ -42,7 +42,7 @@ _IMPORT_CANCEL = Operation(
     content_types=(),
 )
 
-_IMPORT_START = Operation(
+_IMPORT_START: Operation[Any] = Operation(
     "importStart",
     "import_start",
     "POST",
@@ -60,7 +60,7 @@ _IMPORT_START = Operation(
     content_types=("application/json", ),
 )
 
-_IMPORT_STATUS = Operation(
+_IMPORT_STATUS: Operation[Any] = Operation(
     "importStatus",
     "import_status",
     "GET",

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from lakefs_sdk.models.task_creation import TaskCreation
     from lakefs_sdk.models.version_config import VersionConfig
 
-_CREATE_BRANCH_PROTECTION_RULE_PREFLIGHT = Operation(
+_CREATE_BRANCH_PROTECTION_RULE_PREFLIGHT: Operation[Any] = Operation(
     "createBranchProtectionRulePreflight",
     "create_branch_protection_rule_preflight",
     "GET",
@@ -64,7 +64,7 @@ _CREATE_BRANCH_PROTECTION_RULE_PREFLIGHT = Operation(
     content_types=(),
 )
 
-_CREATE_COMMIT_RECORD = Operation(
+_CREATE_COMMIT_RECORD: Operation[Any] = Operation(
     "CreateCommitRecord",
     "create_commit_record",
     "POST",
@@ -81,7 +81,7 @@ _CREATE_COMMIT_RECORD = Operation(
     content_types=("application/json", ),
 )
 
-_CREATE_SYMLINK_FILE = Operation(
+_CREATE_SYMLINK_FILE: Operation[Any] = Operation(
     "createSymlinkFile",
     "create_symlink_file",
     "POST",
@@ -99,7 +99,7 @@ _CREATE_SYMLINK_FILE = Operation(
     content_types=(),
 )
 
-_DELETE_REPOSITORY_METADATA = Operation(
+_DELETE_REPOSITORY_METADATA: Operation[Any] = Operation(
     "deleteRepositoryMetadata",
     "delete_repository_metadata",
     "DELETE",
@@ -116,7 +116,7 @@ _DELETE_REPOSITORY_METADATA = Operation(
     content_types=("application/json", ),
 )
 
-_DUMP_REFS = Operation(
+_DUMP_REFS: Operation[Any] = Operation(
     "dumpRefs",
     "dump_refs",
     "PUT",
@@ -132,7 +132,7 @@ _DUMP_REFS = Operation(
     content_types=(),
 )
 
-_GET_AUTH_CAPABILITIES = Operation(
+_GET_AUTH_CAPABILITIES: Operation[Any] = Operation(
     "getAuthCapabilities",
     "get_auth_capabilities",
     "GET",
@@ -147,7 +147,7 @@ _GET_AUTH_CAPABILITIES = Operation(
     content_types=(),
 )
 
-_GET_GARBAGE_COLLECTION_CONFIG = Operation(
+_GET_GARBAGE_COLLECTION_CONFIG: Operation[Any] = Operation(
     "getGarbageCollectionConfig",
     "get_garbage_collection_config",
     "GET",
@@ -162,7 +162,7 @@ _GET_GARBAGE_COLLECTION_CONFIG = Operation(
     content_types=(),
 )
 
-_GET_LAKE_FS_VERSION = Operation(
+_GET_LAKE_FS_VERSION: Operation[Any] = Operation(
     "getLakeFSVersion",
     "get_lake_fs_version",
     "GET",
@@ -178,7 +178,7 @@ _GET_LAKE_FS_VERSION = Operation(
     deprecated=True,
 )
 
-_GET_METADATA_OBJECT = Operation(
+_GET_METADATA_OBJECT: Operation[Any] = Operation(
     "getMetadataObject",
     "get_metadata_object",
     "GET",
@@ -197,7 +197,7 @@ _GET_METADATA_OBJECT = Operation(
     content_types=(),
 )
 
-_GET_SETUP_STATE = Operation(
+_GET_SETUP_STATE: Operation[Any] = Operation(
     "getSetupState",
     "get_setup_state",
     "GET",
@@ -212,7 +212,7 @@ _GET_SETUP_STATE = Operation(
     content_types=(),
 )
 
-_GET_STORAGE_CONFIG = Operation(
+_GET_STORAGE_CONFIG: Operation[Any] = Operation(
     "getStorageConfig",
     "get_storage_config",
     "GET",
@@ -228,7 +228,7 @@ _GET_STORAGE_CONFIG = Operation(
     deprecated=True,
 )
 
-_GET_USAGE_REPORT_SUMMARY = Operation(
+_GET_USAGE_REPORT_SUMMARY: Operation[Any] = Operation(
     "getUsageReportSummary",
     "get_usage_report_summary",
     "GET",
@@ -243,7 +243,7 @@ _GET_USAGE_REPORT_SUMMARY = Operation(
     content_types=(),
 )
 
-_INTERNAL_CREATE_BRANCH_PROTECTION_RULE = Operation(
+_INTERNAL_CREATE_BRANCH_PROTECTION_RULE: Operation[Any] = Operation(
     "internalCreateBranchProtectionRule",
     "internal_create_branch_protection_rule",
     "POST",
@@ -261,7 +261,7 @@ _INTERNAL_CREATE_BRANCH_PROTECTION_RULE = Operation(
     deprecated=True,
 )
 
-_INTERNAL_DELETE_BRANCH_PROTECTION_RULE = Operation(
+_INTERNAL_DELETE_BRANCH_PROTECTION_RULE: Operation[Any] = Operation(
     "internalDeleteBranchProtectionRule",
     "internal_delete_branch_protection_rule",
     "DELETE",
@@ -279,7 +279,7 @@ _INTERNAL_DELETE_BRANCH_PROTECTION_RULE = Operation(
     deprecated=True,
 )
 
-_INTERNAL_DELETE_GARBAGE_COLLECTION_RULES = Operation(
+_INTERNAL_DELETE_GARBAGE_COLLECTION_RULES: Operation[Any] = Operation(
     "internalDeleteGarbageCollectionRules",
     "internal_delete_garbage_collection_rules",
     "DELETE",
@@ -296,7 +296,7 @@ _INTERNAL_DELETE_GARBAGE_COLLECTION_RULES = Operation(
     deprecated=True,
 )
 
-_INTERNAL_GET_BRANCH_PROTECTION_RULES = Operation(
+_INTERNAL_GET_BRANCH_PROTECTION_RULES: Operation[Any] = Operation(
     "internalGetBranchProtectionRules",
     "internal_get_branch_protection_rules",
     "GET",
@@ -313,7 +313,7 @@ _INTERNAL_GET_BRANCH_PROTECTION_RULES = Operation(
     deprecated=True,
 )
 
-_INTERNAL_GET_GARBAGE_COLLECTION_RULES = Operation(
+_INTERNAL_GET_GARBAGE_COLLECTION_RULES: Operation[Any] = Operation(
     "internalGetGarbageCollectionRules",
     "internal_get_garbage_collection_rules",
     "GET",
@@ -330,7 +330,7 @@ _INTERNAL_GET_GARBAGE_COLLECTION_RULES = Operation(
     deprecated=True,
 )
 
-_INTERNAL_SET_GARBAGE_COLLECTION_RULES = Operation(
+_INTERNAL_SET_GARBAGE_COLLECTION_RULES: Operation[Any] = Operation(
     "internalSetGarbageCollectionRules",
     "internal_set_garbage_collection_rules",
     "POST",
@@ -348,7 +348,7 @@ _INTERNAL_SET_GARBAGE_COLLECTION_RULES = Operation(
     deprecated=True,
 )
 
-_POST_STATS_EVENTS = Operation(
+_POST_STATS_EVENTS: Operation[Any] = Operation(
     "postStatsEvents",
     "post_stats_events",
     "POST",
@@ -364,7 +364,7 @@ _POST_STATS_EVENTS = Operation(
     content_types=("application/json", ),
 )
 
-_PREPARE_GARBAGE_COLLECTION_COMMITS = Operation(
+_PREPARE_GARBAGE_COLLECTION_COMMITS: Operation[Any] = Operation(
     "prepareGarbageCollectionCommits",
     "prepare_garbage_collection_commits",
     "POST",
@@ -380,7 +380,7 @@ _PREPARE_GARBAGE_COLLECTION_COMMITS = Operation(
     content_types=(),
 )
 
-_PREPARE_GARBAGE_COLLECTION_COMMITS_ASYNC = Operation(
+_PREPARE_GARBAGE_COLLECTION_COMMITS_ASYNC: Operation[Any] = Operation(
     "prepareGarbageCollectionCommitsAsync",
     "prepare_garbage_collection_commits_async",
     "POST",
@@ -396,7 +396,7 @@ _PREPARE_GARBAGE_COLLECTION_COMMITS_ASYNC = Operation(
     content_types=(),
 )
 
-_PREPARE_GARBAGE_COLLECTION_COMMITS_STATUS = Operation(
+_PREPARE_GARBAGE_COLLECTION_COMMITS_STATUS: Operation[Any] = Operation(
     "prepareGarbageCollectionCommitsStatus",
     "prepare_garbage_collection_commits_status",
     "GET",
@@ -413,7 +413,7 @@ _PREPARE_GARBAGE_COLLECTION_COMMITS_STATUS = Operation(
     content_types=(),
 )
 
-_PREPARE_GARBAGE_COLLECTION_UNCOMMITTED = Operation(
+_PREPARE_GARBAGE_COLLECTION_UNCOMMITTED: Operation[Any] = Operation(
     "prepareGarbageCollectionUncommitted",
     "prepare_garbage_collection_uncommitted",
     "POST",
@@ -430,7 +430,7 @@ _PREPARE_GARBAGE_COLLECTION_UNCOMMITTED = Operation(
     content_types=("application/json", ),
 )
 
-_RESTORE_REFS = Operation(
+_RESTORE_REFS: Operation[Any] = Operation(
     "restoreRefs",
     "restore_refs",
     "PUT",
@@ -447,7 +447,7 @@ _RESTORE_REFS = Operation(
     content_types=("application/json", ),
 )
 
-_SET_GARBAGE_COLLECTION_RULES_PREFLIGHT = Operation(
+_SET_GARBAGE_COLLECTION_RULES_PREFLIGHT: Operation[Any] = Operation(
     "setGarbageCollectionRulesPreflight",
     "set_garbage_collection_rules_preflight",
     "GET",
@@ -463,7 +463,7 @@ _SET_GARBAGE_COLLECTION_RULES_PREFLIGHT = Operation(
     content_types=(),
 )
 
-_SET_REPOSITORY_METADATA = Operation(
+_SET_REPOSITORY_METADATA: Operation[Any] = Operation(
     "setRepositoryMetadata",
     "set_repository_metadata",
     "POST",
@@ -480,7 +480,7 @@ _SET_REPOSITORY_METADATA = Operation(
     content_types=("application/json", ),
 )
 
-_SETUP = Operation(
+_SETUP: Operation[Any] = Operation(
     "setup",
     "setup",
     "POST",
@@ -496,7 +496,7 @@ _SETUP = Operation(
     content_types=("application/json", ),
 )
 
-_SETUP_COMM_PREFS = Operation(
+_SETUP_COMM_PREFS: Operation[Any] = Operation(
     "setupCommPrefs",
     "setup_comm_prefs",
     "POST",
@@ -512,7 +512,7 @@ _SETUP_COMM_PREFS = Operation(
     content_types=("application/json", ),
 )
 
-_STAGE_OBJECT = Operation(
+_STAGE_OBJECT: Operation[Any] = Operation(
     "stageObject",
     "stage_object",
     "PUT",
@@ -532,7 +532,7 @@ _STAGE_OBJECT = Operation(
     deprecated=True,
 )
 
-_UPLOAD_OBJECT_PREFLIGHT = Operation(
+_UPLOAD_OBJECT_PREFLIGHT: Operation[Any] = Operation(
     "uploadObjectPreflight",
     "upload_object_preflight",
     "GET",

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from typing_extensions import Annotated
     from lakefs_sdk.models.storage_uri import StorageURI
 
-_GET_META_RANGE = Operation(
+_GET_META_RANGE: Operation[Any] = Operation(
     "getMetaRange",
     "get_meta_range",
     "GET",
@@ -39,7 +39,7 @@ _GET_META_RANGE = Operation(
     content_types=(),
 )
 
-_GET_RANGE = Operation(
+_GET_RANGE: Operation[Any] = Operation(
     "getRange",
     "get_range",
     "GET",

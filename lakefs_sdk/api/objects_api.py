@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from lakefs_sdk.models.underlying_object_properties import UnderlyingObjectProperties
     from lakefs_sdk.models.update_object_user_metadata import UpdateObjectUserMetadata
 
-_COPY_OBJECT = Operation(
+_COPY_OBJECT: Operation[Any] = Operation(
     "copyObject",
     "copy_object",
     "POST",
@@ -48,7 +48,7 @@ _COPY_OBJECT = Operation(
     content_types=("application/json", ),
 )
 
-_DELETE_OBJECT = Operation(
+_DELETE_OBJECT: Operation[Any] = Operation(
     "deleteObject",
     "delete_object",
     "DELETE",
@@ -68,7 +68,7 @@ _DELETE_OBJECT = Operation(
     content_types=(),
 )
 
-_DELETE_OBJECTS = Operation(
+_DELETE_OBJECTS: Operation[Any] = Operation(
     "deleteObjects",
     "delete_objects",
     "POST",
@@ -88,7 +88,7 @@ _DELETE_OBJECTS = Operation(
     content_types=("application/json", ),
 )
 
-_GET_OBJECT = Operation(
+_GET_OBJECT: Operation[Any] = Operation(
     "getObject",
     "get_object",
     "GET",
@@ -110,7 +110,7 @@ _GET_OBJECT = Operation(
     content_types=(),
 )
 
-_GET_UNDERLYING_PROPERTIES = Operation(
+_GET_UNDERLYING_PROPERTIES: Operation[Any] = Operation(
     "getUnderlyingProperties",
     "get_underlying_properties",
     "GET",
@@ -128,7 +128,7 @@ _GET_UNDERLYING_PROPERTIES = Operation(
     content_types=(),
 )
 
-_HEAD_OBJECT = Operation(
+_HEAD_OBJECT: Operation[Any] = Operation(
     "headObject",
     "head_object",
     "HEAD",
@@ -148,7 +148,7 @@ _HEAD_OBJECT = Operation(
     content_types=(),
 )
 
-_LIST_OBJECTS = Operation(
+_LIST_OBJECTS: Operation[Any] = Operation(
     "listObjects",
     "list_objects",
     "GET",
@@ -171,7 +171,7 @@ _LIST_OBJECTS = Operation(
     content_types=(),
 )
 
-_STAT_OBJECT = Operation(
+_STAT_OBJECT: Operation[Any] = Operation(
     "statObject",
     "stat_object",
     "GET",
@@ -191,7 +191,7 @@ _STAT_OBJECT = Operation(
     content_types=(),
 )
 
-_UPDATE_OBJECT_USER_METADATA = Operation(
+_UPDATE_OBJECT_USER_METADATA: Operation[Any] = Operation(
     "updateObjectUserMetadata",
     "update_object_user_metadata",
     "PUT",
@@ -210,7 +210,7 @@ _UPDATE_OBJECT_USER_METADATA = Operation(
     content_types=("application/json", ),
 )
 
-_UPLOAD_OBJECT = Operation(
+_UPLOAD_OBJECT: Operation[Any] = Operation(
     "uploadObject",
     "upload_object",
     "POST",

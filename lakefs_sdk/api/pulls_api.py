@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from lakefs_sdk.models.pull_request_creation_response import PullRequestCreationResponse
     from lakefs_sdk.models.pull_requests_list import PullRequestsList
 
-_CREATE_PULL_REQUEST = Operation(
+_CREATE_PULL_REQUEST: Operation[Any] = Operation(
     "createPullRequest",
     "create_pull_request",
     "POST",
@@ -45,7 +45,7 @@ _CREATE_PULL_REQUEST = Operation(
     content_types=("application/json", ),
 )
 
-_GET_PULL_REQUEST = Operation(
+_GET_PULL_REQUEST: Operation[Any] = Operation(
     "getPullRequest",
     "get_pull_request",
     "GET",
@@ -62,7 +62,7 @@ _GET_PULL_REQUEST = Operation(
     content_types=(),
 )
 
-_LIST_PULL_REQUESTS = Operation(
+_LIST_PULL_REQUESTS: Operation[Any] = Operation(
     "listPullRequests",
     "list_pull_requests",
     "GET",
@@ -82,7 +82,7 @@ _LIST_PULL_REQUESTS = Operation(
     content_types=(),
 )
 
-_MERGE_PULL_REQUEST = Operation(
+_MERGE_PULL_REQUEST: Operation[Any] = Operation(
     "mergePullRequest",
     "merge_pull_request",
     "PUT",
@@ -99,7 +99,7 @@ _MERGE_PULL_REQUEST = Operation(
     content_types=(),
 )
 
-_UPDATE_PULL_REQUEST = Operation(
+_UPDATE_PULL_REQUEST: Operation[Any] = Operation(
     "updatePullRequest",
     "update_pull_request",
     "PATCH",

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from lakefs_sdk.models.merge import Merge
     from lakefs_sdk.models.merge_result import MergeResult
 
-_DIFF_REFS = Operation(
+_DIFF_REFS: Operation[Any] = Operation(
     "diffRefs",
     "diff_refs",
     "GET",
@@ -52,7 +52,7 @@ _DIFF_REFS = Operation(
     content_types=(),
 )
 
-_FIND_MERGE_BASE = Operation(
+_FIND_MERGE_BASE: Operation[Any] = Operation(
     "findMergeBase",
     "find_merge_base",
     "GET",
@@ -70,7 +70,7 @@ _FIND_MERGE_BASE = Operation(
     content_types=(),
 )
 
-_LOG_COMMITS = Operation(
+_LOG_COMMITS: Operation[Any] = Operation(
     "logCommits",
     "log_commits",
     "GET",
@@ -95,7 +95,7 @@ _LOG_COMMITS = Operation(
     content_types=(),
 )
 
-_MERGE_INTO_BRANCH = Operation(
+_MERGE_INTO_BRANCH: Operation[Any] = Operation(
     "mergeIntoBranch",
     "merge_into_branch",
     "POST",

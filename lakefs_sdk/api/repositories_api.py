@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from lakefs_sdk.models.repository_restore_status import RepositoryRestoreStatus
     from lakefs_sdk.models.task_info import TaskInfo
 
-_CREATE_REPOSITORY = Operation(
+_CREATE_REPOSITORY: Operation[Any] = Operation(
     "createRepository",
     "create_repository",
     "POST",
@@ -48,7 +48,7 @@ _CREATE_REPOSITORY = Operation(
     content_types=("application/json", ),
 )
 
-_DELETE_GC_RULES = Operation(
+_DELETE_GC_RULES: Operation[Any] = Operation(
     "deleteGCRules",
     "delete_gc_rules",
     "DELETE",
@@ -64,7 +64,7 @@ _DELETE_GC_RULES = Operation(
     content_types=(),
 )
 
-_DELETE_REPOSITORY = Operation(
+_DELETE_REPOSITORY: Operation[Any] = Operation(
     "deleteRepository",
     "delete_repository",
     "DELETE",
@@ -81,7 +81,7 @@ _DELETE_REPOSITORY = Operation(
     content_types=(),
 )
 
-_DUMP_STATUS = Operation(
+_DUMP_STATUS: Operation[Any] = Operation(
     "dumpStatus",
     "dump_status",
     "GET",
@@ -98,7 +98,7 @@ _DUMP_STATUS = Operation(
     content_types=(),
 )
 
-_DUMP_SUBMIT = Operation(
+_DUMP_SUBMIT: Operation[Any] = Operation(
     "dumpSubmit",
     "dump_submit",
     "POST",
@@ -114,7 +114,7 @@ _DUMP_SUBMIT = Operation(
     content_types=(),
 )
 
-_GET_BRANCH_PROTECTION_RULES = Operation(
+_GET_BRANCH_PROTECTION_RULES: Operation[Any] = Operation(
     "getBranchProtectionRules",
     "get_branch_protection_rules",
     "GET",
@@ -130,7 +130,7 @@ _GET_BRANCH_PROTECTION_RULES = Operation(
     content_types=(),
 )
 
-_GET_GC_RULES = Operation(
+_GET_GC_RULES: Operation[Any] = Operation(
     "getGCRules",
     "get_gc_rules",
     "GET",
@@ -146,7 +146,7 @@ _GET_GC_RULES = Operation(
     content_types=(),
 )
 
-_GET_REPOSITORY = Operation(
+_GET_REPOSITORY: Operation[Any] = Operation(
     "getRepository",
     "get_repository",
     "GET",
@@ -162,7 +162,7 @@ _GET_REPOSITORY = Operation(
     content_types=(),
 )
 
-_GET_REPOSITORY_METADATA = Operation(
+_GET_REPOSITORY_METADATA: Operation[Any] = Operation(
     "getRepositoryMetadata",
     "get_repository_metadata",
     "GET",
@@ -178,7 +178,7 @@ _GET_REPOSITORY_METADATA = Operation(
     content_types=(),
 )
 
-_LIST_REPOSITORIES = Operation(
+_LIST_REPOSITORIES: Operation[Any] = Operation(
     "listRepositories",
     "list_repositories",
     "GET",
@@ -197,7 +197,7 @@ _LIST_REPOSITORIES = Operation(
     content_types=(),
 )
 
-_RESTORE_STATUS = Operation(
+_RESTORE_STATUS: Operation[Any] = Operation(
     "restoreStatus",
     "restore_status",
     "GET",
@@ -214,7 +214,7 @@ _RESTORE_STATUS = Operation(
     content_types=(),
 )
 
-_RESTORE_SUBMIT = Operation(
+_RESTORE_SUBMIT: Operation[Any] = Operation(
     "restoreSubmit",
     "restore_submit",
     "POST",
@@ -231,7 +231,7 @@ _RESTORE_SUBMIT = Operation(
     content_types=("application/json", ),
 )
 
-_SET_BRANCH_PROTECTION_RULES = Operation(
+_SET_BRANCH_PROTECTION_RULES: Operation[Any] = Operation(
     "setBranchProtectionRules",
     "set_branch_protection_rules",
     "PUT",
@@ -249,7 +249,7 @@ _SET_BRANCH_PROTECTION_RULES = Operation(
     content_types=("application/json", ),
 )
 
-_SET_GC_RULES = Operation(
+_SET_GC_RULES: Operation[Any] = Operation(
     "setGCRules",
     "set_gc_rules",
     "PUT",

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from lakefs_sdk.models.staging_location import StagingLocation
     from lakefs_sdk.models.staging_metadata import StagingMetadata
 
-_GET_PHYSICAL_ADDRESS = Operation(
+_GET_PHYSICAL_ADDRESS: Operation[Any] = Operation(
     "getPhysicalAddress",
     "get_physical_address",
     "GET",
@@ -44,7 +44,7 @@ _GET_PHYSICAL_ADDRESS = Operation(
     content_types=(),
 )
 
-_LINK_PHYSICAL_ADDRESS = Operation(
+_LINK_PHYSICAL_ADDRESS: Operation[Any] = Operation(
     "linkPhysicalAddress",
     "link_physical_address",
     "PUT",

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from lakefs_sdk.models.ref_list import RefList
     from lakefs_sdk.models.tag_creation import TagCreation
 
-_CREATE_TAG = Operation(
+_CREATE_TAG: Operation[Any] = Operation(
     "createTag",
     "create_tag",
     "POST",
@@ -42,7 +42,7 @@ _CREATE_TAG = Operation(
     content_types=("application/json", ),
 )
 
-_DELETE_TAG = Operation(
+_DELETE_TAG: Operation[Any] = Operation(
     "deleteTag",
     "delete_tag",
     "DELETE",
@@ -60,7 +60,7 @@ _DELETE_TAG = Operation(
     content_types=(),
 )
 
-_GET_TAG = Operation(
+_GET_TAG: Operation[Any] = Operation(
     "getTag",
     "get_tag",
     "GET",
@@ -77,7 +77,7 @@ _GET_TAG = Operation(
     content_types=(),
 )
 
-_LIST_TAGS = Operation(
+_LIST_TAGS: Operation[Any] = Operation(
     "listTags",
     "list_tags",
     "GET",
