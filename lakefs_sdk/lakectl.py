@@ -10,13 +10,15 @@ environment variable                       key in ``~/.lakectl.yaml``
 
 Each setting comes from its environment variable when set, otherwise from the file
 (``LAKECTL_CONFIG_FILE`` names another file). The endpoint may be given with or without
-``/api/v1``. A missing or unreadable file, or a missing key, raises ``LakectlConfigError``
-naming the file and the key.
+``/api/v1``. A missing, unreadable or malformed file, or a missing key, raises
+``LakectlConfigError`` naming the file and the key, and never quoting the file's content
+(it holds the secret key). The file is read with PyYAML, imported only when a file is read.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from lakefs_sdk.exceptions import ApiValueError
@@ -54,7 +56,7 @@ def read_settings(
         value = _lookup(document, key)
         if value is None:
             raise LakectlConfigError(f"{path}: key '{key}' is missing (or set {var})")
-        if not isinstance(value, (str, int, float)):
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise LakectlConfigError(f"{path}: key '{key}' must be a string, not {type(value).__name__}")
         settings[attr] = str(value)
     return settings
@@ -68,14 +70,44 @@ def _load_file(path: str, variables: List[str]) -> Any:
         raise LakectlConfigError(f"{path}: file not found; set {', '.join(variables)} or create it") from None
     except OSError as error:
         raise LakectlConfigError(f"{path}: cannot read: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise LakectlConfigError(f"{path}: not UTF-8 text (byte {error.start})") from None
     try:
-        import yaml
+        import yaml  # imported here: only reading the file needs PyYAML
     except ImportError:
-        return parse_simple_yaml(text, path)
+        raise LakectlConfigError(f"{path}: reading it needs PyYAML (pip install PyYAML)") from None
     try:
-        return yaml.safe_load(text) or {}
+        document = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise LakectlConfigError(f"{path}: not valid YAML: {error}") from None
+        raise LakectlConfigError(f"{path}: not valid YAML{_where(error)}") from None
+    except RecursionError:
+        raise LakectlConfigError(f"{path}: not valid YAML: nested too deeply") from None
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise LakectlConfigError(f"{path}: expected a mapping of settings, not {type(document).__name__}")
+    return document
+
+
+def _where(error: Any) -> str:
+    # PyYAML's own message quotes the offending line, which may hold the secret key: keep
+    # only the position and what went wrong, with any quoted text longer than a character cut.
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    said = [getattr(error, name, None) for name in ("context", "problem")]
+    reason = ", ".join(_QUOTED.sub(_keep_one_character, text) for text in said if isinstance(text, str) and text)
+    return where + (": " + reason if reason else "")
+
+
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+
+
+def _keep_one_character(match: re.Match[str]) -> str:
+    # A single character ('\t', '%') says what is wrong; anything longer may be file content.
+    quoted = match.group(0)
+    inner = quoted[1:-1]
+    one = len(inner) == 1 or re.fullmatch(r"\\(?:.|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4})", inner) is not None
+    return quoted if one else quoted[0] + "..." + quoted[0]
 
 
 def _lookup(document: Any, dotted_key: str) -> Any:
@@ -85,84 +117,3 @@ def _lookup(document: Any, dotted_key: str) -> Any:
             return None
         node = node.get(part)
     return node
-
-
-def parse_simple_yaml(text: str, path: str = "<yaml>") -> Dict[str, Any]:
-    """Parse the block-mapping subset of YAML that lakectl writes (no PyYAML needed).
-
-    Supports nested ``key: value`` mappings, quoted or plain scalars, comments and
-    ``- item`` lists of scalars; anything else raises ``LakectlConfigError`` with the line.
-    """
-    root: Dict[str, Any] = {}
-    # Stack of (indent, container) for the mappings/lists currently open.
-    stack: List[Tuple[int, Any]] = [(-1, root)]
-    pending_key: Optional[Tuple[Dict[str, Any], str, int]] = None
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = _strip_comment(raw).rstrip()
-        if not line.strip() or line.strip() in ("---", "..."):
-            continue
-        leading = line[: len(line) - len(line.lstrip(" \t"))]
-        if "\t" in leading:
-            raise LakectlConfigError(f"{path}:{number}: tabs are not allowed for indentation")
-        indent = len(leading)
-        content = line.strip()
-        if pending_key is not None:
-            parent, key, key_indent = pending_key
-            pending_key = None
-            if indent > key_indent:
-                child: Any = [] if content.startswith("- ") or content == "-" else {}
-                parent[key] = child
-                stack.append((indent, child))
-        while stack and indent < stack[-1][0]:
-            stack.pop()
-        container = stack[-1][1]
-        if content.startswith("-"):
-            if not isinstance(container, list):
-                raise LakectlConfigError(f"{path}:{number}: unexpected list item")
-            container.append(_scalar(content[1:].strip(), path, number))
-            continue
-        if not isinstance(container, dict) or ":" not in content:
-            raise LakectlConfigError(f"{path}:{number}: expected 'key: value', got {content!r}")
-        key, _, value = content.partition(":")
-        key = _unquote(key.strip())
-        value = value.strip()
-        if value:
-            container[key] = _scalar(value, path, number)
-        else:
-            container[key] = None
-            pending_key = (container, key, indent)
-    return root
-
-
-def _strip_comment(line: str) -> str:
-    quote = ""
-    for i, char in enumerate(line):
-        if quote:
-            if char == quote:
-                quote = ""
-        elif char in "'\"":
-            quote = char
-        elif char == "#" and (i == 0 or line[i - 1] in " \t"):
-            return line[:i]
-    return line
-
-
-def _unquote(text: str) -> str:
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-        return text[1:-1]
-    return text
-
-
-def _scalar(text: str, path: str, number: int) -> Any:
-    if text[:1] in ("{", "[", "&", "*", "|", ">", "!"):
-        raise LakectlConfigError(f"{path}:{number}: unsupported YAML ({text[:1]!r}); install PyYAML to read this file")
-    if text[:1] in "'\"":
-        if len(text) < 2 or text[-1] != text[0]:
-            raise LakectlConfigError(f"{path}:{number}: unterminated quoted string")
-        return text[1:-1]
-    lowered = text.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    if lowered in ("null", "~"):
-        return None
-    return text
