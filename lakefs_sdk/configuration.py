@@ -16,7 +16,7 @@ from typing import Any, Awaitable, Callable, ClassVar, Dict, List, Optional, Tup
 
 import urllib3
 
-from lakefs_sdk import __version__
+from lakefs_sdk import __version__, _log_state
 from lakefs_sdk._endpoint import API_BASE_PATH, normalize_endpoint
 from lakefs_sdk._redact import REDACTED, redact_url
 
@@ -203,6 +203,12 @@ class Configuration:
                 setattr(result, key, value)  # shared, not copied
             else:
                 setattr(result, key, copy.deepcopy(value, memo))
+        # The copy holds the logging changes of the original in its own name, so either
+        # can let go of them without undoing them for the other.
+        if result._debug:
+            _log_state.hold_debug(result, result.logger.values())
+        if result._logger_file:
+            result._attach_logger_file()
         return result
 
     def __repr__(self) -> str:
@@ -227,36 +233,57 @@ class Configuration:
     def logger_format(self, value: str) -> None:
         self._logger_format = value
         self.logger_formatter = logging.Formatter(value)
+        if getattr(self, "_logger_file", None):
+            self._attach_logger_file()  # the file's records take the new format
 
     @property
     def logger_file(self) -> Optional[str]:
-        """Path of a file that SDK log records are also written to."""
+        """Path of a file that the records of the loggers in ``logger`` are also written to.
+
+        As upstream, this adds a ``FileHandler`` to those loggers (process-wide), kept in
+        ``logger_file_handler``. Unlike upstream, it is undone: setting another path or
+        ``None`` removes the handler this configuration added, and configurations naming the
+        same file (with the same ``logger_format``) share one handler, removed and closed
+        when the last of them lets go of it or is garbage-collected.
+        """
         return self._logger_file
 
     @logger_file.setter
     def logger_file(self, value: Optional[str]) -> None:
         self._logger_file = value
         if value:
-            handler = logging.FileHandler(value)
-            handler.setFormatter(self.logger_formatter)
-            self.logger_file_handler = handler
-            for logger in self.logger.values():
-                logger.addHandler(handler)
+            self._attach_logger_file()
+        else:
+            _log_state.release_file(self)
+            self.logger_file_handler = None
+
+    def _attach_logger_file(self) -> None:
+        assert self._logger_file
+        self.logger_file_handler = _log_state.attach_file(
+            self, self._logger_file, self._logger_format, self.logger.values()
+        )
 
     @property
     def debug(self) -> bool:
         """Log each request and response (credentials masked) at DEBUG level when True.
 
-        Unlike the upstream SDK, this never switches on ``http.client``'s raw header dump,
-        which would print the ``Authorization`` header.
+        As upstream, ``True`` sets the loggers in ``logger`` (process-wide) to ``DEBUG``.
+        Unlike upstream, ``False`` only undoes that: when no configuration with
+        ``debug=True`` is left (set back to ``False`` or garbage-collected), each logger gets
+        back the level it had before, unless its level was changed since. A configuration
+        that never set ``debug=True`` (every new one) leaves the loggers' levels alone. Nor
+        does this ever switch on ``http.client``'s raw header dump, which would print the
+        ``Authorization`` header.
         """
         return self._debug
 
     @debug.setter
     def debug(self, value: bool) -> None:
-        self._debug = value
-        for logger in self.logger.values():
-            logger.setLevel(logging.DEBUG if value else logging.WARNING)
+        self._debug = bool(value)
+        if self._debug:
+            _log_state.hold_debug(self, self.logger.values())
+        else:
+            _log_state.release_debug(self)
 
     # -- authentication ---------------------------------------------------------------------
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import copy
+import gc
+import logging
+from pathlib import Path
+from typing import Iterator, List
 
 import pytest
 import urllib3
@@ -189,3 +193,140 @@ def test_to_debug_report_names_versions() -> None:
 
 def test_package_version() -> None:
     assert lakefs_sdk.__version__ == "1.84.0"
+
+
+# -- logging: the changes a configuration makes to the process's loggers are its own to undo -----
+
+
+@pytest.fixture
+def sdk_logger() -> Iterator[logging.Logger]:
+    """The package logger at INFO with no handler; whatever a test leaves is put back."""
+    logger = logging.getLogger("lakefs_sdk")
+    level, handlers = logger.level, list(logger.handlers)
+    logger.setLevel(logging.INFO)
+    yield logger
+    gc.collect()
+    for handler in logger.handlers:
+        if handler not in handlers:
+            logger.removeHandler(handler)
+            handler.close()
+    logger.setLevel(level)
+
+
+def test_a_new_configuration_leaves_logger_levels_alone(sdk_logger: logging.Logger) -> None:
+    config = Configuration()
+    config.debug = False  # upstream set WARNING here (and in every constructor)
+    assert sdk_logger.level == logging.INFO
+
+
+def test_debug_off_restores_the_level_it_found(sdk_logger: logging.Logger) -> None:
+    config = Configuration()
+    config.debug = True
+    assert sdk_logger.level == logging.DEBUG and config.debug is True
+    config.debug = True  # twice is one hold
+    config.debug = False
+    assert sdk_logger.level == logging.INFO and config.debug is False
+
+
+def test_two_configurations_do_not_undo_each_others_debug(sdk_logger: logging.Logger) -> None:
+    first, second = Configuration(), Configuration()
+    first.debug = True
+    second.debug = True
+    first.debug = False
+    assert sdk_logger.level == logging.DEBUG, "second still asks for DEBUG"
+    second.debug = False
+    assert sdk_logger.level == logging.INFO, "the level from before the first one"
+
+
+def test_a_level_set_since_is_kept(sdk_logger: logging.Logger) -> None:
+    config = Configuration()
+    config.debug = True
+    sdk_logger.setLevel(logging.ERROR)  # the application decides
+    config.debug = False
+    assert sdk_logger.level == logging.ERROR
+
+
+def test_a_collected_configuration_lets_go_of_debug(sdk_logger: logging.Logger) -> None:
+    config = Configuration()
+    config.debug = True
+    del config
+    gc.collect()
+    assert sdk_logger.level == logging.INFO
+
+
+def test_a_deep_copy_holds_debug_in_its_own_name(sdk_logger: logging.Logger) -> None:
+    config = Configuration()
+    config.debug = True
+    clone = copy.deepcopy(config)
+    config.debug = False
+    assert clone.debug is True and sdk_logger.level == logging.DEBUG
+    clone.debug = False
+    assert sdk_logger.level == logging.INFO
+
+
+def added_handlers(logger: logging.Logger) -> List[logging.FileHandler]:
+    return [h for h in logger.handlers if isinstance(h, logging.FileHandler)]
+
+
+def test_clearing_logger_file_removes_and_closes_its_handler(sdk_logger: logging.Logger, tmp_path: Path) -> None:
+    config = Configuration()
+    config.logger_file = str(tmp_path / "sdk.log")
+    (handler,) = added_handlers(sdk_logger)
+    assert config.logger_file_handler is handler
+    sdk_logger.info("kept")
+    config.logger_file = None
+    assert added_handlers(sdk_logger) == [] and config.logger_file_handler is None
+    assert handler.stream is None, "closed"
+    sdk_logger.info("after")
+    assert (tmp_path / "sdk.log").read_text().count("kept") == 1
+    assert "after" not in (tmp_path / "sdk.log").read_text()
+
+
+def test_another_logger_file_replaces_the_handler(sdk_logger: logging.Logger, tmp_path: Path) -> None:
+    config = Configuration()
+    config.logger_file = str(tmp_path / "a.log")
+    config.logger_file = str(tmp_path / "b.log")
+    (handler,) = added_handlers(sdk_logger)
+    assert handler.baseFilename == str(tmp_path / "b.log") and config.logger_file_handler is handler
+    sdk_logger.warning("only in b")
+    assert "only in b" in (tmp_path / "b.log").read_text()
+    assert "only in b" not in (tmp_path / "a.log").read_text()
+
+
+def test_two_configurations_on_one_file_write_each_record_once(sdk_logger: logging.Logger, tmp_path: Path) -> None:
+    path = str(tmp_path / "sdk.log")
+    first, second = Configuration(), Configuration()
+    first.logger_file = path
+    second.logger_file = path
+    assert len(added_handlers(sdk_logger)) == 1 and first.logger_file_handler is second.logger_file_handler
+    sdk_logger.warning("once")
+    first.logger_file = None
+    assert len(added_handlers(sdk_logger)) == 1, "second still writes to it"
+    second.logger_file = None
+    assert added_handlers(sdk_logger) == []
+    assert Path(path).read_text().count("once") == 1
+
+
+def test_a_deep_copy_and_a_collected_configuration_share_then_release_the_file(
+    sdk_logger: logging.Logger, tmp_path: Path
+) -> None:
+    config = Configuration()
+    config.logger_file = str(tmp_path / "sdk.log")
+    clone = copy.deepcopy(config)
+    assert clone.logger_file_handler is config.logger_file_handler
+    config.logger_file = None
+    assert len(added_handlers(sdk_logger)) == 1, "the copy still holds it"
+    del clone
+    gc.collect()
+    assert added_handlers(sdk_logger) == []
+
+
+def test_logger_format_applies_to_the_file_set_before(sdk_logger: logging.Logger, tmp_path: Path) -> None:
+    config = Configuration()
+    config.logger_file = str(tmp_path / "sdk.log")
+    config.logger_format = "FMT %(message)s"
+    (handler,) = added_handlers(sdk_logger)
+    sdk_logger.warning("hello")
+    assert (tmp_path / "sdk.log").read_text().splitlines() == ["FMT hello"]
+    config.logger_file = None
+    assert handler not in sdk_logger.handlers
