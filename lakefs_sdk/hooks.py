@@ -14,33 +14,22 @@ message that names the action run (``error.run_id``) and usually the failed hook
         print(failed_hook_output(api_client, error))  # e.g. the webhook's answer
 
 :func:`failed_hooks` returns the same as :class:`FailedHook` records, one per failed hook.
+:mod:`lakefs_sdk.aio.hooks` has the same two functions for the asyncio client.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union, cast
+from typing import TYPE_CHECKING, Iterator, List, Optional, Union
 
-from lakefs_sdk.exceptions import _HOOK_FAILURE, ApiException, ApiValueError
+from lakefs_sdk._hooks import PAGE_SIZE, FailedHook, HookLookup, HookRun, joined_output
+from lakefs_sdk.exceptions import ApiException
 
 if TYPE_CHECKING:
+    from lakefs_sdk.api.actions_api import ActionsApi
     from lakefs_sdk.api_client import ApiClient
     from lakefs_sdk.client import LakeFSClient
 
-# Hook runs fetched per page when the message does not name the failed ones.
-PAGE_SIZE = 1000
-
-
-@dataclass(frozen=True)
-class FailedHook:
-    """One hook that failed in an action run, and the log it wrote."""
-
-    run_id: str
-    hook_run_id: str
-    action: str  # the action's name, from its _lakefs_actions/ file
-    hook_id: str
-    output: str  # what the hook wrote: for a webhook, the request sent and the answer received
+__all__ = ["PAGE_SIZE", "FailedHook", "failed_hook_output", "failed_hooks"]
 
 
 def failed_hooks(
@@ -53,29 +42,15 @@ def failed_hooks(
     rejection, and the usual ``ApiException`` when the run cannot be read.
     """
     from lakefs_sdk.api.actions_api import ActionsApi
+    from lakefs_sdk.api_client import ApiClient
 
-    run_id = error.run_id
-    if run_id is None:
-        raise ApiValueError(f"not a hook rejection: the error names no action run ({error})")
-    repository = repository or error.arguments.get("repository")
-    if not isinstance(repository, str):
-        raise ApiValueError("the error does not name its repository: pass repository=")
-    actions = ActionsApi(cast("ApiClient", getattr(client, "api_client", client)))
-    named = [m.groupdict() for m in _HOOK_FAILURE.finditer(error.message or "")]
-    runs = named or [hook for hook in _hook_runs(actions, repository, run_id) if hook.get("status") == "failed"]
-    found: List[FailedHook] = []
-    for hook in runs:
-        output = actions.get_run_hook_output(repository, run_id, hook["hook_run_id"])
-        found.append(
-            FailedHook(
-                run_id=run_id,
-                hook_run_id=hook["hook_run_id"],
-                action=hook.get("action") or "",
-                hook_id=hook.get("hook_id") or "",
-                output=output.decode("utf-8", errors="replace"),
-            )
-        )
-    return found
+    lookup = HookLookup.from_error(error, repository)
+    actions = ActionsApi(client if isinstance(client, ApiClient) else client.api_client)
+    runs = lookup.named or tuple(_failed_runs(actions, lookup))
+    return [
+        lookup.failed_hook(hook, actions.get_run_hook_output(lookup.repository, lookup.run_id, hook["hook_run_id"]))
+        for hook in runs
+    ]
 
 
 def failed_hook_output(
@@ -85,22 +60,15 @@ def failed_hook_output(
 
     With several failed hooks, each output follows a ``--- action / hook_id ---`` line.
     """
-    hooks = failed_hooks(client, error, repository)
-    if len(hooks) == 1:
-        return hooks[0].output
-    return "\n".join(f"--- {hook.action} / {hook.hook_id} ---\n{hook.output}" for hook in hooks)
+    return joined_output(failed_hooks(client, error, repository))
 
 
-def _hook_runs(actions: Any, repository: str, run_id: str) -> Iterator[Dict[str, Any]]:
-    # Read as plain JSON: lakeFS lists hooks it did not run with status "skipped", which
-    # its API description does not allow, and those entries need not be understood here.
-    after = ""
-    while True:
-        response = actions.list_run_hooks_without_preload_content(repository, run_id, after=after, amount=PAGE_SIZE)
+def _failed_runs(actions: ActionsApi, lookup: HookLookup) -> Iterator[HookRun]:
+    after: Optional[str] = ""
+    while after is not None:
+        response = actions.list_run_hooks_without_preload_content(
+            lookup.repository, lookup.run_id, after=after, amount=PAGE_SIZE
+        )
         with response:
-            page = json.loads(response.data)
-        yield from page.get("results") or []
-        pagination = page.get("pagination") or {}
-        if not pagination.get("has_more") or not pagination.get("next_offset"):
-            return
-        after = pagination["next_offset"]
+            failed, after = lookup.read_page(response.data)
+        yield from failed
