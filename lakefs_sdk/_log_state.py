@@ -78,8 +78,8 @@ def attach_file(owner: object, path: str, log_format: str, loggers: Iterable[log
         if _file_by_owner.get(key) == file_key:
             hold = _files[file_key]
         else:
+            hold = _files.get(file_key) or _new_file_hold(file_key)  # opened before anything is let go
             _release_file(key)
-            hold = _files.get(file_key) or _new_file_hold(file_key)
             _files[file_key] = hold
             _file_by_owner[key] = file_key
         hold.owners.add(key)

@@ -208,7 +208,7 @@ class Configuration:
         if result._debug:
             _log_state.hold_debug(result, result.logger.values())
         if result._logger_file:
-            result._attach_logger_file()
+            result._attach_logger_file(result._logger_file)
         return result
 
     def __repr__(self) -> str:
@@ -233,8 +233,9 @@ class Configuration:
     def logger_format(self, value: str) -> None:
         self._logger_format = value
         self.logger_formatter = logging.Formatter(value)
-        if getattr(self, "_logger_file", None):
-            self._attach_logger_file()  # the file's records take the new format
+        path = getattr(self, "_logger_file", None)
+        if path:
+            self._attach_logger_file(path)  # the file's records take the new format
 
     @property
     def logger_file(self) -> Optional[str]:
@@ -250,18 +251,15 @@ class Configuration:
 
     @logger_file.setter
     def logger_file(self, value: Optional[str]) -> None:
-        self._logger_file = value
         if value:
-            self._attach_logger_file()
+            self._attach_logger_file(value)  # a file that cannot be opened changes nothing
         else:
             _log_state.release_file(self)
             self.logger_file_handler = None
+        self._logger_file = value
 
-    def _attach_logger_file(self) -> None:
-        assert self._logger_file
-        self.logger_file_handler = _log_state.attach_file(
-            self, self._logger_file, self._logger_format, self.logger.values()
-        )
+    def _attach_logger_file(self, path: str) -> None:
+        self.logger_file_handler = _log_state.attach_file(self, path, self._logger_format, self.logger.values())
 
     @property
     def debug(self) -> bool:

@@ -330,3 +330,15 @@ def test_logger_format_applies_to_the_file_set_before(sdk_logger: logging.Logger
     assert (tmp_path / "sdk.log").read_text().splitlines() == ["FMT hello"]
     config.logger_file = None
     assert handler not in sdk_logger.handlers
+
+
+def test_a_logger_file_that_cannot_be_opened_changes_nothing(sdk_logger: logging.Logger, tmp_path: Path) -> None:
+    config = Configuration()
+    config.logger_file = str(tmp_path / "sdk.log")
+    (handler,) = added_handlers(sdk_logger)
+    with pytest.raises(OSError):
+        config.logger_file = str(tmp_path / "no-such-dir" / "sdk.log")
+    assert config.logger_file == str(tmp_path / "sdk.log")
+    assert added_handlers(sdk_logger) == [handler] and config.logger_file_handler is handler
+    sdk_logger.warning("still logged")
+    assert "still logged" in (tmp_path / "sdk.log").read_text()
