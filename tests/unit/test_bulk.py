@@ -17,6 +17,7 @@ import os
 import pickle
 import signal
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -581,3 +582,34 @@ def test_async_concurrency_is_bounded(server: LoopbackServer, lake: FakeLake) ->
     lake.hold = threading.Barrier(3)
     report = aio_call(server.url, "upload_many", "repo", "main", [(b"x", f"b/{i}") for i in range(12)], concurrency=3)
     assert report.ok and lake.max_in_flight == 3
+
+
+@pytest.mark.parametrize("colour", ["sync", "async"])
+def test_fail_fast_wakes_an_item_waiting_to_be_retried(server: LoopbackServer, lake: FakeLake, colour: str) -> None:
+    """One item waits 20 s (its Retry-After) before a retry; another fails meanwhile: the wait ends at once."""
+    busy = Reply(503, '{"message": "busy"}', {"Content-Type": "application/json", "Retry-After": "20"})
+    lake.fail["w/slow"] = [busy]
+    waiting = threading.Event()
+
+    def fail_once_the_other_waits(request: Request) -> None:
+        if "w/slow" in request.query:
+            waiting.set()
+        elif "w/bad" in request.query:
+            waiting.wait(timeout=30)
+            time.sleep(0.3)  # the 503 has been answered meanwhile: its item is in its retry wait
+
+    lake.on_request = fail_once_the_other_waits
+    lake.fail["w/bad"] = [Reply(400, '{"message": "bad"}')]
+    items = [(b"1", "w/slow"), (b"2", "w/bad"), *((b"x", f"w/{i}") for i in range(4))]
+    started = time.monotonic()
+    if colour == "sync":
+        with ApiClient(configuration(server.url)) as client:
+            report = upload_many(ObjectsApi(client), "repo", "main", items, concurrency=2, fail_fast=True)
+    else:
+        report = aio_call(server.url, "upload_many", "repo", "main", items, concurrency=2, fail_fast=True)
+    elapsed = time.monotonic() - started
+    assert elapsed < 10, f"the retry wait was not cut short ({elapsed:.1f} s)"
+    assert [r.status for r in report] == ["failed", "failed"] + ["skipped"] * 4
+    assert isinstance(report.results[0].error, lakefs_sdk.ServiceException), "the waiting item gave up with its error"
+    assert isinstance(report.results[1].error, lakefs_sdk.BadRequestException)
+    assert lake.attempts["w/slow"] == 1, "not sent again"
