@@ -613,3 +613,39 @@ def test_fail_fast_wakes_an_item_waiting_to_be_retried(server: LoopbackServer, l
     assert isinstance(report.results[0].error, lakefs_sdk.ServiceException), "the waiting item gave up with its error"
     assert isinstance(report.results[1].error, lakefs_sdk.BadRequestException)
     assert lake.attempts["w/slow"] == 1, "not sent again"
+
+
+def test_cancelling_an_async_batch_starts_nothing_more(server: LoopbackServer, lake: FakeLake) -> None:
+    """Cancelled while its third and fourth uploads are held by the server: no fifth one starts."""
+    aio = pytest.importorskip("lakefs_sdk.aio")
+    from lakefs_sdk.aio import transfer as aio_transfer
+
+    third = threading.Event()
+    release = threading.Event()
+
+    def hold(request: Request) -> None:
+        if len(lake.attempts) >= 2:
+            third.set()
+            release.wait(timeout=30)
+
+    lake.on_request = hold
+    seen: List[str] = []
+
+    async def main() -> None:
+        async with aio.AsyncApiClient(configuration(server.url)) as client:
+            items = [(b"x", f"c/{i:02}") for i in range(20)]
+            task = asyncio.ensure_future(
+                aio_transfer.upload_many(aio.ObjectsApi(client), "repo", "main", items, concurrency=2,
+                                         on_item=lambda r: seen.append(r.path))
+            )
+            while not third.is_set():
+                await asyncio.sleep(0.01)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            release.set()
+            await asyncio.sleep(0.3)  # time for a wrongly started item to reach the server
+
+    asyncio.run(main())
+    assert sorted(seen) == ["c/00", "c/01"], "on_item was called for what completed before the cancellation"
+    assert len(lake.attempts) <= 4 and sorted(lake.objects)[:2] == ["c/00", "c/01"], "nothing started after it"
