@@ -401,6 +401,7 @@ class Batch:
         self.stopped = threading.Event()
         self._next = 0
         self._lock = threading.Lock()
+        self._on_stop: List[Callable[[], None]] = []
 
     def take(self) -> Optional[List[TransferResult]]:
         """The next group of items to run (now marked running), or None when none is left or the batch stopped."""
@@ -421,7 +422,7 @@ class Batch:
         """Record that ``result``'s item failed; with ``fail_fast``, start no other item."""
         result.value, result.error, result.status = None, error, FAILED
         if self.fail_fast:
-            self.stopped.set()
+            self.stop()
 
     def fail_unfinished(self, group: Sequence[TransferResult], error: BaseException) -> None:
         """Record ``error`` for every item of ``group`` still running (the whole group's call failed)."""
@@ -430,8 +431,19 @@ class Batch:
                 self.fail(result, error)
 
     def stop(self) -> None:
-        """Start no other item."""
+        """Start no other item, and wake what waits for the batch to stop (:meth:`on_stop`)."""
         self.stopped.set()
+        for callback in list(self._on_stop):
+            callback()
+
+    def on_stop(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (in the thread that stops the batch) when it stops, e.g. to wake a waiting task."""
+        self._on_stop.append(callback)
+
+    def forget_on_stop(self, callback: Callable[[], None]) -> None:
+        """No longer call ``callback`` when the batch stops."""
+        if callback in self._on_stop:
+            self._on_stop.remove(callback)
 
     def report(self, interrupted: bool = False) -> TransferReport:
         """Every item's outcome; items never started are skipped, items still running unfinished."""

@@ -17,6 +17,7 @@ import os
 import pickle
 import signal
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -581,3 +582,70 @@ def test_async_concurrency_is_bounded(server: LoopbackServer, lake: FakeLake) ->
     lake.hold = threading.Barrier(3)
     report = aio_call(server.url, "upload_many", "repo", "main", [(b"x", f"b/{i}") for i in range(12)], concurrency=3)
     assert report.ok and lake.max_in_flight == 3
+
+
+@pytest.mark.parametrize("colour", ["sync", "async"])
+def test_fail_fast_wakes_an_item_waiting_to_be_retried(server: LoopbackServer, lake: FakeLake, colour: str) -> None:
+    """One item waits 20 s (its Retry-After) before a retry; another fails meanwhile: the wait ends at once."""
+    busy = Reply(503, '{"message": "busy"}', {"Content-Type": "application/json", "Retry-After": "20"})
+    lake.fail["w/slow"] = [busy]
+    waiting = threading.Event()
+
+    def fail_once_the_other_waits(request: Request) -> None:
+        if "w/slow" in request.query:
+            waiting.set()
+        elif "w/bad" in request.query:
+            waiting.wait(timeout=30)
+            time.sleep(0.3)  # the 503 has been answered meanwhile: its item is in its retry wait
+
+    lake.on_request = fail_once_the_other_waits
+    lake.fail["w/bad"] = [Reply(400, '{"message": "bad"}')]
+    items = [(b"1", "w/slow"), (b"2", "w/bad"), *((b"x", f"w/{i}") for i in range(4))]
+    started = time.monotonic()
+    if colour == "sync":
+        with ApiClient(configuration(server.url)) as client:
+            report = upload_many(ObjectsApi(client), "repo", "main", items, concurrency=2, fail_fast=True)
+    else:
+        report = aio_call(server.url, "upload_many", "repo", "main", items, concurrency=2, fail_fast=True)
+    elapsed = time.monotonic() - started
+    assert elapsed < 10, f"the retry wait was not cut short ({elapsed:.1f} s)"
+    assert [r.status for r in report] == ["failed", "failed"] + ["skipped"] * 4
+    assert isinstance(report.results[0].error, lakefs_sdk.ServiceException), "the waiting item gave up with its error"
+    assert isinstance(report.results[1].error, lakefs_sdk.BadRequestException)
+    assert lake.attempts["w/slow"] == 1, "not sent again"
+
+
+def test_cancelling_an_async_batch_starts_nothing_more(server: LoopbackServer, lake: FakeLake) -> None:
+    """Cancelled once two uploads completed and the next ones are held by the server: no other one starts."""
+    aio = pytest.importorskip("lakefs_sdk.aio")
+    from lakefs_sdk.aio import transfer as aio_transfer
+
+    third = threading.Event()
+    release = threading.Event()
+
+    def hold(request: Request) -> None:
+        if dict(urllib.parse.parse_qsl(request.query)).get("path") not in ("c/00", "c/01"):
+            third.set()
+            release.wait(timeout=30)
+
+    lake.on_request = hold
+    seen: List[str] = []
+
+    async def main() -> None:
+        async with aio.AsyncApiClient(configuration(server.url)) as client:
+            items = [(b"x", f"c/{i:02}") for i in range(20)]
+            task = asyncio.ensure_future(
+                aio_transfer.upload_many(aio.ObjectsApi(client), "repo", "main", items, concurrency=2,
+                                         on_item=lambda r: seen.append(r.path))
+            )
+            while not (third.is_set() and len(seen) == 2):
+                await asyncio.sleep(0.01)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            release.set()
+            await asyncio.sleep(0.3)  # time for a wrongly started item to reach the server
+
+    asyncio.run(main())
+    assert sorted(seen) == ["c/00", "c/01"], "on_item was called for what completed before the cancellation"
+    assert len(lake.attempts) <= 4 and sorted(lake.objects)[:2] == ["c/00", "c/01"], "nothing started after it"

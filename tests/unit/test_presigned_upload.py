@@ -1,4 +1,4 @@
-"""transfer.upload_presigned: reserve a location, PUT the bytes to the store, link them.
+"""transfer.upload_presigned (and its asyncio twin): reserve a location, PUT the bytes to the store, link them.
 
 Two loopback servers: lakeFS on 127.0.0.1 and the object store on 127.0.0.2, so that the
 PUT goes to another host, as it does in production.
@@ -6,9 +6,11 @@ PUT goes to another host, as it does in production.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
-from typing import Dict, Iterator, List, Optional, Tuple
+from pathlib import Path
+from typing import Any, AsyncIterator, Awaitable, Callable, Dict, Iterator, List, Optional, Tuple, TypeVar
 
 import pytest
 
@@ -21,6 +23,7 @@ from support.loopback import LoopbackServer, Reply, Request
 
 PAYLOAD = bytes(range(256)) * 5000  # 1.2 MiB: more than one 1 MiB chunk
 SECRET = "presign-test-secret-key"
+T = TypeVar("T")
 STATS = {"path": "data/big.bin", "path_type": "object", "physical_address": "s3://bucket/abc", "checksum": "etag-1",
          "mtime": 1, "size_bytes": len(PAYLOAD)}
 
@@ -184,3 +187,99 @@ def test_put_headers_name_the_blob_type_for_azure_only() -> None:
     s3 = store_put_headers("https://bucket.s3.amazonaws.com/abc?X-Amz-Signature=x", "text/csv", 3)
     assert azure == {"Content-Type": "application/octet-stream", "Content-Length": "3", "x-ms-blob-type": "BlockBlob"}
     assert s3 == {"Content-Type": "text/csv", "Content-Length": "3"}
+
+
+# -- asyncio: the same helpers from lakefs_sdk.aio.transfer -------------------------------------------
+
+
+def aio_run(lakefs: LoopbackServer, scenario: Callable[[Any, Any], Awaitable[T]], cookie: Optional[str] = None) -> T:
+    """Run ``scenario(aio_transfer, staging)`` with an async client of ``lakefs``."""
+    aio = pytest.importorskip("lakefs_sdk.aio")
+    from lakefs_sdk.aio import transfer as aio_transfer
+
+    async def main() -> T:
+        config = Configuration(host=lakefs.url + "/api/v1", username="AKIA", password=SECRET)
+        config.retry_backoff = 0.01
+        async with aio.AsyncApiClient(config, cookie=cookie) as client:
+            return await scenario(aio_transfer, aio.StagingApi(client))
+
+    return asyncio.run(main())
+
+
+def test_async_bytes_go_to_the_store_without_credentials_and_are_linked(
+    lakefs: LoopbackServer, store: LoopbackServer, tmp_path: Path
+) -> None:
+    source = tmp_path / "big.bin"
+    source.write_bytes(PAYLOAD)
+    calls: List[Tuple[int, Optional[int]]] = []
+
+    async def scenario(aio_transfer: Any, staging: Any) -> Any:
+        first = await aio_transfer.upload_presigned(staging, "repo", "main", "data/big.bin", PAYLOAD, content_type="application/x-bin",
+                                                    metadata={"owner": "etl"}, progress=lambda d, t: calls.append((d, t)))
+        await aio_transfer.upload_presigned(staging, "repo", "main", "data/big.bin", str(source))
+        return first
+
+    stats = aio_run(lakefs, scenario, cookie="session=lakefs-cookie")
+    assert isinstance(stats, ObjectStats) and stats.checksum == "etag-1"
+    assert [r.path for r in lakefs.requests].count("/api/v1/config") == 1, "the configuration is read once per client"
+    puts = store.requests
+    assert [p.body for p in puts] == [PAYLOAD, PAYLOAD], "bytes and a path are both streamed whole"
+    assert puts[0].method == "PUT" and puts[0].target == "/bucket/abc?X-Amz-Signature=f00d"
+    assert puts[0].header("Content-Length") == str(len(PAYLOAD)) and puts[0].header("Content-Type") == "application/x-bin"
+    for put in puts:
+        assert put.header("Authorization") is None and put.header("Cookie") is None, "lakeFS credentials stay with lakeFS"
+    link = next(r for r in lakefs.requests if r.method == "PUT")
+    assert link.header("Authorization") is not None and link.header("Cookie") == "session=lakefs-cookie"
+    assert json.loads(link.body)["checksum"] == "etag-1" and json.loads(link.body)["user_metadata"] == {"owner": "etl"}
+    assert calls[-1] == (len(PAYLOAD), len(PAYLOAD))
+
+
+def test_async_store_refusal_raises_and_links_nothing(lakefs: LoopbackServer, store: LoopbackServer) -> None:
+    store.handler = lambda request: Reply(403, b"<Error>SignatureDoesNotMatch</Error>", {"Content-Type": "application/xml"})
+
+    async def scenario(aio_transfer: Any, staging: Any) -> Any:
+        return await aio_transfer.upload_presigned(staging, "repo", "main", "data/big.bin", PAYLOAD)
+
+    with pytest.raises(lakefs_sdk.ForbiddenException) as raised:
+        aio_run(lakefs, scenario)
+    assert str(raised.value).startswith("upload_presigned(repository='repo', branch='main', path='data/big.bin') failed: 403")
+    assert "SignatureDoesNotMatch" in str(raised.value)
+    assert not any(r.method == "PUT" for r in lakefs.requests), "nothing is linked"
+
+
+def test_async_refusals_come_before_any_upload(lakefs: LoopbackServer, store: LoopbackServer) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield PAYLOAD
+
+    async def unknown_size(aio_transfer: Any, staging: Any) -> Any:
+        return await aio_transfer.upload_presigned(staging, "repo", "main", "data/big.bin", chunks())
+
+    with pytest.raises(lakefs_sdk.ApiValueError, match="known size"):
+        aio_run(lakefs, unknown_size)
+    assert lakefs.requests == []
+
+    lakefs.handler = Lakefs(presigned_url=None, pre_sign_support=False)
+
+    async def twice(aio_transfer: Any, staging: Any) -> List[str]:
+        assert await aio_transfer.supports_presign(staging.api_client) is False
+        messages = []
+        for _ in range(2):
+            with pytest.raises(lakefs_sdk.ApiValueError) as raised:
+                await aio_transfer.upload_presigned(staging, "repo", "main", "data/big.bin", PAYLOAD)
+            messages.append(str(raised.value))
+        return messages
+
+    messages = aio_run(lakefs, twice)
+    assert all("does not support presigned URLs" in m and "use upload()" in m for m in messages)
+    assert [r.path for r in lakefs.requests] == ["/api/v1/config"], "asked once per client; nothing reserved"
+    assert store.requests == []
+
+
+def test_async_supports_presign_is_none_when_the_configuration_is_not_readable(lakefs: LoopbackServer) -> None:
+    lakefs.handler = lambda request: Reply(403, '{"message": "insufficient permissions"}')
+
+    async def scenario(aio_transfer: Any, staging: Any) -> Tuple[Optional[bool], Optional[bool]]:
+        return await aio_transfer.supports_presign(staging.api_client), await aio_transfer.supports_presign(staging.api_client)
+
+    assert aio_run(lakefs, scenario) == (None, None)
+    assert len(lakefs.requests) == 1
