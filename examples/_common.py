@@ -24,6 +24,8 @@ from lakefs_sdk.lakectl import LakectlConfigError
 EXIT_FAILED = 1
 # Exit status when the connection settings are missing or invalid (argparse uses it too).
 EXIT_USAGE = 2
+# What lakeFS answers (400) when a repository is created in a namespace another one used.
+NAMESPACE_IN_USE = "storage namespace already in use"
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
@@ -92,7 +94,12 @@ def suggested_namespace(storage: StorageConfig, repo: str) -> str:
 
 
 def ensure_repository(client: LakeFSClient, repo: str, storage_namespace: Optional[str] = None) -> bool:
-    """Create repository ``repo`` (default branch ``main``) unless it exists; False (said why) if impossible."""
+    """Create repository ``repo`` (default branch ``main``) unless it exists; False (said why) if impossible.
+
+    Without ``storage_namespace``, the one the server suggests; if a deleted repository left
+    its data there, the same followed by a unique suffix.
+    """
+    suggested = storage_namespace is None
     if storage_namespace is None:
         config = client.config_api.get_config()
         storage = config.storage_config or next(iter(config.storage_config_list or []), None)
@@ -110,6 +117,15 @@ def ensure_repository(client: LakeFSClient, repo: str, storage_namespace: Option
     except lakefs_sdk.ConflictException:
         print(f"repository {repo} exists: using it")
         return True
+    except lakefs_sdk.BadRequestException as error:
+        # A deleted repository leaves its data, and lakeFS's marker, in its namespace: a new
+        # repository cannot use it. Our own suggestion can take a fresh suffix; a given one cannot.
+        if not suggested or NAMESPACE_IN_USE not in (error.message or ""):
+            raise
+        storage_namespace = f"{storage_namespace}-{run_id()}"
+        print(f"storage namespace {creation.storage_namespace} is in use (a deleted repository's?): "
+              f"using {storage_namespace}")
+        client.repositories_api.create_repository(RepositoryCreation(name=repo, storage_namespace=storage_namespace))
     print(f"created repository {repo} in {storage_namespace}")
     return True
 

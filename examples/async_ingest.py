@@ -3,7 +3,7 @@
 
     python examples/async_ingest.py example-repo ./landing --prefix raw/2025-01-02/ --concurrency 16
 
-The asyncio twin of ingest.py (needs the ``aio`` extra: ``pip install 'lakefs-sdk[aio]'``):
+The asyncio twin of ingest.py (needs the ``aio`` extra: ``pip install '.[aio]'`` in a checkout; see the README):
 
 1. Create a branch from ``--into`` (default ``main``), named ``ingest-<time>-<random>``
    unless ``--branch`` names it.

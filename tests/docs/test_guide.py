@@ -42,6 +42,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import types
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -390,12 +391,20 @@ def test_the_guide_left_what_it_says_on_lakefs(
     client = lakefs_client
     repo = lakefs_guide.target.repo
     repository = client.repositories_api.get_repository(repo)
-    assert repository.storage_namespace == f"local://{repo}", "the namespace the server suggested"
+    assert re.fullmatch(rf"local://{repo}-[0-9a-f]{{8}}", repository.storage_namespace), "the server's prefix, a suffix"
     objects = client.objects_api
     assert objects.get_object(repo, "main", "raw/events.csv") == (lakefs_guide.workdir / "events.csv").read_bytes()
     assert objects.get_object(repo, "main", "raw/totals.csv") == b"2025-01-01,100\n2025-01-02,200\n2025-01-03,300\n"
     assert (lakefs_guide.workdir / "events-copy.csv").read_bytes() == (lakefs_guide.workdir / "events.csv").read_bytes()
     assert (lakefs_guide.workdir / "events-again.csv").read_bytes() == (lakefs_guide.workdir / "events.csv").read_bytes()
+
+    # Rolling back: the last snippet hard-reset "prices" to its first commit, and dropped what was staged.
+    v1 = lakefs_guide.module.__dict__["v1"]
+    assert client.branches_api.get_branch(repo, "prices").commit_id == v1.id
+    assert objects.get_object(repo, "prices", "tables/prices.csv") == b"v1\n"
+    assert client.branches_api.diff_branch(repo, "prices").results == []
+    merged = client.refs_api.log_commits(repo, "prices-update", amount=2).results
+    assert [c.message for c in merged] == ["Prices v5", "Prices v4"], "the reverted merge's commits stay on their branch"
 
 
 # -- the five-minute section's shell commands ----------------------------------------------------
@@ -423,10 +432,14 @@ def test_five_minutes_on_lakefs(
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "examples").symlink_to(ROOT / "examples")  # the commands run from a checkout's root
-    try:
+
+    def create_the_repository() -> None:
         for snippet in (s for s in SNIPPETS if s.section == FIVE_MINUTES):
             code = snippet.code.replace(PLACEHOLDER_REPO, repo)
             exec(compile("\n" * (snippet.line - 1) + code, str(GUIDE), "exec"), {"__name__": "five_minutes"})
+
+    try:
+        create_the_repository()
         block = _five_minute_shell()
         script = ["bash", "-euo", "pipefail", "-c", block.code.replace(PLACEHOLDER_REPO, repo)]
         result = subprocess.run(script, capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
@@ -438,15 +451,50 @@ def test_five_minutes_on_lakefs(
         assert again.returncode == 0, f"docs/guide.md:{block.line}, second run:\n{again.stdout}\n{again.stderr}"
         assert "nothing new" in again.stdout, "ingest.py found the same files on main"
         assert len(list(lakefs_client.tags_api.list_tags_iter(repo))) == 2
+
+        # Deleted, the repository leaves its namespace in use; the snippet creates it again elsewhere.
+        first = lakefs_client.repositories_api.get_repository(repo).storage_namespace
+        delete_repository(lakefs_client, repo)
+        wait_until_gone(lakefs_client, repo)
+        create_the_repository()
+        second = lakefs_client.repositories_api.get_repository(repo).storage_namespace
+        assert second != first and re.fullmatch(rf"local://{repo}-[0-9a-f]{{8}}", second), (first, second)
+        # And so does --create-repo, the other way the section gives, after its suggestion was used.
+        for _ in range(2):
+            delete_repository(lakefs_client, repo)
+            wait_until_gone(lakefs_client, repo)
+            ingest = ["python", "examples/ingest.py", repo, "landing", "--prefix", "raw/", "--create-repo"]
+            created = subprocess.run(ingest, capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+            assert created.returncode == 0, f"{created.stdout}\n{created.stderr}"
+            assert f"created repository {repo} in local://{repo}" in created.stdout, created.stdout
+            assert objects_on(lakefs_client, repo) == ["raw/events.csv"]
+        assert "is in use" in created.stdout, "the second time, local://REPO had been used: a suffix was added"
     finally:
         delete_repository(lakefs_client, repo)
+
+
+def wait_until_gone(client: LakeFSClient, repo: str) -> None:
+    """Wait, as the guide says, until a deleted repository is no longer served from lakeFS's cache (5 s + jitter)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            client.repositories_api.get_repository(repo)
+        except lakefs_sdk.NotFoundException:
+            return
+        time.sleep(0.5)
+    pytest.fail(f"repository {repo} still answers 20 s after its deletion")
+
+
+def objects_on(client: LakeFSClient, repo: str) -> List[str]:
+    return [o.path for o in client.objects_api.list_objects_iter(repo, "main")]
 
 
 def check_five_minutes(client: LakeFSClient, repo: str, out: str, workdir: Path) -> None:
     """What the section's commands must have left in ``repo``."""
     events = (workdir / "landing" / "events.csv").read_bytes()
     objects = client.objects_api
-    assert client.repositories_api.get_repository(repo).storage_namespace == f"local://{repo}"
+    namespace = client.repositories_api.get_repository(repo).storage_namespace
+    assert re.fullmatch(rf"local://{repo}-[0-9a-f]{{8}}", namespace), namespace
     on_main = [o.path for o in objects.list_objects_iter(repo, "main")]
     # ingest, experiments' winner and ci_cd_hooks' merged files; the hook itself is gone again.
     assert "raw/events.csv" in on_main and "model/params.json" in on_main, on_main

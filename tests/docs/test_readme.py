@@ -94,3 +94,17 @@ def test_quickstart_sends_what_it_says(prism: PrismProxy, tmp_path: Path, monkey
     upload = sent[3].request
     assert upload.header("Content-Type").startswith("multipart/form-data")  # type: ignore[union-attr]
     assert PARQUET in upload.body, "the file's bytes went out"
+
+
+def test_users_read_install_and_quickstart_first() -> None:
+    """Installation and Quickstart open the README; the project's own set-up comes under its own heading, later."""
+    text = README.read_text(encoding="utf-8")
+    headings = re.findall(r"^## (.+)$", text, flags=re.M)
+    assert headings[:2] == ["Installation", "Quickstart"], headings
+    assert "Working on lakefs_sdk" in headings, headings
+    working = text.index("\n## Working on lakefs_sdk\n")
+    after = text[working:].split("\n## ", 2)[1]  # the section's own text
+    setup = re.findall(r"^```sh\n(.*?)^```", after, flags=re.S | re.M)
+    assert setup and [line.split()[0] for line in setup[0].splitlines()] == ["scripts/generate.sh", "scripts/test.sh"]
+    for command in ("scripts/generate.sh", "scripts/test.sh"):
+        assert command not in text[:working], f"{command} is for working on the project: not before its heading"
