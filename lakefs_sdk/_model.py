@@ -41,11 +41,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.main import IncEx
 from typing_extensions import Self
 
 from lakefs_sdk._redact import redact_value
-
-IncEx = Union[set[int], set[str], Dict[int, Any], Dict[str, Any]]
 
 # Validation context key with which ``from_dict`` says that its data is a server answer.
 SERVER_ANSWER = "lakefs_sdk.server_answer"
@@ -195,7 +194,7 @@ class LakeFSModel(BaseModel):
 
     # -- pydantic v1 method names kept for existing callers, without deprecation warnings ---
 
-    def dict(  # type: ignore[override]
+    def dict(
         self,
         *,
         include: IncEx | None = None,
@@ -215,7 +214,7 @@ class LakeFSModel(BaseModel):
             exclude_none=exclude_none,
         )
 
-    def json(  # type: ignore[override]
+    def json(
         self,
         *,
         include: IncEx | None = None,
@@ -224,10 +223,15 @@ class LakeFSModel(BaseModel):
         exclude_unset: bool = False,
         exclude_defaults: bool = False,
         exclude_none: bool = False,
+        encoder: Optional[Callable[[Any], Any]] = None,
+        models_as_dict: bool = True,
         indent: Optional[int] = None,
         **_ignored: Any,
     ) -> str:
-        """Same as ``model_dump_json``; kept because upstream code calls the pydantic v1 name."""
+        """Same as ``model_dump_json``; kept because upstream code calls the pydantic v1 name.
+
+        ``encoder`` and ``models_as_dict`` (pydantic v1 options) are accepted and ignored.
+        """
         return self.model_dump_json(
             include=include,
             exclude=exclude,
