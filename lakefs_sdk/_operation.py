@@ -141,12 +141,12 @@ class Operation(Generic[T]):
         self._path_format = _PLACEHOLDER.sub(number, path)
         self._path_params = tuple(order)
         # What each call needs, computed once: (index, name, required, is a header, checked even
-        # without client-side validation, checker); (index, wire name, explode) per query param.
+        # without client-side validation, checker); (index, "wire_name=", explode) per query param.
         self._checks: Tuple[Tuple[int, str, bool, bool, bool, Checker], ...] = tuple(
             (i, p.name, p.required, p.location == HEADER, p.location in (PATH, HEADER), p.check) for i, p in indexed
         )
         self._query_params: Tuple[Tuple[int, str, bool], ...] = tuple(
-            (i, p.wire_name, p.explode) for i, p in indexed if p.location == QUERY
+            (i, p.wire_name + "=", p.explode) for i, p in indexed if p.location == QUERY
         )
         self._header_params: Tuple[Tuple[int, str], ...] = tuple(
             (i, p.wire_name) for i, p in indexed if p.location == HEADER
@@ -195,18 +195,18 @@ class Operation(Generic[T]):
         if not self._query_params:
             return ""
         parts: List[str] = []
-        for i, name, explode in self._query_params:
+        for i, prefix, explode in self._query_params:
             value = values[i]
             if value is None:
                 continue
             if isinstance(value, (list, tuple)):
                 encoded = [_query_value(v) for v in value]
                 if explode:
-                    parts.extend(f"{name}={v}" for v in encoded)
+                    parts.extend(prefix + v for v in encoded)
                 else:
-                    parts.append(f"{name}={','.join(encoded)}")
+                    parts.append(prefix + ",".join(encoded))
             else:
-                parts.append(f"{name}={_query_value(value)}")
+                parts.append(prefix + _query_value(value))
         return "&".join(parts)
 
     def header_values(self, values: Sequence[Any]) -> Dict[str, str]:
@@ -262,11 +262,17 @@ def _segment(value: Any, safe: str) -> str:
 
 
 def _query_value(value: Any) -> str:
-    if value is True:
+    kind = type(value)
+    text: str
+    if kind is str:
+        text = value
+    elif kind is int:
+        return str(value)  # digits and "-": nothing to encode
+    elif value is True:
         return "true"
-    if value is False:
+    elif value is False:
         return "false"
-    if isinstance(value, datetime.datetime):
+    elif isinstance(value, datetime.datetime):
         text = value.isoformat() if value.tzinfo else value.isoformat() + "Z"
     elif isinstance(value, datetime.date):
         text = value.isoformat()
