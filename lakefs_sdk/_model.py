@@ -24,6 +24,7 @@ from typing import (
     Dict,
     FrozenSet,
     Iterable,
+    Literal,
     Optional,
     Tuple,
     Union,
@@ -40,11 +41,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.main import IncEx
 from typing_extensions import Self
 
 from lakefs_sdk._redact import redact_value
-
-IncEx = Union[set[int], set[str], Dict[int, Any], Dict[str, Any]]
 
 # Validation context key with which ``from_dict`` says that its data is a server answer.
 SERVER_ANSWER = "lakefs_sdk.server_answer"
@@ -82,38 +82,44 @@ class LakeFSModel(BaseModel):
     @staticmethod
     def enum_validator(
         field: str,
-        allowed: Iterable[str],
         *,
         also: Iterable[str] = (),
         from_server: Iterable[str] = (),
         any_in_answers: bool = False,
     ) -> Any:
-        """Build a validator that accepts only the ``allowed`` strings for ``field`` (or None).
+        """Build a validator that accepts only the values of ``field``'s ``Literal`` type (or None).
 
-        It runs around the field's ``Literal`` type check, so a wrong value gets this message
-        (listing the allowed values) rather than pydantic's. Beyond ``allowed``:
+        The allowed values are read from the field's annotation (``Optional[Literal['a', 'b']]``)
+        the first time a value is checked, so the spec's values are written once, in the type.
+        It runs around the type check, so a wrong value gets this message (listing the allowed
+        values) rather than pydantic's. Beyond those values:
 
         - ``also``: values accepted everywhere and kept as given, although the type leaves
           them out (``""``, which lakeFS takes as "unset" for a merge strategy);
-        - ``from_server``: values a real lakeFS server sends that the spec's enum lacks,
-          accepted when a server answer is decoded (see :meth:`zero_when_absent`), refused
-          in a model built in Python;
+        - ``from_server``: values a real lakeFS server sends that the spec's enum lacks: they
+          are in the ``Literal`` (a value read from an answer may be one of them), accepted
+          when a server answer is decoded (see :meth:`zero_when_absent`), refused in a model
+          built in Python;
         - ``any_in_answers``: every string is accepted in a server answer (the spec lists no
-          values; ``allowed`` are the ones lakeFS accepts in a request).
+          values; the ``Literal`` holds the ones lakeFS accepts in a request).
         """
-        allowed_values = tuple(allowed)
         also_values = tuple(also)
         server_values = tuple(from_server)
+        allowed_by_class: Dict[type, Tuple[Any, ...]] = {}
 
-        def check(cls: type, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
-            if value is None or value in allowed_values:
+        def check(cls: type[BaseModel], value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+            allowed = allowed_by_class.get(cls)
+            if allowed is None:
+                literal = literal_values(cls.model_fields[field].annotation)
+                allowed = allowed_by_class[cls] = tuple(v for v in literal if v not in server_values)
+            if value is None or value in allowed:
                 return handler(value)  # the type decides on None (Optional or required)
             if isinstance(value, str):
                 if value in also_values:
                     return value
                 if _is_server_answer(info) and (any_in_answers or value in server_values):
                     return value
-            raise ValueError(f"must be one of {allowed_values!r}, got {value!r}")
+            raise ValueError(f"must be one of {allowed!r}, got {value!r}")
 
         validator: Any = classmethod(check)  # pydantic's stubs type only plain functions here
         return field_validator(field, mode="wrap")(validator)
@@ -188,7 +194,7 @@ class LakeFSModel(BaseModel):
 
     # -- pydantic v1 method names kept for existing callers, without deprecation warnings ---
 
-    def dict(  # type: ignore[override]
+    def dict(
         self,
         *,
         include: IncEx | None = None,
@@ -208,7 +214,7 @@ class LakeFSModel(BaseModel):
             exclude_none=exclude_none,
         )
 
-    def json(  # type: ignore[override]
+    def json(
         self,
         *,
         include: IncEx | None = None,
@@ -217,10 +223,15 @@ class LakeFSModel(BaseModel):
         exclude_unset: bool = False,
         exclude_defaults: bool = False,
         exclude_none: bool = False,
+        encoder: Optional[Callable[[Any], Any]] = None,
+        models_as_dict: bool = True,
         indent: Optional[int] = None,
         **_ignored: Any,
     ) -> str:
-        """Same as ``model_dump_json``; kept because upstream code calls the pydantic v1 name."""
+        """Same as ``model_dump_json``; kept because upstream code calls the pydantic v1 name.
+
+        ``encoder`` and ``models_as_dict`` (pydantic v1 options) are accepted and ignored.
+        """
         return self.model_dump_json(
             include=include,
             exclude=exclude,
@@ -252,6 +263,21 @@ class LakeFSModel(BaseModel):
     def __repr_args__(self) -> Iterable[tuple[Optional[str], Any]]:
         for name, value in super().__repr_args__():
             yield name, (redact_value(name, value) if name else value)
+
+
+def literal_values(annotation: Any) -> Tuple[Any, ...]:
+    """The values of the ``Literal`` in ``annotation`` (``Optional[Literal['a', 'b']]`` -> ``('a', 'b')``).
+
+    Raises ``TypeError`` when the annotation holds no ``Literal``: an enum validator on such
+    a field could not know its values.
+    """
+    origin = get_origin(annotation)
+    if origin is Literal:
+        return get_args(annotation)
+    for arg in get_args(annotation) if origin in (Union, Annotated) else ():
+        if arg is not type(None) and get_origin(arg) in (Literal, Union, Annotated):
+            return literal_values(arg)
+    raise TypeError(f"{annotation!r} holds no Literal type")
 
 
 def _is_server_answer(info: ValidationInfo) -> bool:

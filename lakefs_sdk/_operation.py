@@ -1,8 +1,9 @@
 """Operation descriptors: the data each generated API method hands to the ``ApiClient``.
 
-A generated API module declares one ``Operation`` per endpoint, built from the spec at
-generation time (method, path, parameters with their wire names and constraints,
-response types, auth schemes, media types). This module turns a call's arguments into
+The generated modules of ``lakefs_sdk._operations`` declare one ``Operation`` per
+operationId, built from the spec at generation time (method, path, parameters with their
+wire names and constraints, response types, auth schemes, media types); the sync and the
+asyncio API classes both send them. This module turns a call's arguments into
 the parts of an HTTP request, refusing anything that would change the request's meaning
 before a byte is sent:
 
@@ -24,19 +25,24 @@ from urllib.parse import quote, unquote
 from lakefs_sdk import _types
 from lakefs_sdk.exceptions import ApiTypeError, ApiValueError
 
-PATH, QUERY, HEADER, BODY, FORM, COOKIE = "path", "query", "header", "body", "form", "cookie"
+PATH, QUERY, HEADER, BODY, FORM = "path", "query", "header", "body", "form"
+
+# The API's global ``security`` schemes, in the order the generator lists them (the last
+# one setting ``Authorization`` wins: a bearer token over basic credentials). An operation
+# sends these unless its descriptor names others (``auth=()``: no credentials).
+API_SECURITY: Tuple[str, ...] = ("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token")
 
 # Characters that may never be left unencoded in a path segment: each would end or
 # change the segment.
 _PATH_UNSAFE = "/?#%"
 _BAD_HEADER_CHARS = re.compile(r"[\r\n\x00]")
-_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an HTTP token; used with fullmatch
 _PLACEHOLDER = re.compile(r"\{([^}]+)\}")
 # RFC 3986 unreserved characters: a value made only of these needs no encoding.
 _UNRESERVED = re.compile(r"[A-Za-z0-9._~-]+")
 
 Checker = Callable[[Any, str], Any]
-T = TypeVar("T")
+T = TypeVar("T", covariant=True)  # what a success decodes to; only read, never taken
 
 
 class Param:
@@ -81,6 +87,7 @@ class Operation(Generic[T]):
 
     __slots__ = (
         "_body_param",
+        "_checks",
         "_form_params",
         "_header_params",
         "_path_format",
@@ -107,7 +114,7 @@ class Operation(Generic[T]):
         *,
         params: Tuple[Param, ...],
         responses: Mapping[str, Optional[str]],
-        auth: Tuple[str, ...],
+        auth: Tuple[str, ...] = API_SECURITY,
         accept: Tuple[str, ...],
         content_types: Tuple[str, ...],
         deprecated: bool = False,
@@ -133,8 +140,17 @@ class Operation(Generic[T]):
 
         self._path_format = _PLACEHOLDER.sub(number, path)
         self._path_params = tuple(order)
-        self._query_params = tuple(i for i, p in indexed if p.location == QUERY)
-        self._header_params = tuple(i for i, p in indexed if p.location == HEADER)
+        # What each call needs, computed once: (index, name, required, is a header, checked even
+        # without client-side validation, checker); (index, "wire_name=", explode) per query param.
+        self._checks: Tuple[Tuple[int, str, bool, bool, bool, Checker], ...] = tuple(
+            (i, p.name, p.required, p.location == HEADER, p.location in (PATH, HEADER), p.check) for i, p in indexed
+        )
+        self._query_params: Tuple[Tuple[int, str, bool], ...] = tuple(
+            (i, p.wire_name + "=", p.explode) for i, p in indexed if p.location == QUERY
+        )
+        self._header_params: Tuple[Tuple[int, str], ...] = tuple(
+            (i, p.wire_name) for i, p in indexed if p.location == HEADER
+        )
         bodies = [i for i, p in indexed if p.location == BODY]
         self._body_param = bodies[0] if bodies else None
         self._form_params = tuple(i for i, p in indexed if p.location == FORM)
@@ -153,17 +169,17 @@ class Operation(Generic[T]):
         """
         method = self.method_name
         checked = list(values)
-        for i, param in enumerate(self.params):
+        for i, name, required, header, always, check in self._checks:
             value = checked[i]
-            if param.location == HEADER and value == "":
+            if header and value == "":
                 # As upstream: an empty header argument is not given (lakeFS refuses "If-Match: ").
                 value = checked[i] = None
             if value is None:
-                if param.required:
-                    raise ApiValueError(f"{method}() missing required argument '{param.name}'")
+                if required:
+                    raise ApiValueError(f"{method}() missing required argument '{name}'")
                 continue
-            if validate or param.location in (PATH, HEADER):
-                checked[i] = param.check(value, method)
+            if validate or always:
+                checked[i] = check(value, method)
         return checked
 
     # -- request parts --------------------------------------------------------------------------
@@ -176,25 +192,28 @@ class Operation(Generic[T]):
 
     def query_string(self, values: Sequence[Any]) -> str:
         """The encoded query string (without ``?``), or ``""``."""
+        if not self._query_params:
+            return ""
         parts: List[str] = []
-        for i in self._query_params:
+        for i, prefix, explode in self._query_params:
             value = values[i]
             if value is None:
                 continue
-            name = self.params[i].wire_name
             if isinstance(value, (list, tuple)):
                 encoded = [_query_value(v) for v in value]
-                if self.params[i].explode:
-                    parts.extend(f"{name}={v}" for v in encoded)
+                if explode:
+                    parts.extend(prefix + v for v in encoded)
                 else:
-                    parts.append(f"{name}={','.join(encoded)}")
+                    parts.append(prefix + ",".join(encoded))
             else:
-                parts.append(f"{name}={_query_value(value)}")
+                parts.append(prefix + _query_value(value))
         return "&".join(parts)
 
     def header_values(self, values: Sequence[Any]) -> Dict[str, str]:
         """Header parameters that were given, by wire name."""
-        return {self.params[i].wire_name: str(values[i]) for i in self._header_params if values[i] is not None}
+        if not self._header_params:
+            return {}
+        return {name: str(values[i]) for i, name in self._header_params if values[i] is not None}
 
     def body_argument(self, values: Sequence[Any]) -> Tuple[Optional[Param], Any]:
         """The JSON body parameter and its value, or ``(None, None)``."""
@@ -211,10 +230,20 @@ class Operation(Generic[T]):
         """The multipart form parameters that were given."""
         return [(self.params[i], values[i]) for i in self._form_params if values[i] is not None]
 
+    def index(self, name: str) -> int:
+        """The position of the parameter called ``name`` (its Python name) among ``params``.
+
+        Raises ``ValueError`` when the operation has no such parameter.
+        """
+        for i, param in enumerate(self.params):
+            if param.name == name:
+                return i
+        raise ValueError(f"{self.method_name}() has no parameter {name!r}")
+
 
 def check_header(name: str, value: Any, method: str) -> str:
     """Refuse header names that are not HTTP tokens and values with CR, LF or NUL."""
-    if not isinstance(name, str) or not _HEADER_NAME.match(name):
+    if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
         raise ApiValueError(f"{method}(): invalid header name {name!r}")
     text = value if isinstance(value, str) else str(value)
     if _BAD_HEADER_CHARS.search(text):
@@ -233,11 +262,17 @@ def _segment(value: Any, safe: str) -> str:
 
 
 def _query_value(value: Any) -> str:
-    if value is True:
+    kind = type(value)
+    text: str
+    if kind is str:
+        text = value
+    elif kind is int:
+        return str(value)  # digits and "-": nothing to encode
+    elif value is True:
         return "true"
-    if value is False:
+    elif value is False:
         return "false"
-    if isinstance(value, datetime.datetime):
+    elif isinstance(value, datetime.datetime):
         text = value.isoformat() if value.tzinfo else value.isoformat() + "Z"
     elif isinstance(value, datetime.date):
         text = value.isoformat()

@@ -30,6 +30,8 @@ _PRIMITIVES: Dict[str, Any] = {
     "date": datetime.date,
 }
 _GENERIC = re.compile(r"^(List|Dict)\[(.*)\]$")
+_LIST: Any = List
+_DICT: Any = Dict
 
 # Response type names whose body is returned as it came, without parsing.
 BINARY_TYPES = frozenset({"bytes", "bytearray", "file"})
@@ -53,10 +55,11 @@ def python_type(type_name: str) -> Any:
     if generic is None:
         return model_class(type_name)
     kind, inner = generic.groups()
+    # Subscripted at run time with types found at run time: a value, not an annotation, for mypy.
     if kind == "List":
-        return List[python_type(inner)]  # type: ignore[misc]
+        return _LIST[python_type(inner)]
     key, _, value = inner.partition(",")
-    return Dict[python_type(key), python_type(value)]  # type: ignore[misc]
+    return _DICT[python_type(key), python_type(value)]
 
 
 @functools.cache

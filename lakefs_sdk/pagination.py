@@ -7,60 +7,44 @@ Each of the API's paginated operations (those taking ``after``/``amount`` and an
     for branch in branches_api.list_branches_iter("example-repo", prefix="feature-"):
         print(branch.id)
 
-Pages are fetched lazily. Iteration follows ``pagination.next_offset`` while
-``pagination.has_more`` is true, and stops if the server hands back the cursor it was
-just given (which would otherwise loop forever). ``lakefs_sdk.aio.pagination`` does the
-same with ``async for``.
+Pages are fetched lazily. The cursor rules (follow ``pagination.next_offset`` while
+``pagination.has_more``; stop if the server hands back the cursor it was just given) live
+in :mod:`lakefs_sdk._pagination`, shared with ``lakefs_sdk.aio.pagination`` (``async for``).
 """
 
 from __future__ import annotations
 
-import logging
-from typing import Any, Callable, Dict, Iterator, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence, TypeVar
 
-from lakefs_sdk.exceptions import ApiValueError
+from lakefs_sdk._operation import Operation
+from lakefs_sdk._pagination import Page, PageWalk, next_cursor, refuse_async_req
+from lakefs_sdk._request import ResultKind
 
-logger = logging.getLogger("lakefs_sdk")
+if TYPE_CHECKING:
+    from lakefs_sdk.api_client import ApiClient
+
+__all__ = ["iterate_pages", "iterate_results", "next_cursor"]
+
+ItemT = TypeVar("ItemT")
+PageT = TypeVar("PageT", bound=Page[Any])
 
 
 def iterate_pages(
-    method: Callable[..., Any], arguments: Mapping[str, Any], options: Mapping[str, Any]
-) -> Iterator[Any]:
-    """Yield each page (the operation's list model) of ``method`` called with ``arguments``."""
-    if options.get("async_req"):
-        raise ApiValueError("async_req cannot be used when iterating over pages")
-    params: Dict[str, Any] = dict(arguments)
-    cursor: Optional[str] = params.get("after")
+    client: ApiClient, operation: Operation[PageT], args: Sequence[Any], options: Mapping[str, Any]
+) -> Iterator[PageT]:
+    """Yield each page of ``operation`` called with the positional ``args`` and the request ``options``."""
+    refuse_async_req(options)
+    walk = PageWalk(operation, args)
     while True:
-        page = method(**params, **options)
+        page = client.invoke(operation, walk.args, options, ResultKind.DATA)
         yield page
-        cursor = params["after"] = next_cursor(method, page, cursor)
-        if cursor is None:
+        if not walk.advance(page):
             return
 
 
 def iterate_results(
-    method: Callable[..., Any], arguments: Mapping[str, Any], options: Mapping[str, Any]
-) -> Iterator[Any]:
-    """Yield every item of every page of ``method``, in order."""
-    for page in iterate_pages(method, arguments, options):
+    client: ApiClient, operation: Operation[Page[ItemT]], args: Sequence[Any], options: Mapping[str, Any]
+) -> Iterator[ItemT]:
+    """Yield every item of every page of ``operation``, in order."""
+    for page in iterate_pages(client, operation, args, options):
         yield from page.results
-
-
-def next_cursor(method: Callable[..., Any], page: Any, cursor: Optional[str]) -> Optional[str]:
-    """Where the page after ``page`` starts, or None when ``page`` is the last one.
-
-    Shared by the sync iterators and the async ones (``lakefs_sdk.aio.pagination``).
-    """
-    pagination = page.pagination
-    if not pagination.has_more:
-        return None
-    following: Optional[str] = pagination.next_offset
-    if not following or following == cursor:
-        logger.warning(
-            "%s: server reported more results but returned cursor %r again; stopping",
-            getattr(method, "__name__", "pagination"),
-            following,
-        )
-        return None
-    return following

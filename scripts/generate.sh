@@ -16,6 +16,7 @@ PYYAML_VERSION=6.0.3  # for scripts/generator_input.py
 VENV=.cache/generator-venv
 MANIFEST=.openapi-generator/FILES
 METADATA=.openapi-generator/inputs.sha256
+OPERATIONS=lakefs_sdk/_operations
 
 check=0
 case "${1:-}" in
@@ -38,22 +39,40 @@ ensure_generator() {
   fi
 }
 
-# generate_into DIR: run the generator with our config and templates, writing into DIR.
-generate_into() {
-  local out=$1
+# run_generator CONFIG SPEC OUT [ARGS...]: one openapi-generator run with our templates.
+run_generator() {
+  local config=$1 spec=$2 out=$3
+  shift 3
   mkdir -p "$out"
   cp .openapi-generator-ignore "$out/"
-  "$VENV/bin/python" scripts/generator_input.py api/openapi.yaml "$out.spec.json"
   if ! "$VENV/bin/openapi-generator-cli" generate \
-      --config templates/config.yaml \
-      --input-spec "$out.spec.json" \
+      --config "$config" \
+      --input-spec "$spec" \
       --template-dir templates \
-      --output "$out" >"$out.log" 2>&1; then
+      --output "$out" "$@" >"$out.log" 2>&1; then
     cat "$out.log" >&2
     echo "openapi-generator failed" >&2
     return 1
   fi
-  rm -f "$out/.openapi-generator-ignore" "$out.log" "$out.spec.json"
+  rm -f "$out/.openapi-generator-ignore" "$out.log"
+}
+
+# generate_into DIR: generate the whole tree into DIR, in two passes.
+#   1. everything but the descriptors: the API classes, models, docs, lakefs_sdk/client.py;
+#   2. lakefs_sdk/_operations/ (one Operation per operationId, in the module of its first
+#      tag), from the spec reduced to one tag per operation; only that folder is kept.
+generate_into() {
+  local out=$1
+  "$VENV/bin/python" scripts/generator_input.py api/openapi.yaml "$out.spec.json"
+  run_generator templates/config.yaml "$out.spec.json" "$out"
+  "$VENV/bin/python" scripts/generator_input.py --home-tag-only api/openapi.yaml "$out.home.json"
+  run_generator templates/operations.yaml "$out.home.json" "$out.home" \
+    --global-property apis,supportingFiles,apiDocs=false,apiTests=false
+  mkdir -p "$out/$OPERATIONS"
+  cp "$out.home/$OPERATIONS"/*.py "$out/$OPERATIONS/"
+  { cat "$out/$MANIFEST"; grep "^$OPERATIONS/" "$out.home/$MANIFEST"; } | LC_ALL=C sort -u >"$out/$MANIFEST.new"
+  mv "$out/$MANIFEST.new" "$out/$MANIFEST"
+  rm -rf "$out.home" "$out.spec.json" "$out.home.json"
   # What the tree was generated from, so a reader can tell whether it is current.
   {
     echo "openapi-generator-cli $GENERATOR_VERSION"
@@ -88,7 +107,7 @@ if [ "$check" = 1 ]; then
   # Generated packages hold only generated files.
   while IFS= read -r file; do
     grep -qxF "$file" "$tmp/out/$MANIFEST" || { echo "unexpected: $file (not generated; generated packages hold only generated code)"; differ=1; }
-  done < <(find lakefs_sdk/api lakefs_sdk/models -name '*.py' 2>/dev/null | sort)
+  done < <(find lakefs_sdk/api lakefs_sdk/aio/api lakefs_sdk/models "$OPERATIONS" -name '*.py' 2>/dev/null | sort)
   if [ "$differ" = 1 ]; then
     echo "generated code is out of date: run scripts/generate.sh and commit the result" >&2
     exit 1

@@ -1,6 +1,6 @@
 """Write the document openapi-generator reads: ``api/openapi.yaml``, with generator bugs worked around.
 
-    python scripts/generator_input.py api/openapi.yaml OUT.json
+    python scripts/generator_input.py [--home-tag-only] api/openapi.yaml OUT.json
 
 ``api/openapi.yaml`` stays the one source of truth: Prism, ``scripts/spec_diff.py`` and
 readers use it as written. This step rewrites only constructs that openapi-generator
@@ -19,7 +19,8 @@ Additions (``x-lakefs-*`` keys the templates read; the wire meaning is unchanged
 - ``x-lakefs-literal``: the Python type of every string property and parameter with an
   ``enum`` (``Literal['object', 'common_prefix', 'reset']``), so models and method
   signatures are typed with the values the spec allows; ``x-lakefs-enum-args``: the
-  arguments of a model property's enum validator.
+  keyword arguments of a model property's enum validator, which reads the values from the
+  ``Literal`` (so they are written once).
 - From our hints: an ``x-lakefs-enum`` hint on a string property (values lakeFS checks
   although the spec lists none) types it as those values; an ``unlisted`` deviation hint
   adds the values the server sends besides the enum's; ``x-lakefs-zero-when-absent`` and
@@ -148,9 +149,13 @@ def check_server_enum(prop: Dict[str, Any], where: str) -> Tuple[List[str], List
     return values, also
 
 
-def _enum_args(values: List[str], also: List[str], from_server: List[str], any_in_answers: bool) -> str:
-    """The arguments after the field name of the model's ``LakeFSModel.enum_validator`` call."""
-    args = python_tuple(values)
+def _enum_args(also: List[str], from_server: List[str], any_in_answers: bool) -> str:
+    """The keyword arguments after the field name of the model's ``LakeFSModel.enum_validator`` call.
+
+    Empty, or starting with ``", "``. The allowed values are not among them: the validator
+    reads them from the field's ``Literal`` type.
+    """
+    args = ""
     if also:
         args += f", also={python_tuple(also)}"
     if from_server:
@@ -171,7 +176,7 @@ def _annotate_enum(schema: Dict[str, Any], holder: Dict[str, Any], from_server: 
         return 0
     holder[LITERAL] = literal_type(schema["enum"] + from_server)
     if model:
-        holder[ENUM_ARGS] = _enum_args(schema["enum"], [], from_server, any_in_answers=False)
+        holder[ENUM_ARGS] = _enum_args([], from_server, any_in_answers=False)
     return 1
 
 
@@ -185,7 +190,7 @@ def _annotate_server_enum(prop: Dict[str, Any], where: str) -> int:
         return 0
     values, also = check_server_enum(prop, where)
     prop[LITERAL] = literal_type(values)
-    prop[ENUM_ARGS] = _enum_args(values, also, [], any_in_answers=True)
+    prop[ENUM_ARGS] = _enum_args(also, [], any_in_answers=True)
     return 1
 
 
@@ -406,6 +411,62 @@ def add_deviation_notes(document: Dict[str, Any]) -> None:
         ]
 
 
+HOME = "x-lakefs-home"
+AUTH = "x-lakefs-auth"
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def home_module(tag: str) -> str:
+    """The ``lakefs_sdk._operations`` module of the operations whose first tag is ``tag``.
+
+    The name openapi-generator gives the module of an API tag (``healthCheck`` ->
+    ``health_check_api``, as in ``lakefs_sdk.api``; the suffix keeps ``import`` a valid name).
+    """
+    return _CAMEL_BOUNDARY.sub("_", tag).replace("-", "_").replace(" ", "_").lower() + "_api"
+
+
+def _scheme_names(requirements: Any, where: str) -> List[str]:
+    """The scheme names of a ``security`` list (alternatives, each ``{scheme: scopes}``), in order."""
+    if not isinstance(requirements, list) or not all(isinstance(item, dict) for item in requirements):
+        raise ValueError(f"{where}: security must be a list of objects, got {requirements!r}")
+    names: List[str] = []
+    for requirement in requirements:
+        names += [name for name in requirement if name not in names]
+    return names
+
+
+def add_operation_notes(document: Dict[str, Any]) -> int:
+    """Put ``x-lakefs-home`` on every operation and ``x-lakefs-auth`` where its security differs.
+
+    Returns how many operations got ``x-lakefs-auth``. An operation without tags is in the
+    generator's ``default`` tag.
+    """
+    global_schemes = _scheme_names(document.get("security", []), "security")
+    differing = 0
+    for operation_id, operation in _operations(document).items():
+        tags = operation.get("tags") or ["default"]
+        if not isinstance(tags, list) or not isinstance(tags[0], str):
+            raise ValueError(f"{operation_id}: tags must be a list of strings, got {tags!r}")
+        operation[HOME] = home_module(tags[0])
+        if "security" not in operation:
+            continue
+        schemes = _scheme_names(operation["security"], f"{operation_id}.security")
+        if set(schemes) != set(global_schemes):
+            operation[AUTH] = "(" + "".join(f"{name!r}, " for name in schemes).rstrip(" ") + ")"
+            differing += 1
+    return differing
+
+
+def keep_home_tags(document: Dict[str, Any]) -> int:
+    """Leave each operation only its first tag; return how many lost some."""
+    changed = 0
+    for operation in _operations(document).values():
+        if len(operation.get("tags", [])) > 1:
+            operation["tags"] = operation["tags"][:1]
+            changed += 1
+    return changed
+
+
 def rewrite(document: Dict[str, Any]) -> int:
     """Apply every rewrite to the component schemas of ``document``; return how many were made.
 
@@ -417,17 +478,26 @@ def rewrite(document: Dict[str, Any]) -> int:
     check_server_deviations(document)
     add_literal_types(document)
     add_deviation_notes(document)
+    add_operation_notes(document)
     return folded
 
 
 def main(argv: List[str]) -> int:
-    """Read the spec at ``argv[0]``, rewrite it, write JSON to ``argv[1]``."""
+    """Read the spec at ``argv[0]``, rewrite it, write JSON to ``argv[1]``.
+
+    ``--home-tag-only`` first: also keep only each operation's first tag (:func:`keep_home_tags`).
+    """
+    home_only = bool(argv) and argv[0] == "--home-tag-only"
+    if home_only:
+        argv = argv[1:]
     if len(argv) != 2:
         print(__doc__, file=sys.stderr)
         return 2
     with open(argv[0], encoding="utf-8") as source:
         document = yaml.load(source, Loader=_SpecLoader)
     rewrite(document)
+    if home_only:
+        keep_home_tags(document)
     with open(argv[1], "w", encoding="utf-8") as target:
         json.dump(document, target, ensure_ascii=False, indent=1)
         target.write("\n")

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Literal, Optional, Union  # noqa: F401
 
-from lakefs_sdk._operation import Operation, Param
+from lakefs_sdk._request import ResultKind
+from lakefs_sdk._operations.actions_api import GET_RUN
+from lakefs_sdk._operations.actions_api import GET_RUN_HOOK_OUTPUT
+from lakefs_sdk._operations.actions_api import LIST_REPOSITORY_RUNS
+from lakefs_sdk._operations.actions_api import LIST_RUN_HOOKS
 from lakefs_sdk.api_client import ApiClient
 from lakefs_sdk.pagination import iterate_results
 
@@ -24,80 +28,6 @@ if TYPE_CHECKING:
     from lakefs_sdk.models.action_run import ActionRun
     from lakefs_sdk.models.action_run_list import ActionRunList
     from lakefs_sdk.models.hook_run_list import HookRunList
-
-_GET_RUN: Operation[Any] = Operation(
-    "getRun",
-    "get_run",
-    "GET",
-    "/repositories/{repository}/actions/runs/{run_id}",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("run_id", "run_id", "path", "str", "str", required=True),
-    ),
-    responses={
-        "200": "ActionRun",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_GET_RUN_HOOK_OUTPUT: Operation[Any] = Operation(
-    "getRunHookOutput",
-    "get_run_hook_output",
-    "GET",
-    "/repositories/{repository}/actions/runs/{run_id}/hooks/{hook_run_id}/output",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("run_id", "run_id", "path", "str", "str", required=True),
-        Param("hook_run_id", "hook_run_id", "path", "str", "str", required=True),
-    ),
-    responses={
-        "200": "bytes",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/octet-stream", "application/json", ),
-    content_types=(),
-)
-
-_LIST_REPOSITORY_RUNS: Operation[Any] = Operation(
-    "listRepositoryRuns",
-    "list_repository_runs",
-    "GET",
-    "/repositories/{repository}/actions/runs",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("after", "after", "query", "str", "str"),
-        Param("amount", "amount", "query", "int", "int", minimum=-1, maximum=1000),
-        Param("branch", "branch", "query", "str", "str"),
-        Param("commit", "commit", "query", "str", "str"),
-    ),
-    responses={
-        "200": "ActionRunList",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_LIST_RUN_HOOKS: Operation[Any] = Operation(
-    "listRunHooks",
-    "list_run_hooks",
-    "GET",
-    "/repositories/{repository}/actions/runs/{run_id}/hooks",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("run_id", "run_id", "path", "str", "str", required=True),
-        Param("after", "after", "query", "str", "str"),
-        Param("amount", "amount", "query", "int", "int", minimum=-1, maximum=1000),
-    ),
-    responses={
-        "200": "HookRunList",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
 
 
 class ActionsApi:
@@ -126,7 +56,7 @@ class ActionsApi:
         :return: ActionRun
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_GET_RUN, (repository, run_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_RUN, (repository, run_id, ), kwargs, ResultKind.DATA)
 
     def get_run_with_http_info(
         self,
@@ -135,7 +65,7 @@ class ActionsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[ActionRun]:
         """Like :meth:`get_run`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_GET_RUN, (repository, run_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_RUN, (repository, run_id, ), kwargs, ResultKind.HTTP_INFO)
 
     def get_run_without_preload_content(
         self,
@@ -144,7 +74,7 @@ class ActionsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`get_run`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_GET_RUN, (repository, run_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_RUN, (repository, run_id, ), kwargs, ResultKind.RAW)
 
     def get_run_hook_output(
         self,
@@ -163,7 +93,7 @@ class ActionsApi:
         :return: bytes
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_GET_RUN_HOOK_OUTPUT, (repository, run_id, hook_run_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_RUN_HOOK_OUTPUT, (repository, run_id, hook_run_id, ), kwargs, ResultKind.DATA)
 
     def get_run_hook_output_with_http_info(
         self,
@@ -173,7 +103,7 @@ class ActionsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[bytes]:
         """Like :meth:`get_run_hook_output`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_GET_RUN_HOOK_OUTPUT, (repository, run_id, hook_run_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_RUN_HOOK_OUTPUT, (repository, run_id, hook_run_id, ), kwargs, ResultKind.HTTP_INFO)
 
     def get_run_hook_output_without_preload_content(
         self,
@@ -183,7 +113,7 @@ class ActionsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`get_run_hook_output`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_GET_RUN_HOOK_OUTPUT, (repository, run_id, hook_run_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_RUN_HOOK_OUTPUT, (repository, run_id, hook_run_id, ), kwargs, ResultKind.RAW)
 
     def list_repository_runs(
         self,
@@ -206,7 +136,7 @@ class ActionsApi:
         :return: ActionRunList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_LIST_REPOSITORY_RUNS, (repository, after, amount, branch, commit, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_REPOSITORY_RUNS, (repository, after, amount, branch, commit, ), kwargs, ResultKind.DATA)
 
     def list_repository_runs_with_http_info(
         self,
@@ -218,7 +148,7 @@ class ActionsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[ActionRunList]:
         """Like :meth:`list_repository_runs`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_LIST_REPOSITORY_RUNS, (repository, after, amount, branch, commit, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_REPOSITORY_RUNS, (repository, after, amount, branch, commit, ), kwargs, ResultKind.HTTP_INFO)
 
     def list_repository_runs_without_preload_content(
         self,
@@ -230,7 +160,7 @@ class ActionsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`list_repository_runs`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_LIST_REPOSITORY_RUNS, (repository, after, amount, branch, commit, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_REPOSITORY_RUNS, (repository, after, amount, branch, commit, ), kwargs, ResultKind.RAW)
 
     def list_repository_runs_iter(
         self,
@@ -246,14 +176,7 @@ class ActionsApi:
         Takes the arguments of :meth:`list_repository_runs`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "repository": repository,
-            "after": after,
-            "amount": amount,
-            "branch": branch,
-            "commit": commit,
-        }
-        return iterate_results(self.list_repository_runs, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_REPOSITORY_RUNS, (repository, after, amount, branch, commit, ), kwargs)
 
     def list_run_hooks(
         self,
@@ -274,7 +197,7 @@ class ActionsApi:
         :return: HookRunList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_LIST_RUN_HOOKS, (repository, run_id, after, amount, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_RUN_HOOKS, (repository, run_id, after, amount, ), kwargs, ResultKind.DATA)
 
     def list_run_hooks_with_http_info(
         self,
@@ -285,7 +208,7 @@ class ActionsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[HookRunList]:
         """Like :meth:`list_run_hooks`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_LIST_RUN_HOOKS, (repository, run_id, after, amount, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_RUN_HOOKS, (repository, run_id, after, amount, ), kwargs, ResultKind.HTTP_INFO)
 
     def list_run_hooks_without_preload_content(
         self,
@@ -296,7 +219,7 @@ class ActionsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`list_run_hooks`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_LIST_RUN_HOOKS, (repository, run_id, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_RUN_HOOKS, (repository, run_id, after, amount, ), kwargs, ResultKind.RAW)
 
     def list_run_hooks_iter(
         self,
@@ -311,10 +234,4 @@ class ActionsApi:
         Takes the arguments of :meth:`list_run_hooks`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "repository": repository,
-            "run_id": run_id,
-            "after": after,
-            "amount": amount,
-        }
-        return iterate_results(self.list_run_hooks, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_RUN_HOOKS, (repository, run_id, after, amount, ), kwargs)

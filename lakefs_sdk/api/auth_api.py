@@ -7,7 +7,44 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Literal, Optional, Union  # noqa: F401
 
-from lakefs_sdk._operation import Operation, Param
+from lakefs_sdk._request import ResultKind
+from lakefs_sdk._operations.auth_api import ADD_GROUP_MEMBERSHIP
+from lakefs_sdk._operations.auth_api import ATTACH_POLICY_TO_GROUP
+from lakefs_sdk._operations.auth_api import ATTACH_POLICY_TO_USER
+from lakefs_sdk._operations.auth_api import CREATE_CREDENTIALS
+from lakefs_sdk._operations.auth_api import CREATE_GROUP
+from lakefs_sdk._operations.auth_api import CREATE_POLICY
+from lakefs_sdk._operations.auth_api import CREATE_USER
+from lakefs_sdk._operations.auth_api import CREATE_USER_EXTERNAL_PRINCIPAL
+from lakefs_sdk._operations.auth_api import DELETE_CREDENTIALS
+from lakefs_sdk._operations.auth_api import DELETE_GROUP
+from lakefs_sdk._operations.auth_api import DELETE_GROUP_MEMBERSHIP
+from lakefs_sdk._operations.auth_api import DELETE_POLICY
+from lakefs_sdk._operations.auth_api import DELETE_USER
+from lakefs_sdk._operations.auth_api import DELETE_USER_EXTERNAL_PRINCIPAL
+from lakefs_sdk._operations.auth_api import DETACH_POLICY_FROM_GROUP
+from lakefs_sdk._operations.auth_api import DETACH_POLICY_FROM_USER
+from lakefs_sdk._operations.external_api import EXTERNAL_PRINCIPAL_LOGIN
+from lakefs_sdk._operations.auth_api import GET_CREDENTIALS
+from lakefs_sdk._operations.auth_api import GET_CURRENT_USER
+from lakefs_sdk._operations.auth_api import GET_EXTERNAL_PRINCIPAL
+from lakefs_sdk._operations.auth_api import GET_GROUP
+from lakefs_sdk._operations.auth_api import GET_GROUP_ACL
+from lakefs_sdk._operations.auth_api import GET_POLICY
+from lakefs_sdk._operations.auth_api import GET_USER
+from lakefs_sdk._operations.auth_api import LIST_GROUP_MEMBERS
+from lakefs_sdk._operations.auth_api import LIST_GROUP_POLICIES
+from lakefs_sdk._operations.auth_api import LIST_GROUPS
+from lakefs_sdk._operations.auth_api import LIST_POLICIES
+from lakefs_sdk._operations.auth_api import LIST_USER_CREDENTIALS
+from lakefs_sdk._operations.auth_api import LIST_USER_EXTERNAL_PRINCIPALS
+from lakefs_sdk._operations.auth_api import LIST_USER_GROUPS
+from lakefs_sdk._operations.auth_api import LIST_USER_POLICIES
+from lakefs_sdk._operations.auth_api import LIST_USERS
+from lakefs_sdk._operations.auth_api import LOGIN
+from lakefs_sdk._operations.auth_api import OAUTH_CALLBACK
+from lakefs_sdk._operations.auth_api import SET_GROUP_ACL
+from lakefs_sdk._operations.auth_api import UPDATE_POLICY
 from lakefs_sdk.api_client import ApiClient
 from lakefs_sdk.pagination import iterate_results
 
@@ -42,633 +79,6 @@ if TYPE_CHECKING:
     from lakefs_sdk.models.user_creation import UserCreation
     from lakefs_sdk.models.user_list import UserList
 
-_ADD_GROUP_MEMBERSHIP: Operation[Any] = Operation(
-    "addGroupMembership",
-    "add_group_membership",
-    "PUT",
-    "/auth/groups/{groupId}/members/{userId}",
-    params=(
-        Param("group_id", "groupId", "path", "str", "str", required=True),
-        Param("user_id", "userId", "path", "str", "str", required=True),
-    ),
-    responses={
-        "201": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_ATTACH_POLICY_TO_GROUP: Operation[Any] = Operation(
-    "attachPolicyToGroup",
-    "attach_policy_to_group",
-    "PUT",
-    "/auth/groups/{groupId}/policies/{policyId}",
-    params=(
-        Param("group_id", "groupId", "path", "str", "str", required=True),
-        Param("policy_id", "policyId", "path", "str", "str", required=True),
-    ),
-    responses={
-        "201": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_ATTACH_POLICY_TO_USER: Operation[Any] = Operation(
-    "attachPolicyToUser",
-    "attach_policy_to_user",
-    "PUT",
-    "/auth/users/{userId}/policies/{policyId}",
-    params=(
-        Param("user_id", "userId", "path", "str", "str", required=True),
-        Param("policy_id", "policyId", "path", "str", "str", required=True),
-    ),
-    responses={
-        "201": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_CREATE_CREDENTIALS: Operation[Any] = Operation(
-    "createCredentials",
-    "create_credentials",
-    "POST",
-    "/auth/users/{userId}/credentials",
-    params=(
-        Param("user_id", "userId", "path", "str", "str", required=True),
-    ),
-    responses={
-        "201": "CredentialsWithSecret",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_CREATE_GROUP: Operation[Any] = Operation(
-    "createGroup",
-    "create_group",
-    "POST",
-    "/auth/groups",
-    params=(
-        Param("group_creation", "GroupCreation", "body", "model", "GroupCreation"),
-    ),
-    responses={
-        "201": "Group",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_CREATE_POLICY: Operation[Any] = Operation(
-    "createPolicy",
-    "create_policy",
-    "POST",
-    "/auth/policies",
-    params=(
-        Param("policy", "Policy", "body", "model", "Policy", required=True),
-    ),
-    responses={
-        "201": "Policy",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_CREATE_USER: Operation[Any] = Operation(
-    "createUser",
-    "create_user",
-    "POST",
-    "/auth/users",
-    params=(
-        Param("user_creation", "UserCreation", "body", "model", "UserCreation"),
-    ),
-    responses={
-        "201": "User",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_CREATE_USER_EXTERNAL_PRINCIPAL: Operation[Any] = Operation(
-    "createUserExternalPrincipal",
-    "create_user_external_principal",
-    "POST",
-    "/auth/users/{userId}/external/principals",
-    params=(
-        Param("user_id", "userId", "path", "str", "str", required=True),
-        Param("principal_id", "principalId", "query", "str", "str", required=True),
-        Param("external_principal_creation", "ExternalPrincipalCreation", "body", "model", "ExternalPrincipalCreation"),
-    ),
-    responses={
-        "201": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_DELETE_CREDENTIALS: Operation[Any] = Operation(
-    "deleteCredentials",
-    "delete_credentials",
-    "DELETE",
-    "/auth/users/{userId}/credentials/{accessKeyId}",
-    params=(
-        Param("user_id", "userId", "path", "str", "str", required=True),
-        Param("access_key_id", "accessKeyId", "path", "str", "str", required=True),
-    ),
-    responses={
-        "204": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_DELETE_GROUP: Operation[Any] = Operation(
-    "deleteGroup",
-    "delete_group",
-    "DELETE",
-    "/auth/groups/{groupId}",
-    params=(
-        Param("group_id", "groupId", "path", "str", "str", required=True),
-    ),
-    responses={
-        "204": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_DELETE_GROUP_MEMBERSHIP: Operation[Any] = Operation(
-    "deleteGroupMembership",
-    "delete_group_membership",
-    "DELETE",
-    "/auth/groups/{groupId}/members/{userId}",
-    params=(
-        Param("group_id", "groupId", "path", "str", "str", required=True),
-        Param("user_id", "userId", "path", "str", "str", required=True),
-    ),
-    responses={
-        "204": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_DELETE_POLICY: Operation[Any] = Operation(
-    "deletePolicy",
-    "delete_policy",
-    "DELETE",
-    "/auth/policies/{policyId}",
-    params=(
-        Param("policy_id", "policyId", "path", "str", "str", required=True),
-    ),
-    responses={
-        "204": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_DELETE_USER: Operation[Any] = Operation(
-    "deleteUser",
-    "delete_user",
-    "DELETE",
-    "/auth/users/{userId}",
-    params=(
-        Param("user_id", "userId", "path", "str", "str", required=True),
-    ),
-    responses={
-        "204": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_DELETE_USER_EXTERNAL_PRINCIPAL: Operation[Any] = Operation(
-    "deleteUserExternalPrincipal",
-    "delete_user_external_principal",
-    "DELETE",
-    "/auth/users/{userId}/external/principals",
-    params=(
-        Param("user_id", "userId", "path", "str", "str", required=True),
-        Param("principal_id", "principalId", "query", "str", "str", required=True),
-    ),
-    responses={
-        "204": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_DETACH_POLICY_FROM_GROUP: Operation[Any] = Operation(
-    "detachPolicyFromGroup",
-    "detach_policy_from_group",
-    "DELETE",
-    "/auth/groups/{groupId}/policies/{policyId}",
-    params=(
-        Param("group_id", "groupId", "path", "str", "str", required=True),
-        Param("policy_id", "policyId", "path", "str", "str", required=True),
-    ),
-    responses={
-        "204": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_DETACH_POLICY_FROM_USER: Operation[Any] = Operation(
-    "detachPolicyFromUser",
-    "detach_policy_from_user",
-    "DELETE",
-    "/auth/users/{userId}/policies/{policyId}",
-    params=(
-        Param("user_id", "userId", "path", "str", "str", required=True),
-        Param("policy_id", "policyId", "path", "str", "str", required=True),
-    ),
-    responses={
-        "204": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_EXTERNAL_PRINCIPAL_LOGIN: Operation[Any] = Operation(
-    "externalPrincipalLogin",
-    "external_principal_login",
-    "POST",
-    "/auth/external/principal/login",
-    params=(
-        Param("external_login_information", "ExternalLoginInformation", "body", "model", "ExternalLoginInformation"),
-    ),
-    responses={
-        "200": "AuthenticationToken",
-    },
-    auth=(),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_GET_CREDENTIALS: Operation[Any] = Operation(
-    "getCredentials",
-    "get_credentials",
-    "GET",
-    "/auth/users/{userId}/credentials/{accessKeyId}",
-    params=(
-        Param("user_id", "userId", "path", "str", "str", required=True),
-        Param("access_key_id", "accessKeyId", "path", "str", "str", required=True),
-    ),
-    responses={
-        "200": "Credentials",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_GET_CURRENT_USER: Operation[Any] = Operation(
-    "getCurrentUser",
-    "get_current_user",
-    "GET",
-    "/user",
-    params=(
-    ),
-    responses={
-        "200": "CurrentUser",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_GET_EXTERNAL_PRINCIPAL: Operation[Any] = Operation(
-    "getExternalPrincipal",
-    "get_external_principal",
-    "GET",
-    "/auth/external/principals",
-    params=(
-        Param("principal_id", "principalId", "query", "str", "str", required=True),
-    ),
-    responses={
-        "200": "ExternalPrincipal",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_GET_GROUP: Operation[Any] = Operation(
-    "getGroup",
-    "get_group",
-    "GET",
-    "/auth/groups/{groupId}",
-    params=(
-        Param("group_id", "groupId", "path", "str", "str", required=True),
-    ),
-    responses={
-        "200": "Group",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_GET_GROUP_ACL: Operation[Any] = Operation(
-    "getGroupACL",
-    "get_group_acl",
-    "GET",
-    "/auth/groups/{groupId}/acl",
-    params=(
-        Param("group_id", "groupId", "path", "str", "str", required=True),
-    ),
-    responses={
-        "200": "ACL",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_GET_POLICY: Operation[Any] = Operation(
-    "getPolicy",
-    "get_policy",
-    "GET",
-    "/auth/policies/{policyId}",
-    params=(
-        Param("policy_id", "policyId", "path", "str", "str", required=True),
-    ),
-    responses={
-        "200": "Policy",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_GET_USER: Operation[Any] = Operation(
-    "getUser",
-    "get_user",
-    "GET",
-    "/auth/users/{userId}",
-    params=(
-        Param("user_id", "userId", "path", "str", "str", required=True),
-    ),
-    responses={
-        "200": "User",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_LIST_GROUP_MEMBERS: Operation[Any] = Operation(
-    "listGroupMembers",
-    "list_group_members",
-    "GET",
-    "/auth/groups/{groupId}/members",
-    params=(
-        Param("group_id", "groupId", "path", "str", "str", required=True),
-        Param("prefix", "prefix", "query", "str", "str"),
-        Param("after", "after", "query", "str", "str"),
-        Param("amount", "amount", "query", "int", "int", minimum=-1, maximum=1000),
-    ),
-    responses={
-        "200": "UserList",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_LIST_GROUP_POLICIES: Operation[Any] = Operation(
-    "listGroupPolicies",
-    "list_group_policies",
-    "GET",
-    "/auth/groups/{groupId}/policies",
-    params=(
-        Param("group_id", "groupId", "path", "str", "str", required=True),
-        Param("prefix", "prefix", "query", "str", "str"),
-        Param("after", "after", "query", "str", "str"),
-        Param("amount", "amount", "query", "int", "int", minimum=-1, maximum=1000),
-    ),
-    responses={
-        "200": "PolicyList",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_LIST_GROUPS: Operation[Any] = Operation(
-    "listGroups",
-    "list_groups",
-    "GET",
-    "/auth/groups",
-    params=(
-        Param("prefix", "prefix", "query", "str", "str"),
-        Param("after", "after", "query", "str", "str"),
-        Param("amount", "amount", "query", "int", "int", minimum=-1, maximum=1000),
-    ),
-    responses={
-        "200": "GroupList",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_LIST_POLICIES: Operation[Any] = Operation(
-    "listPolicies",
-    "list_policies",
-    "GET",
-    "/auth/policies",
-    params=(
-        Param("prefix", "prefix", "query", "str", "str"),
-        Param("after", "after", "query", "str", "str"),
-        Param("amount", "amount", "query", "int", "int", minimum=-1, maximum=1000),
-    ),
-    responses={
-        "200": "PolicyList",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_LIST_USER_CREDENTIALS: Operation[Any] = Operation(
-    "listUserCredentials",
-    "list_user_credentials",
-    "GET",
-    "/auth/users/{userId}/credentials",
-    params=(
-        Param("user_id", "userId", "path", "str", "str", required=True),
-        Param("prefix", "prefix", "query", "str", "str"),
-        Param("after", "after", "query", "str", "str"),
-        Param("amount", "amount", "query", "int", "int", minimum=-1, maximum=1000),
-    ),
-    responses={
-        "200": "CredentialsList",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_LIST_USER_EXTERNAL_PRINCIPALS: Operation[Any] = Operation(
-    "listUserExternalPrincipals",
-    "list_user_external_principals",
-    "GET",
-    "/auth/users/{userId}/external/principals/ls",
-    params=(
-        Param("user_id", "userId", "path", "str", "str", required=True),
-        Param("prefix", "prefix", "query", "str", "str"),
-        Param("after", "after", "query", "str", "str"),
-        Param("amount", "amount", "query", "int", "int", minimum=-1, maximum=1000),
-    ),
-    responses={
-        "200": "ExternalPrincipalList",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_LIST_USER_GROUPS: Operation[Any] = Operation(
-    "listUserGroups",
-    "list_user_groups",
-    "GET",
-    "/auth/users/{userId}/groups",
-    params=(
-        Param("user_id", "userId", "path", "str", "str", required=True),
-        Param("prefix", "prefix", "query", "str", "str"),
-        Param("after", "after", "query", "str", "str"),
-        Param("amount", "amount", "query", "int", "int", minimum=-1, maximum=1000),
-    ),
-    responses={
-        "200": "GroupList",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_LIST_USER_POLICIES: Operation[Any] = Operation(
-    "listUserPolicies",
-    "list_user_policies",
-    "GET",
-    "/auth/users/{userId}/policies",
-    params=(
-        Param("user_id", "userId", "path", "str", "str", required=True),
-        Param("prefix", "prefix", "query", "str", "str"),
-        Param("after", "after", "query", "str", "str"),
-        Param("amount", "amount", "query", "int", "int", minimum=-1, maximum=1000),
-        Param("effective", "effective", "query", "bool", "bool"),
-    ),
-    responses={
-        "200": "PolicyList",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_LIST_USERS: Operation[Any] = Operation(
-    "listUsers",
-    "list_users",
-    "GET",
-    "/auth/users",
-    params=(
-        Param("prefix", "prefix", "query", "str", "str"),
-        Param("after", "after", "query", "str", "str"),
-        Param("amount", "amount", "query", "int", "int", minimum=-1, maximum=1000),
-    ),
-    responses={
-        "200": "UserList",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_LOGIN: Operation[Any] = Operation(
-    "login",
-    "login",
-    "POST",
-    "/auth/login",
-    params=(
-        Param("login_information", "LoginInformation", "body", "model", "LoginInformation"),
-    ),
-    responses={
-        "200": "AuthenticationToken",
-    },
-    auth=(),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_OAUTH_CALLBACK: Operation[Any] = Operation(
-    "oauthCallback",
-    "oauth_callback",
-    "GET",
-    "/oidc/callback",
-    params=(
-    ),
-    responses={
-    },
-    auth=(),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_SET_GROUP_ACL: Operation[Any] = Operation(
-    "setGroupACL",
-    "set_group_acl",
-    "POST",
-    "/auth/groups/{groupId}/acl",
-    params=(
-        Param("group_id", "groupId", "path", "str", "str", required=True),
-        Param("acl", "ACL", "body", "model", "ACL", required=True),
-    ),
-    responses={
-        "201": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_UPDATE_POLICY: Operation[Any] = Operation(
-    "updatePolicy",
-    "update_policy",
-    "PUT",
-    "/auth/policies/{policyId}",
-    params=(
-        Param("policy_id", "policyId", "path", "str", "str", required=True),
-        Param("policy", "Policy", "body", "model", "Policy", required=True),
-    ),
-    responses={
-        "200": "Policy",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
 
 class AuthApi:
     """Operations tagged ``auth``; every method sends one request through ``api_client``.
@@ -696,7 +106,7 @@ class AuthApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_ADD_GROUP_MEMBERSHIP, (group_id, user_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(ADD_GROUP_MEMBERSHIP, (group_id, user_id, ), kwargs, ResultKind.DATA)
 
     def add_group_membership_with_http_info(
         self,
@@ -705,7 +115,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`add_group_membership`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_ADD_GROUP_MEMBERSHIP, (group_id, user_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(ADD_GROUP_MEMBERSHIP, (group_id, user_id, ), kwargs, ResultKind.HTTP_INFO)
 
     def add_group_membership_without_preload_content(
         self,
@@ -714,7 +124,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`add_group_membership`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_ADD_GROUP_MEMBERSHIP, (group_id, user_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(ADD_GROUP_MEMBERSHIP, (group_id, user_id, ), kwargs, ResultKind.RAW)
 
     def attach_policy_to_group(
         self,
@@ -731,7 +141,7 @@ class AuthApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_ATTACH_POLICY_TO_GROUP, (group_id, policy_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(ATTACH_POLICY_TO_GROUP, (group_id, policy_id, ), kwargs, ResultKind.DATA)
 
     def attach_policy_to_group_with_http_info(
         self,
@@ -740,7 +150,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`attach_policy_to_group`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_ATTACH_POLICY_TO_GROUP, (group_id, policy_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(ATTACH_POLICY_TO_GROUP, (group_id, policy_id, ), kwargs, ResultKind.HTTP_INFO)
 
     def attach_policy_to_group_without_preload_content(
         self,
@@ -749,7 +159,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`attach_policy_to_group`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_ATTACH_POLICY_TO_GROUP, (group_id, policy_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(ATTACH_POLICY_TO_GROUP, (group_id, policy_id, ), kwargs, ResultKind.RAW)
 
     def attach_policy_to_user(
         self,
@@ -766,7 +176,7 @@ class AuthApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_ATTACH_POLICY_TO_USER, (user_id, policy_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(ATTACH_POLICY_TO_USER, (user_id, policy_id, ), kwargs, ResultKind.DATA)
 
     def attach_policy_to_user_with_http_info(
         self,
@@ -775,7 +185,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`attach_policy_to_user`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_ATTACH_POLICY_TO_USER, (user_id, policy_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(ATTACH_POLICY_TO_USER, (user_id, policy_id, ), kwargs, ResultKind.HTTP_INFO)
 
     def attach_policy_to_user_without_preload_content(
         self,
@@ -784,7 +194,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`attach_policy_to_user`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_ATTACH_POLICY_TO_USER, (user_id, policy_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(ATTACH_POLICY_TO_USER, (user_id, policy_id, ), kwargs, ResultKind.RAW)
 
     def create_credentials(
         self,
@@ -799,7 +209,7 @@ class AuthApi:
         :return: CredentialsWithSecret
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_CREATE_CREDENTIALS, (user_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_CREDENTIALS, (user_id, ), kwargs, ResultKind.DATA)
 
     def create_credentials_with_http_info(
         self,
@@ -807,7 +217,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[CredentialsWithSecret]:
         """Like :meth:`create_credentials`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_CREATE_CREDENTIALS, (user_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_CREDENTIALS, (user_id, ), kwargs, ResultKind.HTTP_INFO)
 
     def create_credentials_without_preload_content(
         self,
@@ -815,7 +225,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`create_credentials`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_CREATE_CREDENTIALS, (user_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_CREDENTIALS, (user_id, ), kwargs, ResultKind.RAW)
 
     def create_group(
         self,
@@ -830,7 +240,7 @@ class AuthApi:
         :return: Group
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_CREATE_GROUP, (group_creation, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_GROUP, (group_creation, ), kwargs, ResultKind.DATA)
 
     def create_group_with_http_info(
         self,
@@ -838,7 +248,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[Group]:
         """Like :meth:`create_group`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_CREATE_GROUP, (group_creation, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_GROUP, (group_creation, ), kwargs, ResultKind.HTTP_INFO)
 
     def create_group_without_preload_content(
         self,
@@ -846,7 +256,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`create_group`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_CREATE_GROUP, (group_creation, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_GROUP, (group_creation, ), kwargs, ResultKind.RAW)
 
     def create_policy(
         self,
@@ -861,7 +271,7 @@ class AuthApi:
         :return: Policy
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_CREATE_POLICY, (policy, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_POLICY, (policy, ), kwargs, ResultKind.DATA)
 
     def create_policy_with_http_info(
         self,
@@ -869,7 +279,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[Policy]:
         """Like :meth:`create_policy`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_CREATE_POLICY, (policy, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_POLICY, (policy, ), kwargs, ResultKind.HTTP_INFO)
 
     def create_policy_without_preload_content(
         self,
@@ -877,7 +287,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`create_policy`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_CREATE_POLICY, (policy, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_POLICY, (policy, ), kwargs, ResultKind.RAW)
 
     def create_user(
         self,
@@ -892,7 +302,7 @@ class AuthApi:
         :return: User
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_CREATE_USER, (user_creation, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_USER, (user_creation, ), kwargs, ResultKind.DATA)
 
     def create_user_with_http_info(
         self,
@@ -900,7 +310,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[User]:
         """Like :meth:`create_user`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_CREATE_USER, (user_creation, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_USER, (user_creation, ), kwargs, ResultKind.HTTP_INFO)
 
     def create_user_without_preload_content(
         self,
@@ -908,7 +318,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`create_user`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_CREATE_USER, (user_creation, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_USER, (user_creation, ), kwargs, ResultKind.RAW)
 
     def create_user_external_principal(
         self,
@@ -927,7 +337,7 @@ class AuthApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, ResultKind.DATA)
 
     def create_user_external_principal_with_http_info(
         self,
@@ -937,7 +347,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`create_user_external_principal`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, ResultKind.HTTP_INFO)
 
     def create_user_external_principal_without_preload_content(
         self,
@@ -947,7 +357,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`create_user_external_principal`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, ResultKind.RAW)
 
     def delete_credentials(
         self,
@@ -964,7 +374,7 @@ class AuthApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_DELETE_CREDENTIALS, (user_id, access_key_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_CREDENTIALS, (user_id, access_key_id, ), kwargs, ResultKind.DATA)
 
     def delete_credentials_with_http_info(
         self,
@@ -973,7 +383,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`delete_credentials`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_DELETE_CREDENTIALS, (user_id, access_key_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_CREDENTIALS, (user_id, access_key_id, ), kwargs, ResultKind.HTTP_INFO)
 
     def delete_credentials_without_preload_content(
         self,
@@ -982,7 +392,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`delete_credentials`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_DELETE_CREDENTIALS, (user_id, access_key_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_CREDENTIALS, (user_id, access_key_id, ), kwargs, ResultKind.RAW)
 
     def delete_group(
         self,
@@ -997,7 +407,7 @@ class AuthApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_DELETE_GROUP, (group_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_GROUP, (group_id, ), kwargs, ResultKind.DATA)
 
     def delete_group_with_http_info(
         self,
@@ -1005,7 +415,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`delete_group`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_DELETE_GROUP, (group_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_GROUP, (group_id, ), kwargs, ResultKind.HTTP_INFO)
 
     def delete_group_without_preload_content(
         self,
@@ -1013,7 +423,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`delete_group`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_DELETE_GROUP, (group_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_GROUP, (group_id, ), kwargs, ResultKind.RAW)
 
     def delete_group_membership(
         self,
@@ -1030,7 +440,7 @@ class AuthApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_DELETE_GROUP_MEMBERSHIP, (group_id, user_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_GROUP_MEMBERSHIP, (group_id, user_id, ), kwargs, ResultKind.DATA)
 
     def delete_group_membership_with_http_info(
         self,
@@ -1039,7 +449,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`delete_group_membership`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_DELETE_GROUP_MEMBERSHIP, (group_id, user_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_GROUP_MEMBERSHIP, (group_id, user_id, ), kwargs, ResultKind.HTTP_INFO)
 
     def delete_group_membership_without_preload_content(
         self,
@@ -1048,7 +458,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`delete_group_membership`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_DELETE_GROUP_MEMBERSHIP, (group_id, user_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_GROUP_MEMBERSHIP, (group_id, user_id, ), kwargs, ResultKind.RAW)
 
     def delete_policy(
         self,
@@ -1063,7 +473,7 @@ class AuthApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_DELETE_POLICY, (policy_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_POLICY, (policy_id, ), kwargs, ResultKind.DATA)
 
     def delete_policy_with_http_info(
         self,
@@ -1071,7 +481,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`delete_policy`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_DELETE_POLICY, (policy_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_POLICY, (policy_id, ), kwargs, ResultKind.HTTP_INFO)
 
     def delete_policy_without_preload_content(
         self,
@@ -1079,7 +489,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`delete_policy`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_DELETE_POLICY, (policy_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_POLICY, (policy_id, ), kwargs, ResultKind.RAW)
 
     def delete_user(
         self,
@@ -1094,7 +504,7 @@ class AuthApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_DELETE_USER, (user_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_USER, (user_id, ), kwargs, ResultKind.DATA)
 
     def delete_user_with_http_info(
         self,
@@ -1102,7 +512,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`delete_user`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_DELETE_USER, (user_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_USER, (user_id, ), kwargs, ResultKind.HTTP_INFO)
 
     def delete_user_without_preload_content(
         self,
@@ -1110,7 +520,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`delete_user`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_DELETE_USER, (user_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_USER, (user_id, ), kwargs, ResultKind.RAW)
 
     def delete_user_external_principal(
         self,
@@ -1127,7 +537,7 @@ class AuthApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, ResultKind.DATA)
 
     def delete_user_external_principal_with_http_info(
         self,
@@ -1136,7 +546,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`delete_user_external_principal`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, ResultKind.HTTP_INFO)
 
     def delete_user_external_principal_without_preload_content(
         self,
@@ -1145,7 +555,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`delete_user_external_principal`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, ResultKind.RAW)
 
     def detach_policy_from_group(
         self,
@@ -1162,7 +572,7 @@ class AuthApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_DETACH_POLICY_FROM_GROUP, (group_id, policy_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DETACH_POLICY_FROM_GROUP, (group_id, policy_id, ), kwargs, ResultKind.DATA)
 
     def detach_policy_from_group_with_http_info(
         self,
@@ -1171,7 +581,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`detach_policy_from_group`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_DETACH_POLICY_FROM_GROUP, (group_id, policy_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DETACH_POLICY_FROM_GROUP, (group_id, policy_id, ), kwargs, ResultKind.HTTP_INFO)
 
     def detach_policy_from_group_without_preload_content(
         self,
@@ -1180,7 +590,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`detach_policy_from_group`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_DETACH_POLICY_FROM_GROUP, (group_id, policy_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DETACH_POLICY_FROM_GROUP, (group_id, policy_id, ), kwargs, ResultKind.RAW)
 
     def detach_policy_from_user(
         self,
@@ -1197,7 +607,7 @@ class AuthApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_DETACH_POLICY_FROM_USER, (user_id, policy_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DETACH_POLICY_FROM_USER, (user_id, policy_id, ), kwargs, ResultKind.DATA)
 
     def detach_policy_from_user_with_http_info(
         self,
@@ -1206,7 +616,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`detach_policy_from_user`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_DETACH_POLICY_FROM_USER, (user_id, policy_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DETACH_POLICY_FROM_USER, (user_id, policy_id, ), kwargs, ResultKind.HTTP_INFO)
 
     def detach_policy_from_user_without_preload_content(
         self,
@@ -1215,7 +625,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`detach_policy_from_user`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_DETACH_POLICY_FROM_USER, (user_id, policy_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DETACH_POLICY_FROM_USER, (user_id, policy_id, ), kwargs, ResultKind.RAW)
 
     def external_principal_login(
         self,
@@ -1230,7 +640,7 @@ class AuthApi:
         :return: AuthenticationToken
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, ResultKind.DATA)
 
     def external_principal_login_with_http_info(
         self,
@@ -1238,7 +648,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[AuthenticationToken]:
         """Like :meth:`external_principal_login`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, ResultKind.HTTP_INFO)
 
     def external_principal_login_without_preload_content(
         self,
@@ -1246,7 +656,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`external_principal_login`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, ResultKind.RAW)
 
     def get_credentials(
         self,
@@ -1263,7 +673,7 @@ class AuthApi:
         :return: Credentials
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_GET_CREDENTIALS, (user_id, access_key_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_CREDENTIALS, (user_id, access_key_id, ), kwargs, ResultKind.DATA)
 
     def get_credentials_with_http_info(
         self,
@@ -1272,7 +682,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[Credentials]:
         """Like :meth:`get_credentials`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_GET_CREDENTIALS, (user_id, access_key_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_CREDENTIALS, (user_id, access_key_id, ), kwargs, ResultKind.HTTP_INFO)
 
     def get_credentials_without_preload_content(
         self,
@@ -1281,7 +691,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`get_credentials`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_GET_CREDENTIALS, (user_id, access_key_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_CREDENTIALS, (user_id, access_key_id, ), kwargs, ResultKind.RAW)
 
     def get_current_user(
         self,
@@ -1295,21 +705,21 @@ class AuthApi:
         :return: CurrentUser
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_GET_CURRENT_USER, (), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_CURRENT_USER, (), kwargs, ResultKind.DATA)
 
     def get_current_user_with_http_info(
         self,
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[CurrentUser]:
         """Like :meth:`get_current_user`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_GET_CURRENT_USER, (), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_CURRENT_USER, (), kwargs, ResultKind.HTTP_INFO)
 
     def get_current_user_without_preload_content(
         self,
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`get_current_user`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_GET_CURRENT_USER, (), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_CURRENT_USER, (), kwargs, ResultKind.RAW)
 
     def get_external_principal(
         self,
@@ -1324,7 +734,7 @@ class AuthApi:
         :return: ExternalPrincipal
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, ResultKind.DATA)
 
     def get_external_principal_with_http_info(
         self,
@@ -1332,7 +742,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[ExternalPrincipal]:
         """Like :meth:`get_external_principal`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, ResultKind.HTTP_INFO)
 
     def get_external_principal_without_preload_content(
         self,
@@ -1340,7 +750,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`get_external_principal`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, ResultKind.RAW)
 
     def get_group(
         self,
@@ -1355,7 +765,7 @@ class AuthApi:
         :return: Group
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_GET_GROUP, (group_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_GROUP, (group_id, ), kwargs, ResultKind.DATA)
 
     def get_group_with_http_info(
         self,
@@ -1363,7 +773,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[Group]:
         """Like :meth:`get_group`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_GET_GROUP, (group_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_GROUP, (group_id, ), kwargs, ResultKind.HTTP_INFO)
 
     def get_group_without_preload_content(
         self,
@@ -1371,7 +781,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`get_group`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_GET_GROUP, (group_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_GROUP, (group_id, ), kwargs, ResultKind.RAW)
 
     def get_group_acl(
         self,
@@ -1386,7 +796,7 @@ class AuthApi:
         :return: ACL
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_GET_GROUP_ACL, (group_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_GROUP_ACL, (group_id, ), kwargs, ResultKind.DATA)
 
     def get_group_acl_with_http_info(
         self,
@@ -1394,7 +804,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[ACL]:
         """Like :meth:`get_group_acl`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_GET_GROUP_ACL, (group_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_GROUP_ACL, (group_id, ), kwargs, ResultKind.HTTP_INFO)
 
     def get_group_acl_without_preload_content(
         self,
@@ -1402,7 +812,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`get_group_acl`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_GET_GROUP_ACL, (group_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_GROUP_ACL, (group_id, ), kwargs, ResultKind.RAW)
 
     def get_policy(
         self,
@@ -1417,7 +827,7 @@ class AuthApi:
         :return: Policy
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_GET_POLICY, (policy_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_POLICY, (policy_id, ), kwargs, ResultKind.DATA)
 
     def get_policy_with_http_info(
         self,
@@ -1425,7 +835,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[Policy]:
         """Like :meth:`get_policy`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_GET_POLICY, (policy_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_POLICY, (policy_id, ), kwargs, ResultKind.HTTP_INFO)
 
     def get_policy_without_preload_content(
         self,
@@ -1433,7 +843,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`get_policy`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_GET_POLICY, (policy_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_POLICY, (policy_id, ), kwargs, ResultKind.RAW)
 
     def get_user(
         self,
@@ -1448,7 +858,7 @@ class AuthApi:
         :return: User
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_GET_USER, (user_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_USER, (user_id, ), kwargs, ResultKind.DATA)
 
     def get_user_with_http_info(
         self,
@@ -1456,7 +866,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[User]:
         """Like :meth:`get_user`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_GET_USER, (user_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_USER, (user_id, ), kwargs, ResultKind.HTTP_INFO)
 
     def get_user_without_preload_content(
         self,
@@ -1464,7 +874,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`get_user`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_GET_USER, (user_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_USER, (user_id, ), kwargs, ResultKind.RAW)
 
     def list_group_members(
         self,
@@ -1485,7 +895,7 @@ class AuthApi:
         :return: UserList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_LIST_GROUP_MEMBERS, (group_id, prefix, after, amount, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_GROUP_MEMBERS, (group_id, prefix, after, amount, ), kwargs, ResultKind.DATA)
 
     def list_group_members_with_http_info(
         self,
@@ -1496,7 +906,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[UserList]:
         """Like :meth:`list_group_members`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_LIST_GROUP_MEMBERS, (group_id, prefix, after, amount, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_GROUP_MEMBERS, (group_id, prefix, after, amount, ), kwargs, ResultKind.HTTP_INFO)
 
     def list_group_members_without_preload_content(
         self,
@@ -1507,7 +917,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`list_group_members`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_LIST_GROUP_MEMBERS, (group_id, prefix, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_GROUP_MEMBERS, (group_id, prefix, after, amount, ), kwargs, ResultKind.RAW)
 
     def list_group_members_iter(
         self,
@@ -1522,13 +932,7 @@ class AuthApi:
         Takes the arguments of :meth:`list_group_members`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "group_id": group_id,
-            "prefix": prefix,
-            "after": after,
-            "amount": amount,
-        }
-        return iterate_results(self.list_group_members, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_GROUP_MEMBERS, (group_id, prefix, after, amount, ), kwargs)
 
     def list_group_policies(
         self,
@@ -1549,7 +953,7 @@ class AuthApi:
         :return: PolicyList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_LIST_GROUP_POLICIES, (group_id, prefix, after, amount, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_GROUP_POLICIES, (group_id, prefix, after, amount, ), kwargs, ResultKind.DATA)
 
     def list_group_policies_with_http_info(
         self,
@@ -1560,7 +964,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[PolicyList]:
         """Like :meth:`list_group_policies`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_LIST_GROUP_POLICIES, (group_id, prefix, after, amount, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_GROUP_POLICIES, (group_id, prefix, after, amount, ), kwargs, ResultKind.HTTP_INFO)
 
     def list_group_policies_without_preload_content(
         self,
@@ -1571,7 +975,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`list_group_policies`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_LIST_GROUP_POLICIES, (group_id, prefix, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_GROUP_POLICIES, (group_id, prefix, after, amount, ), kwargs, ResultKind.RAW)
 
     def list_group_policies_iter(
         self,
@@ -1586,13 +990,7 @@ class AuthApi:
         Takes the arguments of :meth:`list_group_policies`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "group_id": group_id,
-            "prefix": prefix,
-            "after": after,
-            "amount": amount,
-        }
-        return iterate_results(self.list_group_policies, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_GROUP_POLICIES, (group_id, prefix, after, amount, ), kwargs)
 
     def list_groups(
         self,
@@ -1611,7 +1009,7 @@ class AuthApi:
         :return: GroupList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_LIST_GROUPS, (prefix, after, amount, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_GROUPS, (prefix, after, amount, ), kwargs, ResultKind.DATA)
 
     def list_groups_with_http_info(
         self,
@@ -1621,7 +1019,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[GroupList]:
         """Like :meth:`list_groups`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_LIST_GROUPS, (prefix, after, amount, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_GROUPS, (prefix, after, amount, ), kwargs, ResultKind.HTTP_INFO)
 
     def list_groups_without_preload_content(
         self,
@@ -1631,7 +1029,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`list_groups`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_LIST_GROUPS, (prefix, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_GROUPS, (prefix, after, amount, ), kwargs, ResultKind.RAW)
 
     def list_groups_iter(
         self,
@@ -1645,12 +1043,7 @@ class AuthApi:
         Takes the arguments of :meth:`list_groups`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "prefix": prefix,
-            "after": after,
-            "amount": amount,
-        }
-        return iterate_results(self.list_groups, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_GROUPS, (prefix, after, amount, ), kwargs)
 
     def list_policies(
         self,
@@ -1669,7 +1062,7 @@ class AuthApi:
         :return: PolicyList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_LIST_POLICIES, (prefix, after, amount, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_POLICIES, (prefix, after, amount, ), kwargs, ResultKind.DATA)
 
     def list_policies_with_http_info(
         self,
@@ -1679,7 +1072,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[PolicyList]:
         """Like :meth:`list_policies`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_LIST_POLICIES, (prefix, after, amount, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_POLICIES, (prefix, after, amount, ), kwargs, ResultKind.HTTP_INFO)
 
     def list_policies_without_preload_content(
         self,
@@ -1689,7 +1082,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`list_policies`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_LIST_POLICIES, (prefix, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_POLICIES, (prefix, after, amount, ), kwargs, ResultKind.RAW)
 
     def list_policies_iter(
         self,
@@ -1703,12 +1096,7 @@ class AuthApi:
         Takes the arguments of :meth:`list_policies`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "prefix": prefix,
-            "after": after,
-            "amount": amount,
-        }
-        return iterate_results(self.list_policies, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_POLICIES, (prefix, after, amount, ), kwargs)
 
     def list_user_credentials(
         self,
@@ -1729,7 +1117,7 @@ class AuthApi:
         :return: CredentialsList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_LIST_USER_CREDENTIALS, (user_id, prefix, after, amount, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_USER_CREDENTIALS, (user_id, prefix, after, amount, ), kwargs, ResultKind.DATA)
 
     def list_user_credentials_with_http_info(
         self,
@@ -1740,7 +1128,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[CredentialsList]:
         """Like :meth:`list_user_credentials`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_LIST_USER_CREDENTIALS, (user_id, prefix, after, amount, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_USER_CREDENTIALS, (user_id, prefix, after, amount, ), kwargs, ResultKind.HTTP_INFO)
 
     def list_user_credentials_without_preload_content(
         self,
@@ -1751,7 +1139,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`list_user_credentials`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_LIST_USER_CREDENTIALS, (user_id, prefix, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_USER_CREDENTIALS, (user_id, prefix, after, amount, ), kwargs, ResultKind.RAW)
 
     def list_user_credentials_iter(
         self,
@@ -1766,13 +1154,7 @@ class AuthApi:
         Takes the arguments of :meth:`list_user_credentials`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "user_id": user_id,
-            "prefix": prefix,
-            "after": after,
-            "amount": amount,
-        }
-        return iterate_results(self.list_user_credentials, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_USER_CREDENTIALS, (user_id, prefix, after, amount, ), kwargs)
 
     def list_user_external_principals(
         self,
@@ -1793,7 +1175,7 @@ class AuthApi:
         :return: ExternalPrincipalList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, ResultKind.DATA)
 
     def list_user_external_principals_with_http_info(
         self,
@@ -1804,7 +1186,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[ExternalPrincipalList]:
         """Like :meth:`list_user_external_principals`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, ResultKind.HTTP_INFO)
 
     def list_user_external_principals_without_preload_content(
         self,
@@ -1815,7 +1197,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`list_user_external_principals`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, ResultKind.RAW)
 
     def list_user_external_principals_iter(
         self,
@@ -1830,13 +1212,7 @@ class AuthApi:
         Takes the arguments of :meth:`list_user_external_principals`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "user_id": user_id,
-            "prefix": prefix,
-            "after": after,
-            "amount": amount,
-        }
-        return iterate_results(self.list_user_external_principals, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs)
 
     def list_user_groups(
         self,
@@ -1857,7 +1233,7 @@ class AuthApi:
         :return: GroupList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_LIST_USER_GROUPS, (user_id, prefix, after, amount, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_USER_GROUPS, (user_id, prefix, after, amount, ), kwargs, ResultKind.DATA)
 
     def list_user_groups_with_http_info(
         self,
@@ -1868,7 +1244,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[GroupList]:
         """Like :meth:`list_user_groups`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_LIST_USER_GROUPS, (user_id, prefix, after, amount, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_USER_GROUPS, (user_id, prefix, after, amount, ), kwargs, ResultKind.HTTP_INFO)
 
     def list_user_groups_without_preload_content(
         self,
@@ -1879,7 +1255,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`list_user_groups`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_LIST_USER_GROUPS, (user_id, prefix, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_USER_GROUPS, (user_id, prefix, after, amount, ), kwargs, ResultKind.RAW)
 
     def list_user_groups_iter(
         self,
@@ -1894,13 +1270,7 @@ class AuthApi:
         Takes the arguments of :meth:`list_user_groups`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "user_id": user_id,
-            "prefix": prefix,
-            "after": after,
-            "amount": amount,
-        }
-        return iterate_results(self.list_user_groups, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_USER_GROUPS, (user_id, prefix, after, amount, ), kwargs)
 
     def list_user_policies(
         self,
@@ -1923,7 +1293,7 @@ class AuthApi:
         :return: PolicyList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_LIST_USER_POLICIES, (user_id, prefix, after, amount, effective, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_USER_POLICIES, (user_id, prefix, after, amount, effective, ), kwargs, ResultKind.DATA)
 
     def list_user_policies_with_http_info(
         self,
@@ -1935,7 +1305,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[PolicyList]:
         """Like :meth:`list_user_policies`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_LIST_USER_POLICIES, (user_id, prefix, after, amount, effective, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_USER_POLICIES, (user_id, prefix, after, amount, effective, ), kwargs, ResultKind.HTTP_INFO)
 
     def list_user_policies_without_preload_content(
         self,
@@ -1947,7 +1317,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`list_user_policies`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_LIST_USER_POLICIES, (user_id, prefix, after, amount, effective, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_USER_POLICIES, (user_id, prefix, after, amount, effective, ), kwargs, ResultKind.RAW)
 
     def list_user_policies_iter(
         self,
@@ -1963,14 +1333,7 @@ class AuthApi:
         Takes the arguments of :meth:`list_user_policies`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "user_id": user_id,
-            "prefix": prefix,
-            "after": after,
-            "amount": amount,
-            "effective": effective,
-        }
-        return iterate_results(self.list_user_policies, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_USER_POLICIES, (user_id, prefix, after, amount, effective, ), kwargs)
 
     def list_users(
         self,
@@ -1989,7 +1352,7 @@ class AuthApi:
         :return: UserList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_LIST_USERS, (prefix, after, amount, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_USERS, (prefix, after, amount, ), kwargs, ResultKind.DATA)
 
     def list_users_with_http_info(
         self,
@@ -1999,7 +1362,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[UserList]:
         """Like :meth:`list_users`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_LIST_USERS, (prefix, after, amount, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_USERS, (prefix, after, amount, ), kwargs, ResultKind.HTTP_INFO)
 
     def list_users_without_preload_content(
         self,
@@ -2009,7 +1372,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`list_users`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_LIST_USERS, (prefix, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_USERS, (prefix, after, amount, ), kwargs, ResultKind.RAW)
 
     def list_users_iter(
         self,
@@ -2023,12 +1386,7 @@ class AuthApi:
         Takes the arguments of :meth:`list_users`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "prefix": prefix,
-            "after": after,
-            "amount": amount,
-        }
-        return iterate_results(self.list_users, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_USERS, (prefix, after, amount, ), kwargs)
 
     def login(
         self,
@@ -2043,7 +1401,7 @@ class AuthApi:
         :return: AuthenticationToken
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_LOGIN, (login_information, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LOGIN, (login_information, ), kwargs, ResultKind.DATA)
 
     def login_with_http_info(
         self,
@@ -2051,7 +1409,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[AuthenticationToken]:
         """Like :meth:`login`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_LOGIN, (login_information, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LOGIN, (login_information, ), kwargs, ResultKind.HTTP_INFO)
 
     def login_without_preload_content(
         self,
@@ -2059,7 +1417,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`login`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_LOGIN, (login_information, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LOGIN, (login_information, ), kwargs, ResultKind.RAW)
 
     def oauth_callback(
         self,
@@ -2071,21 +1429,21 @@ class AuthApi:
         :return: Error
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_OAUTH_CALLBACK, (), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(OAUTH_CALLBACK, (), kwargs, ResultKind.DATA)
 
     def oauth_callback_with_http_info(
         self,
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[Error]:
         """Like :meth:`oauth_callback`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_OAUTH_CALLBACK, (), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(OAUTH_CALLBACK, (), kwargs, ResultKind.HTTP_INFO)
 
     def oauth_callback_without_preload_content(
         self,
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`oauth_callback`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_OAUTH_CALLBACK, (), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(OAUTH_CALLBACK, (), kwargs, ResultKind.RAW)
 
     def set_group_acl(
         self,
@@ -2102,7 +1460,7 @@ class AuthApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_SET_GROUP_ACL, (group_id, acl, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(SET_GROUP_ACL, (group_id, acl, ), kwargs, ResultKind.DATA)
 
     def set_group_acl_with_http_info(
         self,
@@ -2111,7 +1469,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`set_group_acl`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_SET_GROUP_ACL, (group_id, acl, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(SET_GROUP_ACL, (group_id, acl, ), kwargs, ResultKind.HTTP_INFO)
 
     def set_group_acl_without_preload_content(
         self,
@@ -2120,7 +1478,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`set_group_acl`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_SET_GROUP_ACL, (group_id, acl, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(SET_GROUP_ACL, (group_id, acl, ), kwargs, ResultKind.RAW)
 
     def update_policy(
         self,
@@ -2137,7 +1495,7 @@ class AuthApi:
         :return: Policy
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_UPDATE_POLICY, (policy_id, policy, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(UPDATE_POLICY, (policy_id, policy, ), kwargs, ResultKind.DATA)
 
     def update_policy_with_http_info(
         self,
@@ -2146,7 +1504,7 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[Policy]:
         """Like :meth:`update_policy`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_UPDATE_POLICY, (policy_id, policy, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(UPDATE_POLICY, (policy_id, policy, ), kwargs, ResultKind.HTTP_INFO)
 
     def update_policy_without_preload_content(
         self,
@@ -2155,4 +1513,4 @@ class AuthApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`update_policy`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_UPDATE_POLICY, (policy_id, policy, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(UPDATE_POLICY, (policy_id, policy, ), kwargs, ResultKind.RAW)

@@ -7,7 +7,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Literal, Optional, Union  # noqa: F401
 
-from lakefs_sdk._operation import Operation, Param
+from lakefs_sdk._request import ResultKind
+from lakefs_sdk._operations.branches_api import CHERRY_PICK
+from lakefs_sdk._operations.branches_api import CREATE_BRANCH
+from lakefs_sdk._operations.branches_api import DELETE_BRANCH
+from lakefs_sdk._operations.branches_api import DIFF_BRANCH
+from lakefs_sdk._operations.branches_api import GET_BRANCH
+from lakefs_sdk._operations.branches_api import LIST_BRANCHES
+from lakefs_sdk._operations.branches_api import RESET_BRANCH
+from lakefs_sdk._operations.branches_api import REVERT_BRANCH
 from lakefs_sdk.api_client import ApiClient
 from lakefs_sdk.pagination import iterate_results
 
@@ -29,153 +37,6 @@ if TYPE_CHECKING:
     from lakefs_sdk.models.ref_list import RefList
     from lakefs_sdk.models.reset_creation import ResetCreation
     from lakefs_sdk.models.revert_creation import RevertCreation
-
-_CHERRY_PICK: Operation[Any] = Operation(
-    "cherryPick",
-    "cherry_pick",
-    "POST",
-    "/repositories/{repository}/branches/{branch}/cherry-pick",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("branch", "branch", "path", "str", "str", required=True),
-        Param("cherry_pick_creation", "CherryPickCreation", "body", "model", "CherryPickCreation", required=True),
-    ),
-    responses={
-        "201": "Commit",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_CREATE_BRANCH: Operation[Any] = Operation(
-    "createBranch",
-    "create_branch",
-    "POST",
-    "/repositories/{repository}/branches",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("branch_creation", "BranchCreation", "body", "model", "BranchCreation", required=True),
-    ),
-    responses={
-        "201": "str",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("text/html", "application/json", ),
-    content_types=("application/json", ),
-)
-
-_DELETE_BRANCH: Operation[Any] = Operation(
-    "deleteBranch",
-    "delete_branch",
-    "DELETE",
-    "/repositories/{repository}/branches/{branch}",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("branch", "branch", "path", "str", "str", required=True),
-        Param("force", "force", "query", "bool", "bool"),
-    ),
-    responses={
-        "204": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_DIFF_BRANCH: Operation[Any] = Operation(
-    "diffBranch",
-    "diff_branch",
-    "GET",
-    "/repositories/{repository}/branches/{branch}/diff",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("branch", "branch", "path", "str", "str", required=True),
-        Param("after", "after", "query", "str", "str"),
-        Param("amount", "amount", "query", "int", "int", minimum=-1, maximum=1000),
-        Param("prefix", "prefix", "query", "str", "str"),
-        Param("delimiter", "delimiter", "query", "str", "str"),
-    ),
-    responses={
-        "200": "DiffList",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_GET_BRANCH: Operation[Any] = Operation(
-    "getBranch",
-    "get_branch",
-    "GET",
-    "/repositories/{repository}/branches/{branch}",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("branch", "branch", "path", "str", "str", required=True),
-    ),
-    responses={
-        "200": "Ref",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_LIST_BRANCHES: Operation[Any] = Operation(
-    "listBranches",
-    "list_branches",
-    "GET",
-    "/repositories/{repository}/branches",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("prefix", "prefix", "query", "str", "str"),
-        Param("after", "after", "query", "str", "str"),
-        Param("amount", "amount", "query", "int", "int", minimum=-1, maximum=1000),
-        Param("show_hidden", "show_hidden", "query", "bool", "bool"),
-    ),
-    responses={
-        "200": "RefList",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_RESET_BRANCH: Operation[Any] = Operation(
-    "resetBranch",
-    "reset_branch",
-    "PUT",
-    "/repositories/{repository}/branches/{branch}",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("branch", "branch", "path", "str", "str", required=True),
-        Param("reset_creation", "ResetCreation", "body", "model", "ResetCreation", required=True),
-    ),
-    responses={
-        "204": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_REVERT_BRANCH: Operation[Any] = Operation(
-    "revertBranch",
-    "revert_branch",
-    "POST",
-    "/repositories/{repository}/branches/{branch}/revert",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("branch", "branch", "path", "str", "str", required=True),
-        Param("revert_creation", "RevertCreation", "body", "model", "RevertCreation", required=True),
-    ),
-    responses={
-        "204": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
 
 
 class BranchesApi:
@@ -206,7 +67,7 @@ class BranchesApi:
         :return: Commit
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_CHERRY_PICK, (repository, branch, cherry_pick_creation, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CHERRY_PICK, (repository, branch, cherry_pick_creation, ), kwargs, ResultKind.DATA)
 
     def cherry_pick_with_http_info(
         self,
@@ -216,7 +77,7 @@ class BranchesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[Commit]:
         """Like :meth:`cherry_pick`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_CHERRY_PICK, (repository, branch, cherry_pick_creation, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CHERRY_PICK, (repository, branch, cherry_pick_creation, ), kwargs, ResultKind.HTTP_INFO)
 
     def cherry_pick_without_preload_content(
         self,
@@ -226,7 +87,7 @@ class BranchesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`cherry_pick`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_CHERRY_PICK, (repository, branch, cherry_pick_creation, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CHERRY_PICK, (repository, branch, cherry_pick_creation, ), kwargs, ResultKind.RAW)
 
     def create_branch(
         self,
@@ -243,7 +104,7 @@ class BranchesApi:
         :return: str
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_CREATE_BRANCH, (repository, branch_creation, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_BRANCH, (repository, branch_creation, ), kwargs, ResultKind.DATA)
 
     def create_branch_with_http_info(
         self,
@@ -252,7 +113,7 @@ class BranchesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[str]:
         """Like :meth:`create_branch`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_CREATE_BRANCH, (repository, branch_creation, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_BRANCH, (repository, branch_creation, ), kwargs, ResultKind.HTTP_INFO)
 
     def create_branch_without_preload_content(
         self,
@@ -261,7 +122,7 @@ class BranchesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`create_branch`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_CREATE_BRANCH, (repository, branch_creation, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_BRANCH, (repository, branch_creation, ), kwargs, ResultKind.RAW)
 
     def delete_branch(
         self,
@@ -280,7 +141,7 @@ class BranchesApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_DELETE_BRANCH, (repository, branch, force, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_BRANCH, (repository, branch, force, ), kwargs, ResultKind.DATA)
 
     def delete_branch_with_http_info(
         self,
@@ -290,7 +151,7 @@ class BranchesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`delete_branch`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_DELETE_BRANCH, (repository, branch, force, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_BRANCH, (repository, branch, force, ), kwargs, ResultKind.HTTP_INFO)
 
     def delete_branch_without_preload_content(
         self,
@@ -300,7 +161,7 @@ class BranchesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`delete_branch`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_DELETE_BRANCH, (repository, branch, force, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_BRANCH, (repository, branch, force, ), kwargs, ResultKind.RAW)
 
     def diff_branch(
         self,
@@ -325,7 +186,7 @@ class BranchesApi:
         :return: DiffList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_DIFF_BRANCH, (repository, branch, after, amount, prefix, delimiter, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DIFF_BRANCH, (repository, branch, after, amount, prefix, delimiter, ), kwargs, ResultKind.DATA)
 
     def diff_branch_with_http_info(
         self,
@@ -338,7 +199,7 @@ class BranchesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[DiffList]:
         """Like :meth:`diff_branch`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_DIFF_BRANCH, (repository, branch, after, amount, prefix, delimiter, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DIFF_BRANCH, (repository, branch, after, amount, prefix, delimiter, ), kwargs, ResultKind.HTTP_INFO)
 
     def diff_branch_without_preload_content(
         self,
@@ -351,7 +212,7 @@ class BranchesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`diff_branch`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_DIFF_BRANCH, (repository, branch, after, amount, prefix, delimiter, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DIFF_BRANCH, (repository, branch, after, amount, prefix, delimiter, ), kwargs, ResultKind.RAW)
 
     def diff_branch_iter(
         self,
@@ -368,15 +229,7 @@ class BranchesApi:
         Takes the arguments of :meth:`diff_branch`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "repository": repository,
-            "branch": branch,
-            "after": after,
-            "amount": amount,
-            "prefix": prefix,
-            "delimiter": delimiter,
-        }
-        return iterate_results(self.diff_branch, arguments, kwargs)
+        return iterate_results(self.api_client, DIFF_BRANCH, (repository, branch, after, amount, prefix, delimiter, ), kwargs)
 
     def get_branch(
         self,
@@ -393,7 +246,7 @@ class BranchesApi:
         :return: Ref
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_GET_BRANCH, (repository, branch, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_BRANCH, (repository, branch, ), kwargs, ResultKind.DATA)
 
     def get_branch_with_http_info(
         self,
@@ -402,7 +255,7 @@ class BranchesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[Ref]:
         """Like :meth:`get_branch`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_GET_BRANCH, (repository, branch, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_BRANCH, (repository, branch, ), kwargs, ResultKind.HTTP_INFO)
 
     def get_branch_without_preload_content(
         self,
@@ -411,7 +264,7 @@ class BranchesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`get_branch`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_GET_BRANCH, (repository, branch, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_BRANCH, (repository, branch, ), kwargs, ResultKind.RAW)
 
     def list_branches(
         self,
@@ -434,7 +287,7 @@ class BranchesApi:
         :return: RefList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_LIST_BRANCHES, (repository, prefix, after, amount, show_hidden, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_BRANCHES, (repository, prefix, after, amount, show_hidden, ), kwargs, ResultKind.DATA)
 
     def list_branches_with_http_info(
         self,
@@ -446,7 +299,7 @@ class BranchesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[RefList]:
         """Like :meth:`list_branches`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_LIST_BRANCHES, (repository, prefix, after, amount, show_hidden, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_BRANCHES, (repository, prefix, after, amount, show_hidden, ), kwargs, ResultKind.HTTP_INFO)
 
     def list_branches_without_preload_content(
         self,
@@ -458,7 +311,7 @@ class BranchesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`list_branches`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_LIST_BRANCHES, (repository, prefix, after, amount, show_hidden, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_BRANCHES, (repository, prefix, after, amount, show_hidden, ), kwargs, ResultKind.RAW)
 
     def list_branches_iter(
         self,
@@ -474,14 +327,7 @@ class BranchesApi:
         Takes the arguments of :meth:`list_branches`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "repository": repository,
-            "prefix": prefix,
-            "after": after,
-            "amount": amount,
-            "show_hidden": show_hidden,
-        }
-        return iterate_results(self.list_branches, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_BRANCHES, (repository, prefix, after, amount, show_hidden, ), kwargs)
 
     def reset_branch(
         self,
@@ -500,7 +346,7 @@ class BranchesApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_RESET_BRANCH, (repository, branch, reset_creation, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(RESET_BRANCH, (repository, branch, reset_creation, ), kwargs, ResultKind.DATA)
 
     def reset_branch_with_http_info(
         self,
@@ -510,7 +356,7 @@ class BranchesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`reset_branch`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_RESET_BRANCH, (repository, branch, reset_creation, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(RESET_BRANCH, (repository, branch, reset_creation, ), kwargs, ResultKind.HTTP_INFO)
 
     def reset_branch_without_preload_content(
         self,
@@ -520,7 +366,7 @@ class BranchesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`reset_branch`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_RESET_BRANCH, (repository, branch, reset_creation, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(RESET_BRANCH, (repository, branch, reset_creation, ), kwargs, ResultKind.RAW)
 
     def revert_branch(
         self,
@@ -539,7 +385,7 @@ class BranchesApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_REVERT_BRANCH, (repository, branch, revert_creation, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(REVERT_BRANCH, (repository, branch, revert_creation, ), kwargs, ResultKind.DATA)
 
     def revert_branch_with_http_info(
         self,
@@ -549,7 +395,7 @@ class BranchesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`revert_branch`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_REVERT_BRANCH, (repository, branch, revert_creation, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(REVERT_BRANCH, (repository, branch, revert_creation, ), kwargs, ResultKind.HTTP_INFO)
 
     def revert_branch_without_preload_content(
         self,
@@ -559,4 +405,4 @@ class BranchesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`revert_branch`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_REVERT_BRANCH, (repository, branch, revert_creation, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(REVERT_BRANCH, (repository, branch, revert_creation, ), kwargs, ResultKind.RAW)

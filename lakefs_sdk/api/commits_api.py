@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Literal, Optional, Union  # noqa: F401
 
-from lakefs_sdk._operation import Operation, Param
+from lakefs_sdk._request import ResultKind
+from lakefs_sdk._operations.commits_api import COMMIT
+from lakefs_sdk._operations.commits_api import GET_COMMIT
 from lakefs_sdk.api_client import ApiClient
 from lakefs_sdk.pagination import iterate_results
 
@@ -23,42 +25,6 @@ if TYPE_CHECKING:
     from typing_extensions import Annotated
     from lakefs_sdk.models.commit import Commit
     from lakefs_sdk.models.commit_creation import CommitCreation
-
-_COMMIT: Operation[Any] = Operation(
-    "commit",
-    "commit",
-    "POST",
-    "/repositories/{repository}/branches/{branch}/commits",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("branch", "branch", "path", "str", "str", required=True),
-        Param("commit_creation", "CommitCreation", "body", "model", "CommitCreation", required=True),
-        Param("source_metarange", "source_metarange", "query", "str", "str"),
-    ),
-    responses={
-        "201": "Commit",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_GET_COMMIT: Operation[Any] = Operation(
-    "getCommit",
-    "get_commit",
-    "GET",
-    "/repositories/{repository}/commits/{commitId}",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("commit_id", "commitId", "path", "str", "str", required=True),
-    ),
-    responses={
-        "200": "Commit",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
 
 
 class CommitsApi:
@@ -91,7 +57,7 @@ class CommitsApi:
         :return: Commit
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_COMMIT, (repository, branch, commit_creation, source_metarange, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(COMMIT, (repository, branch, commit_creation, source_metarange, ), kwargs, ResultKind.DATA)
 
     def commit_with_http_info(
         self,
@@ -102,7 +68,7 @@ class CommitsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[Commit]:
         """Like :meth:`commit`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_COMMIT, (repository, branch, commit_creation, source_metarange, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(COMMIT, (repository, branch, commit_creation, source_metarange, ), kwargs, ResultKind.HTTP_INFO)
 
     def commit_without_preload_content(
         self,
@@ -113,7 +79,7 @@ class CommitsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`commit`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_COMMIT, (repository, branch, commit_creation, source_metarange, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(COMMIT, (repository, branch, commit_creation, source_metarange, ), kwargs, ResultKind.RAW)
 
     def get_commit(
         self,
@@ -130,7 +96,7 @@ class CommitsApi:
         :return: Commit
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_GET_COMMIT, (repository, commit_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_COMMIT, (repository, commit_id, ), kwargs, ResultKind.DATA)
 
     def get_commit_with_http_info(
         self,
@@ -139,7 +105,7 @@ class CommitsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[Commit]:
         """Like :meth:`get_commit`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_GET_COMMIT, (repository, commit_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_COMMIT, (repository, commit_id, ), kwargs, ResultKind.HTTP_INFO)
 
     def get_commit_without_preload_content(
         self,
@@ -148,4 +114,4 @@ class CommitsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`get_commit`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_GET_COMMIT, (repository, commit_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_COMMIT, (repository, commit_id, ), kwargs, ResultKind.RAW)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Literal, Optional, Union  # noqa: F401
 
-from lakefs_sdk._operation import Operation, Param
+from lakefs_sdk._request import ResultKind
+from lakefs_sdk._operations.config_api import GET_CONFIG
 from lakefs_sdk.api_client import ApiClient
 from lakefs_sdk.pagination import iterate_results
 
@@ -19,21 +20,6 @@ if TYPE_CHECKING:
     from lakefs_sdk.api_response import ApiResponse
     from lakefs_sdk.rest import RESTResponse
     from lakefs_sdk.models.config import Config
-
-_GET_CONFIG: Operation[Any] = Operation(
-    "getConfig",
-    "get_config",
-    "GET",
-    "/config",
-    params=(
-    ),
-    responses={
-        "200": "Config",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
 
 
 class ConfigApi:
@@ -59,18 +45,18 @@ class ConfigApi:
         :return: Config
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_GET_CONFIG, (), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_CONFIG, (), kwargs, ResultKind.DATA)
 
     def get_config_with_http_info(
         self,
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[Config]:
         """Like :meth:`get_config`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_GET_CONFIG, (), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_CONFIG, (), kwargs, ResultKind.HTTP_INFO)
 
     def get_config_without_preload_content(
         self,
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`get_config`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_GET_CONFIG, (), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_CONFIG, (), kwargs, ResultKind.RAW)

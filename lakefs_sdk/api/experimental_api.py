@@ -7,7 +7,25 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Literal, Optional, Union  # noqa: F401
 
-from lakefs_sdk._operation import Operation, Param
+from lakefs_sdk._request import ResultKind
+from lakefs_sdk._operations.experimental_api import ABORT_PRESIGN_MULTIPART_UPLOAD
+from lakefs_sdk._operations.experimental_api import COMPLETE_PRESIGN_MULTIPART_UPLOAD
+from lakefs_sdk._operations.experimental_api import CREATE_PRESIGN_MULTIPART_UPLOAD
+from lakefs_sdk._operations.pulls_api import CREATE_PULL_REQUEST
+from lakefs_sdk._operations.auth_api import CREATE_USER_EXTERNAL_PRINCIPAL
+from lakefs_sdk._operations.auth_api import DELETE_USER_EXTERNAL_PRINCIPAL
+from lakefs_sdk._operations.external_api import EXTERNAL_PRINCIPAL_LOGIN
+from lakefs_sdk._operations.auth_api import GET_EXTERNAL_PRINCIPAL
+from lakefs_sdk._operations.pulls_api import GET_PULL_REQUEST
+from lakefs_sdk._operations.experimental_api import HARD_RESET_BRANCH
+from lakefs_sdk._operations.pulls_api import LIST_PULL_REQUESTS
+from lakefs_sdk._operations.auth_api import LIST_USER_EXTERNAL_PRINCIPALS
+from lakefs_sdk._operations.pulls_api import MERGE_PULL_REQUEST
+from lakefs_sdk._operations.experimental_api import STS_LOGIN
+from lakefs_sdk._operations.objects_api import UPDATE_OBJECT_USER_METADATA
+from lakefs_sdk._operations.pulls_api import UPDATE_PULL_REQUEST
+from lakefs_sdk._operations.experimental_api import UPLOAD_PART
+from lakefs_sdk._operations.experimental_api import UPLOAD_PART_COPY
 from lakefs_sdk.api_client import ApiClient
 from lakefs_sdk.pagination import iterate_results
 
@@ -41,336 +59,6 @@ if TYPE_CHECKING:
     from lakefs_sdk.models.upload_part_copy_from import UploadPartCopyFrom
     from lakefs_sdk.models.upload_part_from import UploadPartFrom
     from lakefs_sdk.models.upload_to import UploadTo
-
-_ABORT_PRESIGN_MULTIPART_UPLOAD: Operation[Any] = Operation(
-    "abortPresignMultipartUpload",
-    "abort_presign_multipart_upload",
-    "DELETE",
-    "/repositories/{repository}/branches/{branch}/staging/pmpu/{uploadId}",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("branch", "branch", "path", "str", "str", required=True),
-        Param("upload_id", "uploadId", "path", "str", "str", required=True),
-        Param("path", "path", "query", "str", "str", required=True),
-        Param("abort_presign_multipart_upload", "AbortPresignMultipartUpload", "body", "model", "AbortPresignMultipartUpload"),
-    ),
-    responses={
-        "204": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_COMPLETE_PRESIGN_MULTIPART_UPLOAD: Operation[Any] = Operation(
-    "completePresignMultipartUpload",
-    "complete_presign_multipart_upload",
-    "PUT",
-    "/repositories/{repository}/branches/{branch}/staging/pmpu/{uploadId}",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("branch", "branch", "path", "str", "str", required=True),
-        Param("upload_id", "uploadId", "path", "str", "str", required=True),
-        Param("path", "path", "query", "str", "str", required=True),
-        Param("complete_presign_multipart_upload", "CompletePresignMultipartUpload", "body", "model", "CompletePresignMultipartUpload"),
-    ),
-    responses={
-        "200": "ObjectStats",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_CREATE_PRESIGN_MULTIPART_UPLOAD: Operation[Any] = Operation(
-    "createPresignMultipartUpload",
-    "create_presign_multipart_upload",
-    "POST",
-    "/repositories/{repository}/branches/{branch}/staging/pmpu",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("branch", "branch", "path", "str", "str", required=True),
-        Param("path", "path", "query", "str", "str", required=True),
-        Param("parts", "parts", "query", "int", "int"),
-    ),
-    responses={
-        "201": "PresignMultipartUpload",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_CREATE_PULL_REQUEST: Operation[Any] = Operation(
-    "createPullRequest",
-    "create_pull_request",
-    "POST",
-    "/repositories/{repository}/pulls",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("pull_request_creation", "PullRequestCreation", "body", "model", "PullRequestCreation", required=True),
-    ),
-    responses={
-        "201": "PullRequestCreationResponse",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_CREATE_USER_EXTERNAL_PRINCIPAL: Operation[Any] = Operation(
-    "createUserExternalPrincipal",
-    "create_user_external_principal",
-    "POST",
-    "/auth/users/{userId}/external/principals",
-    params=(
-        Param("user_id", "userId", "path", "str", "str", required=True),
-        Param("principal_id", "principalId", "query", "str", "str", required=True),
-        Param("external_principal_creation", "ExternalPrincipalCreation", "body", "model", "ExternalPrincipalCreation"),
-    ),
-    responses={
-        "201": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_DELETE_USER_EXTERNAL_PRINCIPAL: Operation[Any] = Operation(
-    "deleteUserExternalPrincipal",
-    "delete_user_external_principal",
-    "DELETE",
-    "/auth/users/{userId}/external/principals",
-    params=(
-        Param("user_id", "userId", "path", "str", "str", required=True),
-        Param("principal_id", "principalId", "query", "str", "str", required=True),
-    ),
-    responses={
-        "204": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_EXTERNAL_PRINCIPAL_LOGIN: Operation[Any] = Operation(
-    "externalPrincipalLogin",
-    "external_principal_login",
-    "POST",
-    "/auth/external/principal/login",
-    params=(
-        Param("external_login_information", "ExternalLoginInformation", "body", "model", "ExternalLoginInformation"),
-    ),
-    responses={
-        "200": "AuthenticationToken",
-    },
-    auth=(),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_GET_EXTERNAL_PRINCIPAL: Operation[Any] = Operation(
-    "getExternalPrincipal",
-    "get_external_principal",
-    "GET",
-    "/auth/external/principals",
-    params=(
-        Param("principal_id", "principalId", "query", "str", "str", required=True),
-    ),
-    responses={
-        "200": "ExternalPrincipal",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_GET_PULL_REQUEST: Operation[Any] = Operation(
-    "getPullRequest",
-    "get_pull_request",
-    "GET",
-    "/repositories/{repository}/pulls/{pull_request}",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("pull_request", "pull_request", "path", "str", "str", required=True),
-    ),
-    responses={
-        "200": "PullRequest",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_HARD_RESET_BRANCH: Operation[Any] = Operation(
-    "hardResetBranch",
-    "hard_reset_branch",
-    "PUT",
-    "/repositories/{repository}/branches/{branch}/hard_reset",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("branch", "branch", "path", "str", "str", required=True),
-        Param("ref", "ref", "query", "str", "str", required=True),
-        Param("force", "force", "query", "bool", "bool"),
-    ),
-    responses={
-        "204": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_LIST_PULL_REQUESTS: Operation[Any] = Operation(
-    "listPullRequests",
-    "list_pull_requests",
-    "GET",
-    "/repositories/{repository}/pulls",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("prefix", "prefix", "query", "str", "str"),
-        Param("after", "after", "query", "str", "str"),
-        Param("amount", "amount", "query", "int", "int", minimum=-1, maximum=1000),
-        Param("status", "status", "query", "enum", "str", enum=("open", "closed", "all", )),
-    ),
-    responses={
-        "200": "PullRequestsList",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_LIST_USER_EXTERNAL_PRINCIPALS: Operation[Any] = Operation(
-    "listUserExternalPrincipals",
-    "list_user_external_principals",
-    "GET",
-    "/auth/users/{userId}/external/principals/ls",
-    params=(
-        Param("user_id", "userId", "path", "str", "str", required=True),
-        Param("prefix", "prefix", "query", "str", "str"),
-        Param("after", "after", "query", "str", "str"),
-        Param("amount", "amount", "query", "int", "int", minimum=-1, maximum=1000),
-    ),
-    responses={
-        "200": "ExternalPrincipalList",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_MERGE_PULL_REQUEST: Operation[Any] = Operation(
-    "mergePullRequest",
-    "merge_pull_request",
-    "PUT",
-    "/repositories/{repository}/pulls/{pull_request}/merge",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("pull_request", "pull_request", "path", "str", "str", required=True),
-    ),
-    responses={
-        "200": "MergeResult",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_STS_LOGIN: Operation[Any] = Operation(
-    "stsLogin",
-    "sts_login",
-    "POST",
-    "/sts/login",
-    params=(
-        Param("sts_auth_request", "StsAuthRequest", "body", "model", "StsAuthRequest", required=True),
-    ),
-    responses={
-        "200": "AuthenticationToken",
-    },
-    auth=(),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_UPDATE_OBJECT_USER_METADATA: Operation[Any] = Operation(
-    "updateObjectUserMetadata",
-    "update_object_user_metadata",
-    "PUT",
-    "/repositories/{repository}/branches/{branch}/objects/stat/user_metadata",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("branch", "branch", "path", "str", "str", required=True),
-        Param("path", "path", "query", "str", "str", required=True),
-        Param("update_object_user_metadata", "UpdateObjectUserMetadata", "body", "model", "UpdateObjectUserMetadata", required=True),
-    ),
-    responses={
-        "201": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_UPDATE_PULL_REQUEST: Operation[Any] = Operation(
-    "updatePullRequest",
-    "update_pull_request",
-    "PATCH",
-    "/repositories/{repository}/pulls/{pull_request}",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("pull_request", "pull_request", "path", "str", "str", required=True),
-        Param("pull_request_basic", "PullRequestBasic", "body", "model", "PullRequestBasic", required=True),
-    ),
-    responses={
-        "200": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_UPLOAD_PART: Operation[Any] = Operation(
-    "uploadPart",
-    "upload_part",
-    "PUT",
-    "/repositories/{repository}/branches/{branch}/staging/pmpu/{uploadId}/parts/{partNumber}",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("branch", "branch", "path", "str", "str", required=True),
-        Param("upload_id", "uploadId", "path", "str", "str", required=True),
-        Param("path", "path", "query", "str", "str", required=True),
-        Param("part_number", "partNumber", "path", "int", "int", required=True, minimum=1, maximum=10000),
-        Param("upload_part_from", "UploadPartFrom", "body", "model", "UploadPartFrom", required=True),
-    ),
-    responses={
-        "200": "UploadTo",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_UPLOAD_PART_COPY: Operation[Any] = Operation(
-    "uploadPartCopy",
-    "upload_part_copy",
-    "PUT",
-    "/repositories/{repository}/branches/{branch}/staging/pmpu/{uploadId}/parts/{partNumber}/copy",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("branch", "branch", "path", "str", "str", required=True),
-        Param("upload_id", "uploadId", "path", "str", "str", required=True),
-        Param("path", "path", "query", "str", "str", required=True),
-        Param("part_number", "partNumber", "path", "int", "int", required=True, minimum=1, maximum=10000),
-        Param("upload_part_copy_from", "UploadPartCopyFrom", "body", "model", "UploadPartCopyFrom", required=True),
-    ),
-    responses={
-        "204": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
 
 
 class ExperimentalApi:
@@ -407,7 +95,7 @@ class ExperimentalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_ABORT_PRESIGN_MULTIPART_UPLOAD, (repository, branch, upload_id, path, abort_presign_multipart_upload, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(ABORT_PRESIGN_MULTIPART_UPLOAD, (repository, branch, upload_id, path, abort_presign_multipart_upload, ), kwargs, ResultKind.DATA)
 
     def abort_presign_multipart_upload_with_http_info(
         self,
@@ -419,7 +107,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`abort_presign_multipart_upload`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_ABORT_PRESIGN_MULTIPART_UPLOAD, (repository, branch, upload_id, path, abort_presign_multipart_upload, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(ABORT_PRESIGN_MULTIPART_UPLOAD, (repository, branch, upload_id, path, abort_presign_multipart_upload, ), kwargs, ResultKind.HTTP_INFO)
 
     def abort_presign_multipart_upload_without_preload_content(
         self,
@@ -431,7 +119,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`abort_presign_multipart_upload`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_ABORT_PRESIGN_MULTIPART_UPLOAD, (repository, branch, upload_id, path, abort_presign_multipart_upload, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(ABORT_PRESIGN_MULTIPART_UPLOAD, (repository, branch, upload_id, path, abort_presign_multipart_upload, ), kwargs, ResultKind.RAW)
 
     def complete_presign_multipart_upload(
         self,
@@ -456,7 +144,7 @@ class ExperimentalApi:
         :return: ObjectStats
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_COMPLETE_PRESIGN_MULTIPART_UPLOAD, (repository, branch, upload_id, path, complete_presign_multipart_upload, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(COMPLETE_PRESIGN_MULTIPART_UPLOAD, (repository, branch, upload_id, path, complete_presign_multipart_upload, ), kwargs, ResultKind.DATA)
 
     def complete_presign_multipart_upload_with_http_info(
         self,
@@ -468,7 +156,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[ObjectStats]:
         """Like :meth:`complete_presign_multipart_upload`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_COMPLETE_PRESIGN_MULTIPART_UPLOAD, (repository, branch, upload_id, path, complete_presign_multipart_upload, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(COMPLETE_PRESIGN_MULTIPART_UPLOAD, (repository, branch, upload_id, path, complete_presign_multipart_upload, ), kwargs, ResultKind.HTTP_INFO)
 
     def complete_presign_multipart_upload_without_preload_content(
         self,
@@ -480,7 +168,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`complete_presign_multipart_upload`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_COMPLETE_PRESIGN_MULTIPART_UPLOAD, (repository, branch, upload_id, path, complete_presign_multipart_upload, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(COMPLETE_PRESIGN_MULTIPART_UPLOAD, (repository, branch, upload_id, path, complete_presign_multipart_upload, ), kwargs, ResultKind.RAW)
 
     def create_presign_multipart_upload(
         self,
@@ -503,7 +191,7 @@ class ExperimentalApi:
         :return: PresignMultipartUpload
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_CREATE_PRESIGN_MULTIPART_UPLOAD, (repository, branch, path, parts, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_PRESIGN_MULTIPART_UPLOAD, (repository, branch, path, parts, ), kwargs, ResultKind.DATA)
 
     def create_presign_multipart_upload_with_http_info(
         self,
@@ -514,7 +202,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[PresignMultipartUpload]:
         """Like :meth:`create_presign_multipart_upload`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_CREATE_PRESIGN_MULTIPART_UPLOAD, (repository, branch, path, parts, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_PRESIGN_MULTIPART_UPLOAD, (repository, branch, path, parts, ), kwargs, ResultKind.HTTP_INFO)
 
     def create_presign_multipart_upload_without_preload_content(
         self,
@@ -525,7 +213,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`create_presign_multipart_upload`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_CREATE_PRESIGN_MULTIPART_UPLOAD, (repository, branch, path, parts, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_PRESIGN_MULTIPART_UPLOAD, (repository, branch, path, parts, ), kwargs, ResultKind.RAW)
 
     def create_pull_request(
         self,
@@ -542,7 +230,7 @@ class ExperimentalApi:
         :return: PullRequestCreationResponse
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_CREATE_PULL_REQUEST, (repository, pull_request_creation, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_PULL_REQUEST, (repository, pull_request_creation, ), kwargs, ResultKind.DATA)
 
     def create_pull_request_with_http_info(
         self,
@@ -551,7 +239,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[PullRequestCreationResponse]:
         """Like :meth:`create_pull_request`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_CREATE_PULL_REQUEST, (repository, pull_request_creation, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_PULL_REQUEST, (repository, pull_request_creation, ), kwargs, ResultKind.HTTP_INFO)
 
     def create_pull_request_without_preload_content(
         self,
@@ -560,7 +248,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`create_pull_request`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_CREATE_PULL_REQUEST, (repository, pull_request_creation, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_PULL_REQUEST, (repository, pull_request_creation, ), kwargs, ResultKind.RAW)
 
     def create_user_external_principal(
         self,
@@ -579,7 +267,7 @@ class ExperimentalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, ResultKind.DATA)
 
     def create_user_external_principal_with_http_info(
         self,
@@ -589,7 +277,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`create_user_external_principal`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, ResultKind.HTTP_INFO)
 
     def create_user_external_principal_without_preload_content(
         self,
@@ -599,7 +287,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`create_user_external_principal`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, ResultKind.RAW)
 
     def delete_user_external_principal(
         self,
@@ -616,7 +304,7 @@ class ExperimentalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, ResultKind.DATA)
 
     def delete_user_external_principal_with_http_info(
         self,
@@ -625,7 +313,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`delete_user_external_principal`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, ResultKind.HTTP_INFO)
 
     def delete_user_external_principal_without_preload_content(
         self,
@@ -634,7 +322,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`delete_user_external_principal`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, ResultKind.RAW)
 
     def external_principal_login(
         self,
@@ -649,7 +337,7 @@ class ExperimentalApi:
         :return: AuthenticationToken
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, ResultKind.DATA)
 
     def external_principal_login_with_http_info(
         self,
@@ -657,7 +345,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[AuthenticationToken]:
         """Like :meth:`external_principal_login`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, ResultKind.HTTP_INFO)
 
     def external_principal_login_without_preload_content(
         self,
@@ -665,7 +353,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`external_principal_login`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, ResultKind.RAW)
 
     def get_external_principal(
         self,
@@ -680,7 +368,7 @@ class ExperimentalApi:
         :return: ExternalPrincipal
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, ResultKind.DATA)
 
     def get_external_principal_with_http_info(
         self,
@@ -688,7 +376,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[ExternalPrincipal]:
         """Like :meth:`get_external_principal`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, ResultKind.HTTP_INFO)
 
     def get_external_principal_without_preload_content(
         self,
@@ -696,7 +384,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`get_external_principal`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, ResultKind.RAW)
 
     def get_pull_request(
         self,
@@ -713,7 +401,7 @@ class ExperimentalApi:
         :return: PullRequest
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_GET_PULL_REQUEST, (repository, pull_request, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_PULL_REQUEST, (repository, pull_request, ), kwargs, ResultKind.DATA)
 
     def get_pull_request_with_http_info(
         self,
@@ -722,7 +410,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[PullRequest]:
         """Like :meth:`get_pull_request`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_GET_PULL_REQUEST, (repository, pull_request, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_PULL_REQUEST, (repository, pull_request, ), kwargs, ResultKind.HTTP_INFO)
 
     def get_pull_request_without_preload_content(
         self,
@@ -731,7 +419,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`get_pull_request`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_GET_PULL_REQUEST, (repository, pull_request, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_PULL_REQUEST, (repository, pull_request, ), kwargs, ResultKind.RAW)
 
     def hard_reset_branch(
         self,
@@ -754,7 +442,7 @@ class ExperimentalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_HARD_RESET_BRANCH, (repository, branch, ref, force, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(HARD_RESET_BRANCH, (repository, branch, ref, force, ), kwargs, ResultKind.DATA)
 
     def hard_reset_branch_with_http_info(
         self,
@@ -765,7 +453,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`hard_reset_branch`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_HARD_RESET_BRANCH, (repository, branch, ref, force, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(HARD_RESET_BRANCH, (repository, branch, ref, force, ), kwargs, ResultKind.HTTP_INFO)
 
     def hard_reset_branch_without_preload_content(
         self,
@@ -776,7 +464,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`hard_reset_branch`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_HARD_RESET_BRANCH, (repository, branch, ref, force, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(HARD_RESET_BRANCH, (repository, branch, ref, force, ), kwargs, ResultKind.RAW)
 
     def list_pull_requests(
         self,
@@ -799,7 +487,7 @@ class ExperimentalApi:
         :return: PullRequestsList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_LIST_PULL_REQUESTS, (repository, prefix, after, amount, status, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_PULL_REQUESTS, (repository, prefix, after, amount, status, ), kwargs, ResultKind.DATA)
 
     def list_pull_requests_with_http_info(
         self,
@@ -811,7 +499,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[PullRequestsList]:
         """Like :meth:`list_pull_requests`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_LIST_PULL_REQUESTS, (repository, prefix, after, amount, status, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_PULL_REQUESTS, (repository, prefix, after, amount, status, ), kwargs, ResultKind.HTTP_INFO)
 
     def list_pull_requests_without_preload_content(
         self,
@@ -823,7 +511,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`list_pull_requests`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_LIST_PULL_REQUESTS, (repository, prefix, after, amount, status, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_PULL_REQUESTS, (repository, prefix, after, amount, status, ), kwargs, ResultKind.RAW)
 
     def list_pull_requests_iter(
         self,
@@ -839,14 +527,7 @@ class ExperimentalApi:
         Takes the arguments of :meth:`list_pull_requests`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "repository": repository,
-            "prefix": prefix,
-            "after": after,
-            "amount": amount,
-            "status": status,
-        }
-        return iterate_results(self.list_pull_requests, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_PULL_REQUESTS, (repository, prefix, after, amount, status, ), kwargs)
 
     def list_user_external_principals(
         self,
@@ -867,7 +548,7 @@ class ExperimentalApi:
         :return: ExternalPrincipalList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, ResultKind.DATA)
 
     def list_user_external_principals_with_http_info(
         self,
@@ -878,7 +559,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[ExternalPrincipalList]:
         """Like :meth:`list_user_external_principals`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, ResultKind.HTTP_INFO)
 
     def list_user_external_principals_without_preload_content(
         self,
@@ -889,7 +570,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`list_user_external_principals`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, ResultKind.RAW)
 
     def list_user_external_principals_iter(
         self,
@@ -904,13 +585,7 @@ class ExperimentalApi:
         Takes the arguments of :meth:`list_user_external_principals`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "user_id": user_id,
-            "prefix": prefix,
-            "after": after,
-            "amount": amount,
-        }
-        return iterate_results(self.list_user_external_principals, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs)
 
     def merge_pull_request(
         self,
@@ -927,7 +602,7 @@ class ExperimentalApi:
         :return: MergeResult
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_MERGE_PULL_REQUEST, (repository, pull_request, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(MERGE_PULL_REQUEST, (repository, pull_request, ), kwargs, ResultKind.DATA)
 
     def merge_pull_request_with_http_info(
         self,
@@ -936,7 +611,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[MergeResult]:
         """Like :meth:`merge_pull_request`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_MERGE_PULL_REQUEST, (repository, pull_request, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(MERGE_PULL_REQUEST, (repository, pull_request, ), kwargs, ResultKind.HTTP_INFO)
 
     def merge_pull_request_without_preload_content(
         self,
@@ -945,7 +620,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`merge_pull_request`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_MERGE_PULL_REQUEST, (repository, pull_request, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(MERGE_PULL_REQUEST, (repository, pull_request, ), kwargs, ResultKind.RAW)
 
     def sts_login(
         self,
@@ -960,7 +635,7 @@ class ExperimentalApi:
         :return: AuthenticationToken
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_STS_LOGIN, (sts_auth_request, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(STS_LOGIN, (sts_auth_request, ), kwargs, ResultKind.DATA)
 
     def sts_login_with_http_info(
         self,
@@ -968,7 +643,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[AuthenticationToken]:
         """Like :meth:`sts_login`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_STS_LOGIN, (sts_auth_request, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(STS_LOGIN, (sts_auth_request, ), kwargs, ResultKind.HTTP_INFO)
 
     def sts_login_without_preload_content(
         self,
@@ -976,7 +651,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`sts_login`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_STS_LOGIN, (sts_auth_request, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(STS_LOGIN, (sts_auth_request, ), kwargs, ResultKind.RAW)
 
     def update_object_user_metadata(
         self,
@@ -999,7 +674,7 @@ class ExperimentalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_UPDATE_OBJECT_USER_METADATA, (repository, branch, path, update_object_user_metadata, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(UPDATE_OBJECT_USER_METADATA, (repository, branch, path, update_object_user_metadata, ), kwargs, ResultKind.DATA)
 
     def update_object_user_metadata_with_http_info(
         self,
@@ -1010,7 +685,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`update_object_user_metadata`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_UPDATE_OBJECT_USER_METADATA, (repository, branch, path, update_object_user_metadata, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(UPDATE_OBJECT_USER_METADATA, (repository, branch, path, update_object_user_metadata, ), kwargs, ResultKind.HTTP_INFO)
 
     def update_object_user_metadata_without_preload_content(
         self,
@@ -1021,7 +696,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`update_object_user_metadata`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_UPDATE_OBJECT_USER_METADATA, (repository, branch, path, update_object_user_metadata, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(UPDATE_OBJECT_USER_METADATA, (repository, branch, path, update_object_user_metadata, ), kwargs, ResultKind.RAW)
 
     def update_pull_request(
         self,
@@ -1042,7 +717,7 @@ class ExperimentalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_UPDATE_PULL_REQUEST, (repository, pull_request, pull_request_basic, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(UPDATE_PULL_REQUEST, (repository, pull_request, pull_request_basic, ), kwargs, ResultKind.DATA)
 
     def update_pull_request_with_http_info(
         self,
@@ -1052,7 +727,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`update_pull_request`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_UPDATE_PULL_REQUEST, (repository, pull_request, pull_request_basic, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(UPDATE_PULL_REQUEST, (repository, pull_request, pull_request_basic, ), kwargs, ResultKind.HTTP_INFO)
 
     def update_pull_request_without_preload_content(
         self,
@@ -1062,7 +737,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`update_pull_request`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_UPDATE_PULL_REQUEST, (repository, pull_request, pull_request_basic, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(UPDATE_PULL_REQUEST, (repository, pull_request, pull_request_basic, ), kwargs, ResultKind.RAW)
 
     def upload_part(
         self,
@@ -1089,7 +764,7 @@ class ExperimentalApi:
         :return: UploadTo
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_UPLOAD_PART, (repository, branch, upload_id, path, part_number, upload_part_from, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(UPLOAD_PART, (repository, branch, upload_id, path, part_number, upload_part_from, ), kwargs, ResultKind.DATA)
 
     def upload_part_with_http_info(
         self,
@@ -1102,7 +777,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[UploadTo]:
         """Like :meth:`upload_part`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_UPLOAD_PART, (repository, branch, upload_id, path, part_number, upload_part_from, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(UPLOAD_PART, (repository, branch, upload_id, path, part_number, upload_part_from, ), kwargs, ResultKind.HTTP_INFO)
 
     def upload_part_without_preload_content(
         self,
@@ -1115,7 +790,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`upload_part`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_UPLOAD_PART, (repository, branch, upload_id, path, part_number, upload_part_from, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(UPLOAD_PART, (repository, branch, upload_id, path, part_number, upload_part_from, ), kwargs, ResultKind.RAW)
 
     def upload_part_copy(
         self,
@@ -1142,7 +817,7 @@ class ExperimentalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_UPLOAD_PART_COPY, (repository, branch, upload_id, path, part_number, upload_part_copy_from, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(UPLOAD_PART_COPY, (repository, branch, upload_id, path, part_number, upload_part_copy_from, ), kwargs, ResultKind.DATA)
 
     def upload_part_copy_with_http_info(
         self,
@@ -1155,7 +830,7 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`upload_part_copy`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_UPLOAD_PART_COPY, (repository, branch, upload_id, path, part_number, upload_part_copy_from, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(UPLOAD_PART_COPY, (repository, branch, upload_id, path, part_number, upload_part_copy_from, ), kwargs, ResultKind.HTTP_INFO)
 
     def upload_part_copy_without_preload_content(
         self,
@@ -1168,4 +843,4 @@ class ExperimentalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`upload_part_copy`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_UPLOAD_PART_COPY, (repository, branch, upload_id, path, part_number, upload_part_copy_from, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(UPLOAD_PART_COPY, (repository, branch, upload_id, path, part_number, upload_part_copy_from, ), kwargs, ResultKind.RAW)

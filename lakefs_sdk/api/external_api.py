@@ -7,7 +7,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Literal, Optional, Union  # noqa: F401
 
-from lakefs_sdk._operation import Operation, Param
+from lakefs_sdk._request import ResultKind
+from lakefs_sdk._operations.auth_api import CREATE_USER_EXTERNAL_PRINCIPAL
+from lakefs_sdk._operations.auth_api import DELETE_USER_EXTERNAL_PRINCIPAL
+from lakefs_sdk._operations.external_api import EXTERNAL_PRINCIPAL_LOGIN
+from lakefs_sdk._operations.auth_api import GET_EXTERNAL_PRINCIPAL
+from lakefs_sdk._operations.auth_api import LIST_USER_EXTERNAL_PRINCIPALS
 from lakefs_sdk.api_client import ApiClient
 from lakefs_sdk.pagination import iterate_results
 
@@ -26,92 +31,6 @@ if TYPE_CHECKING:
     from lakefs_sdk.models.external_principal import ExternalPrincipal
     from lakefs_sdk.models.external_principal_creation import ExternalPrincipalCreation
     from lakefs_sdk.models.external_principal_list import ExternalPrincipalList
-
-_CREATE_USER_EXTERNAL_PRINCIPAL: Operation[Any] = Operation(
-    "createUserExternalPrincipal",
-    "create_user_external_principal",
-    "POST",
-    "/auth/users/{userId}/external/principals",
-    params=(
-        Param("user_id", "userId", "path", "str", "str", required=True),
-        Param("principal_id", "principalId", "query", "str", "str", required=True),
-        Param("external_principal_creation", "ExternalPrincipalCreation", "body", "model", "ExternalPrincipalCreation"),
-    ),
-    responses={
-        "201": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_DELETE_USER_EXTERNAL_PRINCIPAL: Operation[Any] = Operation(
-    "deleteUserExternalPrincipal",
-    "delete_user_external_principal",
-    "DELETE",
-    "/auth/users/{userId}/external/principals",
-    params=(
-        Param("user_id", "userId", "path", "str", "str", required=True),
-        Param("principal_id", "principalId", "query", "str", "str", required=True),
-    ),
-    responses={
-        "204": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_EXTERNAL_PRINCIPAL_LOGIN: Operation[Any] = Operation(
-    "externalPrincipalLogin",
-    "external_principal_login",
-    "POST",
-    "/auth/external/principal/login",
-    params=(
-        Param("external_login_information", "ExternalLoginInformation", "body", "model", "ExternalLoginInformation"),
-    ),
-    responses={
-        "200": "AuthenticationToken",
-    },
-    auth=(),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_GET_EXTERNAL_PRINCIPAL: Operation[Any] = Operation(
-    "getExternalPrincipal",
-    "get_external_principal",
-    "GET",
-    "/auth/external/principals",
-    params=(
-        Param("principal_id", "principalId", "query", "str", "str", required=True),
-    ),
-    responses={
-        "200": "ExternalPrincipal",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_LIST_USER_EXTERNAL_PRINCIPALS: Operation[Any] = Operation(
-    "listUserExternalPrincipals",
-    "list_user_external_principals",
-    "GET",
-    "/auth/users/{userId}/external/principals/ls",
-    params=(
-        Param("user_id", "userId", "path", "str", "str", required=True),
-        Param("prefix", "prefix", "query", "str", "str"),
-        Param("after", "after", "query", "str", "str"),
-        Param("amount", "amount", "query", "int", "int", minimum=-1, maximum=1000),
-    ),
-    responses={
-        "200": "ExternalPrincipalList",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
 
 
 class ExternalApi:
@@ -142,7 +61,7 @@ class ExternalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, ResultKind.DATA)
 
     def create_user_external_principal_with_http_info(
         self,
@@ -152,7 +71,7 @@ class ExternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`create_user_external_principal`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, ResultKind.HTTP_INFO)
 
     def create_user_external_principal_without_preload_content(
         self,
@@ -162,7 +81,7 @@ class ExternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`create_user_external_principal`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, ResultKind.RAW)
 
     def delete_user_external_principal(
         self,
@@ -179,7 +98,7 @@ class ExternalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, ResultKind.DATA)
 
     def delete_user_external_principal_with_http_info(
         self,
@@ -188,7 +107,7 @@ class ExternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`delete_user_external_principal`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, ResultKind.HTTP_INFO)
 
     def delete_user_external_principal_without_preload_content(
         self,
@@ -197,7 +116,7 @@ class ExternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`delete_user_external_principal`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, ResultKind.RAW)
 
     def external_principal_login(
         self,
@@ -212,7 +131,7 @@ class ExternalApi:
         :return: AuthenticationToken
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, ResultKind.DATA)
 
     def external_principal_login_with_http_info(
         self,
@@ -220,7 +139,7 @@ class ExternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[AuthenticationToken]:
         """Like :meth:`external_principal_login`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, ResultKind.HTTP_INFO)
 
     def external_principal_login_without_preload_content(
         self,
@@ -228,7 +147,7 @@ class ExternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`external_principal_login`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, ResultKind.RAW)
 
     def get_external_principal(
         self,
@@ -243,7 +162,7 @@ class ExternalApi:
         :return: ExternalPrincipal
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, ResultKind.DATA)
 
     def get_external_principal_with_http_info(
         self,
@@ -251,7 +170,7 @@ class ExternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[ExternalPrincipal]:
         """Like :meth:`get_external_principal`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, ResultKind.HTTP_INFO)
 
     def get_external_principal_without_preload_content(
         self,
@@ -259,7 +178,7 @@ class ExternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`get_external_principal`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, ResultKind.RAW)
 
     def list_user_external_principals(
         self,
@@ -280,7 +199,7 @@ class ExternalApi:
         :return: ExternalPrincipalList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, ResultKind.DATA)
 
     def list_user_external_principals_with_http_info(
         self,
@@ -291,7 +210,7 @@ class ExternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[ExternalPrincipalList]:
         """Like :meth:`list_user_external_principals`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, ResultKind.HTTP_INFO)
 
     def list_user_external_principals_without_preload_content(
         self,
@@ -302,7 +221,7 @@ class ExternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`list_user_external_principals`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, ResultKind.RAW)
 
     def list_user_external_principals_iter(
         self,
@@ -317,10 +236,4 @@ class ExternalApi:
         Takes the arguments of :meth:`list_user_external_principals`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "user_id": user_id,
-            "prefix": prefix,
-            "after": after,
-            "amount": amount,
-        }
-        return iterate_results(self.list_user_external_principals, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Literal, Optional, Union  # noqa: F401
 
-from lakefs_sdk._operation import Operation, Param
+from lakefs_sdk._request import ResultKind
+from lakefs_sdk._operations.health_check_api import HEALTH_CHECK
 from lakefs_sdk.api_client import ApiClient
 from lakefs_sdk.pagination import iterate_results
 
@@ -18,21 +19,6 @@ if TYPE_CHECKING:
     from lakefs_sdk._options import RequestOptions, UploadContent  # noqa: F401
     from lakefs_sdk.api_response import ApiResponse
     from lakefs_sdk.rest import RESTResponse
-
-_HEALTH_CHECK: Operation[Any] = Operation(
-    "healthCheck",
-    "health_check",
-    "GET",
-    "/healthcheck",
-    params=(
-    ),
-    responses={
-        "204": None,
-    },
-    auth=(),
-    accept=(),
-    content_types=(),
-)
 
 
 class HealthCheckApi:
@@ -58,18 +44,18 @@ class HealthCheckApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_HEALTH_CHECK, (), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(HEALTH_CHECK, (), kwargs, ResultKind.DATA)
 
     def health_check_with_http_info(
         self,
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`health_check`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_HEALTH_CHECK, (), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(HEALTH_CHECK, (), kwargs, ResultKind.HTTP_INFO)
 
     def health_check_without_preload_content(
         self,
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`health_check`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_HEALTH_CHECK, (), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(HEALTH_CHECK, (), kwargs, ResultKind.RAW)

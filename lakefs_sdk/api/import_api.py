@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Literal, Optional, Union  # noqa: F401
 
-from lakefs_sdk._operation import Operation, Param
+from lakefs_sdk._request import ResultKind
+from lakefs_sdk._operations.import_api import IMPORT_CANCEL
+from lakefs_sdk._operations.import_api import IMPORT_START
+from lakefs_sdk._operations.import_api import IMPORT_STATUS
 from lakefs_sdk.api_client import ApiClient
 from lakefs_sdk.pagination import iterate_results
 
@@ -23,60 +26,6 @@ if TYPE_CHECKING:
     from lakefs_sdk.models.import_creation import ImportCreation
     from lakefs_sdk.models.import_creation_response import ImportCreationResponse
     from lakefs_sdk.models.import_status import ImportStatus
-
-_IMPORT_CANCEL: Operation[Any] = Operation(
-    "importCancel",
-    "import_cancel",
-    "DELETE",
-    "/repositories/{repository}/branches/{branch}/import",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("branch", "branch", "path", "str", "str", required=True),
-        Param("id", "id", "query", "str", "str", required=True),
-    ),
-    responses={
-        "204": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_IMPORT_START: Operation[Any] = Operation(
-    "importStart",
-    "import_start",
-    "POST",
-    "/repositories/{repository}/branches/{branch}/import",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("branch", "branch", "path", "str", "str", required=True),
-        Param("import_creation", "ImportCreation", "body", "model", "ImportCreation", required=True),
-    ),
-    responses={
-        "202": "ImportCreationResponse",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_IMPORT_STATUS: Operation[Any] = Operation(
-    "importStatus",
-    "import_status",
-    "GET",
-    "/repositories/{repository}/branches/{branch}/import",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("branch", "branch", "path", "str", "str", required=True),
-        Param("id", "id", "query", "str", "str", required=True),
-    ),
-    responses={
-        "200": "ImportStatus",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
 
 
 class ImportApi:
@@ -107,7 +56,7 @@ class ImportApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_IMPORT_CANCEL, (repository, branch, id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(IMPORT_CANCEL, (repository, branch, id, ), kwargs, ResultKind.DATA)
 
     def import_cancel_with_http_info(
         self,
@@ -117,7 +66,7 @@ class ImportApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`import_cancel`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_IMPORT_CANCEL, (repository, branch, id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(IMPORT_CANCEL, (repository, branch, id, ), kwargs, ResultKind.HTTP_INFO)
 
     def import_cancel_without_preload_content(
         self,
@@ -127,7 +76,7 @@ class ImportApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`import_cancel`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_IMPORT_CANCEL, (repository, branch, id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(IMPORT_CANCEL, (repository, branch, id, ), kwargs, ResultKind.RAW)
 
     def import_start(
         self,
@@ -146,7 +95,7 @@ class ImportApi:
         :return: ImportCreationResponse
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_IMPORT_START, (repository, branch, import_creation, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(IMPORT_START, (repository, branch, import_creation, ), kwargs, ResultKind.DATA)
 
     def import_start_with_http_info(
         self,
@@ -156,7 +105,7 @@ class ImportApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[ImportCreationResponse]:
         """Like :meth:`import_start`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_IMPORT_START, (repository, branch, import_creation, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(IMPORT_START, (repository, branch, import_creation, ), kwargs, ResultKind.HTTP_INFO)
 
     def import_start_without_preload_content(
         self,
@@ -166,7 +115,7 @@ class ImportApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`import_start`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_IMPORT_START, (repository, branch, import_creation, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(IMPORT_START, (repository, branch, import_creation, ), kwargs, ResultKind.RAW)
 
     def import_status(
         self,
@@ -185,7 +134,7 @@ class ImportApi:
         :return: ImportStatus
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_IMPORT_STATUS, (repository, branch, id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(IMPORT_STATUS, (repository, branch, id, ), kwargs, ResultKind.DATA)
 
     def import_status_with_http_info(
         self,
@@ -195,7 +144,7 @@ class ImportApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[ImportStatus]:
         """Like :meth:`import_status`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_IMPORT_STATUS, (repository, branch, id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(IMPORT_STATUS, (repository, branch, id, ), kwargs, ResultKind.HTTP_INFO)
 
     def import_status_without_preload_content(
         self,
@@ -205,4 +154,4 @@ class ImportApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`import_status`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_IMPORT_STATUS, (repository, branch, id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(IMPORT_STATUS, (repository, branch, id, ), kwargs, ResultKind.RAW)

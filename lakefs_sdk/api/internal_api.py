@@ -7,7 +7,37 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Literal, Optional, Union  # noqa: F401
 
-from lakefs_sdk._operation import Operation, Param
+from lakefs_sdk._request import ResultKind
+from lakefs_sdk._operations.internal_api import CREATE_BRANCH_PROTECTION_RULE_PREFLIGHT
+from lakefs_sdk._operations.internal_api import CREATE_COMMIT_RECORD
+from lakefs_sdk._operations.internal_api import CREATE_SYMLINK_FILE
+from lakefs_sdk._operations.internal_api import DELETE_REPOSITORY_METADATA
+from lakefs_sdk._operations.internal_api import DUMP_REFS
+from lakefs_sdk._operations.internal_api import GET_AUTH_CAPABILITIES
+from lakefs_sdk._operations.internal_api import GET_GARBAGE_COLLECTION_CONFIG
+from lakefs_sdk._operations.internal_api import GET_LAKE_FS_VERSION
+from lakefs_sdk._operations.internal_api import GET_METADATA_OBJECT
+from lakefs_sdk._operations.internal_api import GET_SETUP_STATE
+from lakefs_sdk._operations.internal_api import GET_STORAGE_CONFIG
+from lakefs_sdk._operations.internal_api import GET_USAGE_REPORT_SUMMARY
+from lakefs_sdk._operations.internal_api import INTERNAL_CREATE_BRANCH_PROTECTION_RULE
+from lakefs_sdk._operations.internal_api import INTERNAL_DELETE_BRANCH_PROTECTION_RULE
+from lakefs_sdk._operations.internal_api import INTERNAL_DELETE_GARBAGE_COLLECTION_RULES
+from lakefs_sdk._operations.internal_api import INTERNAL_GET_BRANCH_PROTECTION_RULES
+from lakefs_sdk._operations.internal_api import INTERNAL_GET_GARBAGE_COLLECTION_RULES
+from lakefs_sdk._operations.internal_api import INTERNAL_SET_GARBAGE_COLLECTION_RULES
+from lakefs_sdk._operations.internal_api import POST_STATS_EVENTS
+from lakefs_sdk._operations.internal_api import PREPARE_GARBAGE_COLLECTION_COMMITS
+from lakefs_sdk._operations.internal_api import PREPARE_GARBAGE_COLLECTION_COMMITS_ASYNC
+from lakefs_sdk._operations.internal_api import PREPARE_GARBAGE_COLLECTION_COMMITS_STATUS
+from lakefs_sdk._operations.internal_api import PREPARE_GARBAGE_COLLECTION_UNCOMMITTED
+from lakefs_sdk._operations.internal_api import RESTORE_REFS
+from lakefs_sdk._operations.internal_api import SET_GARBAGE_COLLECTION_RULES_PREFLIGHT
+from lakefs_sdk._operations.internal_api import SET_REPOSITORY_METADATA
+from lakefs_sdk._operations.internal_api import SETUP
+from lakefs_sdk._operations.internal_api import SETUP_COMM_PREFS
+from lakefs_sdk._operations.internal_api import STAGE_OBJECT
+from lakefs_sdk._operations.internal_api import UPLOAD_OBJECT_PREFLIGHT
 from lakefs_sdk.api_client import ApiClient
 from lakefs_sdk.pagination import iterate_results
 
@@ -48,508 +78,6 @@ if TYPE_CHECKING:
     from lakefs_sdk.models.task_creation import TaskCreation
     from lakefs_sdk.models.version_config import VersionConfig
 
-_CREATE_BRANCH_PROTECTION_RULE_PREFLIGHT: Operation[Any] = Operation(
-    "createBranchProtectionRulePreflight",
-    "create_branch_protection_rule_preflight",
-    "GET",
-    "/repositories/{repository}/branch_protection/set_allowed",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-    ),
-    responses={
-        "204": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_CREATE_COMMIT_RECORD: Operation[Any] = Operation(
-    "CreateCommitRecord",
-    "create_commit_record",
-    "POST",
-    "/repositories/{repository}/commits",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("commit_record_creation", "CommitRecordCreation", "body", "model", "CommitRecordCreation", required=True),
-    ),
-    responses={
-        "204": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_CREATE_SYMLINK_FILE: Operation[Any] = Operation(
-    "createSymlinkFile",
-    "create_symlink_file",
-    "POST",
-    "/repositories/{repository}/refs/{branch}/symlink",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("branch", "branch", "path", "str", "str", required=True),
-        Param("location", "location", "query", "str", "str"),
-    ),
-    responses={
-        "201": "StorageURI",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_DELETE_REPOSITORY_METADATA: Operation[Any] = Operation(
-    "deleteRepositoryMetadata",
-    "delete_repository_metadata",
-    "DELETE",
-    "/repositories/{repository}/metadata",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("repository_metadata_keys", "RepositoryMetadataKeys", "body", "model", "RepositoryMetadataKeys", required=True),
-    ),
-    responses={
-        "204": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_DUMP_REFS: Operation[Any] = Operation(
-    "dumpRefs",
-    "dump_refs",
-    "PUT",
-    "/repositories/{repository}/refs/dump",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-    ),
-    responses={
-        "201": "RefsDump",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_GET_AUTH_CAPABILITIES: Operation[Any] = Operation(
-    "getAuthCapabilities",
-    "get_auth_capabilities",
-    "GET",
-    "/auth/capabilities",
-    params=(
-    ),
-    responses={
-        "200": "AuthCapabilities",
-    },
-    auth=(),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_GET_GARBAGE_COLLECTION_CONFIG: Operation[Any] = Operation(
-    "getGarbageCollectionConfig",
-    "get_garbage_collection_config",
-    "GET",
-    "/config/garbage-collection",
-    params=(
-    ),
-    responses={
-        "200": "GarbageCollectionConfig",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_GET_LAKE_FS_VERSION: Operation[Any] = Operation(
-    "getLakeFSVersion",
-    "get_lake_fs_version",
-    "GET",
-    "/config/version",
-    params=(
-    ),
-    responses={
-        "200": "VersionConfig",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-    deprecated=True,
-)
-
-_GET_METADATA_OBJECT: Operation[Any] = Operation(
-    "getMetadataObject",
-    "get_metadata_object",
-    "GET",
-    "/repositories/{repository}/metadata/object/{type}/{object_id}",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("object_id", "object_id", "path", "str", "str", required=True),
-        Param("type", "type", "path", "enum", "str", required=True, enum=("range", "meta_range", )),
-        Param("presign", "presign", "query", "bool", "bool"),
-    ),
-    responses={
-        "200": "bytes",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/octet-stream", "application/json", ),
-    content_types=(),
-)
-
-_GET_SETUP_STATE: Operation[Any] = Operation(
-    "getSetupState",
-    "get_setup_state",
-    "GET",
-    "/setup_lakefs",
-    params=(
-    ),
-    responses={
-        "200": "SetupState",
-    },
-    auth=(),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_GET_STORAGE_CONFIG: Operation[Any] = Operation(
-    "getStorageConfig",
-    "get_storage_config",
-    "GET",
-    "/config/storage",
-    params=(
-    ),
-    responses={
-        "200": "StorageConfig",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-    deprecated=True,
-)
-
-_GET_USAGE_REPORT_SUMMARY: Operation[Any] = Operation(
-    "getUsageReportSummary",
-    "get_usage_report_summary",
-    "GET",
-    "/usage-report/summary",
-    params=(
-    ),
-    responses={
-        "200": "InstallationUsageReport",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", "application/text", ),
-    content_types=(),
-)
-
-_INTERNAL_CREATE_BRANCH_PROTECTION_RULE: Operation[Any] = Operation(
-    "internalCreateBranchProtectionRule",
-    "internal_create_branch_protection_rule",
-    "POST",
-    "/repositories/{repository}/branch_protection",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("branch_protection_rule", "BranchProtectionRule", "body", "model", "BranchProtectionRule", required=True),
-    ),
-    responses={
-        "204": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-    deprecated=True,
-)
-
-_INTERNAL_DELETE_BRANCH_PROTECTION_RULE: Operation[Any] = Operation(
-    "internalDeleteBranchProtectionRule",
-    "internal_delete_branch_protection_rule",
-    "DELETE",
-    "/repositories/{repository}/branch_protection",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("internal_delete_branch_protection_rule_request", "InternalDeleteBranchProtectionRuleRequest", "body", "model", "InternalDeleteBranchProtectionRuleRequest", required=True),
-    ),
-    responses={
-        "204": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-    deprecated=True,
-)
-
-_INTERNAL_DELETE_GARBAGE_COLLECTION_RULES: Operation[Any] = Operation(
-    "internalDeleteGarbageCollectionRules",
-    "internal_delete_garbage_collection_rules",
-    "DELETE",
-    "/repositories/{repository}/gc/rules",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-    ),
-    responses={
-        "204": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-    deprecated=True,
-)
-
-_INTERNAL_GET_BRANCH_PROTECTION_RULES: Operation[Any] = Operation(
-    "internalGetBranchProtectionRules",
-    "internal_get_branch_protection_rules",
-    "GET",
-    "/repositories/{repository}/branch_protection",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-    ),
-    responses={
-        "200": "List[BranchProtectionRule]",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-    deprecated=True,
-)
-
-_INTERNAL_GET_GARBAGE_COLLECTION_RULES: Operation[Any] = Operation(
-    "internalGetGarbageCollectionRules",
-    "internal_get_garbage_collection_rules",
-    "GET",
-    "/repositories/{repository}/gc/rules",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-    ),
-    responses={
-        "200": "GarbageCollectionRules",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-    deprecated=True,
-)
-
-_INTERNAL_SET_GARBAGE_COLLECTION_RULES: Operation[Any] = Operation(
-    "internalSetGarbageCollectionRules",
-    "internal_set_garbage_collection_rules",
-    "POST",
-    "/repositories/{repository}/gc/rules",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("garbage_collection_rules", "GarbageCollectionRules", "body", "model", "GarbageCollectionRules", required=True),
-    ),
-    responses={
-        "204": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-    deprecated=True,
-)
-
-_POST_STATS_EVENTS: Operation[Any] = Operation(
-    "postStatsEvents",
-    "post_stats_events",
-    "POST",
-    "/statistics",
-    params=(
-        Param("stats_events_list", "StatsEventsList", "body", "model", "StatsEventsList", required=True),
-    ),
-    responses={
-        "204": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_PREPARE_GARBAGE_COLLECTION_COMMITS: Operation[Any] = Operation(
-    "prepareGarbageCollectionCommits",
-    "prepare_garbage_collection_commits",
-    "POST",
-    "/repositories/{repository}/gc/prepare_commits",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-    ),
-    responses={
-        "201": "GarbageCollectionPrepareResponse",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_PREPARE_GARBAGE_COLLECTION_COMMITS_ASYNC: Operation[Any] = Operation(
-    "prepareGarbageCollectionCommitsAsync",
-    "prepare_garbage_collection_commits_async",
-    "POST",
-    "/repositories/{repository}/gc/prepare_commits/async",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-    ),
-    responses={
-        "202": "TaskCreation",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_PREPARE_GARBAGE_COLLECTION_COMMITS_STATUS: Operation[Any] = Operation(
-    "prepareGarbageCollectionCommitsStatus",
-    "prepare_garbage_collection_commits_status",
-    "GET",
-    "/repositories/{repository}/gc/prepare_commits/status",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("id", "id", "query", "str", "str", required=True),
-    ),
-    responses={
-        "200": "PrepareGarbageCollectionCommitsStatus",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_PREPARE_GARBAGE_COLLECTION_UNCOMMITTED: Operation[Any] = Operation(
-    "prepareGarbageCollectionUncommitted",
-    "prepare_garbage_collection_uncommitted",
-    "POST",
-    "/repositories/{repository}/gc/prepare_uncommited",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("prepare_gc_uncommitted_request", "PrepareGCUncommittedRequest", "body", "model", "PrepareGCUncommittedRequest"),
-    ),
-    responses={
-        "201": "PrepareGCUncommittedResponse",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_RESTORE_REFS: Operation[Any] = Operation(
-    "restoreRefs",
-    "restore_refs",
-    "PUT",
-    "/repositories/{repository}/refs/restore",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("refs_restore", "RefsRestore", "body", "model", "RefsRestore", required=True),
-    ),
-    responses={
-        "200": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_SET_GARBAGE_COLLECTION_RULES_PREFLIGHT: Operation[Any] = Operation(
-    "setGarbageCollectionRulesPreflight",
-    "set_garbage_collection_rules_preflight",
-    "GET",
-    "/repositories/{repository}/gc/rules/set_allowed",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-    ),
-    responses={
-        "204": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_SET_REPOSITORY_METADATA: Operation[Any] = Operation(
-    "setRepositoryMetadata",
-    "set_repository_metadata",
-    "POST",
-    "/repositories/{repository}/metadata",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("repository_metadata_set", "RepositoryMetadataSet", "body", "model", "RepositoryMetadataSet", required=True),
-    ),
-    responses={
-        "204": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_SETUP: Operation[Any] = Operation(
-    "setup",
-    "setup",
-    "POST",
-    "/setup_lakefs",
-    params=(
-        Param("setup", "Setup", "body", "model", "Setup", required=True),
-    ),
-    responses={
-        "200": "CredentialsWithSecret",
-    },
-    auth=(),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_SETUP_COMM_PREFS: Operation[Any] = Operation(
-    "setupCommPrefs",
-    "setup_comm_prefs",
-    "POST",
-    "/setup_comm_prefs",
-    params=(
-        Param("comm_prefs_input", "CommPrefsInput", "body", "model", "CommPrefsInput", required=True),
-    ),
-    responses={
-        "200": None,
-    },
-    auth=(),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_STAGE_OBJECT: Operation[Any] = Operation(
-    "stageObject",
-    "stage_object",
-    "PUT",
-    "/repositories/{repository}/branches/{branch}/objects",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("branch", "branch", "path", "str", "str", required=True),
-        Param("path", "path", "query", "str", "str", required=True),
-        Param("object_stage_creation", "ObjectStageCreation", "body", "model", "ObjectStageCreation", required=True),
-    ),
-    responses={
-        "201": "ObjectStats",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-    deprecated=True,
-)
-
-_UPLOAD_OBJECT_PREFLIGHT: Operation[Any] = Operation(
-    "uploadObjectPreflight",
-    "upload_object_preflight",
-    "GET",
-    "/repositories/{repository}/branches/{branch}/objects/stage_allowed",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("branch", "branch", "path", "str", "str", required=True),
-        Param("path", "path", "query", "str", "str", required=True),
-    ),
-    responses={
-        "204": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
 
 class InternalApi:
     """Operations tagged ``internal``; every method sends one request through ``api_client``.
@@ -575,7 +103,7 @@ class InternalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_CREATE_BRANCH_PROTECTION_RULE_PREFLIGHT, (repository, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_BRANCH_PROTECTION_RULE_PREFLIGHT, (repository, ), kwargs, ResultKind.DATA)
 
     def create_branch_protection_rule_preflight_with_http_info(
         self,
@@ -583,7 +111,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`create_branch_protection_rule_preflight`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_CREATE_BRANCH_PROTECTION_RULE_PREFLIGHT, (repository, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_BRANCH_PROTECTION_RULE_PREFLIGHT, (repository, ), kwargs, ResultKind.HTTP_INFO)
 
     def create_branch_protection_rule_preflight_without_preload_content(
         self,
@@ -591,7 +119,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`create_branch_protection_rule_preflight`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_CREATE_BRANCH_PROTECTION_RULE_PREFLIGHT, (repository, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_BRANCH_PROTECTION_RULE_PREFLIGHT, (repository, ), kwargs, ResultKind.RAW)
 
     def create_commit_record(
         self,
@@ -608,7 +136,7 @@ class InternalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_CREATE_COMMIT_RECORD, (repository, commit_record_creation, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_COMMIT_RECORD, (repository, commit_record_creation, ), kwargs, ResultKind.DATA)
 
     def create_commit_record_with_http_info(
         self,
@@ -617,7 +145,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`create_commit_record`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_CREATE_COMMIT_RECORD, (repository, commit_record_creation, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_COMMIT_RECORD, (repository, commit_record_creation, ), kwargs, ResultKind.HTTP_INFO)
 
     def create_commit_record_without_preload_content(
         self,
@@ -626,7 +154,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`create_commit_record`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_CREATE_COMMIT_RECORD, (repository, commit_record_creation, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_COMMIT_RECORD, (repository, commit_record_creation, ), kwargs, ResultKind.RAW)
 
     def create_symlink_file(
         self,
@@ -645,7 +173,7 @@ class InternalApi:
         :return: StorageURI
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_CREATE_SYMLINK_FILE, (repository, branch, location, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_SYMLINK_FILE, (repository, branch, location, ), kwargs, ResultKind.DATA)
 
     def create_symlink_file_with_http_info(
         self,
@@ -655,7 +183,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[StorageURI]:
         """Like :meth:`create_symlink_file`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_CREATE_SYMLINK_FILE, (repository, branch, location, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_SYMLINK_FILE, (repository, branch, location, ), kwargs, ResultKind.HTTP_INFO)
 
     def create_symlink_file_without_preload_content(
         self,
@@ -665,7 +193,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`create_symlink_file`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_CREATE_SYMLINK_FILE, (repository, branch, location, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_SYMLINK_FILE, (repository, branch, location, ), kwargs, ResultKind.RAW)
 
     def delete_repository_metadata(
         self,
@@ -684,7 +212,7 @@ class InternalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_DELETE_REPOSITORY_METADATA, (repository, repository_metadata_keys, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_REPOSITORY_METADATA, (repository, repository_metadata_keys, ), kwargs, ResultKind.DATA)
 
     def delete_repository_metadata_with_http_info(
         self,
@@ -693,7 +221,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`delete_repository_metadata`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_DELETE_REPOSITORY_METADATA, (repository, repository_metadata_keys, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_REPOSITORY_METADATA, (repository, repository_metadata_keys, ), kwargs, ResultKind.HTTP_INFO)
 
     def delete_repository_metadata_without_preload_content(
         self,
@@ -702,7 +230,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`delete_repository_metadata`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_DELETE_REPOSITORY_METADATA, (repository, repository_metadata_keys, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_REPOSITORY_METADATA, (repository, repository_metadata_keys, ), kwargs, ResultKind.RAW)
 
     def dump_refs(
         self,
@@ -717,7 +245,7 @@ class InternalApi:
         :return: RefsDump
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_DUMP_REFS, (repository, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DUMP_REFS, (repository, ), kwargs, ResultKind.DATA)
 
     def dump_refs_with_http_info(
         self,
@@ -725,7 +253,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[RefsDump]:
         """Like :meth:`dump_refs`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_DUMP_REFS, (repository, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DUMP_REFS, (repository, ), kwargs, ResultKind.HTTP_INFO)
 
     def dump_refs_without_preload_content(
         self,
@@ -733,7 +261,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`dump_refs`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_DUMP_REFS, (repository, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DUMP_REFS, (repository, ), kwargs, ResultKind.RAW)
 
     def get_auth_capabilities(
         self,
@@ -745,21 +273,21 @@ class InternalApi:
         :return: AuthCapabilities
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_GET_AUTH_CAPABILITIES, (), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_AUTH_CAPABILITIES, (), kwargs, ResultKind.DATA)
 
     def get_auth_capabilities_with_http_info(
         self,
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[AuthCapabilities]:
         """Like :meth:`get_auth_capabilities`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_GET_AUTH_CAPABILITIES, (), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_AUTH_CAPABILITIES, (), kwargs, ResultKind.HTTP_INFO)
 
     def get_auth_capabilities_without_preload_content(
         self,
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`get_auth_capabilities`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_GET_AUTH_CAPABILITIES, (), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_AUTH_CAPABILITIES, (), kwargs, ResultKind.RAW)
 
     def get_garbage_collection_config(
         self,
@@ -773,21 +301,21 @@ class InternalApi:
         :return: GarbageCollectionConfig
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_GET_GARBAGE_COLLECTION_CONFIG, (), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_GARBAGE_COLLECTION_CONFIG, (), kwargs, ResultKind.DATA)
 
     def get_garbage_collection_config_with_http_info(
         self,
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[GarbageCollectionConfig]:
         """Like :meth:`get_garbage_collection_config`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_GET_GARBAGE_COLLECTION_CONFIG, (), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_GARBAGE_COLLECTION_CONFIG, (), kwargs, ResultKind.HTTP_INFO)
 
     def get_garbage_collection_config_without_preload_content(
         self,
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`get_garbage_collection_config`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_GET_GARBAGE_COLLECTION_CONFIG, (), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_GARBAGE_COLLECTION_CONFIG, (), kwargs, ResultKind.RAW)
 
     def get_lake_fs_version(
         self,
@@ -801,21 +329,21 @@ class InternalApi:
         :return: VersionConfig
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_GET_LAKE_FS_VERSION, (), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_LAKE_FS_VERSION, (), kwargs, ResultKind.DATA)
 
     def get_lake_fs_version_with_http_info(
         self,
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[VersionConfig]:
         """Like :meth:`get_lake_fs_version`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_GET_LAKE_FS_VERSION, (), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_LAKE_FS_VERSION, (), kwargs, ResultKind.HTTP_INFO)
 
     def get_lake_fs_version_without_preload_content(
         self,
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`get_lake_fs_version`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_GET_LAKE_FS_VERSION, (), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_LAKE_FS_VERSION, (), kwargs, ResultKind.RAW)
 
     def get_metadata_object(
         self,
@@ -836,7 +364,7 @@ class InternalApi:
         :return: bytes
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_GET_METADATA_OBJECT, (repository, object_id, type, presign, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_METADATA_OBJECT, (repository, object_id, type, presign, ), kwargs, ResultKind.DATA)
 
     def get_metadata_object_with_http_info(
         self,
@@ -847,7 +375,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[bytes]:
         """Like :meth:`get_metadata_object`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_GET_METADATA_OBJECT, (repository, object_id, type, presign, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_METADATA_OBJECT, (repository, object_id, type, presign, ), kwargs, ResultKind.HTTP_INFO)
 
     def get_metadata_object_without_preload_content(
         self,
@@ -858,7 +386,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`get_metadata_object`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_GET_METADATA_OBJECT, (repository, object_id, type, presign, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_METADATA_OBJECT, (repository, object_id, type, presign, ), kwargs, ResultKind.RAW)
 
     def get_setup_state(
         self,
@@ -870,21 +398,21 @@ class InternalApi:
         :return: SetupState
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_GET_SETUP_STATE, (), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_SETUP_STATE, (), kwargs, ResultKind.DATA)
 
     def get_setup_state_with_http_info(
         self,
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[SetupState]:
         """Like :meth:`get_setup_state`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_GET_SETUP_STATE, (), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_SETUP_STATE, (), kwargs, ResultKind.HTTP_INFO)
 
     def get_setup_state_without_preload_content(
         self,
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`get_setup_state`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_GET_SETUP_STATE, (), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_SETUP_STATE, (), kwargs, ResultKind.RAW)
 
     def get_storage_config(
         self,
@@ -898,21 +426,21 @@ class InternalApi:
         :return: StorageConfig
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_GET_STORAGE_CONFIG, (), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_STORAGE_CONFIG, (), kwargs, ResultKind.DATA)
 
     def get_storage_config_with_http_info(
         self,
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[StorageConfig]:
         """Like :meth:`get_storage_config`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_GET_STORAGE_CONFIG, (), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_STORAGE_CONFIG, (), kwargs, ResultKind.HTTP_INFO)
 
     def get_storage_config_without_preload_content(
         self,
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`get_storage_config`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_GET_STORAGE_CONFIG, (), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_STORAGE_CONFIG, (), kwargs, ResultKind.RAW)
 
     def get_usage_report_summary(
         self,
@@ -924,21 +452,21 @@ class InternalApi:
         :return: InstallationUsageReport
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_GET_USAGE_REPORT_SUMMARY, (), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_USAGE_REPORT_SUMMARY, (), kwargs, ResultKind.DATA)
 
     def get_usage_report_summary_with_http_info(
         self,
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[InstallationUsageReport]:
         """Like :meth:`get_usage_report_summary`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_GET_USAGE_REPORT_SUMMARY, (), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_USAGE_REPORT_SUMMARY, (), kwargs, ResultKind.HTTP_INFO)
 
     def get_usage_report_summary_without_preload_content(
         self,
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`get_usage_report_summary`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_GET_USAGE_REPORT_SUMMARY, (), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_USAGE_REPORT_SUMMARY, (), kwargs, ResultKind.RAW)
 
     def internal_create_branch_protection_rule(
         self,
@@ -955,7 +483,7 @@ class InternalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_INTERNAL_CREATE_BRANCH_PROTECTION_RULE, (repository, branch_protection_rule, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(INTERNAL_CREATE_BRANCH_PROTECTION_RULE, (repository, branch_protection_rule, ), kwargs, ResultKind.DATA)
 
     def internal_create_branch_protection_rule_with_http_info(
         self,
@@ -964,7 +492,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`internal_create_branch_protection_rule`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_INTERNAL_CREATE_BRANCH_PROTECTION_RULE, (repository, branch_protection_rule, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(INTERNAL_CREATE_BRANCH_PROTECTION_RULE, (repository, branch_protection_rule, ), kwargs, ResultKind.HTTP_INFO)
 
     def internal_create_branch_protection_rule_without_preload_content(
         self,
@@ -973,7 +501,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`internal_create_branch_protection_rule`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_INTERNAL_CREATE_BRANCH_PROTECTION_RULE, (repository, branch_protection_rule, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(INTERNAL_CREATE_BRANCH_PROTECTION_RULE, (repository, branch_protection_rule, ), kwargs, ResultKind.RAW)
 
     def internal_delete_branch_protection_rule(
         self,
@@ -990,7 +518,7 @@ class InternalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_INTERNAL_DELETE_BRANCH_PROTECTION_RULE, (repository, internal_delete_branch_protection_rule_request, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(INTERNAL_DELETE_BRANCH_PROTECTION_RULE, (repository, internal_delete_branch_protection_rule_request, ), kwargs, ResultKind.DATA)
 
     def internal_delete_branch_protection_rule_with_http_info(
         self,
@@ -999,7 +527,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`internal_delete_branch_protection_rule`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_INTERNAL_DELETE_BRANCH_PROTECTION_RULE, (repository, internal_delete_branch_protection_rule_request, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(INTERNAL_DELETE_BRANCH_PROTECTION_RULE, (repository, internal_delete_branch_protection_rule_request, ), kwargs, ResultKind.HTTP_INFO)
 
     def internal_delete_branch_protection_rule_without_preload_content(
         self,
@@ -1008,7 +536,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`internal_delete_branch_protection_rule`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_INTERNAL_DELETE_BRANCH_PROTECTION_RULE, (repository, internal_delete_branch_protection_rule_request, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(INTERNAL_DELETE_BRANCH_PROTECTION_RULE, (repository, internal_delete_branch_protection_rule_request, ), kwargs, ResultKind.RAW)
 
     def internal_delete_garbage_collection_rules(
         self,
@@ -1025,7 +553,7 @@ class InternalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_INTERNAL_DELETE_GARBAGE_COLLECTION_RULES, (repository, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(INTERNAL_DELETE_GARBAGE_COLLECTION_RULES, (repository, ), kwargs, ResultKind.DATA)
 
     def internal_delete_garbage_collection_rules_with_http_info(
         self,
@@ -1033,7 +561,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`internal_delete_garbage_collection_rules`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_INTERNAL_DELETE_GARBAGE_COLLECTION_RULES, (repository, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(INTERNAL_DELETE_GARBAGE_COLLECTION_RULES, (repository, ), kwargs, ResultKind.HTTP_INFO)
 
     def internal_delete_garbage_collection_rules_without_preload_content(
         self,
@@ -1041,7 +569,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`internal_delete_garbage_collection_rules`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_INTERNAL_DELETE_GARBAGE_COLLECTION_RULES, (repository, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(INTERNAL_DELETE_GARBAGE_COLLECTION_RULES, (repository, ), kwargs, ResultKind.RAW)
 
     def internal_get_branch_protection_rules(
         self,
@@ -1056,7 +584,7 @@ class InternalApi:
         :return: List[BranchProtectionRule]
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_INTERNAL_GET_BRANCH_PROTECTION_RULES, (repository, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(INTERNAL_GET_BRANCH_PROTECTION_RULES, (repository, ), kwargs, ResultKind.DATA)
 
     def internal_get_branch_protection_rules_with_http_info(
         self,
@@ -1064,7 +592,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[List[BranchProtectionRule]]:
         """Like :meth:`internal_get_branch_protection_rules`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_INTERNAL_GET_BRANCH_PROTECTION_RULES, (repository, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(INTERNAL_GET_BRANCH_PROTECTION_RULES, (repository, ), kwargs, ResultKind.HTTP_INFO)
 
     def internal_get_branch_protection_rules_without_preload_content(
         self,
@@ -1072,7 +600,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`internal_get_branch_protection_rules`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_INTERNAL_GET_BRANCH_PROTECTION_RULES, (repository, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(INTERNAL_GET_BRANCH_PROTECTION_RULES, (repository, ), kwargs, ResultKind.RAW)
 
     def internal_get_garbage_collection_rules(
         self,
@@ -1089,7 +617,7 @@ class InternalApi:
         :return: GarbageCollectionRules
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_INTERNAL_GET_GARBAGE_COLLECTION_RULES, (repository, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(INTERNAL_GET_GARBAGE_COLLECTION_RULES, (repository, ), kwargs, ResultKind.DATA)
 
     def internal_get_garbage_collection_rules_with_http_info(
         self,
@@ -1097,7 +625,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[GarbageCollectionRules]:
         """Like :meth:`internal_get_garbage_collection_rules`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_INTERNAL_GET_GARBAGE_COLLECTION_RULES, (repository, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(INTERNAL_GET_GARBAGE_COLLECTION_RULES, (repository, ), kwargs, ResultKind.HTTP_INFO)
 
     def internal_get_garbage_collection_rules_without_preload_content(
         self,
@@ -1105,7 +633,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`internal_get_garbage_collection_rules`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_INTERNAL_GET_GARBAGE_COLLECTION_RULES, (repository, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(INTERNAL_GET_GARBAGE_COLLECTION_RULES, (repository, ), kwargs, ResultKind.RAW)
 
     def internal_set_garbage_collection_rules(
         self,
@@ -1124,7 +652,7 @@ class InternalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_INTERNAL_SET_GARBAGE_COLLECTION_RULES, (repository, garbage_collection_rules, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(INTERNAL_SET_GARBAGE_COLLECTION_RULES, (repository, garbage_collection_rules, ), kwargs, ResultKind.DATA)
 
     def internal_set_garbage_collection_rules_with_http_info(
         self,
@@ -1133,7 +661,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`internal_set_garbage_collection_rules`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_INTERNAL_SET_GARBAGE_COLLECTION_RULES, (repository, garbage_collection_rules, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(INTERNAL_SET_GARBAGE_COLLECTION_RULES, (repository, garbage_collection_rules, ), kwargs, ResultKind.HTTP_INFO)
 
     def internal_set_garbage_collection_rules_without_preload_content(
         self,
@@ -1142,7 +670,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`internal_set_garbage_collection_rules`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_INTERNAL_SET_GARBAGE_COLLECTION_RULES, (repository, garbage_collection_rules, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(INTERNAL_SET_GARBAGE_COLLECTION_RULES, (repository, garbage_collection_rules, ), kwargs, ResultKind.RAW)
 
     def post_stats_events(
         self,
@@ -1157,7 +685,7 @@ class InternalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_POST_STATS_EVENTS, (stats_events_list, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(POST_STATS_EVENTS, (stats_events_list, ), kwargs, ResultKind.DATA)
 
     def post_stats_events_with_http_info(
         self,
@@ -1165,7 +693,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`post_stats_events`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_POST_STATS_EVENTS, (stats_events_list, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(POST_STATS_EVENTS, (stats_events_list, ), kwargs, ResultKind.HTTP_INFO)
 
     def post_stats_events_without_preload_content(
         self,
@@ -1173,7 +701,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`post_stats_events`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_POST_STATS_EVENTS, (stats_events_list, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(POST_STATS_EVENTS, (stats_events_list, ), kwargs, ResultKind.RAW)
 
     def prepare_garbage_collection_commits(
         self,
@@ -1188,7 +716,7 @@ class InternalApi:
         :return: GarbageCollectionPrepareResponse
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_PREPARE_GARBAGE_COLLECTION_COMMITS, (repository, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(PREPARE_GARBAGE_COLLECTION_COMMITS, (repository, ), kwargs, ResultKind.DATA)
 
     def prepare_garbage_collection_commits_with_http_info(
         self,
@@ -1196,7 +724,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[GarbageCollectionPrepareResponse]:
         """Like :meth:`prepare_garbage_collection_commits`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_PREPARE_GARBAGE_COLLECTION_COMMITS, (repository, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(PREPARE_GARBAGE_COLLECTION_COMMITS, (repository, ), kwargs, ResultKind.HTTP_INFO)
 
     def prepare_garbage_collection_commits_without_preload_content(
         self,
@@ -1204,7 +732,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`prepare_garbage_collection_commits`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_PREPARE_GARBAGE_COLLECTION_COMMITS, (repository, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(PREPARE_GARBAGE_COLLECTION_COMMITS, (repository, ), kwargs, ResultKind.RAW)
 
     def prepare_garbage_collection_commits_async(
         self,
@@ -1219,7 +747,7 @@ class InternalApi:
         :return: TaskCreation
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_PREPARE_GARBAGE_COLLECTION_COMMITS_ASYNC, (repository, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(PREPARE_GARBAGE_COLLECTION_COMMITS_ASYNC, (repository, ), kwargs, ResultKind.DATA)
 
     def prepare_garbage_collection_commits_async_with_http_info(
         self,
@@ -1227,7 +755,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[TaskCreation]:
         """Like :meth:`prepare_garbage_collection_commits_async`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_PREPARE_GARBAGE_COLLECTION_COMMITS_ASYNC, (repository, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(PREPARE_GARBAGE_COLLECTION_COMMITS_ASYNC, (repository, ), kwargs, ResultKind.HTTP_INFO)
 
     def prepare_garbage_collection_commits_async_without_preload_content(
         self,
@@ -1235,7 +763,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`prepare_garbage_collection_commits_async`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_PREPARE_GARBAGE_COLLECTION_COMMITS_ASYNC, (repository, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(PREPARE_GARBAGE_COLLECTION_COMMITS_ASYNC, (repository, ), kwargs, ResultKind.RAW)
 
     def prepare_garbage_collection_commits_status(
         self,
@@ -1252,7 +780,7 @@ class InternalApi:
         :return: PrepareGarbageCollectionCommitsStatus
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_PREPARE_GARBAGE_COLLECTION_COMMITS_STATUS, (repository, id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(PREPARE_GARBAGE_COLLECTION_COMMITS_STATUS, (repository, id, ), kwargs, ResultKind.DATA)
 
     def prepare_garbage_collection_commits_status_with_http_info(
         self,
@@ -1261,7 +789,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[PrepareGarbageCollectionCommitsStatus]:
         """Like :meth:`prepare_garbage_collection_commits_status`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_PREPARE_GARBAGE_COLLECTION_COMMITS_STATUS, (repository, id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(PREPARE_GARBAGE_COLLECTION_COMMITS_STATUS, (repository, id, ), kwargs, ResultKind.HTTP_INFO)
 
     def prepare_garbage_collection_commits_status_without_preload_content(
         self,
@@ -1270,7 +798,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`prepare_garbage_collection_commits_status`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_PREPARE_GARBAGE_COLLECTION_COMMITS_STATUS, (repository, id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(PREPARE_GARBAGE_COLLECTION_COMMITS_STATUS, (repository, id, ), kwargs, ResultKind.RAW)
 
     def prepare_garbage_collection_uncommitted(
         self,
@@ -1287,7 +815,7 @@ class InternalApi:
         :return: PrepareGCUncommittedResponse
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_PREPARE_GARBAGE_COLLECTION_UNCOMMITTED, (repository, prepare_gc_uncommitted_request, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(PREPARE_GARBAGE_COLLECTION_UNCOMMITTED, (repository, prepare_gc_uncommitted_request, ), kwargs, ResultKind.DATA)
 
     def prepare_garbage_collection_uncommitted_with_http_info(
         self,
@@ -1296,7 +824,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[PrepareGCUncommittedResponse]:
         """Like :meth:`prepare_garbage_collection_uncommitted`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_PREPARE_GARBAGE_COLLECTION_UNCOMMITTED, (repository, prepare_gc_uncommitted_request, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(PREPARE_GARBAGE_COLLECTION_UNCOMMITTED, (repository, prepare_gc_uncommitted_request, ), kwargs, ResultKind.HTTP_INFO)
 
     def prepare_garbage_collection_uncommitted_without_preload_content(
         self,
@@ -1305,7 +833,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`prepare_garbage_collection_uncommitted`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_PREPARE_GARBAGE_COLLECTION_UNCOMMITTED, (repository, prepare_gc_uncommitted_request, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(PREPARE_GARBAGE_COLLECTION_UNCOMMITTED, (repository, prepare_gc_uncommitted_request, ), kwargs, ResultKind.RAW)
 
     def restore_refs(
         self,
@@ -1322,7 +850,7 @@ class InternalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_RESTORE_REFS, (repository, refs_restore, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(RESTORE_REFS, (repository, refs_restore, ), kwargs, ResultKind.DATA)
 
     def restore_refs_with_http_info(
         self,
@@ -1331,7 +859,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`restore_refs`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_RESTORE_REFS, (repository, refs_restore, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(RESTORE_REFS, (repository, refs_restore, ), kwargs, ResultKind.HTTP_INFO)
 
     def restore_refs_without_preload_content(
         self,
@@ -1340,7 +868,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`restore_refs`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_RESTORE_REFS, (repository, refs_restore, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(RESTORE_REFS, (repository, refs_restore, ), kwargs, ResultKind.RAW)
 
     def set_garbage_collection_rules_preflight(
         self,
@@ -1355,7 +883,7 @@ class InternalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_SET_GARBAGE_COLLECTION_RULES_PREFLIGHT, (repository, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(SET_GARBAGE_COLLECTION_RULES_PREFLIGHT, (repository, ), kwargs, ResultKind.DATA)
 
     def set_garbage_collection_rules_preflight_with_http_info(
         self,
@@ -1363,7 +891,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`set_garbage_collection_rules_preflight`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_SET_GARBAGE_COLLECTION_RULES_PREFLIGHT, (repository, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(SET_GARBAGE_COLLECTION_RULES_PREFLIGHT, (repository, ), kwargs, ResultKind.HTTP_INFO)
 
     def set_garbage_collection_rules_preflight_without_preload_content(
         self,
@@ -1371,7 +899,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`set_garbage_collection_rules_preflight`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_SET_GARBAGE_COLLECTION_RULES_PREFLIGHT, (repository, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(SET_GARBAGE_COLLECTION_RULES_PREFLIGHT, (repository, ), kwargs, ResultKind.RAW)
 
     def set_repository_metadata(
         self,
@@ -1390,7 +918,7 @@ class InternalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_SET_REPOSITORY_METADATA, (repository, repository_metadata_set, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(SET_REPOSITORY_METADATA, (repository, repository_metadata_set, ), kwargs, ResultKind.DATA)
 
     def set_repository_metadata_with_http_info(
         self,
@@ -1399,7 +927,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`set_repository_metadata`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_SET_REPOSITORY_METADATA, (repository, repository_metadata_set, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(SET_REPOSITORY_METADATA, (repository, repository_metadata_set, ), kwargs, ResultKind.HTTP_INFO)
 
     def set_repository_metadata_without_preload_content(
         self,
@@ -1408,7 +936,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`set_repository_metadata`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_SET_REPOSITORY_METADATA, (repository, repository_metadata_set, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(SET_REPOSITORY_METADATA, (repository, repository_metadata_set, ), kwargs, ResultKind.RAW)
 
     def setup(
         self,
@@ -1423,7 +951,7 @@ class InternalApi:
         :return: CredentialsWithSecret
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_SETUP, (setup, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(SETUP, (setup, ), kwargs, ResultKind.DATA)
 
     def setup_with_http_info(
         self,
@@ -1431,7 +959,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[CredentialsWithSecret]:
         """Like :meth:`setup`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_SETUP, (setup, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(SETUP, (setup, ), kwargs, ResultKind.HTTP_INFO)
 
     def setup_without_preload_content(
         self,
@@ -1439,7 +967,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`setup`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_SETUP, (setup, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(SETUP, (setup, ), kwargs, ResultKind.RAW)
 
     def setup_comm_prefs(
         self,
@@ -1454,7 +982,7 @@ class InternalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_SETUP_COMM_PREFS, (comm_prefs_input, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(SETUP_COMM_PREFS, (comm_prefs_input, ), kwargs, ResultKind.DATA)
 
     def setup_comm_prefs_with_http_info(
         self,
@@ -1462,7 +990,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`setup_comm_prefs`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_SETUP_COMM_PREFS, (comm_prefs_input, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(SETUP_COMM_PREFS, (comm_prefs_input, ), kwargs, ResultKind.HTTP_INFO)
 
     def setup_comm_prefs_without_preload_content(
         self,
@@ -1470,7 +998,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`setup_comm_prefs`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_SETUP_COMM_PREFS, (comm_prefs_input, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(SETUP_COMM_PREFS, (comm_prefs_input, ), kwargs, ResultKind.RAW)
 
     def stage_object(
         self,
@@ -1491,7 +1019,7 @@ class InternalApi:
         :return: ObjectStats
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_STAGE_OBJECT, (repository, branch, path, object_stage_creation, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(STAGE_OBJECT, (repository, branch, path, object_stage_creation, ), kwargs, ResultKind.DATA)
 
     def stage_object_with_http_info(
         self,
@@ -1502,7 +1030,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[ObjectStats]:
         """Like :meth:`stage_object`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_STAGE_OBJECT, (repository, branch, path, object_stage_creation, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(STAGE_OBJECT, (repository, branch, path, object_stage_creation, ), kwargs, ResultKind.HTTP_INFO)
 
     def stage_object_without_preload_content(
         self,
@@ -1513,7 +1041,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`stage_object`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_STAGE_OBJECT, (repository, branch, path, object_stage_creation, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(STAGE_OBJECT, (repository, branch, path, object_stage_creation, ), kwargs, ResultKind.RAW)
 
     def upload_object_preflight(
         self,
@@ -1532,7 +1060,7 @@ class InternalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_UPLOAD_OBJECT_PREFLIGHT, (repository, branch, path, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(UPLOAD_OBJECT_PREFLIGHT, (repository, branch, path, ), kwargs, ResultKind.DATA)
 
     def upload_object_preflight_with_http_info(
         self,
@@ -1542,7 +1070,7 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`upload_object_preflight`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_UPLOAD_OBJECT_PREFLIGHT, (repository, branch, path, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(UPLOAD_OBJECT_PREFLIGHT, (repository, branch, path, ), kwargs, ResultKind.HTTP_INFO)
 
     def upload_object_preflight_without_preload_content(
         self,
@@ -1552,4 +1080,4 @@ class InternalApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`upload_object_preflight`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_UPLOAD_OBJECT_PREFLIGHT, (repository, branch, path, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(UPLOAD_OBJECT_PREFLIGHT, (repository, branch, path, ), kwargs, ResultKind.RAW)

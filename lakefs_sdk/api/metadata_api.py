@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Literal, Optional, Union  # noqa: F401
 
-from lakefs_sdk._operation import Operation, Param
+from lakefs_sdk._request import ResultKind
+from lakefs_sdk._operations.metadata_api import GET_META_RANGE
+from lakefs_sdk._operations.metadata_api import GET_RANGE
 from lakefs_sdk.api_client import ApiClient
 from lakefs_sdk.pagination import iterate_results
 
@@ -21,40 +23,6 @@ if TYPE_CHECKING:
     from pydantic import Field, StrictStr
     from typing_extensions import Annotated
     from lakefs_sdk.models.storage_uri import StorageURI
-
-_GET_META_RANGE: Operation[Any] = Operation(
-    "getMetaRange",
-    "get_meta_range",
-    "GET",
-    "/repositories/{repository}/metadata/meta_range/{meta_range}",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("meta_range", "meta_range", "path", "str", "str", required=True),
-    ),
-    responses={
-        "200": "StorageURI",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_GET_RANGE: Operation[Any] = Operation(
-    "getRange",
-    "get_range",
-    "GET",
-    "/repositories/{repository}/metadata/range/{range}",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("range", "range", "path", "str", "str", required=True),
-    ),
-    responses={
-        "200": "StorageURI",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
 
 
 class MetadataApi:
@@ -83,7 +51,7 @@ class MetadataApi:
         :return: StorageURI
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_GET_META_RANGE, (repository, meta_range, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_META_RANGE, (repository, meta_range, ), kwargs, ResultKind.DATA)
 
     def get_meta_range_with_http_info(
         self,
@@ -92,7 +60,7 @@ class MetadataApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[StorageURI]:
         """Like :meth:`get_meta_range`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_GET_META_RANGE, (repository, meta_range, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_META_RANGE, (repository, meta_range, ), kwargs, ResultKind.HTTP_INFO)
 
     def get_meta_range_without_preload_content(
         self,
@@ -101,7 +69,7 @@ class MetadataApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`get_meta_range`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_GET_META_RANGE, (repository, meta_range, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_META_RANGE, (repository, meta_range, ), kwargs, ResultKind.RAW)
 
     def get_range(
         self,
@@ -118,7 +86,7 @@ class MetadataApi:
         :return: StorageURI
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_GET_RANGE, (repository, range, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_RANGE, (repository, range, ), kwargs, ResultKind.DATA)
 
     def get_range_with_http_info(
         self,
@@ -127,7 +95,7 @@ class MetadataApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[StorageURI]:
         """Like :meth:`get_range`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_GET_RANGE, (repository, range, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_RANGE, (repository, range, ), kwargs, ResultKind.HTTP_INFO)
 
     def get_range_without_preload_content(
         self,
@@ -136,4 +104,4 @@ class MetadataApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`get_range`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_GET_RANGE, (repository, range, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_RANGE, (repository, range, ), kwargs, ResultKind.RAW)

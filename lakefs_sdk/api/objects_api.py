@@ -7,7 +7,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Literal, Optional, Union  # noqa: F401
 
-from lakefs_sdk._operation import Operation, Param
+from lakefs_sdk._request import ResultKind
+from lakefs_sdk._operations.objects_api import COPY_OBJECT
+from lakefs_sdk._operations.objects_api import DELETE_OBJECT
+from lakefs_sdk._operations.objects_api import DELETE_OBJECTS
+from lakefs_sdk._operations.objects_api import GET_OBJECT
+from lakefs_sdk._operations.objects_api import GET_UNDERLYING_PROPERTIES
+from lakefs_sdk._operations.objects_api import HEAD_OBJECT
+from lakefs_sdk._operations.objects_api import LIST_OBJECTS
+from lakefs_sdk._operations.objects_api import STAT_OBJECT
+from lakefs_sdk._operations.objects_api import UPDATE_OBJECT_USER_METADATA
+from lakefs_sdk._operations.objects_api import UPLOAD_OBJECT
 from lakefs_sdk.api_client import ApiClient
 from lakefs_sdk.pagination import iterate_results
 
@@ -28,210 +38,6 @@ if TYPE_CHECKING:
     from lakefs_sdk.models.path_list import PathList
     from lakefs_sdk.models.underlying_object_properties import UnderlyingObjectProperties
     from lakefs_sdk.models.update_object_user_metadata import UpdateObjectUserMetadata
-
-_COPY_OBJECT: Operation[Any] = Operation(
-    "copyObject",
-    "copy_object",
-    "POST",
-    "/repositories/{repository}/branches/{branch}/objects/copy",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("branch", "branch", "path", "str", "str", required=True),
-        Param("dest_path", "dest_path", "query", "str", "str", required=True),
-        Param("object_copy_creation", "ObjectCopyCreation", "body", "model", "ObjectCopyCreation", required=True),
-    ),
-    responses={
-        "201": "ObjectStats",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_DELETE_OBJECT: Operation[Any] = Operation(
-    "deleteObject",
-    "delete_object",
-    "DELETE",
-    "/repositories/{repository}/branches/{branch}/objects",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("branch", "branch", "path", "str", "str", required=True),
-        Param("path", "path", "query", "str", "str", required=True),
-        Param("force", "force", "query", "bool", "bool"),
-        Param("no_tombstone", "no_tombstone", "query", "bool", "bool"),
-    ),
-    responses={
-        "204": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_DELETE_OBJECTS: Operation[Any] = Operation(
-    "deleteObjects",
-    "delete_objects",
-    "POST",
-    "/repositories/{repository}/branches/{branch}/objects/delete",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("branch", "branch", "path", "str", "str", required=True),
-        Param("path_list", "PathList", "body", "model", "PathList", required=True),
-        Param("force", "force", "query", "bool", "bool"),
-        Param("no_tombstone", "no_tombstone", "query", "bool", "bool"),
-    ),
-    responses={
-        "200": "ObjectErrorList",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_GET_OBJECT: Operation[Any] = Operation(
-    "getObject",
-    "get_object",
-    "GET",
-    "/repositories/{repository}/refs/{ref}/objects",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("ref", "ref", "path", "str", "str", required=True),
-        Param("path", "path", "query", "str", "str", required=True),
-        Param("range", "Range", "header", "str", "str", pattern=r"^bytes=((\d*-\d*,? ?)+)$"),
-        Param("if_none_match", "If-None-Match", "header", "str", "str"),
-        Param("presign", "presign", "query", "bool", "bool"),
-    ),
-    responses={
-        "200": "bytes",
-        "206": "bytes",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/octet-stream", "application/json", ),
-    content_types=(),
-)
-
-_GET_UNDERLYING_PROPERTIES: Operation[Any] = Operation(
-    "getUnderlyingProperties",
-    "get_underlying_properties",
-    "GET",
-    "/repositories/{repository}/refs/{ref}/objects/underlyingProperties",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("ref", "ref", "path", "str", "str", required=True),
-        Param("path", "path", "query", "str", "str", required=True),
-    ),
-    responses={
-        "200": "UnderlyingObjectProperties",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_HEAD_OBJECT: Operation[Any] = Operation(
-    "headObject",
-    "head_object",
-    "HEAD",
-    "/repositories/{repository}/refs/{ref}/objects",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("ref", "ref", "path", "str", "str", required=True),
-        Param("path", "path", "query", "str", "str", required=True),
-        Param("range", "Range", "header", "str", "str", pattern=r"^bytes=((\d*-\d*,? ?)+)$"),
-    ),
-    responses={
-        "200": None,
-        "206": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=(),
-    content_types=(),
-)
-
-_LIST_OBJECTS: Operation[Any] = Operation(
-    "listObjects",
-    "list_objects",
-    "GET",
-    "/repositories/{repository}/refs/{ref}/objects/ls",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("ref", "ref", "path", "str", "str", required=True),
-        Param("user_metadata", "user_metadata", "query", "bool", "bool"),
-        Param("presign", "presign", "query", "bool", "bool"),
-        Param("after", "after", "query", "str", "str"),
-        Param("amount", "amount", "query", "int", "int", minimum=-1, maximum=1000),
-        Param("delimiter", "delimiter", "query", "str", "str"),
-        Param("prefix", "prefix", "query", "str", "str"),
-    ),
-    responses={
-        "200": "ObjectStatsList",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_STAT_OBJECT: Operation[Any] = Operation(
-    "statObject",
-    "stat_object",
-    "GET",
-    "/repositories/{repository}/refs/{ref}/objects/stat",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("ref", "ref", "path", "str", "str", required=True),
-        Param("path", "path", "query", "str", "str", required=True),
-        Param("user_metadata", "user_metadata", "query", "bool", "bool"),
-        Param("presign", "presign", "query", "bool", "bool"),
-    ),
-    responses={
-        "200": "ObjectStats",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_UPDATE_OBJECT_USER_METADATA: Operation[Any] = Operation(
-    "updateObjectUserMetadata",
-    "update_object_user_metadata",
-    "PUT",
-    "/repositories/{repository}/branches/{branch}/objects/stat/user_metadata",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("branch", "branch", "path", "str", "str", required=True),
-        Param("path", "path", "query", "str", "str", required=True),
-        Param("update_object_user_metadata", "UpdateObjectUserMetadata", "body", "model", "UpdateObjectUserMetadata", required=True),
-    ),
-    responses={
-        "201": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_UPLOAD_OBJECT: Operation[Any] = Operation(
-    "uploadObject",
-    "upload_object",
-    "POST",
-    "/repositories/{repository}/branches/{branch}/objects",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("branch", "branch", "path", "str", "str", required=True),
-        Param("path", "path", "query", "str", "str", required=True),
-        Param("if_none_match", "If-None-Match", "header", "str", "str"),
-        Param("if_match", "If-Match", "header", "str", "str"),
-        Param("storage_class", "storageClass", "query", "str", "str"),
-        Param("force", "force", "query", "bool", "bool"),
-        Param("content", "content", "form", "file", "bytes"),
-    ),
-    responses={
-        "201": "ObjectStats",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("multipart/form-data", "application/octet-stream", ),
-)
 
 
 class ObjectsApi:
@@ -264,7 +70,7 @@ class ObjectsApi:
         :return: ObjectStats
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_COPY_OBJECT, (repository, branch, dest_path, object_copy_creation, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(COPY_OBJECT, (repository, branch, dest_path, object_copy_creation, ), kwargs, ResultKind.DATA)
 
     def copy_object_with_http_info(
         self,
@@ -275,7 +81,7 @@ class ObjectsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[ObjectStats]:
         """Like :meth:`copy_object`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_COPY_OBJECT, (repository, branch, dest_path, object_copy_creation, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(COPY_OBJECT, (repository, branch, dest_path, object_copy_creation, ), kwargs, ResultKind.HTTP_INFO)
 
     def copy_object_without_preload_content(
         self,
@@ -286,7 +92,7 @@ class ObjectsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`copy_object`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_COPY_OBJECT, (repository, branch, dest_path, object_copy_creation, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(COPY_OBJECT, (repository, branch, dest_path, object_copy_creation, ), kwargs, ResultKind.RAW)
 
     def delete_object(
         self,
@@ -309,7 +115,7 @@ class ObjectsApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_DELETE_OBJECT, (repository, branch, path, force, no_tombstone, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_OBJECT, (repository, branch, path, force, no_tombstone, ), kwargs, ResultKind.DATA)
 
     def delete_object_with_http_info(
         self,
@@ -321,7 +127,7 @@ class ObjectsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`delete_object`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_DELETE_OBJECT, (repository, branch, path, force, no_tombstone, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_OBJECT, (repository, branch, path, force, no_tombstone, ), kwargs, ResultKind.HTTP_INFO)
 
     def delete_object_without_preload_content(
         self,
@@ -333,7 +139,7 @@ class ObjectsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`delete_object`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_DELETE_OBJECT, (repository, branch, path, force, no_tombstone, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_OBJECT, (repository, branch, path, force, no_tombstone, ), kwargs, ResultKind.RAW)
 
     def delete_objects(
         self,
@@ -356,7 +162,7 @@ class ObjectsApi:
         :return: ObjectErrorList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_DELETE_OBJECTS, (repository, branch, path_list, force, no_tombstone, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_OBJECTS, (repository, branch, path_list, force, no_tombstone, ), kwargs, ResultKind.DATA)
 
     def delete_objects_with_http_info(
         self,
@@ -368,7 +174,7 @@ class ObjectsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[ObjectErrorList]:
         """Like :meth:`delete_objects`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_DELETE_OBJECTS, (repository, branch, path_list, force, no_tombstone, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_OBJECTS, (repository, branch, path_list, force, no_tombstone, ), kwargs, ResultKind.HTTP_INFO)
 
     def delete_objects_without_preload_content(
         self,
@@ -380,7 +186,7 @@ class ObjectsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`delete_objects`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_DELETE_OBJECTS, (repository, branch, path_list, force, no_tombstone, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_OBJECTS, (repository, branch, path_list, force, no_tombstone, ), kwargs, ResultKind.RAW)
 
     def get_object(
         self,
@@ -405,7 +211,7 @@ class ObjectsApi:
         :return: bytes
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_GET_OBJECT, (repository, ref, path, range, if_none_match, presign, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_OBJECT, (repository, ref, path, range, if_none_match, presign, ), kwargs, ResultKind.DATA)
 
     def get_object_with_http_info(
         self,
@@ -418,7 +224,7 @@ class ObjectsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[bytes]:
         """Like :meth:`get_object`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_GET_OBJECT, (repository, ref, path, range, if_none_match, presign, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_OBJECT, (repository, ref, path, range, if_none_match, presign, ), kwargs, ResultKind.HTTP_INFO)
 
     def get_object_without_preload_content(
         self,
@@ -431,7 +237,7 @@ class ObjectsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`get_object`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_GET_OBJECT, (repository, ref, path, range, if_none_match, presign, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_OBJECT, (repository, ref, path, range, if_none_match, presign, ), kwargs, ResultKind.RAW)
 
     def get_underlying_properties(
         self,
@@ -450,7 +256,7 @@ class ObjectsApi:
         :return: UnderlyingObjectProperties
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_GET_UNDERLYING_PROPERTIES, (repository, ref, path, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_UNDERLYING_PROPERTIES, (repository, ref, path, ), kwargs, ResultKind.DATA)
 
     def get_underlying_properties_with_http_info(
         self,
@@ -460,7 +266,7 @@ class ObjectsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[UnderlyingObjectProperties]:
         """Like :meth:`get_underlying_properties`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_GET_UNDERLYING_PROPERTIES, (repository, ref, path, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_UNDERLYING_PROPERTIES, (repository, ref, path, ), kwargs, ResultKind.HTTP_INFO)
 
     def get_underlying_properties_without_preload_content(
         self,
@@ -470,7 +276,7 @@ class ObjectsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`get_underlying_properties`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_GET_UNDERLYING_PROPERTIES, (repository, ref, path, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_UNDERLYING_PROPERTIES, (repository, ref, path, ), kwargs, ResultKind.RAW)
 
     def head_object(
         self,
@@ -491,7 +297,7 @@ class ObjectsApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_HEAD_OBJECT, (repository, ref, path, range, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(HEAD_OBJECT, (repository, ref, path, range, ), kwargs, ResultKind.DATA)
 
     def head_object_with_http_info(
         self,
@@ -502,7 +308,7 @@ class ObjectsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`head_object`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_HEAD_OBJECT, (repository, ref, path, range, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(HEAD_OBJECT, (repository, ref, path, range, ), kwargs, ResultKind.HTTP_INFO)
 
     def head_object_without_preload_content(
         self,
@@ -513,7 +319,7 @@ class ObjectsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`head_object`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_HEAD_OBJECT, (repository, ref, path, range, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(HEAD_OBJECT, (repository, ref, path, range, ), kwargs, ResultKind.RAW)
 
     def list_objects(
         self,
@@ -542,7 +348,7 @@ class ObjectsApi:
         :return: ObjectStatsList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_LIST_OBJECTS, (repository, ref, user_metadata, presign, after, amount, delimiter, prefix, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_OBJECTS, (repository, ref, user_metadata, presign, after, amount, delimiter, prefix, ), kwargs, ResultKind.DATA)
 
     def list_objects_with_http_info(
         self,
@@ -557,7 +363,7 @@ class ObjectsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[ObjectStatsList]:
         """Like :meth:`list_objects`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_LIST_OBJECTS, (repository, ref, user_metadata, presign, after, amount, delimiter, prefix, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_OBJECTS, (repository, ref, user_metadata, presign, after, amount, delimiter, prefix, ), kwargs, ResultKind.HTTP_INFO)
 
     def list_objects_without_preload_content(
         self,
@@ -572,7 +378,7 @@ class ObjectsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`list_objects`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_LIST_OBJECTS, (repository, ref, user_metadata, presign, after, amount, delimiter, prefix, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_OBJECTS, (repository, ref, user_metadata, presign, after, amount, delimiter, prefix, ), kwargs, ResultKind.RAW)
 
     def list_objects_iter(
         self,
@@ -591,17 +397,7 @@ class ObjectsApi:
         Takes the arguments of :meth:`list_objects`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "repository": repository,
-            "ref": ref,
-            "user_metadata": user_metadata,
-            "presign": presign,
-            "after": after,
-            "amount": amount,
-            "delimiter": delimiter,
-            "prefix": prefix,
-        }
-        return iterate_results(self.list_objects, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_OBJECTS, (repository, ref, user_metadata, presign, after, amount, delimiter, prefix, ), kwargs)
 
     def stat_object(
         self,
@@ -624,7 +420,7 @@ class ObjectsApi:
         :return: ObjectStats
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_STAT_OBJECT, (repository, ref, path, user_metadata, presign, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(STAT_OBJECT, (repository, ref, path, user_metadata, presign, ), kwargs, ResultKind.DATA)
 
     def stat_object_with_http_info(
         self,
@@ -636,7 +432,7 @@ class ObjectsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[ObjectStats]:
         """Like :meth:`stat_object`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_STAT_OBJECT, (repository, ref, path, user_metadata, presign, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(STAT_OBJECT, (repository, ref, path, user_metadata, presign, ), kwargs, ResultKind.HTTP_INFO)
 
     def stat_object_without_preload_content(
         self,
@@ -648,7 +444,7 @@ class ObjectsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`stat_object`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_STAT_OBJECT, (repository, ref, path, user_metadata, presign, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(STAT_OBJECT, (repository, ref, path, user_metadata, presign, ), kwargs, ResultKind.RAW)
 
     def update_object_user_metadata(
         self,
@@ -671,7 +467,7 @@ class ObjectsApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_UPDATE_OBJECT_USER_METADATA, (repository, branch, path, update_object_user_metadata, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(UPDATE_OBJECT_USER_METADATA, (repository, branch, path, update_object_user_metadata, ), kwargs, ResultKind.DATA)
 
     def update_object_user_metadata_with_http_info(
         self,
@@ -682,7 +478,7 @@ class ObjectsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`update_object_user_metadata`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_UPDATE_OBJECT_USER_METADATA, (repository, branch, path, update_object_user_metadata, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(UPDATE_OBJECT_USER_METADATA, (repository, branch, path, update_object_user_metadata, ), kwargs, ResultKind.HTTP_INFO)
 
     def update_object_user_metadata_without_preload_content(
         self,
@@ -693,7 +489,7 @@ class ObjectsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`update_object_user_metadata`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_UPDATE_OBJECT_USER_METADATA, (repository, branch, path, update_object_user_metadata, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(UPDATE_OBJECT_USER_METADATA, (repository, branch, path, update_object_user_metadata, ), kwargs, ResultKind.RAW)
 
     def upload_object(
         self,
@@ -722,7 +518,7 @@ class ObjectsApi:
         :return: ObjectStats
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_UPLOAD_OBJECT, (repository, branch, path, if_none_match, if_match, storage_class, force, content, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(UPLOAD_OBJECT, (repository, branch, path, if_none_match, if_match, storage_class, force, content, ), kwargs, ResultKind.DATA)
 
     def upload_object_with_http_info(
         self,
@@ -737,7 +533,7 @@ class ObjectsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[ObjectStats]:
         """Like :meth:`upload_object`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_UPLOAD_OBJECT, (repository, branch, path, if_none_match, if_match, storage_class, force, content, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(UPLOAD_OBJECT, (repository, branch, path, if_none_match, if_match, storage_class, force, content, ), kwargs, ResultKind.HTTP_INFO)
 
     def upload_object_without_preload_content(
         self,
@@ -752,4 +548,4 @@ class ObjectsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`upload_object`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_UPLOAD_OBJECT, (repository, branch, path, if_none_match, if_match, storage_class, force, content, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(UPLOAD_OBJECT, (repository, branch, path, if_none_match, if_match, storage_class, force, content, ), kwargs, ResultKind.RAW)

@@ -7,7 +7,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Literal, Optional, Union  # noqa: F401
 
-from lakefs_sdk._operation import Operation, Param
+from lakefs_sdk._request import ResultKind
+from lakefs_sdk._operations.pulls_api import CREATE_PULL_REQUEST
+from lakefs_sdk._operations.pulls_api import GET_PULL_REQUEST
+from lakefs_sdk._operations.pulls_api import LIST_PULL_REQUESTS
+from lakefs_sdk._operations.pulls_api import MERGE_PULL_REQUEST
+from lakefs_sdk._operations.pulls_api import UPDATE_PULL_REQUEST
 from lakefs_sdk.api_client import ApiClient
 from lakefs_sdk.pagination import iterate_results
 
@@ -27,95 +32,6 @@ if TYPE_CHECKING:
     from lakefs_sdk.models.pull_request_creation import PullRequestCreation
     from lakefs_sdk.models.pull_request_creation_response import PullRequestCreationResponse
     from lakefs_sdk.models.pull_requests_list import PullRequestsList
-
-_CREATE_PULL_REQUEST: Operation[Any] = Operation(
-    "createPullRequest",
-    "create_pull_request",
-    "POST",
-    "/repositories/{repository}/pulls",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("pull_request_creation", "PullRequestCreation", "body", "model", "PullRequestCreation", required=True),
-    ),
-    responses={
-        "201": "PullRequestCreationResponse",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_GET_PULL_REQUEST: Operation[Any] = Operation(
-    "getPullRequest",
-    "get_pull_request",
-    "GET",
-    "/repositories/{repository}/pulls/{pull_request}",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("pull_request", "pull_request", "path", "str", "str", required=True),
-    ),
-    responses={
-        "200": "PullRequest",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_LIST_PULL_REQUESTS: Operation[Any] = Operation(
-    "listPullRequests",
-    "list_pull_requests",
-    "GET",
-    "/repositories/{repository}/pulls",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("prefix", "prefix", "query", "str", "str"),
-        Param("after", "after", "query", "str", "str"),
-        Param("amount", "amount", "query", "int", "int", minimum=-1, maximum=1000),
-        Param("status", "status", "query", "enum", "str", enum=("open", "closed", "all", )),
-    ),
-    responses={
-        "200": "PullRequestsList",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_MERGE_PULL_REQUEST: Operation[Any] = Operation(
-    "mergePullRequest",
-    "merge_pull_request",
-    "PUT",
-    "/repositories/{repository}/pulls/{pull_request}/merge",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("pull_request", "pull_request", "path", "str", "str", required=True),
-    ),
-    responses={
-        "200": "MergeResult",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_UPDATE_PULL_REQUEST: Operation[Any] = Operation(
-    "updatePullRequest",
-    "update_pull_request",
-    "PATCH",
-    "/repositories/{repository}/pulls/{pull_request}",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("pull_request", "pull_request", "path", "str", "str", required=True),
-        Param("pull_request_basic", "PullRequestBasic", "body", "model", "PullRequestBasic", required=True),
-    ),
-    responses={
-        "200": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
 
 
 class PullsApi:
@@ -144,7 +60,7 @@ class PullsApi:
         :return: PullRequestCreationResponse
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_CREATE_PULL_REQUEST, (repository, pull_request_creation, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_PULL_REQUEST, (repository, pull_request_creation, ), kwargs, ResultKind.DATA)
 
     def create_pull_request_with_http_info(
         self,
@@ -153,7 +69,7 @@ class PullsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[PullRequestCreationResponse]:
         """Like :meth:`create_pull_request`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_CREATE_PULL_REQUEST, (repository, pull_request_creation, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_PULL_REQUEST, (repository, pull_request_creation, ), kwargs, ResultKind.HTTP_INFO)
 
     def create_pull_request_without_preload_content(
         self,
@@ -162,7 +78,7 @@ class PullsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`create_pull_request`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_CREATE_PULL_REQUEST, (repository, pull_request_creation, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_PULL_REQUEST, (repository, pull_request_creation, ), kwargs, ResultKind.RAW)
 
     def get_pull_request(
         self,
@@ -179,7 +95,7 @@ class PullsApi:
         :return: PullRequest
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_GET_PULL_REQUEST, (repository, pull_request, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_PULL_REQUEST, (repository, pull_request, ), kwargs, ResultKind.DATA)
 
     def get_pull_request_with_http_info(
         self,
@@ -188,7 +104,7 @@ class PullsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[PullRequest]:
         """Like :meth:`get_pull_request`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_GET_PULL_REQUEST, (repository, pull_request, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_PULL_REQUEST, (repository, pull_request, ), kwargs, ResultKind.HTTP_INFO)
 
     def get_pull_request_without_preload_content(
         self,
@@ -197,7 +113,7 @@ class PullsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`get_pull_request`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_GET_PULL_REQUEST, (repository, pull_request, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_PULL_REQUEST, (repository, pull_request, ), kwargs, ResultKind.RAW)
 
     def list_pull_requests(
         self,
@@ -220,7 +136,7 @@ class PullsApi:
         :return: PullRequestsList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_LIST_PULL_REQUESTS, (repository, prefix, after, amount, status, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_PULL_REQUESTS, (repository, prefix, after, amount, status, ), kwargs, ResultKind.DATA)
 
     def list_pull_requests_with_http_info(
         self,
@@ -232,7 +148,7 @@ class PullsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[PullRequestsList]:
         """Like :meth:`list_pull_requests`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_LIST_PULL_REQUESTS, (repository, prefix, after, amount, status, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_PULL_REQUESTS, (repository, prefix, after, amount, status, ), kwargs, ResultKind.HTTP_INFO)
 
     def list_pull_requests_without_preload_content(
         self,
@@ -244,7 +160,7 @@ class PullsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`list_pull_requests`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_LIST_PULL_REQUESTS, (repository, prefix, after, amount, status, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_PULL_REQUESTS, (repository, prefix, after, amount, status, ), kwargs, ResultKind.RAW)
 
     def list_pull_requests_iter(
         self,
@@ -260,14 +176,7 @@ class PullsApi:
         Takes the arguments of :meth:`list_pull_requests`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "repository": repository,
-            "prefix": prefix,
-            "after": after,
-            "amount": amount,
-            "status": status,
-        }
-        return iterate_results(self.list_pull_requests, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_PULL_REQUESTS, (repository, prefix, after, amount, status, ), kwargs)
 
     def merge_pull_request(
         self,
@@ -284,7 +193,7 @@ class PullsApi:
         :return: MergeResult
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_MERGE_PULL_REQUEST, (repository, pull_request, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(MERGE_PULL_REQUEST, (repository, pull_request, ), kwargs, ResultKind.DATA)
 
     def merge_pull_request_with_http_info(
         self,
@@ -293,7 +202,7 @@ class PullsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[MergeResult]:
         """Like :meth:`merge_pull_request`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_MERGE_PULL_REQUEST, (repository, pull_request, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(MERGE_PULL_REQUEST, (repository, pull_request, ), kwargs, ResultKind.HTTP_INFO)
 
     def merge_pull_request_without_preload_content(
         self,
@@ -302,7 +211,7 @@ class PullsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`merge_pull_request`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_MERGE_PULL_REQUEST, (repository, pull_request, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(MERGE_PULL_REQUEST, (repository, pull_request, ), kwargs, ResultKind.RAW)
 
     def update_pull_request(
         self,
@@ -323,7 +232,7 @@ class PullsApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_UPDATE_PULL_REQUEST, (repository, pull_request, pull_request_basic, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(UPDATE_PULL_REQUEST, (repository, pull_request, pull_request_basic, ), kwargs, ResultKind.DATA)
 
     def update_pull_request_with_http_info(
         self,
@@ -333,7 +242,7 @@ class PullsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`update_pull_request`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_UPDATE_PULL_REQUEST, (repository, pull_request, pull_request_basic, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(UPDATE_PULL_REQUEST, (repository, pull_request, pull_request_basic, ), kwargs, ResultKind.HTTP_INFO)
 
     def update_pull_request_without_preload_content(
         self,
@@ -343,4 +252,4 @@ class PullsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`update_pull_request`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_UPDATE_PULL_REQUEST, (repository, pull_request, pull_request_basic, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(UPDATE_PULL_REQUEST, (repository, pull_request, pull_request_basic, ), kwargs, ResultKind.RAW)

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Literal, Optional, Union  # noqa: F401
 
-from lakefs_sdk._operation import Operation, Param
+from lakefs_sdk._request import ResultKind
+from lakefs_sdk._operations.refs_api import DIFF_REFS
+from lakefs_sdk._operations.refs_api import FIND_MERGE_BASE
+from lakefs_sdk._operations.refs_api import LOG_COMMITS
+from lakefs_sdk._operations.refs_api import MERGE_INTO_BRANCH
 from lakefs_sdk.api_client import ApiClient
 from lakefs_sdk.pagination import iterate_results
 
@@ -27,92 +31,6 @@ if TYPE_CHECKING:
     from lakefs_sdk.models.find_merge_base_result import FindMergeBaseResult
     from lakefs_sdk.models.merge import Merge
     from lakefs_sdk.models.merge_result import MergeResult
-
-_DIFF_REFS: Operation[Any] = Operation(
-    "diffRefs",
-    "diff_refs",
-    "GET",
-    "/repositories/{repository}/refs/{leftRef}/diff/{rightRef}",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("left_ref", "leftRef", "path", "str", "str", required=True),
-        Param("right_ref", "rightRef", "path", "str", "str", required=True),
-        Param("after", "after", "query", "str", "str"),
-        Param("amount", "amount", "query", "int", "int", minimum=-1, maximum=1000),
-        Param("prefix", "prefix", "query", "str", "str"),
-        Param("delimiter", "delimiter", "query", "str", "str"),
-        Param("type", "type", "query", "enum", "str", enum=("two_dot", "three_dot", )),
-        Param("include_right_stats", "include_right_stats", "query", "bool", "bool"),
-    ),
-    responses={
-        "200": "DiffList",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_FIND_MERGE_BASE: Operation[Any] = Operation(
-    "findMergeBase",
-    "find_merge_base",
-    "GET",
-    "/repositories/{repository}/refs/{sourceRef}/merge/{destinationBranch}",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("source_ref", "sourceRef", "path", "str", "str", required=True),
-        Param("destination_branch", "destinationBranch", "path", "str", "str", required=True),
-    ),
-    responses={
-        "200": "FindMergeBaseResult",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_LOG_COMMITS: Operation[Any] = Operation(
-    "logCommits",
-    "log_commits",
-    "GET",
-    "/repositories/{repository}/refs/{ref}/commits",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("ref", "ref", "path", "str", "str", required=True),
-        Param("after", "after", "query", "str", "str"),
-        Param("amount", "amount", "query", "int", "int", minimum=-1, maximum=1000),
-        Param("objects", "objects", "query", "list", "List[str]", explode=True),
-        Param("prefixes", "prefixes", "query", "list", "List[str]", explode=True),
-        Param("limit", "limit", "query", "bool", "bool"),
-        Param("first_parent", "first_parent", "query", "bool", "bool"),
-        Param("since", "since", "query", "datetime", "datetime"),
-        Param("stop_at", "stop_at", "query", "str", "str"),
-    ),
-    responses={
-        "200": "CommitList",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_MERGE_INTO_BRANCH: Operation[Any] = Operation(
-    "mergeIntoBranch",
-    "merge_into_branch",
-    "POST",
-    "/repositories/{repository}/refs/{sourceRef}/merge/{destinationBranch}",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("source_ref", "sourceRef", "path", "str", "str", required=True),
-        Param("destination_branch", "destinationBranch", "path", "str", "str", required=True),
-        Param("merge", "Merge", "body", "model", "Merge"),
-    ),
-    responses={
-        "200": "MergeResult",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
 
 
 class RefsApi:
@@ -155,7 +73,7 @@ class RefsApi:
         :return: DiffList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_DIFF_REFS, (repository, left_ref, right_ref, after, amount, prefix, delimiter, type, include_right_stats, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DIFF_REFS, (repository, left_ref, right_ref, after, amount, prefix, delimiter, type, include_right_stats, ), kwargs, ResultKind.DATA)
 
     def diff_refs_with_http_info(
         self,
@@ -171,7 +89,7 @@ class RefsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[DiffList]:
         """Like :meth:`diff_refs`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_DIFF_REFS, (repository, left_ref, right_ref, after, amount, prefix, delimiter, type, include_right_stats, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DIFF_REFS, (repository, left_ref, right_ref, after, amount, prefix, delimiter, type, include_right_stats, ), kwargs, ResultKind.HTTP_INFO)
 
     def diff_refs_without_preload_content(
         self,
@@ -187,7 +105,7 @@ class RefsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`diff_refs`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_DIFF_REFS, (repository, left_ref, right_ref, after, amount, prefix, delimiter, type, include_right_stats, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DIFF_REFS, (repository, left_ref, right_ref, after, amount, prefix, delimiter, type, include_right_stats, ), kwargs, ResultKind.RAW)
 
     def diff_refs_iter(
         self,
@@ -207,18 +125,7 @@ class RefsApi:
         Takes the arguments of :meth:`diff_refs`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "repository": repository,
-            "left_ref": left_ref,
-            "right_ref": right_ref,
-            "after": after,
-            "amount": amount,
-            "prefix": prefix,
-            "delimiter": delimiter,
-            "type": type,
-            "include_right_stats": include_right_stats,
-        }
-        return iterate_results(self.diff_refs, arguments, kwargs)
+        return iterate_results(self.api_client, DIFF_REFS, (repository, left_ref, right_ref, after, amount, prefix, delimiter, type, include_right_stats, ), kwargs)
 
     def find_merge_base(
         self,
@@ -237,7 +144,7 @@ class RefsApi:
         :return: FindMergeBaseResult
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_FIND_MERGE_BASE, (repository, source_ref, destination_branch, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(FIND_MERGE_BASE, (repository, source_ref, destination_branch, ), kwargs, ResultKind.DATA)
 
     def find_merge_base_with_http_info(
         self,
@@ -247,7 +154,7 @@ class RefsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[FindMergeBaseResult]:
         """Like :meth:`find_merge_base`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_FIND_MERGE_BASE, (repository, source_ref, destination_branch, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(FIND_MERGE_BASE, (repository, source_ref, destination_branch, ), kwargs, ResultKind.HTTP_INFO)
 
     def find_merge_base_without_preload_content(
         self,
@@ -257,7 +164,7 @@ class RefsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`find_merge_base`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_FIND_MERGE_BASE, (repository, source_ref, destination_branch, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(FIND_MERGE_BASE, (repository, source_ref, destination_branch, ), kwargs, ResultKind.RAW)
 
     def log_commits(
         self,
@@ -290,7 +197,7 @@ class RefsApi:
         :return: CommitList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_LOG_COMMITS, (repository, ref, after, amount, objects, prefixes, limit, first_parent, since, stop_at, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LOG_COMMITS, (repository, ref, after, amount, objects, prefixes, limit, first_parent, since, stop_at, ), kwargs, ResultKind.DATA)
 
     def log_commits_with_http_info(
         self,
@@ -307,7 +214,7 @@ class RefsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[CommitList]:
         """Like :meth:`log_commits`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_LOG_COMMITS, (repository, ref, after, amount, objects, prefixes, limit, first_parent, since, stop_at, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LOG_COMMITS, (repository, ref, after, amount, objects, prefixes, limit, first_parent, since, stop_at, ), kwargs, ResultKind.HTTP_INFO)
 
     def log_commits_without_preload_content(
         self,
@@ -324,7 +231,7 @@ class RefsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`log_commits`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_LOG_COMMITS, (repository, ref, after, amount, objects, prefixes, limit, first_parent, since, stop_at, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LOG_COMMITS, (repository, ref, after, amount, objects, prefixes, limit, first_parent, since, stop_at, ), kwargs, ResultKind.RAW)
 
     def log_commits_iter(
         self,
@@ -345,19 +252,7 @@ class RefsApi:
         Takes the arguments of :meth:`log_commits`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "repository": repository,
-            "ref": ref,
-            "after": after,
-            "amount": amount,
-            "objects": objects,
-            "prefixes": prefixes,
-            "limit": limit,
-            "first_parent": first_parent,
-            "since": since,
-            "stop_at": stop_at,
-        }
-        return iterate_results(self.log_commits, arguments, kwargs)
+        return iterate_results(self.api_client, LOG_COMMITS, (repository, ref, after, amount, objects, prefixes, limit, first_parent, since, stop_at, ), kwargs)
 
     def merge_into_branch(
         self,
@@ -378,7 +273,7 @@ class RefsApi:
         :return: MergeResult
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_MERGE_INTO_BRANCH, (repository, source_ref, destination_branch, merge, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(MERGE_INTO_BRANCH, (repository, source_ref, destination_branch, merge, ), kwargs, ResultKind.DATA)
 
     def merge_into_branch_with_http_info(
         self,
@@ -389,7 +284,7 @@ class RefsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[MergeResult]:
         """Like :meth:`merge_into_branch`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_MERGE_INTO_BRANCH, (repository, source_ref, destination_branch, merge, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(MERGE_INTO_BRANCH, (repository, source_ref, destination_branch, merge, ), kwargs, ResultKind.HTTP_INFO)
 
     def merge_into_branch_without_preload_content(
         self,
@@ -400,4 +295,4 @@ class RefsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`merge_into_branch`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_MERGE_INTO_BRANCH, (repository, source_ref, destination_branch, merge, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(MERGE_INTO_BRANCH, (repository, source_ref, destination_branch, merge, ), kwargs, ResultKind.RAW)

@@ -7,7 +7,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Literal, Optional, Union  # noqa: F401
 
-from lakefs_sdk._operation import Operation, Param
+from lakefs_sdk._request import ResultKind
+from lakefs_sdk._operations.repositories_api import CREATE_REPOSITORY
+from lakefs_sdk._operations.repositories_api import DELETE_GC_RULES
+from lakefs_sdk._operations.repositories_api import DELETE_REPOSITORY
+from lakefs_sdk._operations.repositories_api import DUMP_STATUS
+from lakefs_sdk._operations.repositories_api import DUMP_SUBMIT
+from lakefs_sdk._operations.repositories_api import GET_BRANCH_PROTECTION_RULES
+from lakefs_sdk._operations.repositories_api import GET_GC_RULES
+from lakefs_sdk._operations.repositories_api import GET_REPOSITORY
+from lakefs_sdk._operations.repositories_api import GET_REPOSITORY_METADATA
+from lakefs_sdk._operations.repositories_api import LIST_REPOSITORIES
+from lakefs_sdk._operations.repositories_api import RESTORE_STATUS
+from lakefs_sdk._operations.repositories_api import RESTORE_SUBMIT
+from lakefs_sdk._operations.repositories_api import SET_BRANCH_PROTECTION_RULES
+from lakefs_sdk._operations.repositories_api import SET_GC_RULES
 from lakefs_sdk.api_client import ApiClient
 from lakefs_sdk.pagination import iterate_results
 
@@ -30,241 +44,6 @@ if TYPE_CHECKING:
     from lakefs_sdk.models.repository_list import RepositoryList
     from lakefs_sdk.models.repository_restore_status import RepositoryRestoreStatus
     from lakefs_sdk.models.task_info import TaskInfo
-
-_CREATE_REPOSITORY: Operation[Any] = Operation(
-    "createRepository",
-    "create_repository",
-    "POST",
-    "/repositories",
-    params=(
-        Param("repository_creation", "RepositoryCreation", "body", "model", "RepositoryCreation", required=True),
-        Param("bare", "bare", "query", "bool", "bool"),
-    ),
-    responses={
-        "201": "Repository",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_DELETE_GC_RULES: Operation[Any] = Operation(
-    "deleteGCRules",
-    "delete_gc_rules",
-    "DELETE",
-    "/repositories/{repository}/settings/gc_rules",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-    ),
-    responses={
-        "204": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_DELETE_REPOSITORY: Operation[Any] = Operation(
-    "deleteRepository",
-    "delete_repository",
-    "DELETE",
-    "/repositories/{repository}",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("force", "force", "query", "bool", "bool"),
-    ),
-    responses={
-        "204": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_DUMP_STATUS: Operation[Any] = Operation(
-    "dumpStatus",
-    "dump_status",
-    "GET",
-    "/repositories/{repository}/dump",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("task_id", "task_id", "query", "str", "str", required=True),
-    ),
-    responses={
-        "200": "RepositoryDumpStatus",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_DUMP_SUBMIT: Operation[Any] = Operation(
-    "dumpSubmit",
-    "dump_submit",
-    "POST",
-    "/repositories/{repository}/dump",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-    ),
-    responses={
-        "202": "TaskInfo",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_GET_BRANCH_PROTECTION_RULES: Operation[Any] = Operation(
-    "getBranchProtectionRules",
-    "get_branch_protection_rules",
-    "GET",
-    "/repositories/{repository}/settings/branch_protection",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-    ),
-    responses={
-        "200": "List[BranchProtectionRule]",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_GET_GC_RULES: Operation[Any] = Operation(
-    "getGCRules",
-    "get_gc_rules",
-    "GET",
-    "/repositories/{repository}/settings/gc_rules",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-    ),
-    responses={
-        "200": "GarbageCollectionRules",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_GET_REPOSITORY: Operation[Any] = Operation(
-    "getRepository",
-    "get_repository",
-    "GET",
-    "/repositories/{repository}",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-    ),
-    responses={
-        "200": "Repository",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_GET_REPOSITORY_METADATA: Operation[Any] = Operation(
-    "getRepositoryMetadata",
-    "get_repository_metadata",
-    "GET",
-    "/repositories/{repository}/metadata",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-    ),
-    responses={
-        "200": "Dict[str, str]",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_LIST_REPOSITORIES: Operation[Any] = Operation(
-    "listRepositories",
-    "list_repositories",
-    "GET",
-    "/repositories",
-    params=(
-        Param("prefix", "prefix", "query", "str", "str"),
-        Param("after", "after", "query", "str", "str"),
-        Param("amount", "amount", "query", "int", "int", minimum=-1, maximum=1000),
-        Param("search", "search", "query", "str", "str"),
-    ),
-    responses={
-        "200": "RepositoryList",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_RESTORE_STATUS: Operation[Any] = Operation(
-    "restoreStatus",
-    "restore_status",
-    "GET",
-    "/repositories/{repository}/restore",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("task_id", "task_id", "query", "str", "str", required=True),
-    ),
-    responses={
-        "200": "RepositoryRestoreStatus",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_RESTORE_SUBMIT: Operation[Any] = Operation(
-    "restoreSubmit",
-    "restore_submit",
-    "POST",
-    "/repositories/{repository}/restore",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("refs_restore", "RefsRestore", "body", "model", "RefsRestore", required=True),
-    ),
-    responses={
-        "202": "TaskInfo",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_SET_BRANCH_PROTECTION_RULES: Operation[Any] = Operation(
-    "setBranchProtectionRules",
-    "set_branch_protection_rules",
-    "PUT",
-    "/repositories/{repository}/settings/branch_protection",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("branch_protection_rule", "BranchProtectionRule", "body", "json", "List[BranchProtectionRule]", required=True),
-        Param("if_match", "If-Match", "header", "str", "str"),
-    ),
-    responses={
-        "204": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_SET_GC_RULES: Operation[Any] = Operation(
-    "setGCRules",
-    "set_gc_rules",
-    "PUT",
-    "/repositories/{repository}/settings/gc_rules",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("garbage_collection_rules", "GarbageCollectionRules", "body", "model", "GarbageCollectionRules", required=True),
-    ),
-    responses={
-        "204": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
 
 
 class RepositoriesApi:
@@ -293,7 +72,7 @@ class RepositoriesApi:
         :return: Repository
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_CREATE_REPOSITORY, (repository_creation, bare, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_REPOSITORY, (repository_creation, bare, ), kwargs, ResultKind.DATA)
 
     def create_repository_with_http_info(
         self,
@@ -302,7 +81,7 @@ class RepositoriesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[Repository]:
         """Like :meth:`create_repository`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_CREATE_REPOSITORY, (repository_creation, bare, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_REPOSITORY, (repository_creation, bare, ), kwargs, ResultKind.HTTP_INFO)
 
     def create_repository_without_preload_content(
         self,
@@ -311,7 +90,7 @@ class RepositoriesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`create_repository`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_CREATE_REPOSITORY, (repository_creation, bare, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_REPOSITORY, (repository_creation, bare, ), kwargs, ResultKind.RAW)
 
     def delete_gc_rules(
         self,
@@ -326,7 +105,7 @@ class RepositoriesApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_DELETE_GC_RULES, (repository, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_GC_RULES, (repository, ), kwargs, ResultKind.DATA)
 
     def delete_gc_rules_with_http_info(
         self,
@@ -334,7 +113,7 @@ class RepositoriesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`delete_gc_rules`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_DELETE_GC_RULES, (repository, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_GC_RULES, (repository, ), kwargs, ResultKind.HTTP_INFO)
 
     def delete_gc_rules_without_preload_content(
         self,
@@ -342,7 +121,7 @@ class RepositoriesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`delete_gc_rules`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_DELETE_GC_RULES, (repository, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_GC_RULES, (repository, ), kwargs, ResultKind.RAW)
 
     def delete_repository(
         self,
@@ -359,7 +138,7 @@ class RepositoriesApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_DELETE_REPOSITORY, (repository, force, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_REPOSITORY, (repository, force, ), kwargs, ResultKind.DATA)
 
     def delete_repository_with_http_info(
         self,
@@ -368,7 +147,7 @@ class RepositoriesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`delete_repository`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_DELETE_REPOSITORY, (repository, force, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_REPOSITORY, (repository, force, ), kwargs, ResultKind.HTTP_INFO)
 
     def delete_repository_without_preload_content(
         self,
@@ -377,7 +156,7 @@ class RepositoriesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`delete_repository`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_DELETE_REPOSITORY, (repository, force, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_REPOSITORY, (repository, force, ), kwargs, ResultKind.RAW)
 
     def dump_status(
         self,
@@ -394,7 +173,7 @@ class RepositoriesApi:
         :return: RepositoryDumpStatus
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_DUMP_STATUS, (repository, task_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DUMP_STATUS, (repository, task_id, ), kwargs, ResultKind.DATA)
 
     def dump_status_with_http_info(
         self,
@@ -403,7 +182,7 @@ class RepositoriesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[RepositoryDumpStatus]:
         """Like :meth:`dump_status`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_DUMP_STATUS, (repository, task_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DUMP_STATUS, (repository, task_id, ), kwargs, ResultKind.HTTP_INFO)
 
     def dump_status_without_preload_content(
         self,
@@ -412,7 +191,7 @@ class RepositoriesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`dump_status`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_DUMP_STATUS, (repository, task_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DUMP_STATUS, (repository, task_id, ), kwargs, ResultKind.RAW)
 
     def dump_submit(
         self,
@@ -427,7 +206,7 @@ class RepositoriesApi:
         :return: TaskInfo
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_DUMP_SUBMIT, (repository, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DUMP_SUBMIT, (repository, ), kwargs, ResultKind.DATA)
 
     def dump_submit_with_http_info(
         self,
@@ -435,7 +214,7 @@ class RepositoriesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[TaskInfo]:
         """Like :meth:`dump_submit`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_DUMP_SUBMIT, (repository, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DUMP_SUBMIT, (repository, ), kwargs, ResultKind.HTTP_INFO)
 
     def dump_submit_without_preload_content(
         self,
@@ -443,7 +222,7 @@ class RepositoriesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`dump_submit`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_DUMP_SUBMIT, (repository, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DUMP_SUBMIT, (repository, ), kwargs, ResultKind.RAW)
 
     def get_branch_protection_rules(
         self,
@@ -458,7 +237,7 @@ class RepositoriesApi:
         :return: List[BranchProtectionRule]
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_GET_BRANCH_PROTECTION_RULES, (repository, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_BRANCH_PROTECTION_RULES, (repository, ), kwargs, ResultKind.DATA)
 
     def get_branch_protection_rules_with_http_info(
         self,
@@ -466,7 +245,7 @@ class RepositoriesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[List[BranchProtectionRule]]:
         """Like :meth:`get_branch_protection_rules`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_GET_BRANCH_PROTECTION_RULES, (repository, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_BRANCH_PROTECTION_RULES, (repository, ), kwargs, ResultKind.HTTP_INFO)
 
     def get_branch_protection_rules_without_preload_content(
         self,
@@ -474,7 +253,7 @@ class RepositoriesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`get_branch_protection_rules`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_GET_BRANCH_PROTECTION_RULES, (repository, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_BRANCH_PROTECTION_RULES, (repository, ), kwargs, ResultKind.RAW)
 
     def get_gc_rules(
         self,
@@ -489,7 +268,7 @@ class RepositoriesApi:
         :return: GarbageCollectionRules
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_GET_GC_RULES, (repository, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_GC_RULES, (repository, ), kwargs, ResultKind.DATA)
 
     def get_gc_rules_with_http_info(
         self,
@@ -497,7 +276,7 @@ class RepositoriesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[GarbageCollectionRules]:
         """Like :meth:`get_gc_rules`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_GET_GC_RULES, (repository, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_GC_RULES, (repository, ), kwargs, ResultKind.HTTP_INFO)
 
     def get_gc_rules_without_preload_content(
         self,
@@ -505,7 +284,7 @@ class RepositoriesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`get_gc_rules`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_GET_GC_RULES, (repository, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_GC_RULES, (repository, ), kwargs, ResultKind.RAW)
 
     def get_repository(
         self,
@@ -520,7 +299,7 @@ class RepositoriesApi:
         :return: Repository
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_GET_REPOSITORY, (repository, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_REPOSITORY, (repository, ), kwargs, ResultKind.DATA)
 
     def get_repository_with_http_info(
         self,
@@ -528,7 +307,7 @@ class RepositoriesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[Repository]:
         """Like :meth:`get_repository`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_GET_REPOSITORY, (repository, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_REPOSITORY, (repository, ), kwargs, ResultKind.HTTP_INFO)
 
     def get_repository_without_preload_content(
         self,
@@ -536,7 +315,7 @@ class RepositoriesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`get_repository`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_GET_REPOSITORY, (repository, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_REPOSITORY, (repository, ), kwargs, ResultKind.RAW)
 
     def get_repository_metadata(
         self,
@@ -551,7 +330,7 @@ class RepositoriesApi:
         :return: Dict[str, str]
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_GET_REPOSITORY_METADATA, (repository, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_REPOSITORY_METADATA, (repository, ), kwargs, ResultKind.DATA)
 
     def get_repository_metadata_with_http_info(
         self,
@@ -559,7 +338,7 @@ class RepositoriesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[Dict[str, str]]:
         """Like :meth:`get_repository_metadata`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_GET_REPOSITORY_METADATA, (repository, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_REPOSITORY_METADATA, (repository, ), kwargs, ResultKind.HTTP_INFO)
 
     def get_repository_metadata_without_preload_content(
         self,
@@ -567,7 +346,7 @@ class RepositoriesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`get_repository_metadata`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_GET_REPOSITORY_METADATA, (repository, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_REPOSITORY_METADATA, (repository, ), kwargs, ResultKind.RAW)
 
     def list_repositories(
         self,
@@ -588,7 +367,7 @@ class RepositoriesApi:
         :return: RepositoryList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_LIST_REPOSITORIES, (prefix, after, amount, search, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_REPOSITORIES, (prefix, after, amount, search, ), kwargs, ResultKind.DATA)
 
     def list_repositories_with_http_info(
         self,
@@ -599,7 +378,7 @@ class RepositoriesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[RepositoryList]:
         """Like :meth:`list_repositories`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_LIST_REPOSITORIES, (prefix, after, amount, search, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_REPOSITORIES, (prefix, after, amount, search, ), kwargs, ResultKind.HTTP_INFO)
 
     def list_repositories_without_preload_content(
         self,
@@ -610,7 +389,7 @@ class RepositoriesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`list_repositories`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_LIST_REPOSITORIES, (prefix, after, amount, search, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_REPOSITORIES, (prefix, after, amount, search, ), kwargs, ResultKind.RAW)
 
     def list_repositories_iter(
         self,
@@ -625,13 +404,7 @@ class RepositoriesApi:
         Takes the arguments of :meth:`list_repositories`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "prefix": prefix,
-            "after": after,
-            "amount": amount,
-            "search": search,
-        }
-        return iterate_results(self.list_repositories, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_REPOSITORIES, (prefix, after, amount, search, ), kwargs)
 
     def restore_status(
         self,
@@ -648,7 +421,7 @@ class RepositoriesApi:
         :return: RepositoryRestoreStatus
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_RESTORE_STATUS, (repository, task_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(RESTORE_STATUS, (repository, task_id, ), kwargs, ResultKind.DATA)
 
     def restore_status_with_http_info(
         self,
@@ -657,7 +430,7 @@ class RepositoriesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[RepositoryRestoreStatus]:
         """Like :meth:`restore_status`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_RESTORE_STATUS, (repository, task_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(RESTORE_STATUS, (repository, task_id, ), kwargs, ResultKind.HTTP_INFO)
 
     def restore_status_without_preload_content(
         self,
@@ -666,7 +439,7 @@ class RepositoriesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`restore_status`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_RESTORE_STATUS, (repository, task_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(RESTORE_STATUS, (repository, task_id, ), kwargs, ResultKind.RAW)
 
     def restore_submit(
         self,
@@ -683,7 +456,7 @@ class RepositoriesApi:
         :return: TaskInfo
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_RESTORE_SUBMIT, (repository, refs_restore, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(RESTORE_SUBMIT, (repository, refs_restore, ), kwargs, ResultKind.DATA)
 
     def restore_submit_with_http_info(
         self,
@@ -692,7 +465,7 @@ class RepositoriesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[TaskInfo]:
         """Like :meth:`restore_submit`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_RESTORE_SUBMIT, (repository, refs_restore, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(RESTORE_SUBMIT, (repository, refs_restore, ), kwargs, ResultKind.HTTP_INFO)
 
     def restore_submit_without_preload_content(
         self,
@@ -701,7 +474,7 @@ class RepositoriesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`restore_submit`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_RESTORE_SUBMIT, (repository, refs_restore, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(RESTORE_SUBMIT, (repository, refs_restore, ), kwargs, ResultKind.RAW)
 
     def set_branch_protection_rules(
         self,
@@ -720,7 +493,7 @@ class RepositoriesApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_SET_BRANCH_PROTECTION_RULES, (repository, branch_protection_rule, if_match, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(SET_BRANCH_PROTECTION_RULES, (repository, branch_protection_rule, if_match, ), kwargs, ResultKind.DATA)
 
     def set_branch_protection_rules_with_http_info(
         self,
@@ -730,7 +503,7 @@ class RepositoriesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`set_branch_protection_rules`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_SET_BRANCH_PROTECTION_RULES, (repository, branch_protection_rule, if_match, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(SET_BRANCH_PROTECTION_RULES, (repository, branch_protection_rule, if_match, ), kwargs, ResultKind.HTTP_INFO)
 
     def set_branch_protection_rules_without_preload_content(
         self,
@@ -740,7 +513,7 @@ class RepositoriesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`set_branch_protection_rules`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_SET_BRANCH_PROTECTION_RULES, (repository, branch_protection_rule, if_match, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(SET_BRANCH_PROTECTION_RULES, (repository, branch_protection_rule, if_match, ), kwargs, ResultKind.RAW)
 
     def set_gc_rules(
         self,
@@ -757,7 +530,7 @@ class RepositoriesApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_SET_GC_RULES, (repository, garbage_collection_rules, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(SET_GC_RULES, (repository, garbage_collection_rules, ), kwargs, ResultKind.DATA)
 
     def set_gc_rules_with_http_info(
         self,
@@ -766,7 +539,7 @@ class RepositoriesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`set_gc_rules`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_SET_GC_RULES, (repository, garbage_collection_rules, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(SET_GC_RULES, (repository, garbage_collection_rules, ), kwargs, ResultKind.HTTP_INFO)
 
     def set_gc_rules_without_preload_content(
         self,
@@ -775,4 +548,4 @@ class RepositoriesApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`set_gc_rules`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_SET_GC_RULES, (repository, garbage_collection_rules, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(SET_GC_RULES, (repository, garbage_collection_rules, ), kwargs, ResultKind.RAW)

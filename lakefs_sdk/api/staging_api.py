@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Literal, Optional, Union  # noqa: F401
 
-from lakefs_sdk._operation import Operation, Param
+from lakefs_sdk._request import ResultKind
+from lakefs_sdk._operations.staging_api import GET_PHYSICAL_ADDRESS
+from lakefs_sdk._operations.staging_api import LINK_PHYSICAL_ADDRESS
 from lakefs_sdk.api_client import ApiClient
 from lakefs_sdk.pagination import iterate_results
 
@@ -24,46 +26,6 @@ if TYPE_CHECKING:
     from lakefs_sdk.models.object_stats import ObjectStats
     from lakefs_sdk.models.staging_location import StagingLocation
     from lakefs_sdk.models.staging_metadata import StagingMetadata
-
-_GET_PHYSICAL_ADDRESS: Operation[Any] = Operation(
-    "getPhysicalAddress",
-    "get_physical_address",
-    "GET",
-    "/repositories/{repository}/branches/{branch}/staging/backing",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("branch", "branch", "path", "str", "str", required=True),
-        Param("path", "path", "query", "str", "str", required=True),
-        Param("presign", "presign", "query", "bool", "bool"),
-    ),
-    responses={
-        "200": "StagingLocation",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_LINK_PHYSICAL_ADDRESS: Operation[Any] = Operation(
-    "linkPhysicalAddress",
-    "link_physical_address",
-    "PUT",
-    "/repositories/{repository}/branches/{branch}/staging/backing",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("branch", "branch", "path", "str", "str", required=True),
-        Param("path", "path", "query", "str", "str", required=True),
-        Param("staging_metadata", "StagingMetadata", "body", "model", "StagingMetadata", required=True),
-        Param("if_none_match", "If-None-Match", "header", "str", "str"),
-        Param("if_match", "If-Match", "header", "str", "str"),
-    ),
-    responses={
-        "200": "ObjectStats",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
 
 
 class StagingApi:
@@ -96,7 +58,7 @@ class StagingApi:
         :return: StagingLocation
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_GET_PHYSICAL_ADDRESS, (repository, branch, path, presign, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_PHYSICAL_ADDRESS, (repository, branch, path, presign, ), kwargs, ResultKind.DATA)
 
     def get_physical_address_with_http_info(
         self,
@@ -107,7 +69,7 @@ class StagingApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[StagingLocation]:
         """Like :meth:`get_physical_address`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_GET_PHYSICAL_ADDRESS, (repository, branch, path, presign, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_PHYSICAL_ADDRESS, (repository, branch, path, presign, ), kwargs, ResultKind.HTTP_INFO)
 
     def get_physical_address_without_preload_content(
         self,
@@ -118,7 +80,7 @@ class StagingApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`get_physical_address`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_GET_PHYSICAL_ADDRESS, (repository, branch, path, presign, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_PHYSICAL_ADDRESS, (repository, branch, path, presign, ), kwargs, ResultKind.RAW)
 
     def link_physical_address(
         self,
@@ -145,7 +107,7 @@ class StagingApi:
         :return: ObjectStats
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_LINK_PHYSICAL_ADDRESS, (repository, branch, path, staging_metadata, if_none_match, if_match, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LINK_PHYSICAL_ADDRESS, (repository, branch, path, staging_metadata, if_none_match, if_match, ), kwargs, ResultKind.DATA)
 
     def link_physical_address_with_http_info(
         self,
@@ -158,7 +120,7 @@ class StagingApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[ObjectStats]:
         """Like :meth:`link_physical_address`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_LINK_PHYSICAL_ADDRESS, (repository, branch, path, staging_metadata, if_none_match, if_match, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LINK_PHYSICAL_ADDRESS, (repository, branch, path, staging_metadata, if_none_match, if_match, ), kwargs, ResultKind.HTTP_INFO)
 
     def link_physical_address_without_preload_content(
         self,
@@ -171,4 +133,4 @@ class StagingApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`link_physical_address`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_LINK_PHYSICAL_ADDRESS, (repository, branch, path, staging_metadata, if_none_match, if_match, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LINK_PHYSICAL_ADDRESS, (repository, branch, path, staging_metadata, if_none_match, if_match, ), kwargs, ResultKind.RAW)

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Literal, Optional, Union  # noqa: F401
 
-from lakefs_sdk._operation import Operation, Param
+from lakefs_sdk._request import ResultKind
+from lakefs_sdk._operations.tags_api import CREATE_TAG
+from lakefs_sdk._operations.tags_api import DELETE_TAG
+from lakefs_sdk._operations.tags_api import GET_TAG
+from lakefs_sdk._operations.tags_api import LIST_TAGS
 from lakefs_sdk.api_client import ApiClient
 from lakefs_sdk.pagination import iterate_results
 
@@ -24,77 +28,6 @@ if TYPE_CHECKING:
     from lakefs_sdk.models.ref import Ref
     from lakefs_sdk.models.ref_list import RefList
     from lakefs_sdk.models.tag_creation import TagCreation
-
-_CREATE_TAG: Operation[Any] = Operation(
-    "createTag",
-    "create_tag",
-    "POST",
-    "/repositories/{repository}/tags",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("tag_creation", "TagCreation", "body", "model", "TagCreation", required=True),
-    ),
-    responses={
-        "201": "Ref",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=("application/json", ),
-)
-
-_DELETE_TAG: Operation[Any] = Operation(
-    "deleteTag",
-    "delete_tag",
-    "DELETE",
-    "/repositories/{repository}/tags/{tag}",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("tag", "tag", "path", "str", "str", required=True),
-        Param("force", "force", "query", "bool", "bool"),
-    ),
-    responses={
-        "204": None,
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_GET_TAG: Operation[Any] = Operation(
-    "getTag",
-    "get_tag",
-    "GET",
-    "/repositories/{repository}/tags/{tag}",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("tag", "tag", "path", "str", "str", required=True),
-    ),
-    responses={
-        "200": "Ref",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
-
-_LIST_TAGS: Operation[Any] = Operation(
-    "listTags",
-    "list_tags",
-    "GET",
-    "/repositories/{repository}/tags",
-    params=(
-        Param("repository", "repository", "path", "str", "str", required=True),
-        Param("prefix", "prefix", "query", "str", "str"),
-        Param("after", "after", "query", "str", "str"),
-        Param("amount", "amount", "query", "int", "int", minimum=-1, maximum=1000),
-    ),
-    responses={
-        "200": "RefList",
-    },
-    auth=("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token", ),
-    accept=("application/json", ),
-    content_types=(),
-)
 
 
 class TagsApi:
@@ -123,7 +56,7 @@ class TagsApi:
         :return: Ref
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_CREATE_TAG, (repository, tag_creation, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_TAG, (repository, tag_creation, ), kwargs, ResultKind.DATA)
 
     def create_tag_with_http_info(
         self,
@@ -132,7 +65,7 @@ class TagsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[Ref]:
         """Like :meth:`create_tag`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_CREATE_TAG, (repository, tag_creation, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_TAG, (repository, tag_creation, ), kwargs, ResultKind.HTTP_INFO)
 
     def create_tag_without_preload_content(
         self,
@@ -141,7 +74,7 @@ class TagsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`create_tag`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_CREATE_TAG, (repository, tag_creation, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(CREATE_TAG, (repository, tag_creation, ), kwargs, ResultKind.RAW)
 
     def delete_tag(
         self,
@@ -160,7 +93,7 @@ class TagsApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_DELETE_TAG, (repository, tag, force, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_TAG, (repository, tag, force, ), kwargs, ResultKind.DATA)
 
     def delete_tag_with_http_info(
         self,
@@ -170,7 +103,7 @@ class TagsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`delete_tag`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_DELETE_TAG, (repository, tag, force, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_TAG, (repository, tag, force, ), kwargs, ResultKind.HTTP_INFO)
 
     def delete_tag_without_preload_content(
         self,
@@ -180,7 +113,7 @@ class TagsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`delete_tag`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_DELETE_TAG, (repository, tag, force, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(DELETE_TAG, (repository, tag, force, ), kwargs, ResultKind.RAW)
 
     def get_tag(
         self,
@@ -197,7 +130,7 @@ class TagsApi:
         :return: Ref
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_GET_TAG, (repository, tag, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_TAG, (repository, tag, ), kwargs, ResultKind.DATA)
 
     def get_tag_with_http_info(
         self,
@@ -206,7 +139,7 @@ class TagsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[Ref]:
         """Like :meth:`get_tag`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_GET_TAG, (repository, tag, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_TAG, (repository, tag, ), kwargs, ResultKind.HTTP_INFO)
 
     def get_tag_without_preload_content(
         self,
@@ -215,7 +148,7 @@ class TagsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`get_tag`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_GET_TAG, (repository, tag, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(GET_TAG, (repository, tag, ), kwargs, ResultKind.RAW)
 
     def list_tags(
         self,
@@ -236,7 +169,7 @@ class TagsApi:
         :return: RefList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return self.api_client.invoke(_LIST_TAGS, (repository, prefix, after, amount, ), kwargs, "data")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_TAGS, (repository, prefix, after, amount, ), kwargs, ResultKind.DATA)
 
     def list_tags_with_http_info(
         self,
@@ -247,7 +180,7 @@ class TagsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> ApiResponse[RefList]:
         """Like :meth:`list_tags`, but return an :class:`ApiResponse` with status code and headers."""
-        return self.api_client.invoke(_LIST_TAGS, (repository, prefix, after, amount, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_TAGS, (repository, prefix, after, amount, ), kwargs, ResultKind.HTTP_INFO)
 
     def list_tags_without_preload_content(
         self,
@@ -258,7 +191,7 @@ class TagsApi:
         **kwargs: Unpack[RequestOptions],
     ) -> RESTResponse:
         """Like :meth:`list_tags`, but return the response unread, for streaming its body."""
-        return self.api_client.invoke(_LIST_TAGS, (repository, prefix, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return self.api_client.invoke(LIST_TAGS, (repository, prefix, after, amount, ), kwargs, ResultKind.RAW)
 
     def list_tags_iter(
         self,
@@ -273,10 +206,4 @@ class TagsApi:
         Takes the arguments of :meth:`list_tags`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "repository": repository,
-            "prefix": prefix,
-            "after": after,
-            "amount": amount,
-        }
-        return iterate_results(self.list_tags, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_TAGS, (repository, prefix, after, amount, ), kwargs)

@@ -20,4 +20,4 @@ class ACL(LakeFSModel):
     """
 
     permission: Literal['Read', 'Write', 'Super', 'Admin'] = Field(description="Level of access the ACL grants, from reading data up to administering lakeFS.", alias="permission")
-    _validate_permission = LakeFSModel.enum_validator("permission", ('Read', 'Write', 'Super', 'Admin'), any_in_answers=True)
+    _validate_permission = LakeFSModel.enum_validator("permission", any_in_answers=True)

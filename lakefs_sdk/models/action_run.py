@@ -39,4 +39,4 @@ class ActionRun(LakeFSModel):
     event_type: StrictStr = Field(description="Type of event that triggered the run, e.g. `pre-commit`.")
     status: Literal['failed', 'completed'] = Field(description="Outcome of the run: `completed` or `failed`.", alias="status")
     commit_id: StrictStr = Field(description="ID of the commit associated with the run.")
-    _validate_status = LakeFSModel.enum_validator("status", ('failed', 'completed'))
+    _validate_status = LakeFSModel.enum_validator("status")

@@ -33,5 +33,5 @@ class Diff(LakeFSModel):
     path_type: Literal['common_prefix', 'object'] = Field(description="Whether the path is a single `object` or a `common_prefix`.", alias="path_type")
     size_bytes: Optional[StrictInt] = Field(default=None, description="Size in bytes of the entry that was added, changed or removed.")
     right: Optional[DiffObjectStat] = None
-    _validate_type = LakeFSModel.enum_validator("type", ('added', 'removed', 'changed', 'conflict', 'prefix_changed'))
-    _validate_path_type = LakeFSModel.enum_validator("path_type", ('common_prefix', 'object'))
+    _validate_type = LakeFSModel.enum_validator("type")
+    _validate_path_type = LakeFSModel.enum_validator("path_type")

@@ -42,4 +42,4 @@ class HookRun(LakeFSModel):
     start_time: datetime = Field(description="Time the hook started.")
     end_time: Optional[datetime] = Field(default=None, description="Time the hook finished.")
     status: Literal['failed', 'completed', 'skipped'] = Field(description="Outcome of the hook: `completed` or `failed`. A hook lakeFS did not run because an earlier hook of the run failed is listed as `skipped` (a value this enum lacks), with no end time.", alias="status")
-    _validate_status = LakeFSModel.enum_validator("status", ('failed', 'completed'), from_server=('skipped',))
+    _validate_status = LakeFSModel.enum_validator("status", from_server=('skipped',))

@@ -26,4 +26,4 @@ class ImportLocation(LakeFSModel):
     type: Literal['common_prefix', 'object'] = Field(description="Kind of source: `common_prefix` for everything under a prefix, or `object` for a single object.", alias="type")
     path: StrictStr = Field(description="Source URI of the prefix or object to import; it must be on the same storage type as the lakeFS blockstore.")
     destination: StrictStr = Field(description="Path on the branch, relative to its root, where data is placed. For an `object` it is the exact object path; for a `common_prefix` it is the target prefix.")
-    _validate_type = LakeFSModel.enum_validator("type", ('common_prefix', 'object'))
+    _validate_type = LakeFSModel.enum_validator("type")

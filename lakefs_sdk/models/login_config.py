@@ -47,5 +47,5 @@ class LoginConfig(LakeFSModel):
     fallback_login_label: Optional[StrictStr] = Field(default=None, description="Text shown on the link to fallback_login_url.")
     login_cookie_names: List[StrictStr] = Field(description="Names of the cookies that hold the JWT session token.")
     logout_url: StrictStr = Field(description="URL that signs the user out.")
-    _validate_rbac = LakeFSModel.enum_validator("rbac", ('none', 'simplified', 'internal', 'external'))
-    _validate_login_url_method = LakeFSModel.enum_validator("login_url_method", ('none', 'redirect', 'select'))
+    _validate_rbac = LakeFSModel.enum_validator("rbac")
+    _validate_login_url_method = LakeFSModel.enum_validator("login_url_method")

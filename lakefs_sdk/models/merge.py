@@ -35,4 +35,4 @@ class Merge(LakeFSModel):
     force: Optional[StrictBool] = Field(default=False, description="Permit the merge even if the destination is read-only or already holds identical content.")
     allow_empty: Optional[StrictBool] = Field(default=False, description="Permit the merge even if both sides hold identical content.")
     squash_merge: Optional[StrictBool] = Field(default=False, description="If true, the merge commit gets only the destination as its parent, so the merge shows as one commit (like `git merge --squash`). The source commit is then not linked; record it in message or metadata if needed.")
-    _validate_strategy = LakeFSModel.enum_validator("strategy", ('dest-wins', 'source-wins'), also=('',), any_in_answers=True)
+    _validate_strategy = LakeFSModel.enum_validator("strategy", also=('',), any_in_answers=True)

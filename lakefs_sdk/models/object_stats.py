@@ -44,4 +44,4 @@ class ObjectStats(LakeFSModel):
     mtime: StrictInt = Field(description="Last modification time, in seconds since the Unix epoch.")
     metadata: Optional[Dict[str, StrictStr]] = Field(default=None, description="User-defined key/value metadata of an object. Keys and values are strings; a number or boolean value is refused, not converted.")
     content_type: Optional[StrictStr] = Field(default=None, description="Content (MIME) type of the object.")
-    _validate_path_type = LakeFSModel.enum_validator("path_type", ('common_prefix', 'object'))
+    _validate_path_type = LakeFSModel.enum_validator("path_type")

@@ -54,5 +54,5 @@ class PullRequest(LakeFSModel):
     destination_branch: StrictStr = Field(description="Branch the changes would be merged into.")
     merged_commit_id: Optional[StrictStr] = Field(default=None, description="ID of the resulting merge commit, once the pull request is merged.")
     closed_date: Optional[datetime] = Field(default=None, description="Time the pull request was closed.")
-    _validate_status = LakeFSModel.enum_validator("status", ('open', 'closed', 'merged'))
+    _validate_status = LakeFSModel.enum_validator("status")
     _server_deviations = LakeFSModel.zero_when_absent("description", )

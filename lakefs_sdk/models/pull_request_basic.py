@@ -26,4 +26,4 @@ class PullRequestBasic(LakeFSModel):
     status: Optional[Literal['open', 'closed', 'merged']] = Field(default=None, description="State of the pull request: `open`, `closed` or `merged`.", alias="status")
     title: Optional[StrictStr] = Field(default=None, description="Title of the pull request.")
     description: Optional[StrictStr] = Field(default=None, description="Free-text description of the pull request.")
-    _validate_status = LakeFSModel.enum_validator("status", ('open', 'closed', 'merged'))
+    _validate_status = LakeFSModel.enum_validator("status")

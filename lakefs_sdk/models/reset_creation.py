@@ -26,4 +26,4 @@ class ResetCreation(LakeFSModel):
     type: Literal['object', 'common_prefix', 'reset'] = Field(description="Scope of the reset: `object` for a single path, `common_prefix` for everything under a prefix, or `reset` for all uncommitted changes.", alias="type")
     path: Optional[StrictStr] = Field(default=None, description="Object path or prefix to reset, used with the `object` and `common_prefix` types.")
     force: Optional[StrictBool] = Field(default=False, description="Allow this write even if the repository is read-only.")
-    _validate_type = LakeFSModel.enum_validator("type", ('object', 'common_prefix', 'reset'))
+    _validate_type = LakeFSModel.enum_validator("type")

@@ -27,4 +27,4 @@ class SetupState(LakeFSModel):
     state: Optional[Literal['initialized', 'not_initialized']] = Field(default=None, description="Setup status: `initialized` or `not_initialized`.", alias="state")
     comm_prefs_missing: Optional[StrictBool] = Field(default=None, description="True when communication preferences have not been provided yet.")
     login_config: Optional[LoginConfig] = None
-    _validate_state = LakeFSModel.enum_validator("state", ('initialized', 'not_initialized'))
+    _validate_state = LakeFSModel.enum_validator("state")

@@ -30,4 +30,4 @@ class Statement(LakeFSModel):
     resource: StrictStr = Field(description="Resource, or resource pattern, the statement applies to.")
     action: Annotated[List[StrictStr], Field(min_length=1)] = Field(description="Actions the statement covers; at least one.")
     condition: Optional[Dict[str, Dict[str, List[StrictStr]]]] = Field(default=None, description="Optional extra requirements, keyed by condition operator, that must hold for the statement to take effect.")
-    _validate_effect = LakeFSModel.enum_validator("effect", ('allow', 'deny'))
+    _validate_effect = LakeFSModel.enum_validator("effect")

@@ -57,6 +57,8 @@ ADDED_KEYS = {
     generator_input.ENUM_ARGS,
     generator_input.ZERO_FIELDS,
     generator_input.DEVIATION_LINES,
+    generator_input.HOME,
+    generator_input.AUTH,
 }
 
 
@@ -186,12 +188,12 @@ def test_enum_properties_get_their_validator_arguments_parameters_do_not() -> No
     schemas = document["components"]["schemas"]
     state = schemas["Run"]["properties"]["state"]
     assert state[generator_input.LITERAL] == "Literal['ok', 'bad', 'gone']"
-    assert state[generator_input.ENUM_ARGS] == "('ok', 'bad'), from_server=('gone',)"
+    assert state[generator_input.ENUM_ARGS] == ", from_server=('gone',)", "the values are read from the Literal"
     assert state["enum"] == ["ok", "bad"], "the enum itself is unchanged"
-    assert schemas["Plain"]["properties"]["kind"][generator_input.ENUM_ARGS] == "('a',)"
+    assert schemas["Plain"]["properties"]["kind"][generator_input.ENUM_ARGS] == ""
     mode = schemas["Open"]["properties"]["mode"]
     assert mode[generator_input.LITERAL] == "Literal['x', 'y']" and "enum" not in mode
-    assert mode[generator_input.ENUM_ARGS] == "('x', 'y'), also=('',), any_in_answers=True"
+    assert mode[generator_input.ENUM_ARGS] == ", also=('',), any_in_answers=True"
     parameter = document["paths"]["/r"]["get"]["parameters"][0]
     assert parameter[generator_input.LITERAL] == "Literal['t1']" and generator_input.ENUM_ARGS not in parameter
 
@@ -387,9 +389,81 @@ def test_the_server_enums_of_our_spec() -> None:
     schemas = document["components"]["schemas"]
     strategy = schemas["Merge"]["properties"]["strategy"]
     assert strategy[generator_input.LITERAL] == "Literal['dest-wins', 'source-wins']"
-    assert strategy[generator_input.ENUM_ARGS] == "('dest-wins', 'source-wins'), also=('',), any_in_answers=True"
+    assert strategy[generator_input.ENUM_ARGS] == ", also=('',), any_in_answers=True"
     permission = schemas["ACL"]["properties"]["permission"]
     assert permission[generator_input.LITERAL] == "Literal['Read', 'Write', 'Super', 'Admin']"
+
+
+# -- operations: home module, auth ---------------------------------------------------------------
+
+
+def test_home_module_is_the_generated_module_name_of_a_tag() -> None:
+    assert generator_input.home_module("branches") == "branches_api"
+    assert generator_input.home_module("healthCheck") == "health_check_api"
+    assert generator_input.home_module("import") == "import_api", "a keyword needs the suffix"
+
+
+def _operations_document() -> Dict[str, Any]:
+    return {
+        "security": [{"jwt_token": []}, {"basic_auth": []}],
+        "paths": {
+            "/a": {"get": {"operationId": "getA", "tags": ["pulls", "experimental"]},
+                   "post": {"operationId": "postA", "tags": ["healthCheck"], "security": []}},
+            "/b": {"get": {"operationId": "getB", "security": [{"basic_auth": []}, {"jwt_token": []}]},
+                   "put": {"operationId": "putB", "tags": ["b"], "security": [{"basic_auth": []}]}},
+        },
+    }
+
+
+def test_operations_get_their_home_module_and_auth_where_it_differs() -> None:
+    document = _operations_document()
+    assert generator_input.add_operation_notes(document) == 2
+    ops = generator_input._operations(document)
+    assert {op_id: op[generator_input.HOME] for op_id, op in ops.items()} == {
+        "getA": "pulls_api", "postA": "health_check_api", "getB": "default_api", "putB": "b_api",
+    }
+    assert {op_id: op.get(generator_input.AUTH) for op_id, op in ops.items()} == {
+        "getA": None, "postA": "()", "getB": None, "putB": "('basic_auth',)",
+    }, "the global schemes (in any order) are Operation's default"
+    assert ops["getA"]["tags"] == ["pulls", "experimental"], "tags stay unless asked"
+
+
+def test_keep_home_tags_leaves_each_operation_its_first_tag() -> None:
+    document = _operations_document()
+    assert generator_input.keep_home_tags(document) == 1
+    assert [op.get("tags") for op in generator_input._operations(document).values()] == [
+        ["pulls"], ["healthCheck"], None, ["b"],
+    ]
+
+
+def test_a_malformed_security_stops_the_generation() -> None:
+    document = _operations_document()
+    document["paths"]["/b"]["put"]["security"] = "basic_auth"
+    with pytest.raises(ValueError, match=r"putB\.security: security must be a list"):
+        generator_input.add_operation_notes(document)
+
+
+def test_operation_default_auth_is_our_specs_global_security() -> None:
+    from lakefs_sdk._operation import API_SECURITY
+
+    document = _load_spec()
+    assert set(API_SECURITY) == set(generator_input._scheme_names(document["security"], "security"))
+    assert len(API_SECURITY) == len(set(API_SECURITY))
+    generator_input.rewrite(document)
+    differing = {op_id: op[generator_input.AUTH] for op_id, op in generator_input._operations(document).items()
+                 if generator_input.AUTH in op}
+    assert differing and set(differing.values()) == {"()"}, "only the operations without credentials differ"
+    assert {"login", "healthCheck", "setup"} <= set(differing)
+
+
+def test_home_tag_only_output_keeps_one_tag_per_operation(tmp_path: Path) -> None:
+    out = tmp_path / "home.json"
+    assert generator_input.main(["--home-tag-only", str(SPEC), str(out)]) == 0
+    document = json.loads(out.read_text(encoding="utf-8"))
+    operations = generator_input._operations(document)
+    assert all(len(op["tags"]) == 1 for op in operations.values())
+    assert operations["getPullRequest"]["tags"] == ["pulls"]
+    assert operations["getPullRequest"][generator_input.HOME] == "pulls_api"
 
 
 def test_dates_and_yes_no_stay_strings_true_false_stay_booleans() -> None:

@@ -190,3 +190,46 @@ def test_an_error_on_a_later_page_is_raised_after_the_earlier_items() -> None:
         assert next(iterator).id == "b0"
         with pytest.raises(lakefs_sdk.exceptions.NotFoundException, match="branch list gone"):
             next(iterator)
+
+
+# -- the runtime the generated _iter methods call ---------------------------------------------------
+
+
+def test_iterate_pages_takes_the_descriptor_and_the_positional_arguments() -> None:
+    from lakefs_sdk._operations.branches_api import LIST_BRANCHES
+    from lakefs_sdk.pagination import iterate_pages, iterate_results
+
+    more = {"has_more": True, "next_offset": "b0", "results": 1, "max_per_page": 1}
+    done = {"has_more": False, "next_offset": "", "results": 1, "max_per_page": 1}
+    args = ("repo", "fe", None, 1, None)
+    with LoopbackServer() as server, lakefs_sdk.ApiClient(lakefs_sdk.Configuration(host=server.url + "/api/v1")) as client:
+        server.reply(*_pages(more, done))
+        pages = list(iterate_pages(client, LIST_BRANCHES, args, {"_headers": {"X-Trace": "t"}}))
+        server.reply(*_pages(done))
+        items = list(iterate_results(client, LIST_BRANCHES, args, {}))
+    assert [type(page).__name__ for page in pages] == ["RefList", "RefList"]
+    assert [ref.id for ref in items] == ["b0"]
+    assert [dict(parse_qsl(r.query)) for r in server.requests] == [
+        {"prefix": "fe", "amount": "1"}, {"prefix": "fe", "after": "b0", "amount": "1"}, {"prefix": "fe", "amount": "1"},
+    ]
+    assert [r.header("X-Trace") for r in server.requests[:2]] == ["t", "t"], "options go with every page"
+    assert args == ("repo", "fe", None, 1, None), "the caller's arguments are left alone"
+
+
+def test_the_cursor_rules_are_shared_and_neutral() -> None:
+    from lakefs_sdk import _pagination, pagination
+    from lakefs_sdk._operations.branches_api import LIST_BRANCHES
+    from lakefs_sdk.models import Pagination, RefList
+
+    assert pagination.next_cursor is _pagination.next_cursor
+    walk = _pagination.PageWalk(LIST_BRANCHES, ("repo", None, "start", None, None))
+
+    def page(has_more: bool, next_offset: str) -> RefList:
+        cursor = Pagination(has_more=has_more, next_offset=next_offset, results=0, max_per_page=1)
+        return RefList(pagination=cursor, results=[])
+
+    assert walk.advance(page(True, "c1")) and walk.args == ("repo", None, "c1", None, None)
+    assert not walk.advance(page(True, "c1")), "the same cursor again ends the walk"
+    assert not walk.advance(page(False, "c2")) and walk.args == ("repo", None, "c1", None, None)
+    with pytest.raises(ApiValueError, match="async_req"):
+        _pagination.refuse_async_req({"async_req": True})

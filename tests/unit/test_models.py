@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import pydoc
-from typing import Any, Dict, Iterator, List, Literal, Optional
+from typing import Annotated, Any, Dict, Iterator, List, Literal, Optional, Union
 
 import pydantic
 import pytest
@@ -40,7 +40,7 @@ from lakefs_sdk import (
     ResetCreation,
     _types,
 )
-from lakefs_sdk._model import LakeFSModel, zero_values
+from lakefs_sdk._model import LakeFSModel, literal_values, zero_values
 from lakefs_sdk.api.actions_api import ActionsApi
 from lakefs_sdk.api.auth_api import AuthApi
 from lakefs_sdk.api.pulls_api import PullsApi
@@ -379,11 +379,11 @@ class Enumerated(LakeFSModel):
     tolerant: Optional[Literal["a", "b"]] = None
     answered: Optional[Literal["a", "b", "c"]] = None
     open_: Optional[Literal["a", "b"]] = pydantic.Field(default=None, alias="open")
-    _v1 = LakeFSModel.enum_validator("required", ("a", "b"))
-    _v2 = LakeFSModel.enum_validator("optional", ("a", "b"))
-    _v3 = LakeFSModel.enum_validator("tolerant", ("a", "b"), also=("",))
-    _v4 = LakeFSModel.enum_validator("answered", ("a", "b"), from_server=("c",))
-    _v5 = LakeFSModel.enum_validator("open_", ("a", "b"), any_in_answers=True)
+    _v1 = LakeFSModel.enum_validator("required")
+    _v2 = LakeFSModel.enum_validator("optional")
+    _v3 = LakeFSModel.enum_validator("tolerant", also=("",))
+    _v4 = LakeFSModel.enum_validator("answered", from_server=("c",))
+    _v5 = LakeFSModel.enum_validator("open_", any_in_answers=True)
 
 
 def test_enum_checks_in_python_and_in_answers() -> None:
@@ -407,6 +407,41 @@ def test_enum_checks_in_python_and_in_answers() -> None:
         Enumerated.model_validate_json('{"required": "a", "answered": "d"}')
     with pytest.raises(pydantic.ValidationError):
         Enumerated.model_validate_json('{"required": "a", "open": 1}')
+
+
+def test_literal_values_are_read_from_the_annotation() -> None:
+    assert literal_values(Literal["a", "b"]) == ("a", "b")
+    assert literal_values(Optional[Literal["a"]]) == ("a",)
+    assert literal_values(Annotated[Optional[Literal["x", "y"]], "meta"]) == ("x", "y")
+    assert literal_values(Union[None, Literal["z"]]) == ("z",)
+    for annotation in (str, Optional[str], List[Literal["a"]]):
+        with pytest.raises(TypeError, match="holds no Literal"):
+            literal_values(annotation)
+
+
+def test_a_generated_enum_check_takes_its_values_from_the_literal_type() -> None:
+    from lakefs_sdk.models.action_run import ActionRun
+    from lakefs_sdk.models.pull_request import PullRequest
+
+    annotation = ActionRun.model_fields["status"].annotation
+    assert literal_values(annotation) == ("failed", "completed")
+    with pytest.raises(pydantic.ValidationError, match="must be one of \\('failed', 'completed'\\), got 'running'"):
+        ActionRun.model_validate({"run_id": "r", "branch": "b", "start_time": "2026-01-02T03:04:05Z",
+                                  "event_type": "pre-commit", "status": "running", "commit_id": "c"})
+    # A subclass model (PullRequest extends PullRequestBasic) checks with the same values.
+    with pytest.raises(pydantic.ValidationError, match="must be one of \\('open', 'closed', 'merged'\\)"):
+        PullRequest.model_validate({"status": "gone", "title": "t", "description": "d", "id": "1",
+                                    "creation_date": "2026-01-02T03:04:05Z", "author": "a", "source_branch": "s",
+                                    "destination_branch": "m"})
+
+
+def test_an_enum_check_on_a_field_without_a_literal_type_is_refused() -> None:
+    class Untyped(LakeFSModel):
+        name: Optional[str] = None
+        _v = LakeFSModel.enum_validator("name")
+
+    with pytest.raises(TypeError, match="holds no Literal"):
+        Untyped(name="x")
 
 
 # -- help(Model) -----------------------------------------------------------------------------------

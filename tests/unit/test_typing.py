@@ -1,5 +1,7 @@
 """Static types: a spec enum is a ``Literal`` that mypy checks, in models and in API method parameters.
 
+API methods return their operation's type (sync and asyncio; ``_iter`` yields the page's items).
+
 So are the values lakeFS checks where its spec lists none (the merge strategy, an ACL's
 permission; ``""``, which lakeFS takes as no strategy, is accepted at run time but not
 typed: ``None`` says it), and the values a real server sends besides the spec's enum
@@ -8,7 +10,8 @@ typed: ``None`` says it), and the values a real server sends besides the spec's 
 mypy runs in a subprocess on a small user script in ``tmp_path``, with this checkout on
 ``MYPYPATH`` so that ``lakefs_sdk`` is analysed from source (errors inside the package are
 silenced: only the user script is judged). Each line of the script that mypy must refuse
-ends with ``# refused``; every other line must pass.
+ends with ``# refused`` (a wrong enum string) or ``# wrong type`` (a result used as what it is
+not); every other line must pass.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 USER_SCRIPT = '''\
 from lakefs_sdk import ACL, Diff, HookRun, InternalApi, LoginConfig, Merge, ObjectStats, PullRequest, PullsApi, RefsApi, ResetCreation
-from lakefs_sdk import aio
+from lakefs_sdk import BranchesApi, Ref, aio
+from lakefs_sdk.api_response import ApiResponse
 
 ResetCreation(type="everything")  # refused
 ResetCreation(type="common_prefix", path="data/")
@@ -76,6 +80,24 @@ def calls(refs: RefsApi, pulls: PullsApi, internal: InternalApi, aio_refs: aio.R
 async def async_calls(aio_refs: aio.RefsApi) -> None:
     await aio_refs.diff_refs("repo", "main", "dev", type="two_dot")
     await aio_refs.diff_refs("repo", "main", "dev", type="two-dot")  # refused
+
+
+def results(branches: BranchesApi) -> None:
+    ref: Ref = branches.get_branch("repo", "main")
+    count: int = branches.get_branch("repo", "main")  # wrong type
+    info: ApiResponse[Ref] = branches.get_branch_with_http_info("repo", "main")
+    other: ApiResponse[int] = branches.get_branch_with_http_info("repo", "main")  # wrong type
+    for item in branches.list_branches_iter("repo"):
+        ref = item
+        number: int = item.id  # wrong type
+
+
+async def async_results(aio_branches: aio.BranchesApi) -> None:
+    ref: Ref = await aio_branches.get_branch("repo", "main")
+    count: int = await aio_branches.get_branch("repo", "main")  # wrong type
+    async for item in aio_branches.list_branches_iter("repo"):
+        ref = item
+        number: int = item.commit_id  # wrong type
 '''
 
 
@@ -105,9 +127,10 @@ def mypy_errors(tmp_path_factory: pytest.TempPathFactory) -> Dict[int, List[str]
     return _run_mypy(script)
 
 
-def _lines(refused: bool) -> List[int]:
+def _lines(refused: bool, marker: str = "# refused") -> List[int]:
+    """Numbers of the lines marked ``marker`` (or, with ``refused=False``, of the unmarked lines)."""
     return [number for number, line in enumerate(USER_SCRIPT.splitlines(), 1)
-            if line.strip() and line.endswith("# refused") == refused]
+            if line.strip() and (line.endswith(marker) if refused else not line.endswith(("# refused", "# wrong type")))]
 
 
 def test_mypy_refuses_each_wrong_enum_string(mypy_errors: Dict[int, List[str]]) -> None:
@@ -121,3 +144,11 @@ def test_mypy_refuses_each_wrong_enum_string(mypy_errors: Dict[int, List[str]]) 
 def test_mypy_accepts_the_allowed_strings(mypy_errors: Dict[int, List[str]]) -> None:
     unexpected = {number: mypy_errors[number] for number in _lines(refused=False) if number in mypy_errors}
     assert not unexpected, unexpected
+
+
+def test_mypy_knows_what_each_api_method_returns(mypy_errors: Dict[int, List[str]]) -> None:
+    lines = _lines(refused=True, marker="# wrong type")
+    assert len(lines) == 5
+    for number in lines:
+        assert any("Incompatible types in assignment" in message for message in mypy_errors.get(number, [])), (
+            number, mypy_errors.get(number))

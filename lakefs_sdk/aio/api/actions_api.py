@@ -3,22 +3,22 @@
 
 """The asyncio ``ActionsApi``: the operations of :mod:`lakefs_sdk.api.actions_api`, awaited.
 
-Each method sends the sync module's ``Operation`` (one description per endpoint) through an
-``AsyncApiClient``; arguments, defaults and results are those of the sync ``ActionsApi``.
+Each method sends the operation's ``Operation`` (one descriptor per operation, in
+:mod:`lakefs_sdk._operations`) through an ``AsyncApiClient``; arguments, defaults and
+results are those of the sync ``ActionsApi``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Literal, Optional, Union  # noqa: F401
 
+from lakefs_sdk._request import ResultKind
+from lakefs_sdk._operations.actions_api import GET_RUN
+from lakefs_sdk._operations.actions_api import GET_RUN_HOOK_OUTPUT
+from lakefs_sdk._operations.actions_api import LIST_REPOSITORY_RUNS
+from lakefs_sdk._operations.actions_api import LIST_RUN_HOOKS
 from lakefs_sdk.aio.api_client import AsyncApiClient
 from lakefs_sdk.aio.pagination import iterate_results
-from lakefs_sdk.api.actions_api import (
-    _GET_RUN,
-    _GET_RUN_HOOK_OUTPUT,
-    _LIST_REPOSITORY_RUNS,
-    _LIST_RUN_HOOKS,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -61,7 +61,7 @@ class ActionsApi:
         :return: ActionRun
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_GET_RUN, (repository, run_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_RUN, (repository, run_id, ), kwargs, ResultKind.DATA)
 
     async def get_run_with_http_info(
         self,
@@ -70,7 +70,7 @@ class ActionsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[ActionRun]:
         """Like :meth:`get_run`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_GET_RUN, (repository, run_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_RUN, (repository, run_id, ), kwargs, ResultKind.HTTP_INFO)
 
     async def get_run_without_preload_content(
         self,
@@ -79,7 +79,7 @@ class ActionsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`get_run`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_GET_RUN, (repository, run_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_RUN, (repository, run_id, ), kwargs, ResultKind.RAW)
 
     async def get_run_hook_output(
         self,
@@ -98,7 +98,7 @@ class ActionsApi:
         :return: bytes
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_GET_RUN_HOOK_OUTPUT, (repository, run_id, hook_run_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_RUN_HOOK_OUTPUT, (repository, run_id, hook_run_id, ), kwargs, ResultKind.DATA)
 
     async def get_run_hook_output_with_http_info(
         self,
@@ -108,7 +108,7 @@ class ActionsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[bytes]:
         """Like :meth:`get_run_hook_output`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_GET_RUN_HOOK_OUTPUT, (repository, run_id, hook_run_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_RUN_HOOK_OUTPUT, (repository, run_id, hook_run_id, ), kwargs, ResultKind.HTTP_INFO)
 
     async def get_run_hook_output_without_preload_content(
         self,
@@ -118,7 +118,7 @@ class ActionsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`get_run_hook_output`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_GET_RUN_HOOK_OUTPUT, (repository, run_id, hook_run_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_RUN_HOOK_OUTPUT, (repository, run_id, hook_run_id, ), kwargs, ResultKind.RAW)
 
     async def list_repository_runs(
         self,
@@ -141,7 +141,7 @@ class ActionsApi:
         :return: ActionRunList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_LIST_REPOSITORY_RUNS, (repository, after, amount, branch, commit, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_REPOSITORY_RUNS, (repository, after, amount, branch, commit, ), kwargs, ResultKind.DATA)
 
     async def list_repository_runs_with_http_info(
         self,
@@ -153,7 +153,7 @@ class ActionsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[ActionRunList]:
         """Like :meth:`list_repository_runs`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_LIST_REPOSITORY_RUNS, (repository, after, amount, branch, commit, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_REPOSITORY_RUNS, (repository, after, amount, branch, commit, ), kwargs, ResultKind.HTTP_INFO)
 
     async def list_repository_runs_without_preload_content(
         self,
@@ -165,7 +165,7 @@ class ActionsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`list_repository_runs`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_LIST_REPOSITORY_RUNS, (repository, after, amount, branch, commit, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_REPOSITORY_RUNS, (repository, after, amount, branch, commit, ), kwargs, ResultKind.RAW)
 
     def list_repository_runs_iter(
         self,
@@ -181,14 +181,7 @@ class ActionsApi:
         Takes the arguments of :meth:`list_repository_runs`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "repository": repository,
-            "after": after,
-            "amount": amount,
-            "branch": branch,
-            "commit": commit,
-        }
-        return iterate_results(self.list_repository_runs, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_REPOSITORY_RUNS, (repository, after, amount, branch, commit, ), kwargs)
 
     async def list_run_hooks(
         self,
@@ -209,7 +202,7 @@ class ActionsApi:
         :return: HookRunList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_LIST_RUN_HOOKS, (repository, run_id, after, amount, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_RUN_HOOKS, (repository, run_id, after, amount, ), kwargs, ResultKind.DATA)
 
     async def list_run_hooks_with_http_info(
         self,
@@ -220,7 +213,7 @@ class ActionsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[HookRunList]:
         """Like :meth:`list_run_hooks`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_LIST_RUN_HOOKS, (repository, run_id, after, amount, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_RUN_HOOKS, (repository, run_id, after, amount, ), kwargs, ResultKind.HTTP_INFO)
 
     async def list_run_hooks_without_preload_content(
         self,
@@ -231,7 +224,7 @@ class ActionsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`list_run_hooks`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_LIST_RUN_HOOKS, (repository, run_id, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_RUN_HOOKS, (repository, run_id, after, amount, ), kwargs, ResultKind.RAW)
 
     def list_run_hooks_iter(
         self,
@@ -246,10 +239,4 @@ class ActionsApi:
         Takes the arguments of :meth:`list_run_hooks`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "repository": repository,
-            "run_id": run_id,
-            "after": after,
-            "amount": amount,
-        }
-        return iterate_results(self.list_run_hooks, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_RUN_HOOKS, (repository, run_id, after, amount, ), kwargs)

@@ -3,55 +3,55 @@
 
 """The asyncio ``AuthApi``: the operations of :mod:`lakefs_sdk.api.auth_api`, awaited.
 
-Each method sends the sync module's ``Operation`` (one description per endpoint) through an
-``AsyncApiClient``; arguments, defaults and results are those of the sync ``AuthApi``.
+Each method sends the operation's ``Operation`` (one descriptor per operation, in
+:mod:`lakefs_sdk._operations`) through an ``AsyncApiClient``; arguments, defaults and
+results are those of the sync ``AuthApi``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Literal, Optional, Union  # noqa: F401
 
+from lakefs_sdk._request import ResultKind
+from lakefs_sdk._operations.auth_api import ADD_GROUP_MEMBERSHIP
+from lakefs_sdk._operations.auth_api import ATTACH_POLICY_TO_GROUP
+from lakefs_sdk._operations.auth_api import ATTACH_POLICY_TO_USER
+from lakefs_sdk._operations.auth_api import CREATE_CREDENTIALS
+from lakefs_sdk._operations.auth_api import CREATE_GROUP
+from lakefs_sdk._operations.auth_api import CREATE_POLICY
+from lakefs_sdk._operations.auth_api import CREATE_USER
+from lakefs_sdk._operations.auth_api import CREATE_USER_EXTERNAL_PRINCIPAL
+from lakefs_sdk._operations.auth_api import DELETE_CREDENTIALS
+from lakefs_sdk._operations.auth_api import DELETE_GROUP
+from lakefs_sdk._operations.auth_api import DELETE_GROUP_MEMBERSHIP
+from lakefs_sdk._operations.auth_api import DELETE_POLICY
+from lakefs_sdk._operations.auth_api import DELETE_USER
+from lakefs_sdk._operations.auth_api import DELETE_USER_EXTERNAL_PRINCIPAL
+from lakefs_sdk._operations.auth_api import DETACH_POLICY_FROM_GROUP
+from lakefs_sdk._operations.auth_api import DETACH_POLICY_FROM_USER
+from lakefs_sdk._operations.external_api import EXTERNAL_PRINCIPAL_LOGIN
+from lakefs_sdk._operations.auth_api import GET_CREDENTIALS
+from lakefs_sdk._operations.auth_api import GET_CURRENT_USER
+from lakefs_sdk._operations.auth_api import GET_EXTERNAL_PRINCIPAL
+from lakefs_sdk._operations.auth_api import GET_GROUP
+from lakefs_sdk._operations.auth_api import GET_GROUP_ACL
+from lakefs_sdk._operations.auth_api import GET_POLICY
+from lakefs_sdk._operations.auth_api import GET_USER
+from lakefs_sdk._operations.auth_api import LIST_GROUP_MEMBERS
+from lakefs_sdk._operations.auth_api import LIST_GROUP_POLICIES
+from lakefs_sdk._operations.auth_api import LIST_GROUPS
+from lakefs_sdk._operations.auth_api import LIST_POLICIES
+from lakefs_sdk._operations.auth_api import LIST_USER_CREDENTIALS
+from lakefs_sdk._operations.auth_api import LIST_USER_EXTERNAL_PRINCIPALS
+from lakefs_sdk._operations.auth_api import LIST_USER_GROUPS
+from lakefs_sdk._operations.auth_api import LIST_USER_POLICIES
+from lakefs_sdk._operations.auth_api import LIST_USERS
+from lakefs_sdk._operations.auth_api import LOGIN
+from lakefs_sdk._operations.auth_api import OAUTH_CALLBACK
+from lakefs_sdk._operations.auth_api import SET_GROUP_ACL
+from lakefs_sdk._operations.auth_api import UPDATE_POLICY
 from lakefs_sdk.aio.api_client import AsyncApiClient
 from lakefs_sdk.aio.pagination import iterate_results
-from lakefs_sdk.api.auth_api import (
-    _ADD_GROUP_MEMBERSHIP,
-    _ATTACH_POLICY_TO_GROUP,
-    _ATTACH_POLICY_TO_USER,
-    _CREATE_CREDENTIALS,
-    _CREATE_GROUP,
-    _CREATE_POLICY,
-    _CREATE_USER,
-    _CREATE_USER_EXTERNAL_PRINCIPAL,
-    _DELETE_CREDENTIALS,
-    _DELETE_GROUP,
-    _DELETE_GROUP_MEMBERSHIP,
-    _DELETE_POLICY,
-    _DELETE_USER,
-    _DELETE_USER_EXTERNAL_PRINCIPAL,
-    _DETACH_POLICY_FROM_GROUP,
-    _DETACH_POLICY_FROM_USER,
-    _EXTERNAL_PRINCIPAL_LOGIN,
-    _GET_CREDENTIALS,
-    _GET_CURRENT_USER,
-    _GET_EXTERNAL_PRINCIPAL,
-    _GET_GROUP,
-    _GET_GROUP_ACL,
-    _GET_POLICY,
-    _GET_USER,
-    _LIST_GROUP_MEMBERS,
-    _LIST_GROUP_POLICIES,
-    _LIST_GROUPS,
-    _LIST_POLICIES,
-    _LIST_USER_CREDENTIALS,
-    _LIST_USER_EXTERNAL_PRINCIPALS,
-    _LIST_USER_GROUPS,
-    _LIST_USER_POLICIES,
-    _LIST_USERS,
-    _LOGIN,
-    _OAUTH_CALLBACK,
-    _SET_GROUP_ACL,
-    _UPDATE_POLICY,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -111,7 +111,7 @@ class AuthApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_ADD_GROUP_MEMBERSHIP, (group_id, user_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(ADD_GROUP_MEMBERSHIP, (group_id, user_id, ), kwargs, ResultKind.DATA)
 
     async def add_group_membership_with_http_info(
         self,
@@ -120,7 +120,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`add_group_membership`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_ADD_GROUP_MEMBERSHIP, (group_id, user_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(ADD_GROUP_MEMBERSHIP, (group_id, user_id, ), kwargs, ResultKind.HTTP_INFO)
 
     async def add_group_membership_without_preload_content(
         self,
@@ -129,7 +129,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`add_group_membership`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_ADD_GROUP_MEMBERSHIP, (group_id, user_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(ADD_GROUP_MEMBERSHIP, (group_id, user_id, ), kwargs, ResultKind.RAW)
 
     async def attach_policy_to_group(
         self,
@@ -146,7 +146,7 @@ class AuthApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_ATTACH_POLICY_TO_GROUP, (group_id, policy_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(ATTACH_POLICY_TO_GROUP, (group_id, policy_id, ), kwargs, ResultKind.DATA)
 
     async def attach_policy_to_group_with_http_info(
         self,
@@ -155,7 +155,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`attach_policy_to_group`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_ATTACH_POLICY_TO_GROUP, (group_id, policy_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(ATTACH_POLICY_TO_GROUP, (group_id, policy_id, ), kwargs, ResultKind.HTTP_INFO)
 
     async def attach_policy_to_group_without_preload_content(
         self,
@@ -164,7 +164,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`attach_policy_to_group`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_ATTACH_POLICY_TO_GROUP, (group_id, policy_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(ATTACH_POLICY_TO_GROUP, (group_id, policy_id, ), kwargs, ResultKind.RAW)
 
     async def attach_policy_to_user(
         self,
@@ -181,7 +181,7 @@ class AuthApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_ATTACH_POLICY_TO_USER, (user_id, policy_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(ATTACH_POLICY_TO_USER, (user_id, policy_id, ), kwargs, ResultKind.DATA)
 
     async def attach_policy_to_user_with_http_info(
         self,
@@ -190,7 +190,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`attach_policy_to_user`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_ATTACH_POLICY_TO_USER, (user_id, policy_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(ATTACH_POLICY_TO_USER, (user_id, policy_id, ), kwargs, ResultKind.HTTP_INFO)
 
     async def attach_policy_to_user_without_preload_content(
         self,
@@ -199,7 +199,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`attach_policy_to_user`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_ATTACH_POLICY_TO_USER, (user_id, policy_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(ATTACH_POLICY_TO_USER, (user_id, policy_id, ), kwargs, ResultKind.RAW)
 
     async def create_credentials(
         self,
@@ -214,7 +214,7 @@ class AuthApi:
         :return: CredentialsWithSecret
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_CREATE_CREDENTIALS, (user_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_CREDENTIALS, (user_id, ), kwargs, ResultKind.DATA)
 
     async def create_credentials_with_http_info(
         self,
@@ -222,7 +222,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[CredentialsWithSecret]:
         """Like :meth:`create_credentials`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_CREATE_CREDENTIALS, (user_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_CREDENTIALS, (user_id, ), kwargs, ResultKind.HTTP_INFO)
 
     async def create_credentials_without_preload_content(
         self,
@@ -230,7 +230,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`create_credentials`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_CREATE_CREDENTIALS, (user_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_CREDENTIALS, (user_id, ), kwargs, ResultKind.RAW)
 
     async def create_group(
         self,
@@ -245,7 +245,7 @@ class AuthApi:
         :return: Group
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_CREATE_GROUP, (group_creation, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_GROUP, (group_creation, ), kwargs, ResultKind.DATA)
 
     async def create_group_with_http_info(
         self,
@@ -253,7 +253,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[Group]:
         """Like :meth:`create_group`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_CREATE_GROUP, (group_creation, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_GROUP, (group_creation, ), kwargs, ResultKind.HTTP_INFO)
 
     async def create_group_without_preload_content(
         self,
@@ -261,7 +261,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`create_group`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_CREATE_GROUP, (group_creation, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_GROUP, (group_creation, ), kwargs, ResultKind.RAW)
 
     async def create_policy(
         self,
@@ -276,7 +276,7 @@ class AuthApi:
         :return: Policy
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_CREATE_POLICY, (policy, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_POLICY, (policy, ), kwargs, ResultKind.DATA)
 
     async def create_policy_with_http_info(
         self,
@@ -284,7 +284,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[Policy]:
         """Like :meth:`create_policy`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_CREATE_POLICY, (policy, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_POLICY, (policy, ), kwargs, ResultKind.HTTP_INFO)
 
     async def create_policy_without_preload_content(
         self,
@@ -292,7 +292,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`create_policy`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_CREATE_POLICY, (policy, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_POLICY, (policy, ), kwargs, ResultKind.RAW)
 
     async def create_user(
         self,
@@ -307,7 +307,7 @@ class AuthApi:
         :return: User
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_CREATE_USER, (user_creation, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_USER, (user_creation, ), kwargs, ResultKind.DATA)
 
     async def create_user_with_http_info(
         self,
@@ -315,7 +315,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[User]:
         """Like :meth:`create_user`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_CREATE_USER, (user_creation, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_USER, (user_creation, ), kwargs, ResultKind.HTTP_INFO)
 
     async def create_user_without_preload_content(
         self,
@@ -323,7 +323,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`create_user`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_CREATE_USER, (user_creation, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_USER, (user_creation, ), kwargs, ResultKind.RAW)
 
     async def create_user_external_principal(
         self,
@@ -342,7 +342,7 @@ class AuthApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, ResultKind.DATA)
 
     async def create_user_external_principal_with_http_info(
         self,
@@ -352,7 +352,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`create_user_external_principal`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, ResultKind.HTTP_INFO)
 
     async def create_user_external_principal_without_preload_content(
         self,
@@ -362,7 +362,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`create_user_external_principal`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, ResultKind.RAW)
 
     async def delete_credentials(
         self,
@@ -379,7 +379,7 @@ class AuthApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_DELETE_CREDENTIALS, (user_id, access_key_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_CREDENTIALS, (user_id, access_key_id, ), kwargs, ResultKind.DATA)
 
     async def delete_credentials_with_http_info(
         self,
@@ -388,7 +388,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`delete_credentials`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_DELETE_CREDENTIALS, (user_id, access_key_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_CREDENTIALS, (user_id, access_key_id, ), kwargs, ResultKind.HTTP_INFO)
 
     async def delete_credentials_without_preload_content(
         self,
@@ -397,7 +397,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`delete_credentials`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_DELETE_CREDENTIALS, (user_id, access_key_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_CREDENTIALS, (user_id, access_key_id, ), kwargs, ResultKind.RAW)
 
     async def delete_group(
         self,
@@ -412,7 +412,7 @@ class AuthApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_DELETE_GROUP, (group_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_GROUP, (group_id, ), kwargs, ResultKind.DATA)
 
     async def delete_group_with_http_info(
         self,
@@ -420,7 +420,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`delete_group`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_DELETE_GROUP, (group_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_GROUP, (group_id, ), kwargs, ResultKind.HTTP_INFO)
 
     async def delete_group_without_preload_content(
         self,
@@ -428,7 +428,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`delete_group`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_DELETE_GROUP, (group_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_GROUP, (group_id, ), kwargs, ResultKind.RAW)
 
     async def delete_group_membership(
         self,
@@ -445,7 +445,7 @@ class AuthApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_DELETE_GROUP_MEMBERSHIP, (group_id, user_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_GROUP_MEMBERSHIP, (group_id, user_id, ), kwargs, ResultKind.DATA)
 
     async def delete_group_membership_with_http_info(
         self,
@@ -454,7 +454,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`delete_group_membership`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_DELETE_GROUP_MEMBERSHIP, (group_id, user_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_GROUP_MEMBERSHIP, (group_id, user_id, ), kwargs, ResultKind.HTTP_INFO)
 
     async def delete_group_membership_without_preload_content(
         self,
@@ -463,7 +463,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`delete_group_membership`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_DELETE_GROUP_MEMBERSHIP, (group_id, user_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_GROUP_MEMBERSHIP, (group_id, user_id, ), kwargs, ResultKind.RAW)
 
     async def delete_policy(
         self,
@@ -478,7 +478,7 @@ class AuthApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_DELETE_POLICY, (policy_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_POLICY, (policy_id, ), kwargs, ResultKind.DATA)
 
     async def delete_policy_with_http_info(
         self,
@@ -486,7 +486,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`delete_policy`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_DELETE_POLICY, (policy_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_POLICY, (policy_id, ), kwargs, ResultKind.HTTP_INFO)
 
     async def delete_policy_without_preload_content(
         self,
@@ -494,7 +494,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`delete_policy`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_DELETE_POLICY, (policy_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_POLICY, (policy_id, ), kwargs, ResultKind.RAW)
 
     async def delete_user(
         self,
@@ -509,7 +509,7 @@ class AuthApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_DELETE_USER, (user_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_USER, (user_id, ), kwargs, ResultKind.DATA)
 
     async def delete_user_with_http_info(
         self,
@@ -517,7 +517,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`delete_user`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_DELETE_USER, (user_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_USER, (user_id, ), kwargs, ResultKind.HTTP_INFO)
 
     async def delete_user_without_preload_content(
         self,
@@ -525,7 +525,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`delete_user`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_DELETE_USER, (user_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_USER, (user_id, ), kwargs, ResultKind.RAW)
 
     async def delete_user_external_principal(
         self,
@@ -542,7 +542,7 @@ class AuthApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, ResultKind.DATA)
 
     async def delete_user_external_principal_with_http_info(
         self,
@@ -551,7 +551,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`delete_user_external_principal`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, ResultKind.HTTP_INFO)
 
     async def delete_user_external_principal_without_preload_content(
         self,
@@ -560,7 +560,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`delete_user_external_principal`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, ResultKind.RAW)
 
     async def detach_policy_from_group(
         self,
@@ -577,7 +577,7 @@ class AuthApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_DETACH_POLICY_FROM_GROUP, (group_id, policy_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DETACH_POLICY_FROM_GROUP, (group_id, policy_id, ), kwargs, ResultKind.DATA)
 
     async def detach_policy_from_group_with_http_info(
         self,
@@ -586,7 +586,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`detach_policy_from_group`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_DETACH_POLICY_FROM_GROUP, (group_id, policy_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DETACH_POLICY_FROM_GROUP, (group_id, policy_id, ), kwargs, ResultKind.HTTP_INFO)
 
     async def detach_policy_from_group_without_preload_content(
         self,
@@ -595,7 +595,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`detach_policy_from_group`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_DETACH_POLICY_FROM_GROUP, (group_id, policy_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DETACH_POLICY_FROM_GROUP, (group_id, policy_id, ), kwargs, ResultKind.RAW)
 
     async def detach_policy_from_user(
         self,
@@ -612,7 +612,7 @@ class AuthApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_DETACH_POLICY_FROM_USER, (user_id, policy_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DETACH_POLICY_FROM_USER, (user_id, policy_id, ), kwargs, ResultKind.DATA)
 
     async def detach_policy_from_user_with_http_info(
         self,
@@ -621,7 +621,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`detach_policy_from_user`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_DETACH_POLICY_FROM_USER, (user_id, policy_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DETACH_POLICY_FROM_USER, (user_id, policy_id, ), kwargs, ResultKind.HTTP_INFO)
 
     async def detach_policy_from_user_without_preload_content(
         self,
@@ -630,7 +630,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`detach_policy_from_user`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_DETACH_POLICY_FROM_USER, (user_id, policy_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DETACH_POLICY_FROM_USER, (user_id, policy_id, ), kwargs, ResultKind.RAW)
 
     async def external_principal_login(
         self,
@@ -645,7 +645,7 @@ class AuthApi:
         :return: AuthenticationToken
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, ResultKind.DATA)
 
     async def external_principal_login_with_http_info(
         self,
@@ -653,7 +653,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[AuthenticationToken]:
         """Like :meth:`external_principal_login`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, ResultKind.HTTP_INFO)
 
     async def external_principal_login_without_preload_content(
         self,
@@ -661,7 +661,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`external_principal_login`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, ResultKind.RAW)
 
     async def get_credentials(
         self,
@@ -678,7 +678,7 @@ class AuthApi:
         :return: Credentials
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_GET_CREDENTIALS, (user_id, access_key_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_CREDENTIALS, (user_id, access_key_id, ), kwargs, ResultKind.DATA)
 
     async def get_credentials_with_http_info(
         self,
@@ -687,7 +687,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[Credentials]:
         """Like :meth:`get_credentials`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_GET_CREDENTIALS, (user_id, access_key_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_CREDENTIALS, (user_id, access_key_id, ), kwargs, ResultKind.HTTP_INFO)
 
     async def get_credentials_without_preload_content(
         self,
@@ -696,7 +696,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`get_credentials`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_GET_CREDENTIALS, (user_id, access_key_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_CREDENTIALS, (user_id, access_key_id, ), kwargs, ResultKind.RAW)
 
     async def get_current_user(
         self,
@@ -710,21 +710,21 @@ class AuthApi:
         :return: CurrentUser
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_GET_CURRENT_USER, (), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_CURRENT_USER, (), kwargs, ResultKind.DATA)
 
     async def get_current_user_with_http_info(
         self,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[CurrentUser]:
         """Like :meth:`get_current_user`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_GET_CURRENT_USER, (), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_CURRENT_USER, (), kwargs, ResultKind.HTTP_INFO)
 
     async def get_current_user_without_preload_content(
         self,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`get_current_user`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_GET_CURRENT_USER, (), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_CURRENT_USER, (), kwargs, ResultKind.RAW)
 
     async def get_external_principal(
         self,
@@ -739,7 +739,7 @@ class AuthApi:
         :return: ExternalPrincipal
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, ResultKind.DATA)
 
     async def get_external_principal_with_http_info(
         self,
@@ -747,7 +747,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[ExternalPrincipal]:
         """Like :meth:`get_external_principal`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, ResultKind.HTTP_INFO)
 
     async def get_external_principal_without_preload_content(
         self,
@@ -755,7 +755,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`get_external_principal`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, ResultKind.RAW)
 
     async def get_group(
         self,
@@ -770,7 +770,7 @@ class AuthApi:
         :return: Group
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_GET_GROUP, (group_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_GROUP, (group_id, ), kwargs, ResultKind.DATA)
 
     async def get_group_with_http_info(
         self,
@@ -778,7 +778,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[Group]:
         """Like :meth:`get_group`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_GET_GROUP, (group_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_GROUP, (group_id, ), kwargs, ResultKind.HTTP_INFO)
 
     async def get_group_without_preload_content(
         self,
@@ -786,7 +786,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`get_group`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_GET_GROUP, (group_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_GROUP, (group_id, ), kwargs, ResultKind.RAW)
 
     async def get_group_acl(
         self,
@@ -801,7 +801,7 @@ class AuthApi:
         :return: ACL
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_GET_GROUP_ACL, (group_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_GROUP_ACL, (group_id, ), kwargs, ResultKind.DATA)
 
     async def get_group_acl_with_http_info(
         self,
@@ -809,7 +809,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[ACL]:
         """Like :meth:`get_group_acl`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_GET_GROUP_ACL, (group_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_GROUP_ACL, (group_id, ), kwargs, ResultKind.HTTP_INFO)
 
     async def get_group_acl_without_preload_content(
         self,
@@ -817,7 +817,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`get_group_acl`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_GET_GROUP_ACL, (group_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_GROUP_ACL, (group_id, ), kwargs, ResultKind.RAW)
 
     async def get_policy(
         self,
@@ -832,7 +832,7 @@ class AuthApi:
         :return: Policy
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_GET_POLICY, (policy_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_POLICY, (policy_id, ), kwargs, ResultKind.DATA)
 
     async def get_policy_with_http_info(
         self,
@@ -840,7 +840,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[Policy]:
         """Like :meth:`get_policy`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_GET_POLICY, (policy_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_POLICY, (policy_id, ), kwargs, ResultKind.HTTP_INFO)
 
     async def get_policy_without_preload_content(
         self,
@@ -848,7 +848,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`get_policy`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_GET_POLICY, (policy_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_POLICY, (policy_id, ), kwargs, ResultKind.RAW)
 
     async def get_user(
         self,
@@ -863,7 +863,7 @@ class AuthApi:
         :return: User
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_GET_USER, (user_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_USER, (user_id, ), kwargs, ResultKind.DATA)
 
     async def get_user_with_http_info(
         self,
@@ -871,7 +871,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[User]:
         """Like :meth:`get_user`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_GET_USER, (user_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_USER, (user_id, ), kwargs, ResultKind.HTTP_INFO)
 
     async def get_user_without_preload_content(
         self,
@@ -879,7 +879,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`get_user`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_GET_USER, (user_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_USER, (user_id, ), kwargs, ResultKind.RAW)
 
     async def list_group_members(
         self,
@@ -900,7 +900,7 @@ class AuthApi:
         :return: UserList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_LIST_GROUP_MEMBERS, (group_id, prefix, after, amount, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_GROUP_MEMBERS, (group_id, prefix, after, amount, ), kwargs, ResultKind.DATA)
 
     async def list_group_members_with_http_info(
         self,
@@ -911,7 +911,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[UserList]:
         """Like :meth:`list_group_members`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_LIST_GROUP_MEMBERS, (group_id, prefix, after, amount, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_GROUP_MEMBERS, (group_id, prefix, after, amount, ), kwargs, ResultKind.HTTP_INFO)
 
     async def list_group_members_without_preload_content(
         self,
@@ -922,7 +922,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`list_group_members`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_LIST_GROUP_MEMBERS, (group_id, prefix, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_GROUP_MEMBERS, (group_id, prefix, after, amount, ), kwargs, ResultKind.RAW)
 
     def list_group_members_iter(
         self,
@@ -937,13 +937,7 @@ class AuthApi:
         Takes the arguments of :meth:`list_group_members`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "group_id": group_id,
-            "prefix": prefix,
-            "after": after,
-            "amount": amount,
-        }
-        return iterate_results(self.list_group_members, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_GROUP_MEMBERS, (group_id, prefix, after, amount, ), kwargs)
 
     async def list_group_policies(
         self,
@@ -964,7 +958,7 @@ class AuthApi:
         :return: PolicyList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_LIST_GROUP_POLICIES, (group_id, prefix, after, amount, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_GROUP_POLICIES, (group_id, prefix, after, amount, ), kwargs, ResultKind.DATA)
 
     async def list_group_policies_with_http_info(
         self,
@@ -975,7 +969,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[PolicyList]:
         """Like :meth:`list_group_policies`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_LIST_GROUP_POLICIES, (group_id, prefix, after, amount, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_GROUP_POLICIES, (group_id, prefix, after, amount, ), kwargs, ResultKind.HTTP_INFO)
 
     async def list_group_policies_without_preload_content(
         self,
@@ -986,7 +980,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`list_group_policies`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_LIST_GROUP_POLICIES, (group_id, prefix, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_GROUP_POLICIES, (group_id, prefix, after, amount, ), kwargs, ResultKind.RAW)
 
     def list_group_policies_iter(
         self,
@@ -1001,13 +995,7 @@ class AuthApi:
         Takes the arguments of :meth:`list_group_policies`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "group_id": group_id,
-            "prefix": prefix,
-            "after": after,
-            "amount": amount,
-        }
-        return iterate_results(self.list_group_policies, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_GROUP_POLICIES, (group_id, prefix, after, amount, ), kwargs)
 
     async def list_groups(
         self,
@@ -1026,7 +1014,7 @@ class AuthApi:
         :return: GroupList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_LIST_GROUPS, (prefix, after, amount, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_GROUPS, (prefix, after, amount, ), kwargs, ResultKind.DATA)
 
     async def list_groups_with_http_info(
         self,
@@ -1036,7 +1024,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[GroupList]:
         """Like :meth:`list_groups`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_LIST_GROUPS, (prefix, after, amount, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_GROUPS, (prefix, after, amount, ), kwargs, ResultKind.HTTP_INFO)
 
     async def list_groups_without_preload_content(
         self,
@@ -1046,7 +1034,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`list_groups`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_LIST_GROUPS, (prefix, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_GROUPS, (prefix, after, amount, ), kwargs, ResultKind.RAW)
 
     def list_groups_iter(
         self,
@@ -1060,12 +1048,7 @@ class AuthApi:
         Takes the arguments of :meth:`list_groups`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "prefix": prefix,
-            "after": after,
-            "amount": amount,
-        }
-        return iterate_results(self.list_groups, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_GROUPS, (prefix, after, amount, ), kwargs)
 
     async def list_policies(
         self,
@@ -1084,7 +1067,7 @@ class AuthApi:
         :return: PolicyList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_LIST_POLICIES, (prefix, after, amount, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_POLICIES, (prefix, after, amount, ), kwargs, ResultKind.DATA)
 
     async def list_policies_with_http_info(
         self,
@@ -1094,7 +1077,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[PolicyList]:
         """Like :meth:`list_policies`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_LIST_POLICIES, (prefix, after, amount, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_POLICIES, (prefix, after, amount, ), kwargs, ResultKind.HTTP_INFO)
 
     async def list_policies_without_preload_content(
         self,
@@ -1104,7 +1087,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`list_policies`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_LIST_POLICIES, (prefix, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_POLICIES, (prefix, after, amount, ), kwargs, ResultKind.RAW)
 
     def list_policies_iter(
         self,
@@ -1118,12 +1101,7 @@ class AuthApi:
         Takes the arguments of :meth:`list_policies`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "prefix": prefix,
-            "after": after,
-            "amount": amount,
-        }
-        return iterate_results(self.list_policies, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_POLICIES, (prefix, after, amount, ), kwargs)
 
     async def list_user_credentials(
         self,
@@ -1144,7 +1122,7 @@ class AuthApi:
         :return: CredentialsList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_LIST_USER_CREDENTIALS, (user_id, prefix, after, amount, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_USER_CREDENTIALS, (user_id, prefix, after, amount, ), kwargs, ResultKind.DATA)
 
     async def list_user_credentials_with_http_info(
         self,
@@ -1155,7 +1133,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[CredentialsList]:
         """Like :meth:`list_user_credentials`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_LIST_USER_CREDENTIALS, (user_id, prefix, after, amount, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_USER_CREDENTIALS, (user_id, prefix, after, amount, ), kwargs, ResultKind.HTTP_INFO)
 
     async def list_user_credentials_without_preload_content(
         self,
@@ -1166,7 +1144,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`list_user_credentials`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_LIST_USER_CREDENTIALS, (user_id, prefix, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_USER_CREDENTIALS, (user_id, prefix, after, amount, ), kwargs, ResultKind.RAW)
 
     def list_user_credentials_iter(
         self,
@@ -1181,13 +1159,7 @@ class AuthApi:
         Takes the arguments of :meth:`list_user_credentials`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "user_id": user_id,
-            "prefix": prefix,
-            "after": after,
-            "amount": amount,
-        }
-        return iterate_results(self.list_user_credentials, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_USER_CREDENTIALS, (user_id, prefix, after, amount, ), kwargs)
 
     async def list_user_external_principals(
         self,
@@ -1208,7 +1180,7 @@ class AuthApi:
         :return: ExternalPrincipalList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, ResultKind.DATA)
 
     async def list_user_external_principals_with_http_info(
         self,
@@ -1219,7 +1191,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[ExternalPrincipalList]:
         """Like :meth:`list_user_external_principals`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, ResultKind.HTTP_INFO)
 
     async def list_user_external_principals_without_preload_content(
         self,
@@ -1230,7 +1202,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`list_user_external_principals`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, ResultKind.RAW)
 
     def list_user_external_principals_iter(
         self,
@@ -1245,13 +1217,7 @@ class AuthApi:
         Takes the arguments of :meth:`list_user_external_principals`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "user_id": user_id,
-            "prefix": prefix,
-            "after": after,
-            "amount": amount,
-        }
-        return iterate_results(self.list_user_external_principals, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs)
 
     async def list_user_groups(
         self,
@@ -1272,7 +1238,7 @@ class AuthApi:
         :return: GroupList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_LIST_USER_GROUPS, (user_id, prefix, after, amount, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_USER_GROUPS, (user_id, prefix, after, amount, ), kwargs, ResultKind.DATA)
 
     async def list_user_groups_with_http_info(
         self,
@@ -1283,7 +1249,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[GroupList]:
         """Like :meth:`list_user_groups`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_LIST_USER_GROUPS, (user_id, prefix, after, amount, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_USER_GROUPS, (user_id, prefix, after, amount, ), kwargs, ResultKind.HTTP_INFO)
 
     async def list_user_groups_without_preload_content(
         self,
@@ -1294,7 +1260,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`list_user_groups`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_LIST_USER_GROUPS, (user_id, prefix, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_USER_GROUPS, (user_id, prefix, after, amount, ), kwargs, ResultKind.RAW)
 
     def list_user_groups_iter(
         self,
@@ -1309,13 +1275,7 @@ class AuthApi:
         Takes the arguments of :meth:`list_user_groups`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "user_id": user_id,
-            "prefix": prefix,
-            "after": after,
-            "amount": amount,
-        }
-        return iterate_results(self.list_user_groups, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_USER_GROUPS, (user_id, prefix, after, amount, ), kwargs)
 
     async def list_user_policies(
         self,
@@ -1338,7 +1298,7 @@ class AuthApi:
         :return: PolicyList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_LIST_USER_POLICIES, (user_id, prefix, after, amount, effective, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_USER_POLICIES, (user_id, prefix, after, amount, effective, ), kwargs, ResultKind.DATA)
 
     async def list_user_policies_with_http_info(
         self,
@@ -1350,7 +1310,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[PolicyList]:
         """Like :meth:`list_user_policies`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_LIST_USER_POLICIES, (user_id, prefix, after, amount, effective, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_USER_POLICIES, (user_id, prefix, after, amount, effective, ), kwargs, ResultKind.HTTP_INFO)
 
     async def list_user_policies_without_preload_content(
         self,
@@ -1362,7 +1322,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`list_user_policies`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_LIST_USER_POLICIES, (user_id, prefix, after, amount, effective, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_USER_POLICIES, (user_id, prefix, after, amount, effective, ), kwargs, ResultKind.RAW)
 
     def list_user_policies_iter(
         self,
@@ -1378,14 +1338,7 @@ class AuthApi:
         Takes the arguments of :meth:`list_user_policies`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "user_id": user_id,
-            "prefix": prefix,
-            "after": after,
-            "amount": amount,
-            "effective": effective,
-        }
-        return iterate_results(self.list_user_policies, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_USER_POLICIES, (user_id, prefix, after, amount, effective, ), kwargs)
 
     async def list_users(
         self,
@@ -1404,7 +1357,7 @@ class AuthApi:
         :return: UserList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_LIST_USERS, (prefix, after, amount, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_USERS, (prefix, after, amount, ), kwargs, ResultKind.DATA)
 
     async def list_users_with_http_info(
         self,
@@ -1414,7 +1367,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[UserList]:
         """Like :meth:`list_users`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_LIST_USERS, (prefix, after, amount, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_USERS, (prefix, after, amount, ), kwargs, ResultKind.HTTP_INFO)
 
     async def list_users_without_preload_content(
         self,
@@ -1424,7 +1377,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`list_users`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_LIST_USERS, (prefix, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_USERS, (prefix, after, amount, ), kwargs, ResultKind.RAW)
 
     def list_users_iter(
         self,
@@ -1438,12 +1391,7 @@ class AuthApi:
         Takes the arguments of :meth:`list_users`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "prefix": prefix,
-            "after": after,
-            "amount": amount,
-        }
-        return iterate_results(self.list_users, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_USERS, (prefix, after, amount, ), kwargs)
 
     async def login(
         self,
@@ -1458,7 +1406,7 @@ class AuthApi:
         :return: AuthenticationToken
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_LOGIN, (login_information, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LOGIN, (login_information, ), kwargs, ResultKind.DATA)
 
     async def login_with_http_info(
         self,
@@ -1466,7 +1414,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[AuthenticationToken]:
         """Like :meth:`login`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_LOGIN, (login_information, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LOGIN, (login_information, ), kwargs, ResultKind.HTTP_INFO)
 
     async def login_without_preload_content(
         self,
@@ -1474,7 +1422,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`login`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_LOGIN, (login_information, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LOGIN, (login_information, ), kwargs, ResultKind.RAW)
 
     async def oauth_callback(
         self,
@@ -1486,21 +1434,21 @@ class AuthApi:
         :return: Error
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_OAUTH_CALLBACK, (), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(OAUTH_CALLBACK, (), kwargs, ResultKind.DATA)
 
     async def oauth_callback_with_http_info(
         self,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[Error]:
         """Like :meth:`oauth_callback`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_OAUTH_CALLBACK, (), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(OAUTH_CALLBACK, (), kwargs, ResultKind.HTTP_INFO)
 
     async def oauth_callback_without_preload_content(
         self,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`oauth_callback`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_OAUTH_CALLBACK, (), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(OAUTH_CALLBACK, (), kwargs, ResultKind.RAW)
 
     async def set_group_acl(
         self,
@@ -1517,7 +1465,7 @@ class AuthApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_SET_GROUP_ACL, (group_id, acl, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(SET_GROUP_ACL, (group_id, acl, ), kwargs, ResultKind.DATA)
 
     async def set_group_acl_with_http_info(
         self,
@@ -1526,7 +1474,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`set_group_acl`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_SET_GROUP_ACL, (group_id, acl, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(SET_GROUP_ACL, (group_id, acl, ), kwargs, ResultKind.HTTP_INFO)
 
     async def set_group_acl_without_preload_content(
         self,
@@ -1535,7 +1483,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`set_group_acl`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_SET_GROUP_ACL, (group_id, acl, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(SET_GROUP_ACL, (group_id, acl, ), kwargs, ResultKind.RAW)
 
     async def update_policy(
         self,
@@ -1552,7 +1500,7 @@ class AuthApi:
         :return: Policy
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_UPDATE_POLICY, (policy_id, policy, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(UPDATE_POLICY, (policy_id, policy, ), kwargs, ResultKind.DATA)
 
     async def update_policy_with_http_info(
         self,
@@ -1561,7 +1509,7 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[Policy]:
         """Like :meth:`update_policy`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_UPDATE_POLICY, (policy_id, policy, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(UPDATE_POLICY, (policy_id, policy, ), kwargs, ResultKind.HTTP_INFO)
 
     async def update_policy_without_preload_content(
         self,
@@ -1570,4 +1518,4 @@ class AuthApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`update_policy`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_UPDATE_POLICY, (policy_id, policy, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(UPDATE_POLICY, (policy_id, policy, ), kwargs, ResultKind.RAW)

@@ -3,26 +3,26 @@
 
 """The asyncio ``BranchesApi``: the operations of :mod:`lakefs_sdk.api.branches_api`, awaited.
 
-Each method sends the sync module's ``Operation`` (one description per endpoint) through an
-``AsyncApiClient``; arguments, defaults and results are those of the sync ``BranchesApi``.
+Each method sends the operation's ``Operation`` (one descriptor per operation, in
+:mod:`lakefs_sdk._operations`) through an ``AsyncApiClient``; arguments, defaults and
+results are those of the sync ``BranchesApi``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Literal, Optional, Union  # noqa: F401
 
+from lakefs_sdk._request import ResultKind
+from lakefs_sdk._operations.branches_api import CHERRY_PICK
+from lakefs_sdk._operations.branches_api import CREATE_BRANCH
+from lakefs_sdk._operations.branches_api import DELETE_BRANCH
+from lakefs_sdk._operations.branches_api import DIFF_BRANCH
+from lakefs_sdk._operations.branches_api import GET_BRANCH
+from lakefs_sdk._operations.branches_api import LIST_BRANCHES
+from lakefs_sdk._operations.branches_api import RESET_BRANCH
+from lakefs_sdk._operations.branches_api import REVERT_BRANCH
 from lakefs_sdk.aio.api_client import AsyncApiClient
 from lakefs_sdk.aio.pagination import iterate_results
-from lakefs_sdk.api.branches_api import (
-    _CHERRY_PICK,
-    _CREATE_BRANCH,
-    _DELETE_BRANCH,
-    _DIFF_BRANCH,
-    _GET_BRANCH,
-    _LIST_BRANCHES,
-    _RESET_BRANCH,
-    _REVERT_BRANCH,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -72,7 +72,7 @@ class BranchesApi:
         :return: Commit
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_CHERRY_PICK, (repository, branch, cherry_pick_creation, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CHERRY_PICK, (repository, branch, cherry_pick_creation, ), kwargs, ResultKind.DATA)
 
     async def cherry_pick_with_http_info(
         self,
@@ -82,7 +82,7 @@ class BranchesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[Commit]:
         """Like :meth:`cherry_pick`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_CHERRY_PICK, (repository, branch, cherry_pick_creation, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CHERRY_PICK, (repository, branch, cherry_pick_creation, ), kwargs, ResultKind.HTTP_INFO)
 
     async def cherry_pick_without_preload_content(
         self,
@@ -92,7 +92,7 @@ class BranchesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`cherry_pick`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_CHERRY_PICK, (repository, branch, cherry_pick_creation, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CHERRY_PICK, (repository, branch, cherry_pick_creation, ), kwargs, ResultKind.RAW)
 
     async def create_branch(
         self,
@@ -109,7 +109,7 @@ class BranchesApi:
         :return: str
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_CREATE_BRANCH, (repository, branch_creation, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_BRANCH, (repository, branch_creation, ), kwargs, ResultKind.DATA)
 
     async def create_branch_with_http_info(
         self,
@@ -118,7 +118,7 @@ class BranchesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[str]:
         """Like :meth:`create_branch`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_CREATE_BRANCH, (repository, branch_creation, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_BRANCH, (repository, branch_creation, ), kwargs, ResultKind.HTTP_INFO)
 
     async def create_branch_without_preload_content(
         self,
@@ -127,7 +127,7 @@ class BranchesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`create_branch`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_CREATE_BRANCH, (repository, branch_creation, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_BRANCH, (repository, branch_creation, ), kwargs, ResultKind.RAW)
 
     async def delete_branch(
         self,
@@ -146,7 +146,7 @@ class BranchesApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_DELETE_BRANCH, (repository, branch, force, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_BRANCH, (repository, branch, force, ), kwargs, ResultKind.DATA)
 
     async def delete_branch_with_http_info(
         self,
@@ -156,7 +156,7 @@ class BranchesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`delete_branch`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_DELETE_BRANCH, (repository, branch, force, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_BRANCH, (repository, branch, force, ), kwargs, ResultKind.HTTP_INFO)
 
     async def delete_branch_without_preload_content(
         self,
@@ -166,7 +166,7 @@ class BranchesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`delete_branch`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_DELETE_BRANCH, (repository, branch, force, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_BRANCH, (repository, branch, force, ), kwargs, ResultKind.RAW)
 
     async def diff_branch(
         self,
@@ -191,7 +191,7 @@ class BranchesApi:
         :return: DiffList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_DIFF_BRANCH, (repository, branch, after, amount, prefix, delimiter, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DIFF_BRANCH, (repository, branch, after, amount, prefix, delimiter, ), kwargs, ResultKind.DATA)
 
     async def diff_branch_with_http_info(
         self,
@@ -204,7 +204,7 @@ class BranchesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[DiffList]:
         """Like :meth:`diff_branch`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_DIFF_BRANCH, (repository, branch, after, amount, prefix, delimiter, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DIFF_BRANCH, (repository, branch, after, amount, prefix, delimiter, ), kwargs, ResultKind.HTTP_INFO)
 
     async def diff_branch_without_preload_content(
         self,
@@ -217,7 +217,7 @@ class BranchesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`diff_branch`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_DIFF_BRANCH, (repository, branch, after, amount, prefix, delimiter, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DIFF_BRANCH, (repository, branch, after, amount, prefix, delimiter, ), kwargs, ResultKind.RAW)
 
     def diff_branch_iter(
         self,
@@ -234,15 +234,7 @@ class BranchesApi:
         Takes the arguments of :meth:`diff_branch`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "repository": repository,
-            "branch": branch,
-            "after": after,
-            "amount": amount,
-            "prefix": prefix,
-            "delimiter": delimiter,
-        }
-        return iterate_results(self.diff_branch, arguments, kwargs)
+        return iterate_results(self.api_client, DIFF_BRANCH, (repository, branch, after, amount, prefix, delimiter, ), kwargs)
 
     async def get_branch(
         self,
@@ -259,7 +251,7 @@ class BranchesApi:
         :return: Ref
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_GET_BRANCH, (repository, branch, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_BRANCH, (repository, branch, ), kwargs, ResultKind.DATA)
 
     async def get_branch_with_http_info(
         self,
@@ -268,7 +260,7 @@ class BranchesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[Ref]:
         """Like :meth:`get_branch`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_GET_BRANCH, (repository, branch, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_BRANCH, (repository, branch, ), kwargs, ResultKind.HTTP_INFO)
 
     async def get_branch_without_preload_content(
         self,
@@ -277,7 +269,7 @@ class BranchesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`get_branch`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_GET_BRANCH, (repository, branch, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_BRANCH, (repository, branch, ), kwargs, ResultKind.RAW)
 
     async def list_branches(
         self,
@@ -300,7 +292,7 @@ class BranchesApi:
         :return: RefList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_LIST_BRANCHES, (repository, prefix, after, amount, show_hidden, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_BRANCHES, (repository, prefix, after, amount, show_hidden, ), kwargs, ResultKind.DATA)
 
     async def list_branches_with_http_info(
         self,
@@ -312,7 +304,7 @@ class BranchesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[RefList]:
         """Like :meth:`list_branches`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_LIST_BRANCHES, (repository, prefix, after, amount, show_hidden, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_BRANCHES, (repository, prefix, after, amount, show_hidden, ), kwargs, ResultKind.HTTP_INFO)
 
     async def list_branches_without_preload_content(
         self,
@@ -324,7 +316,7 @@ class BranchesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`list_branches`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_LIST_BRANCHES, (repository, prefix, after, amount, show_hidden, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_BRANCHES, (repository, prefix, after, amount, show_hidden, ), kwargs, ResultKind.RAW)
 
     def list_branches_iter(
         self,
@@ -340,14 +332,7 @@ class BranchesApi:
         Takes the arguments of :meth:`list_branches`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "repository": repository,
-            "prefix": prefix,
-            "after": after,
-            "amount": amount,
-            "show_hidden": show_hidden,
-        }
-        return iterate_results(self.list_branches, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_BRANCHES, (repository, prefix, after, amount, show_hidden, ), kwargs)
 
     async def reset_branch(
         self,
@@ -366,7 +351,7 @@ class BranchesApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_RESET_BRANCH, (repository, branch, reset_creation, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(RESET_BRANCH, (repository, branch, reset_creation, ), kwargs, ResultKind.DATA)
 
     async def reset_branch_with_http_info(
         self,
@@ -376,7 +361,7 @@ class BranchesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`reset_branch`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_RESET_BRANCH, (repository, branch, reset_creation, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(RESET_BRANCH, (repository, branch, reset_creation, ), kwargs, ResultKind.HTTP_INFO)
 
     async def reset_branch_without_preload_content(
         self,
@@ -386,7 +371,7 @@ class BranchesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`reset_branch`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_RESET_BRANCH, (repository, branch, reset_creation, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(RESET_BRANCH, (repository, branch, reset_creation, ), kwargs, ResultKind.RAW)
 
     async def revert_branch(
         self,
@@ -405,7 +390,7 @@ class BranchesApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_REVERT_BRANCH, (repository, branch, revert_creation, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(REVERT_BRANCH, (repository, branch, revert_creation, ), kwargs, ResultKind.DATA)
 
     async def revert_branch_with_http_info(
         self,
@@ -415,7 +400,7 @@ class BranchesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`revert_branch`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_REVERT_BRANCH, (repository, branch, revert_creation, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(REVERT_BRANCH, (repository, branch, revert_creation, ), kwargs, ResultKind.HTTP_INFO)
 
     async def revert_branch_without_preload_content(
         self,
@@ -425,4 +410,4 @@ class BranchesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`revert_branch`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_REVERT_BRANCH, (repository, branch, revert_creation, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(REVERT_BRANCH, (repository, branch, revert_creation, ), kwargs, ResultKind.RAW)

@@ -3,20 +3,20 @@
 
 """The asyncio ``CommitsApi``: the operations of :mod:`lakefs_sdk.api.commits_api`, awaited.
 
-Each method sends the sync module's ``Operation`` (one description per endpoint) through an
-``AsyncApiClient``; arguments, defaults and results are those of the sync ``CommitsApi``.
+Each method sends the operation's ``Operation`` (one descriptor per operation, in
+:mod:`lakefs_sdk._operations`) through an ``AsyncApiClient``; arguments, defaults and
+results are those of the sync ``CommitsApi``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Literal, Optional, Union  # noqa: F401
 
+from lakefs_sdk._request import ResultKind
+from lakefs_sdk._operations.commits_api import COMMIT
+from lakefs_sdk._operations.commits_api import GET_COMMIT
 from lakefs_sdk.aio.api_client import AsyncApiClient
 from lakefs_sdk.aio.pagination import iterate_results
-from lakefs_sdk.api.commits_api import (
-    _COMMIT,
-    _GET_COMMIT,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -62,7 +62,7 @@ class CommitsApi:
         :return: Commit
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_COMMIT, (repository, branch, commit_creation, source_metarange, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(COMMIT, (repository, branch, commit_creation, source_metarange, ), kwargs, ResultKind.DATA)
 
     async def commit_with_http_info(
         self,
@@ -73,7 +73,7 @@ class CommitsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[Commit]:
         """Like :meth:`commit`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_COMMIT, (repository, branch, commit_creation, source_metarange, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(COMMIT, (repository, branch, commit_creation, source_metarange, ), kwargs, ResultKind.HTTP_INFO)
 
     async def commit_without_preload_content(
         self,
@@ -84,7 +84,7 @@ class CommitsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`commit`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_COMMIT, (repository, branch, commit_creation, source_metarange, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(COMMIT, (repository, branch, commit_creation, source_metarange, ), kwargs, ResultKind.RAW)
 
     async def get_commit(
         self,
@@ -101,7 +101,7 @@ class CommitsApi:
         :return: Commit
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_GET_COMMIT, (repository, commit_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_COMMIT, (repository, commit_id, ), kwargs, ResultKind.DATA)
 
     async def get_commit_with_http_info(
         self,
@@ -110,7 +110,7 @@ class CommitsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[Commit]:
         """Like :meth:`get_commit`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_GET_COMMIT, (repository, commit_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_COMMIT, (repository, commit_id, ), kwargs, ResultKind.HTTP_INFO)
 
     async def get_commit_without_preload_content(
         self,
@@ -119,4 +119,4 @@ class CommitsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`get_commit`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_GET_COMMIT, (repository, commit_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_COMMIT, (repository, commit_id, ), kwargs, ResultKind.RAW)

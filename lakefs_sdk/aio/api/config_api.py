@@ -3,19 +3,19 @@
 
 """The asyncio ``ConfigApi``: the operations of :mod:`lakefs_sdk.api.config_api`, awaited.
 
-Each method sends the sync module's ``Operation`` (one description per endpoint) through an
-``AsyncApiClient``; arguments, defaults and results are those of the sync ``ConfigApi``.
+Each method sends the operation's ``Operation`` (one descriptor per operation, in
+:mod:`lakefs_sdk._operations`) through an ``AsyncApiClient``; arguments, defaults and
+results are those of the sync ``ConfigApi``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Literal, Optional, Union  # noqa: F401
 
+from lakefs_sdk._request import ResultKind
+from lakefs_sdk._operations.config_api import GET_CONFIG
 from lakefs_sdk.aio.api_client import AsyncApiClient
 from lakefs_sdk.aio.pagination import iterate_results
-from lakefs_sdk.api.config_api import (
-    _GET_CONFIG,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -50,18 +50,18 @@ class ConfigApi:
         :return: Config
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_GET_CONFIG, (), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_CONFIG, (), kwargs, ResultKind.DATA)
 
     async def get_config_with_http_info(
         self,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[Config]:
         """Like :meth:`get_config`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_GET_CONFIG, (), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_CONFIG, (), kwargs, ResultKind.HTTP_INFO)
 
     async def get_config_without_preload_content(
         self,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`get_config`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_GET_CONFIG, (), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_CONFIG, (), kwargs, ResultKind.RAW)

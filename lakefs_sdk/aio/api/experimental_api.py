@@ -3,36 +3,36 @@
 
 """The asyncio ``ExperimentalApi``: the operations of :mod:`lakefs_sdk.api.experimental_api`, awaited.
 
-Each method sends the sync module's ``Operation`` (one description per endpoint) through an
-``AsyncApiClient``; arguments, defaults and results are those of the sync ``ExperimentalApi``.
+Each method sends the operation's ``Operation`` (one descriptor per operation, in
+:mod:`lakefs_sdk._operations`) through an ``AsyncApiClient``; arguments, defaults and
+results are those of the sync ``ExperimentalApi``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Literal, Optional, Union  # noqa: F401
 
+from lakefs_sdk._request import ResultKind
+from lakefs_sdk._operations.experimental_api import ABORT_PRESIGN_MULTIPART_UPLOAD
+from lakefs_sdk._operations.experimental_api import COMPLETE_PRESIGN_MULTIPART_UPLOAD
+from lakefs_sdk._operations.experimental_api import CREATE_PRESIGN_MULTIPART_UPLOAD
+from lakefs_sdk._operations.pulls_api import CREATE_PULL_REQUEST
+from lakefs_sdk._operations.auth_api import CREATE_USER_EXTERNAL_PRINCIPAL
+from lakefs_sdk._operations.auth_api import DELETE_USER_EXTERNAL_PRINCIPAL
+from lakefs_sdk._operations.external_api import EXTERNAL_PRINCIPAL_LOGIN
+from lakefs_sdk._operations.auth_api import GET_EXTERNAL_PRINCIPAL
+from lakefs_sdk._operations.pulls_api import GET_PULL_REQUEST
+from lakefs_sdk._operations.experimental_api import HARD_RESET_BRANCH
+from lakefs_sdk._operations.pulls_api import LIST_PULL_REQUESTS
+from lakefs_sdk._operations.auth_api import LIST_USER_EXTERNAL_PRINCIPALS
+from lakefs_sdk._operations.pulls_api import MERGE_PULL_REQUEST
+from lakefs_sdk._operations.experimental_api import STS_LOGIN
+from lakefs_sdk._operations.objects_api import UPDATE_OBJECT_USER_METADATA
+from lakefs_sdk._operations.pulls_api import UPDATE_PULL_REQUEST
+from lakefs_sdk._operations.experimental_api import UPLOAD_PART
+from lakefs_sdk._operations.experimental_api import UPLOAD_PART_COPY
 from lakefs_sdk.aio.api_client import AsyncApiClient
 from lakefs_sdk.aio.pagination import iterate_results
-from lakefs_sdk.api.experimental_api import (
-    _ABORT_PRESIGN_MULTIPART_UPLOAD,
-    _COMPLETE_PRESIGN_MULTIPART_UPLOAD,
-    _CREATE_PRESIGN_MULTIPART_UPLOAD,
-    _CREATE_PULL_REQUEST,
-    _CREATE_USER_EXTERNAL_PRINCIPAL,
-    _DELETE_USER_EXTERNAL_PRINCIPAL,
-    _EXTERNAL_PRINCIPAL_LOGIN,
-    _GET_EXTERNAL_PRINCIPAL,
-    _GET_PULL_REQUEST,
-    _HARD_RESET_BRANCH,
-    _LIST_PULL_REQUESTS,
-    _LIST_USER_EXTERNAL_PRINCIPALS,
-    _MERGE_PULL_REQUEST,
-    _STS_LOGIN,
-    _UPDATE_OBJECT_USER_METADATA,
-    _UPDATE_PULL_REQUEST,
-    _UPLOAD_PART,
-    _UPLOAD_PART_COPY,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -100,7 +100,7 @@ class ExperimentalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_ABORT_PRESIGN_MULTIPART_UPLOAD, (repository, branch, upload_id, path, abort_presign_multipart_upload, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(ABORT_PRESIGN_MULTIPART_UPLOAD, (repository, branch, upload_id, path, abort_presign_multipart_upload, ), kwargs, ResultKind.DATA)
 
     async def abort_presign_multipart_upload_with_http_info(
         self,
@@ -112,7 +112,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`abort_presign_multipart_upload`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_ABORT_PRESIGN_MULTIPART_UPLOAD, (repository, branch, upload_id, path, abort_presign_multipart_upload, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(ABORT_PRESIGN_MULTIPART_UPLOAD, (repository, branch, upload_id, path, abort_presign_multipart_upload, ), kwargs, ResultKind.HTTP_INFO)
 
     async def abort_presign_multipart_upload_without_preload_content(
         self,
@@ -124,7 +124,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`abort_presign_multipart_upload`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_ABORT_PRESIGN_MULTIPART_UPLOAD, (repository, branch, upload_id, path, abort_presign_multipart_upload, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(ABORT_PRESIGN_MULTIPART_UPLOAD, (repository, branch, upload_id, path, abort_presign_multipart_upload, ), kwargs, ResultKind.RAW)
 
     async def complete_presign_multipart_upload(
         self,
@@ -149,7 +149,7 @@ class ExperimentalApi:
         :return: ObjectStats
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_COMPLETE_PRESIGN_MULTIPART_UPLOAD, (repository, branch, upload_id, path, complete_presign_multipart_upload, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(COMPLETE_PRESIGN_MULTIPART_UPLOAD, (repository, branch, upload_id, path, complete_presign_multipart_upload, ), kwargs, ResultKind.DATA)
 
     async def complete_presign_multipart_upload_with_http_info(
         self,
@@ -161,7 +161,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[ObjectStats]:
         """Like :meth:`complete_presign_multipart_upload`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_COMPLETE_PRESIGN_MULTIPART_UPLOAD, (repository, branch, upload_id, path, complete_presign_multipart_upload, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(COMPLETE_PRESIGN_MULTIPART_UPLOAD, (repository, branch, upload_id, path, complete_presign_multipart_upload, ), kwargs, ResultKind.HTTP_INFO)
 
     async def complete_presign_multipart_upload_without_preload_content(
         self,
@@ -173,7 +173,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`complete_presign_multipart_upload`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_COMPLETE_PRESIGN_MULTIPART_UPLOAD, (repository, branch, upload_id, path, complete_presign_multipart_upload, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(COMPLETE_PRESIGN_MULTIPART_UPLOAD, (repository, branch, upload_id, path, complete_presign_multipart_upload, ), kwargs, ResultKind.RAW)
 
     async def create_presign_multipart_upload(
         self,
@@ -196,7 +196,7 @@ class ExperimentalApi:
         :return: PresignMultipartUpload
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_CREATE_PRESIGN_MULTIPART_UPLOAD, (repository, branch, path, parts, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_PRESIGN_MULTIPART_UPLOAD, (repository, branch, path, parts, ), kwargs, ResultKind.DATA)
 
     async def create_presign_multipart_upload_with_http_info(
         self,
@@ -207,7 +207,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[PresignMultipartUpload]:
         """Like :meth:`create_presign_multipart_upload`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_CREATE_PRESIGN_MULTIPART_UPLOAD, (repository, branch, path, parts, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_PRESIGN_MULTIPART_UPLOAD, (repository, branch, path, parts, ), kwargs, ResultKind.HTTP_INFO)
 
     async def create_presign_multipart_upload_without_preload_content(
         self,
@@ -218,7 +218,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`create_presign_multipart_upload`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_CREATE_PRESIGN_MULTIPART_UPLOAD, (repository, branch, path, parts, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_PRESIGN_MULTIPART_UPLOAD, (repository, branch, path, parts, ), kwargs, ResultKind.RAW)
 
     async def create_pull_request(
         self,
@@ -235,7 +235,7 @@ class ExperimentalApi:
         :return: PullRequestCreationResponse
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_CREATE_PULL_REQUEST, (repository, pull_request_creation, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_PULL_REQUEST, (repository, pull_request_creation, ), kwargs, ResultKind.DATA)
 
     async def create_pull_request_with_http_info(
         self,
@@ -244,7 +244,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[PullRequestCreationResponse]:
         """Like :meth:`create_pull_request`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_CREATE_PULL_REQUEST, (repository, pull_request_creation, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_PULL_REQUEST, (repository, pull_request_creation, ), kwargs, ResultKind.HTTP_INFO)
 
     async def create_pull_request_without_preload_content(
         self,
@@ -253,7 +253,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`create_pull_request`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_CREATE_PULL_REQUEST, (repository, pull_request_creation, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_PULL_REQUEST, (repository, pull_request_creation, ), kwargs, ResultKind.RAW)
 
     async def create_user_external_principal(
         self,
@@ -272,7 +272,7 @@ class ExperimentalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, ResultKind.DATA)
 
     async def create_user_external_principal_with_http_info(
         self,
@@ -282,7 +282,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`create_user_external_principal`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, ResultKind.HTTP_INFO)
 
     async def create_user_external_principal_without_preload_content(
         self,
@@ -292,7 +292,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`create_user_external_principal`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, ResultKind.RAW)
 
     async def delete_user_external_principal(
         self,
@@ -309,7 +309,7 @@ class ExperimentalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, ResultKind.DATA)
 
     async def delete_user_external_principal_with_http_info(
         self,
@@ -318,7 +318,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`delete_user_external_principal`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, ResultKind.HTTP_INFO)
 
     async def delete_user_external_principal_without_preload_content(
         self,
@@ -327,7 +327,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`delete_user_external_principal`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, ResultKind.RAW)
 
     async def external_principal_login(
         self,
@@ -342,7 +342,7 @@ class ExperimentalApi:
         :return: AuthenticationToken
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, ResultKind.DATA)
 
     async def external_principal_login_with_http_info(
         self,
@@ -350,7 +350,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[AuthenticationToken]:
         """Like :meth:`external_principal_login`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, ResultKind.HTTP_INFO)
 
     async def external_principal_login_without_preload_content(
         self,
@@ -358,7 +358,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`external_principal_login`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, ResultKind.RAW)
 
     async def get_external_principal(
         self,
@@ -373,7 +373,7 @@ class ExperimentalApi:
         :return: ExternalPrincipal
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, ResultKind.DATA)
 
     async def get_external_principal_with_http_info(
         self,
@@ -381,7 +381,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[ExternalPrincipal]:
         """Like :meth:`get_external_principal`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, ResultKind.HTTP_INFO)
 
     async def get_external_principal_without_preload_content(
         self,
@@ -389,7 +389,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`get_external_principal`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, ResultKind.RAW)
 
     async def get_pull_request(
         self,
@@ -406,7 +406,7 @@ class ExperimentalApi:
         :return: PullRequest
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_GET_PULL_REQUEST, (repository, pull_request, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_PULL_REQUEST, (repository, pull_request, ), kwargs, ResultKind.DATA)
 
     async def get_pull_request_with_http_info(
         self,
@@ -415,7 +415,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[PullRequest]:
         """Like :meth:`get_pull_request`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_GET_PULL_REQUEST, (repository, pull_request, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_PULL_REQUEST, (repository, pull_request, ), kwargs, ResultKind.HTTP_INFO)
 
     async def get_pull_request_without_preload_content(
         self,
@@ -424,7 +424,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`get_pull_request`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_GET_PULL_REQUEST, (repository, pull_request, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_PULL_REQUEST, (repository, pull_request, ), kwargs, ResultKind.RAW)
 
     async def hard_reset_branch(
         self,
@@ -447,7 +447,7 @@ class ExperimentalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_HARD_RESET_BRANCH, (repository, branch, ref, force, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(HARD_RESET_BRANCH, (repository, branch, ref, force, ), kwargs, ResultKind.DATA)
 
     async def hard_reset_branch_with_http_info(
         self,
@@ -458,7 +458,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`hard_reset_branch`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_HARD_RESET_BRANCH, (repository, branch, ref, force, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(HARD_RESET_BRANCH, (repository, branch, ref, force, ), kwargs, ResultKind.HTTP_INFO)
 
     async def hard_reset_branch_without_preload_content(
         self,
@@ -469,7 +469,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`hard_reset_branch`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_HARD_RESET_BRANCH, (repository, branch, ref, force, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(HARD_RESET_BRANCH, (repository, branch, ref, force, ), kwargs, ResultKind.RAW)
 
     async def list_pull_requests(
         self,
@@ -492,7 +492,7 @@ class ExperimentalApi:
         :return: PullRequestsList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_LIST_PULL_REQUESTS, (repository, prefix, after, amount, status, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_PULL_REQUESTS, (repository, prefix, after, amount, status, ), kwargs, ResultKind.DATA)
 
     async def list_pull_requests_with_http_info(
         self,
@@ -504,7 +504,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[PullRequestsList]:
         """Like :meth:`list_pull_requests`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_LIST_PULL_REQUESTS, (repository, prefix, after, amount, status, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_PULL_REQUESTS, (repository, prefix, after, amount, status, ), kwargs, ResultKind.HTTP_INFO)
 
     async def list_pull_requests_without_preload_content(
         self,
@@ -516,7 +516,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`list_pull_requests`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_LIST_PULL_REQUESTS, (repository, prefix, after, amount, status, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_PULL_REQUESTS, (repository, prefix, after, amount, status, ), kwargs, ResultKind.RAW)
 
     def list_pull_requests_iter(
         self,
@@ -532,14 +532,7 @@ class ExperimentalApi:
         Takes the arguments of :meth:`list_pull_requests`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "repository": repository,
-            "prefix": prefix,
-            "after": after,
-            "amount": amount,
-            "status": status,
-        }
-        return iterate_results(self.list_pull_requests, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_PULL_REQUESTS, (repository, prefix, after, amount, status, ), kwargs)
 
     async def list_user_external_principals(
         self,
@@ -560,7 +553,7 @@ class ExperimentalApi:
         :return: ExternalPrincipalList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, ResultKind.DATA)
 
     async def list_user_external_principals_with_http_info(
         self,
@@ -571,7 +564,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[ExternalPrincipalList]:
         """Like :meth:`list_user_external_principals`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, ResultKind.HTTP_INFO)
 
     async def list_user_external_principals_without_preload_content(
         self,
@@ -582,7 +575,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`list_user_external_principals`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, ResultKind.RAW)
 
     def list_user_external_principals_iter(
         self,
@@ -597,13 +590,7 @@ class ExperimentalApi:
         Takes the arguments of :meth:`list_user_external_principals`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "user_id": user_id,
-            "prefix": prefix,
-            "after": after,
-            "amount": amount,
-        }
-        return iterate_results(self.list_user_external_principals, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs)
 
     async def merge_pull_request(
         self,
@@ -620,7 +607,7 @@ class ExperimentalApi:
         :return: MergeResult
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_MERGE_PULL_REQUEST, (repository, pull_request, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(MERGE_PULL_REQUEST, (repository, pull_request, ), kwargs, ResultKind.DATA)
 
     async def merge_pull_request_with_http_info(
         self,
@@ -629,7 +616,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[MergeResult]:
         """Like :meth:`merge_pull_request`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_MERGE_PULL_REQUEST, (repository, pull_request, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(MERGE_PULL_REQUEST, (repository, pull_request, ), kwargs, ResultKind.HTTP_INFO)
 
     async def merge_pull_request_without_preload_content(
         self,
@@ -638,7 +625,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`merge_pull_request`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_MERGE_PULL_REQUEST, (repository, pull_request, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(MERGE_PULL_REQUEST, (repository, pull_request, ), kwargs, ResultKind.RAW)
 
     async def sts_login(
         self,
@@ -653,7 +640,7 @@ class ExperimentalApi:
         :return: AuthenticationToken
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_STS_LOGIN, (sts_auth_request, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(STS_LOGIN, (sts_auth_request, ), kwargs, ResultKind.DATA)
 
     async def sts_login_with_http_info(
         self,
@@ -661,7 +648,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[AuthenticationToken]:
         """Like :meth:`sts_login`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_STS_LOGIN, (sts_auth_request, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(STS_LOGIN, (sts_auth_request, ), kwargs, ResultKind.HTTP_INFO)
 
     async def sts_login_without_preload_content(
         self,
@@ -669,7 +656,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`sts_login`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_STS_LOGIN, (sts_auth_request, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(STS_LOGIN, (sts_auth_request, ), kwargs, ResultKind.RAW)
 
     async def update_object_user_metadata(
         self,
@@ -692,7 +679,7 @@ class ExperimentalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_UPDATE_OBJECT_USER_METADATA, (repository, branch, path, update_object_user_metadata, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(UPDATE_OBJECT_USER_METADATA, (repository, branch, path, update_object_user_metadata, ), kwargs, ResultKind.DATA)
 
     async def update_object_user_metadata_with_http_info(
         self,
@@ -703,7 +690,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`update_object_user_metadata`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_UPDATE_OBJECT_USER_METADATA, (repository, branch, path, update_object_user_metadata, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(UPDATE_OBJECT_USER_METADATA, (repository, branch, path, update_object_user_metadata, ), kwargs, ResultKind.HTTP_INFO)
 
     async def update_object_user_metadata_without_preload_content(
         self,
@@ -714,7 +701,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`update_object_user_metadata`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_UPDATE_OBJECT_USER_METADATA, (repository, branch, path, update_object_user_metadata, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(UPDATE_OBJECT_USER_METADATA, (repository, branch, path, update_object_user_metadata, ), kwargs, ResultKind.RAW)
 
     async def update_pull_request(
         self,
@@ -735,7 +722,7 @@ class ExperimentalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_UPDATE_PULL_REQUEST, (repository, pull_request, pull_request_basic, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(UPDATE_PULL_REQUEST, (repository, pull_request, pull_request_basic, ), kwargs, ResultKind.DATA)
 
     async def update_pull_request_with_http_info(
         self,
@@ -745,7 +732,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`update_pull_request`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_UPDATE_PULL_REQUEST, (repository, pull_request, pull_request_basic, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(UPDATE_PULL_REQUEST, (repository, pull_request, pull_request_basic, ), kwargs, ResultKind.HTTP_INFO)
 
     async def update_pull_request_without_preload_content(
         self,
@@ -755,7 +742,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`update_pull_request`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_UPDATE_PULL_REQUEST, (repository, pull_request, pull_request_basic, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(UPDATE_PULL_REQUEST, (repository, pull_request, pull_request_basic, ), kwargs, ResultKind.RAW)
 
     async def upload_part(
         self,
@@ -782,7 +769,7 @@ class ExperimentalApi:
         :return: UploadTo
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_UPLOAD_PART, (repository, branch, upload_id, path, part_number, upload_part_from, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(UPLOAD_PART, (repository, branch, upload_id, path, part_number, upload_part_from, ), kwargs, ResultKind.DATA)
 
     async def upload_part_with_http_info(
         self,
@@ -795,7 +782,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[UploadTo]:
         """Like :meth:`upload_part`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_UPLOAD_PART, (repository, branch, upload_id, path, part_number, upload_part_from, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(UPLOAD_PART, (repository, branch, upload_id, path, part_number, upload_part_from, ), kwargs, ResultKind.HTTP_INFO)
 
     async def upload_part_without_preload_content(
         self,
@@ -808,7 +795,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`upload_part`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_UPLOAD_PART, (repository, branch, upload_id, path, part_number, upload_part_from, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(UPLOAD_PART, (repository, branch, upload_id, path, part_number, upload_part_from, ), kwargs, ResultKind.RAW)
 
     async def upload_part_copy(
         self,
@@ -835,7 +822,7 @@ class ExperimentalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_UPLOAD_PART_COPY, (repository, branch, upload_id, path, part_number, upload_part_copy_from, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(UPLOAD_PART_COPY, (repository, branch, upload_id, path, part_number, upload_part_copy_from, ), kwargs, ResultKind.DATA)
 
     async def upload_part_copy_with_http_info(
         self,
@@ -848,7 +835,7 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`upload_part_copy`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_UPLOAD_PART_COPY, (repository, branch, upload_id, path, part_number, upload_part_copy_from, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(UPLOAD_PART_COPY, (repository, branch, upload_id, path, part_number, upload_part_copy_from, ), kwargs, ResultKind.HTTP_INFO)
 
     async def upload_part_copy_without_preload_content(
         self,
@@ -861,4 +848,4 @@ class ExperimentalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`upload_part_copy`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_UPLOAD_PART_COPY, (repository, branch, upload_id, path, part_number, upload_part_copy_from, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(UPLOAD_PART_COPY, (repository, branch, upload_id, path, part_number, upload_part_copy_from, ), kwargs, ResultKind.RAW)

@@ -3,23 +3,23 @@
 
 """The asyncio ``ExternalApi``: the operations of :mod:`lakefs_sdk.api.external_api`, awaited.
 
-Each method sends the sync module's ``Operation`` (one description per endpoint) through an
-``AsyncApiClient``; arguments, defaults and results are those of the sync ``ExternalApi``.
+Each method sends the operation's ``Operation`` (one descriptor per operation, in
+:mod:`lakefs_sdk._operations`) through an ``AsyncApiClient``; arguments, defaults and
+results are those of the sync ``ExternalApi``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Literal, Optional, Union  # noqa: F401
 
+from lakefs_sdk._request import ResultKind
+from lakefs_sdk._operations.auth_api import CREATE_USER_EXTERNAL_PRINCIPAL
+from lakefs_sdk._operations.auth_api import DELETE_USER_EXTERNAL_PRINCIPAL
+from lakefs_sdk._operations.external_api import EXTERNAL_PRINCIPAL_LOGIN
+from lakefs_sdk._operations.auth_api import GET_EXTERNAL_PRINCIPAL
+from lakefs_sdk._operations.auth_api import LIST_USER_EXTERNAL_PRINCIPALS
 from lakefs_sdk.aio.api_client import AsyncApiClient
 from lakefs_sdk.aio.pagination import iterate_results
-from lakefs_sdk.api.external_api import (
-    _CREATE_USER_EXTERNAL_PRINCIPAL,
-    _DELETE_USER_EXTERNAL_PRINCIPAL,
-    _EXTERNAL_PRINCIPAL_LOGIN,
-    _GET_EXTERNAL_PRINCIPAL,
-    _LIST_USER_EXTERNAL_PRINCIPALS,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -66,7 +66,7 @@ class ExternalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, ResultKind.DATA)
 
     async def create_user_external_principal_with_http_info(
         self,
@@ -76,7 +76,7 @@ class ExternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`create_user_external_principal`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, ResultKind.HTTP_INFO)
 
     async def create_user_external_principal_without_preload_content(
         self,
@@ -86,7 +86,7 @@ class ExternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`create_user_external_principal`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, external_principal_creation, ), kwargs, ResultKind.RAW)
 
     async def delete_user_external_principal(
         self,
@@ -103,7 +103,7 @@ class ExternalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, ResultKind.DATA)
 
     async def delete_user_external_principal_with_http_info(
         self,
@@ -112,7 +112,7 @@ class ExternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`delete_user_external_principal`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, ResultKind.HTTP_INFO)
 
     async def delete_user_external_principal_without_preload_content(
         self,
@@ -121,7 +121,7 @@ class ExternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`delete_user_external_principal`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_USER_EXTERNAL_PRINCIPAL, (user_id, principal_id, ), kwargs, ResultKind.RAW)
 
     async def external_principal_login(
         self,
@@ -136,7 +136,7 @@ class ExternalApi:
         :return: AuthenticationToken
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, ResultKind.DATA)
 
     async def external_principal_login_with_http_info(
         self,
@@ -144,7 +144,7 @@ class ExternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[AuthenticationToken]:
         """Like :meth:`external_principal_login`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, ResultKind.HTTP_INFO)
 
     async def external_principal_login_without_preload_content(
         self,
@@ -152,7 +152,7 @@ class ExternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`external_principal_login`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(EXTERNAL_PRINCIPAL_LOGIN, (external_login_information, ), kwargs, ResultKind.RAW)
 
     async def get_external_principal(
         self,
@@ -167,7 +167,7 @@ class ExternalApi:
         :return: ExternalPrincipal
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, ResultKind.DATA)
 
     async def get_external_principal_with_http_info(
         self,
@@ -175,7 +175,7 @@ class ExternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[ExternalPrincipal]:
         """Like :meth:`get_external_principal`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, ResultKind.HTTP_INFO)
 
     async def get_external_principal_without_preload_content(
         self,
@@ -183,7 +183,7 @@ class ExternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`get_external_principal`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_EXTERNAL_PRINCIPAL, (principal_id, ), kwargs, ResultKind.RAW)
 
     async def list_user_external_principals(
         self,
@@ -204,7 +204,7 @@ class ExternalApi:
         :return: ExternalPrincipalList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, ResultKind.DATA)
 
     async def list_user_external_principals_with_http_info(
         self,
@@ -215,7 +215,7 @@ class ExternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[ExternalPrincipalList]:
         """Like :meth:`list_user_external_principals`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, ResultKind.HTTP_INFO)
 
     async def list_user_external_principals_without_preload_content(
         self,
@@ -226,7 +226,7 @@ class ExternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`list_user_external_principals`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs, ResultKind.RAW)
 
     def list_user_external_principals_iter(
         self,
@@ -241,10 +241,4 @@ class ExternalApi:
         Takes the arguments of :meth:`list_user_external_principals`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "user_id": user_id,
-            "prefix": prefix,
-            "after": after,
-            "amount": amount,
-        }
-        return iterate_results(self.list_user_external_principals, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_USER_EXTERNAL_PRINCIPALS, (user_id, prefix, after, amount, ), kwargs)

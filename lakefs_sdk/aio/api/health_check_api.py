@@ -3,19 +3,19 @@
 
 """The asyncio ``HealthCheckApi``: the operations of :mod:`lakefs_sdk.api.health_check_api`, awaited.
 
-Each method sends the sync module's ``Operation`` (one description per endpoint) through an
-``AsyncApiClient``; arguments, defaults and results are those of the sync ``HealthCheckApi``.
+Each method sends the operation's ``Operation`` (one descriptor per operation, in
+:mod:`lakefs_sdk._operations`) through an ``AsyncApiClient``; arguments, defaults and
+results are those of the sync ``HealthCheckApi``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Literal, Optional, Union  # noqa: F401
 
+from lakefs_sdk._request import ResultKind
+from lakefs_sdk._operations.health_check_api import HEALTH_CHECK
 from lakefs_sdk.aio.api_client import AsyncApiClient
 from lakefs_sdk.aio.pagination import iterate_results
-from lakefs_sdk.api.health_check_api import (
-    _HEALTH_CHECK,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -49,18 +49,18 @@ class HealthCheckApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_HEALTH_CHECK, (), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(HEALTH_CHECK, (), kwargs, ResultKind.DATA)
 
     async def health_check_with_http_info(
         self,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`health_check`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_HEALTH_CHECK, (), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(HEALTH_CHECK, (), kwargs, ResultKind.HTTP_INFO)
 
     async def health_check_without_preload_content(
         self,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`health_check`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_HEALTH_CHECK, (), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(HEALTH_CHECK, (), kwargs, ResultKind.RAW)

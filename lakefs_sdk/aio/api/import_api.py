@@ -3,21 +3,21 @@
 
 """The asyncio ``ImportApi``: the operations of :mod:`lakefs_sdk.api.import_api`, awaited.
 
-Each method sends the sync module's ``Operation`` (one description per endpoint) through an
-``AsyncApiClient``; arguments, defaults and results are those of the sync ``ImportApi``.
+Each method sends the operation's ``Operation`` (one descriptor per operation, in
+:mod:`lakefs_sdk._operations`) through an ``AsyncApiClient``; arguments, defaults and
+results are those of the sync ``ImportApi``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Literal, Optional, Union  # noqa: F401
 
+from lakefs_sdk._request import ResultKind
+from lakefs_sdk._operations.import_api import IMPORT_CANCEL
+from lakefs_sdk._operations.import_api import IMPORT_START
+from lakefs_sdk._operations.import_api import IMPORT_STATUS
 from lakefs_sdk.aio.api_client import AsyncApiClient
 from lakefs_sdk.aio.pagination import iterate_results
-from lakefs_sdk.api.import_api import (
-    _IMPORT_CANCEL,
-    _IMPORT_START,
-    _IMPORT_STATUS,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -61,7 +61,7 @@ class ImportApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_IMPORT_CANCEL, (repository, branch, id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(IMPORT_CANCEL, (repository, branch, id, ), kwargs, ResultKind.DATA)
 
     async def import_cancel_with_http_info(
         self,
@@ -71,7 +71,7 @@ class ImportApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`import_cancel`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_IMPORT_CANCEL, (repository, branch, id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(IMPORT_CANCEL, (repository, branch, id, ), kwargs, ResultKind.HTTP_INFO)
 
     async def import_cancel_without_preload_content(
         self,
@@ -81,7 +81,7 @@ class ImportApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`import_cancel`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_IMPORT_CANCEL, (repository, branch, id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(IMPORT_CANCEL, (repository, branch, id, ), kwargs, ResultKind.RAW)
 
     async def import_start(
         self,
@@ -100,7 +100,7 @@ class ImportApi:
         :return: ImportCreationResponse
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_IMPORT_START, (repository, branch, import_creation, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(IMPORT_START, (repository, branch, import_creation, ), kwargs, ResultKind.DATA)
 
     async def import_start_with_http_info(
         self,
@@ -110,7 +110,7 @@ class ImportApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[ImportCreationResponse]:
         """Like :meth:`import_start`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_IMPORT_START, (repository, branch, import_creation, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(IMPORT_START, (repository, branch, import_creation, ), kwargs, ResultKind.HTTP_INFO)
 
     async def import_start_without_preload_content(
         self,
@@ -120,7 +120,7 @@ class ImportApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`import_start`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_IMPORT_START, (repository, branch, import_creation, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(IMPORT_START, (repository, branch, import_creation, ), kwargs, ResultKind.RAW)
 
     async def import_status(
         self,
@@ -139,7 +139,7 @@ class ImportApi:
         :return: ImportStatus
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_IMPORT_STATUS, (repository, branch, id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(IMPORT_STATUS, (repository, branch, id, ), kwargs, ResultKind.DATA)
 
     async def import_status_with_http_info(
         self,
@@ -149,7 +149,7 @@ class ImportApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[ImportStatus]:
         """Like :meth:`import_status`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_IMPORT_STATUS, (repository, branch, id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(IMPORT_STATUS, (repository, branch, id, ), kwargs, ResultKind.HTTP_INFO)
 
     async def import_status_without_preload_content(
         self,
@@ -159,4 +159,4 @@ class ImportApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`import_status`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_IMPORT_STATUS, (repository, branch, id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(IMPORT_STATUS, (repository, branch, id, ), kwargs, ResultKind.RAW)

@@ -3,48 +3,48 @@
 
 """The asyncio ``InternalApi``: the operations of :mod:`lakefs_sdk.api.internal_api`, awaited.
 
-Each method sends the sync module's ``Operation`` (one description per endpoint) through an
-``AsyncApiClient``; arguments, defaults and results are those of the sync ``InternalApi``.
+Each method sends the operation's ``Operation`` (one descriptor per operation, in
+:mod:`lakefs_sdk._operations`) through an ``AsyncApiClient``; arguments, defaults and
+results are those of the sync ``InternalApi``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Literal, Optional, Union  # noqa: F401
 
+from lakefs_sdk._request import ResultKind
+from lakefs_sdk._operations.internal_api import CREATE_BRANCH_PROTECTION_RULE_PREFLIGHT
+from lakefs_sdk._operations.internal_api import CREATE_COMMIT_RECORD
+from lakefs_sdk._operations.internal_api import CREATE_SYMLINK_FILE
+from lakefs_sdk._operations.internal_api import DELETE_REPOSITORY_METADATA
+from lakefs_sdk._operations.internal_api import DUMP_REFS
+from lakefs_sdk._operations.internal_api import GET_AUTH_CAPABILITIES
+from lakefs_sdk._operations.internal_api import GET_GARBAGE_COLLECTION_CONFIG
+from lakefs_sdk._operations.internal_api import GET_LAKE_FS_VERSION
+from lakefs_sdk._operations.internal_api import GET_METADATA_OBJECT
+from lakefs_sdk._operations.internal_api import GET_SETUP_STATE
+from lakefs_sdk._operations.internal_api import GET_STORAGE_CONFIG
+from lakefs_sdk._operations.internal_api import GET_USAGE_REPORT_SUMMARY
+from lakefs_sdk._operations.internal_api import INTERNAL_CREATE_BRANCH_PROTECTION_RULE
+from lakefs_sdk._operations.internal_api import INTERNAL_DELETE_BRANCH_PROTECTION_RULE
+from lakefs_sdk._operations.internal_api import INTERNAL_DELETE_GARBAGE_COLLECTION_RULES
+from lakefs_sdk._operations.internal_api import INTERNAL_GET_BRANCH_PROTECTION_RULES
+from lakefs_sdk._operations.internal_api import INTERNAL_GET_GARBAGE_COLLECTION_RULES
+from lakefs_sdk._operations.internal_api import INTERNAL_SET_GARBAGE_COLLECTION_RULES
+from lakefs_sdk._operations.internal_api import POST_STATS_EVENTS
+from lakefs_sdk._operations.internal_api import PREPARE_GARBAGE_COLLECTION_COMMITS
+from lakefs_sdk._operations.internal_api import PREPARE_GARBAGE_COLLECTION_COMMITS_ASYNC
+from lakefs_sdk._operations.internal_api import PREPARE_GARBAGE_COLLECTION_COMMITS_STATUS
+from lakefs_sdk._operations.internal_api import PREPARE_GARBAGE_COLLECTION_UNCOMMITTED
+from lakefs_sdk._operations.internal_api import RESTORE_REFS
+from lakefs_sdk._operations.internal_api import SET_GARBAGE_COLLECTION_RULES_PREFLIGHT
+from lakefs_sdk._operations.internal_api import SET_REPOSITORY_METADATA
+from lakefs_sdk._operations.internal_api import SETUP
+from lakefs_sdk._operations.internal_api import SETUP_COMM_PREFS
+from lakefs_sdk._operations.internal_api import STAGE_OBJECT
+from lakefs_sdk._operations.internal_api import UPLOAD_OBJECT_PREFLIGHT
 from lakefs_sdk.aio.api_client import AsyncApiClient
 from lakefs_sdk.aio.pagination import iterate_results
-from lakefs_sdk.api.internal_api import (
-    _CREATE_BRANCH_PROTECTION_RULE_PREFLIGHT,
-    _CREATE_COMMIT_RECORD,
-    _CREATE_SYMLINK_FILE,
-    _DELETE_REPOSITORY_METADATA,
-    _DUMP_REFS,
-    _GET_AUTH_CAPABILITIES,
-    _GET_GARBAGE_COLLECTION_CONFIG,
-    _GET_LAKE_FS_VERSION,
-    _GET_METADATA_OBJECT,
-    _GET_SETUP_STATE,
-    _GET_STORAGE_CONFIG,
-    _GET_USAGE_REPORT_SUMMARY,
-    _INTERNAL_CREATE_BRANCH_PROTECTION_RULE,
-    _INTERNAL_DELETE_BRANCH_PROTECTION_RULE,
-    _INTERNAL_DELETE_GARBAGE_COLLECTION_RULES,
-    _INTERNAL_GET_BRANCH_PROTECTION_RULES,
-    _INTERNAL_GET_GARBAGE_COLLECTION_RULES,
-    _INTERNAL_SET_GARBAGE_COLLECTION_RULES,
-    _POST_STATS_EVENTS,
-    _PREPARE_GARBAGE_COLLECTION_COMMITS,
-    _PREPARE_GARBAGE_COLLECTION_COMMITS_ASYNC,
-    _PREPARE_GARBAGE_COLLECTION_COMMITS_STATUS,
-    _PREPARE_GARBAGE_COLLECTION_UNCOMMITTED,
-    _RESTORE_REFS,
-    _SET_GARBAGE_COLLECTION_RULES_PREFLIGHT,
-    _SET_REPOSITORY_METADATA,
-    _SETUP,
-    _SETUP_COMM_PREFS,
-    _STAGE_OBJECT,
-    _UPLOAD_OBJECT_PREFLIGHT,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -108,7 +108,7 @@ class InternalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_CREATE_BRANCH_PROTECTION_RULE_PREFLIGHT, (repository, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_BRANCH_PROTECTION_RULE_PREFLIGHT, (repository, ), kwargs, ResultKind.DATA)
 
     async def create_branch_protection_rule_preflight_with_http_info(
         self,
@@ -116,7 +116,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`create_branch_protection_rule_preflight`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_CREATE_BRANCH_PROTECTION_RULE_PREFLIGHT, (repository, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_BRANCH_PROTECTION_RULE_PREFLIGHT, (repository, ), kwargs, ResultKind.HTTP_INFO)
 
     async def create_branch_protection_rule_preflight_without_preload_content(
         self,
@@ -124,7 +124,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`create_branch_protection_rule_preflight`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_CREATE_BRANCH_PROTECTION_RULE_PREFLIGHT, (repository, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_BRANCH_PROTECTION_RULE_PREFLIGHT, (repository, ), kwargs, ResultKind.RAW)
 
     async def create_commit_record(
         self,
@@ -141,7 +141,7 @@ class InternalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_CREATE_COMMIT_RECORD, (repository, commit_record_creation, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_COMMIT_RECORD, (repository, commit_record_creation, ), kwargs, ResultKind.DATA)
 
     async def create_commit_record_with_http_info(
         self,
@@ -150,7 +150,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`create_commit_record`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_CREATE_COMMIT_RECORD, (repository, commit_record_creation, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_COMMIT_RECORD, (repository, commit_record_creation, ), kwargs, ResultKind.HTTP_INFO)
 
     async def create_commit_record_without_preload_content(
         self,
@@ -159,7 +159,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`create_commit_record`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_CREATE_COMMIT_RECORD, (repository, commit_record_creation, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_COMMIT_RECORD, (repository, commit_record_creation, ), kwargs, ResultKind.RAW)
 
     async def create_symlink_file(
         self,
@@ -178,7 +178,7 @@ class InternalApi:
         :return: StorageURI
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_CREATE_SYMLINK_FILE, (repository, branch, location, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_SYMLINK_FILE, (repository, branch, location, ), kwargs, ResultKind.DATA)
 
     async def create_symlink_file_with_http_info(
         self,
@@ -188,7 +188,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[StorageURI]:
         """Like :meth:`create_symlink_file`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_CREATE_SYMLINK_FILE, (repository, branch, location, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_SYMLINK_FILE, (repository, branch, location, ), kwargs, ResultKind.HTTP_INFO)
 
     async def create_symlink_file_without_preload_content(
         self,
@@ -198,7 +198,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`create_symlink_file`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_CREATE_SYMLINK_FILE, (repository, branch, location, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_SYMLINK_FILE, (repository, branch, location, ), kwargs, ResultKind.RAW)
 
     async def delete_repository_metadata(
         self,
@@ -217,7 +217,7 @@ class InternalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_DELETE_REPOSITORY_METADATA, (repository, repository_metadata_keys, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_REPOSITORY_METADATA, (repository, repository_metadata_keys, ), kwargs, ResultKind.DATA)
 
     async def delete_repository_metadata_with_http_info(
         self,
@@ -226,7 +226,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`delete_repository_metadata`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_DELETE_REPOSITORY_METADATA, (repository, repository_metadata_keys, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_REPOSITORY_METADATA, (repository, repository_metadata_keys, ), kwargs, ResultKind.HTTP_INFO)
 
     async def delete_repository_metadata_without_preload_content(
         self,
@@ -235,7 +235,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`delete_repository_metadata`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_DELETE_REPOSITORY_METADATA, (repository, repository_metadata_keys, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_REPOSITORY_METADATA, (repository, repository_metadata_keys, ), kwargs, ResultKind.RAW)
 
     async def dump_refs(
         self,
@@ -250,7 +250,7 @@ class InternalApi:
         :return: RefsDump
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_DUMP_REFS, (repository, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DUMP_REFS, (repository, ), kwargs, ResultKind.DATA)
 
     async def dump_refs_with_http_info(
         self,
@@ -258,7 +258,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[RefsDump]:
         """Like :meth:`dump_refs`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_DUMP_REFS, (repository, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DUMP_REFS, (repository, ), kwargs, ResultKind.HTTP_INFO)
 
     async def dump_refs_without_preload_content(
         self,
@@ -266,7 +266,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`dump_refs`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_DUMP_REFS, (repository, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DUMP_REFS, (repository, ), kwargs, ResultKind.RAW)
 
     async def get_auth_capabilities(
         self,
@@ -278,21 +278,21 @@ class InternalApi:
         :return: AuthCapabilities
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_GET_AUTH_CAPABILITIES, (), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_AUTH_CAPABILITIES, (), kwargs, ResultKind.DATA)
 
     async def get_auth_capabilities_with_http_info(
         self,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[AuthCapabilities]:
         """Like :meth:`get_auth_capabilities`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_GET_AUTH_CAPABILITIES, (), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_AUTH_CAPABILITIES, (), kwargs, ResultKind.HTTP_INFO)
 
     async def get_auth_capabilities_without_preload_content(
         self,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`get_auth_capabilities`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_GET_AUTH_CAPABILITIES, (), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_AUTH_CAPABILITIES, (), kwargs, ResultKind.RAW)
 
     async def get_garbage_collection_config(
         self,
@@ -306,21 +306,21 @@ class InternalApi:
         :return: GarbageCollectionConfig
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_GET_GARBAGE_COLLECTION_CONFIG, (), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_GARBAGE_COLLECTION_CONFIG, (), kwargs, ResultKind.DATA)
 
     async def get_garbage_collection_config_with_http_info(
         self,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[GarbageCollectionConfig]:
         """Like :meth:`get_garbage_collection_config`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_GET_GARBAGE_COLLECTION_CONFIG, (), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_GARBAGE_COLLECTION_CONFIG, (), kwargs, ResultKind.HTTP_INFO)
 
     async def get_garbage_collection_config_without_preload_content(
         self,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`get_garbage_collection_config`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_GET_GARBAGE_COLLECTION_CONFIG, (), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_GARBAGE_COLLECTION_CONFIG, (), kwargs, ResultKind.RAW)
 
     async def get_lake_fs_version(
         self,
@@ -334,21 +334,21 @@ class InternalApi:
         :return: VersionConfig
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_GET_LAKE_FS_VERSION, (), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_LAKE_FS_VERSION, (), kwargs, ResultKind.DATA)
 
     async def get_lake_fs_version_with_http_info(
         self,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[VersionConfig]:
         """Like :meth:`get_lake_fs_version`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_GET_LAKE_FS_VERSION, (), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_LAKE_FS_VERSION, (), kwargs, ResultKind.HTTP_INFO)
 
     async def get_lake_fs_version_without_preload_content(
         self,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`get_lake_fs_version`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_GET_LAKE_FS_VERSION, (), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_LAKE_FS_VERSION, (), kwargs, ResultKind.RAW)
 
     async def get_metadata_object(
         self,
@@ -369,7 +369,7 @@ class InternalApi:
         :return: bytes
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_GET_METADATA_OBJECT, (repository, object_id, type, presign, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_METADATA_OBJECT, (repository, object_id, type, presign, ), kwargs, ResultKind.DATA)
 
     async def get_metadata_object_with_http_info(
         self,
@@ -380,7 +380,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[bytes]:
         """Like :meth:`get_metadata_object`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_GET_METADATA_OBJECT, (repository, object_id, type, presign, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_METADATA_OBJECT, (repository, object_id, type, presign, ), kwargs, ResultKind.HTTP_INFO)
 
     async def get_metadata_object_without_preload_content(
         self,
@@ -391,7 +391,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`get_metadata_object`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_GET_METADATA_OBJECT, (repository, object_id, type, presign, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_METADATA_OBJECT, (repository, object_id, type, presign, ), kwargs, ResultKind.RAW)
 
     async def get_setup_state(
         self,
@@ -403,21 +403,21 @@ class InternalApi:
         :return: SetupState
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_GET_SETUP_STATE, (), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_SETUP_STATE, (), kwargs, ResultKind.DATA)
 
     async def get_setup_state_with_http_info(
         self,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[SetupState]:
         """Like :meth:`get_setup_state`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_GET_SETUP_STATE, (), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_SETUP_STATE, (), kwargs, ResultKind.HTTP_INFO)
 
     async def get_setup_state_without_preload_content(
         self,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`get_setup_state`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_GET_SETUP_STATE, (), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_SETUP_STATE, (), kwargs, ResultKind.RAW)
 
     async def get_storage_config(
         self,
@@ -431,21 +431,21 @@ class InternalApi:
         :return: StorageConfig
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_GET_STORAGE_CONFIG, (), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_STORAGE_CONFIG, (), kwargs, ResultKind.DATA)
 
     async def get_storage_config_with_http_info(
         self,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[StorageConfig]:
         """Like :meth:`get_storage_config`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_GET_STORAGE_CONFIG, (), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_STORAGE_CONFIG, (), kwargs, ResultKind.HTTP_INFO)
 
     async def get_storage_config_without_preload_content(
         self,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`get_storage_config`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_GET_STORAGE_CONFIG, (), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_STORAGE_CONFIG, (), kwargs, ResultKind.RAW)
 
     async def get_usage_report_summary(
         self,
@@ -457,21 +457,21 @@ class InternalApi:
         :return: InstallationUsageReport
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_GET_USAGE_REPORT_SUMMARY, (), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_USAGE_REPORT_SUMMARY, (), kwargs, ResultKind.DATA)
 
     async def get_usage_report_summary_with_http_info(
         self,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[InstallationUsageReport]:
         """Like :meth:`get_usage_report_summary`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_GET_USAGE_REPORT_SUMMARY, (), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_USAGE_REPORT_SUMMARY, (), kwargs, ResultKind.HTTP_INFO)
 
     async def get_usage_report_summary_without_preload_content(
         self,
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`get_usage_report_summary`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_GET_USAGE_REPORT_SUMMARY, (), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_USAGE_REPORT_SUMMARY, (), kwargs, ResultKind.RAW)
 
     async def internal_create_branch_protection_rule(
         self,
@@ -488,7 +488,7 @@ class InternalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_INTERNAL_CREATE_BRANCH_PROTECTION_RULE, (repository, branch_protection_rule, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(INTERNAL_CREATE_BRANCH_PROTECTION_RULE, (repository, branch_protection_rule, ), kwargs, ResultKind.DATA)
 
     async def internal_create_branch_protection_rule_with_http_info(
         self,
@@ -497,7 +497,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`internal_create_branch_protection_rule`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_INTERNAL_CREATE_BRANCH_PROTECTION_RULE, (repository, branch_protection_rule, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(INTERNAL_CREATE_BRANCH_PROTECTION_RULE, (repository, branch_protection_rule, ), kwargs, ResultKind.HTTP_INFO)
 
     async def internal_create_branch_protection_rule_without_preload_content(
         self,
@@ -506,7 +506,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`internal_create_branch_protection_rule`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_INTERNAL_CREATE_BRANCH_PROTECTION_RULE, (repository, branch_protection_rule, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(INTERNAL_CREATE_BRANCH_PROTECTION_RULE, (repository, branch_protection_rule, ), kwargs, ResultKind.RAW)
 
     async def internal_delete_branch_protection_rule(
         self,
@@ -523,7 +523,7 @@ class InternalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_INTERNAL_DELETE_BRANCH_PROTECTION_RULE, (repository, internal_delete_branch_protection_rule_request, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(INTERNAL_DELETE_BRANCH_PROTECTION_RULE, (repository, internal_delete_branch_protection_rule_request, ), kwargs, ResultKind.DATA)
 
     async def internal_delete_branch_protection_rule_with_http_info(
         self,
@@ -532,7 +532,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`internal_delete_branch_protection_rule`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_INTERNAL_DELETE_BRANCH_PROTECTION_RULE, (repository, internal_delete_branch_protection_rule_request, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(INTERNAL_DELETE_BRANCH_PROTECTION_RULE, (repository, internal_delete_branch_protection_rule_request, ), kwargs, ResultKind.HTTP_INFO)
 
     async def internal_delete_branch_protection_rule_without_preload_content(
         self,
@@ -541,7 +541,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`internal_delete_branch_protection_rule`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_INTERNAL_DELETE_BRANCH_PROTECTION_RULE, (repository, internal_delete_branch_protection_rule_request, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(INTERNAL_DELETE_BRANCH_PROTECTION_RULE, (repository, internal_delete_branch_protection_rule_request, ), kwargs, ResultKind.RAW)
 
     async def internal_delete_garbage_collection_rules(
         self,
@@ -558,7 +558,7 @@ class InternalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_INTERNAL_DELETE_GARBAGE_COLLECTION_RULES, (repository, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(INTERNAL_DELETE_GARBAGE_COLLECTION_RULES, (repository, ), kwargs, ResultKind.DATA)
 
     async def internal_delete_garbage_collection_rules_with_http_info(
         self,
@@ -566,7 +566,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`internal_delete_garbage_collection_rules`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_INTERNAL_DELETE_GARBAGE_COLLECTION_RULES, (repository, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(INTERNAL_DELETE_GARBAGE_COLLECTION_RULES, (repository, ), kwargs, ResultKind.HTTP_INFO)
 
     async def internal_delete_garbage_collection_rules_without_preload_content(
         self,
@@ -574,7 +574,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`internal_delete_garbage_collection_rules`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_INTERNAL_DELETE_GARBAGE_COLLECTION_RULES, (repository, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(INTERNAL_DELETE_GARBAGE_COLLECTION_RULES, (repository, ), kwargs, ResultKind.RAW)
 
     async def internal_get_branch_protection_rules(
         self,
@@ -589,7 +589,7 @@ class InternalApi:
         :return: List[BranchProtectionRule]
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_INTERNAL_GET_BRANCH_PROTECTION_RULES, (repository, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(INTERNAL_GET_BRANCH_PROTECTION_RULES, (repository, ), kwargs, ResultKind.DATA)
 
     async def internal_get_branch_protection_rules_with_http_info(
         self,
@@ -597,7 +597,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[List[BranchProtectionRule]]:
         """Like :meth:`internal_get_branch_protection_rules`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_INTERNAL_GET_BRANCH_PROTECTION_RULES, (repository, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(INTERNAL_GET_BRANCH_PROTECTION_RULES, (repository, ), kwargs, ResultKind.HTTP_INFO)
 
     async def internal_get_branch_protection_rules_without_preload_content(
         self,
@@ -605,7 +605,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`internal_get_branch_protection_rules`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_INTERNAL_GET_BRANCH_PROTECTION_RULES, (repository, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(INTERNAL_GET_BRANCH_PROTECTION_RULES, (repository, ), kwargs, ResultKind.RAW)
 
     async def internal_get_garbage_collection_rules(
         self,
@@ -622,7 +622,7 @@ class InternalApi:
         :return: GarbageCollectionRules
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_INTERNAL_GET_GARBAGE_COLLECTION_RULES, (repository, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(INTERNAL_GET_GARBAGE_COLLECTION_RULES, (repository, ), kwargs, ResultKind.DATA)
 
     async def internal_get_garbage_collection_rules_with_http_info(
         self,
@@ -630,7 +630,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[GarbageCollectionRules]:
         """Like :meth:`internal_get_garbage_collection_rules`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_INTERNAL_GET_GARBAGE_COLLECTION_RULES, (repository, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(INTERNAL_GET_GARBAGE_COLLECTION_RULES, (repository, ), kwargs, ResultKind.HTTP_INFO)
 
     async def internal_get_garbage_collection_rules_without_preload_content(
         self,
@@ -638,7 +638,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`internal_get_garbage_collection_rules`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_INTERNAL_GET_GARBAGE_COLLECTION_RULES, (repository, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(INTERNAL_GET_GARBAGE_COLLECTION_RULES, (repository, ), kwargs, ResultKind.RAW)
 
     async def internal_set_garbage_collection_rules(
         self,
@@ -657,7 +657,7 @@ class InternalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_INTERNAL_SET_GARBAGE_COLLECTION_RULES, (repository, garbage_collection_rules, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(INTERNAL_SET_GARBAGE_COLLECTION_RULES, (repository, garbage_collection_rules, ), kwargs, ResultKind.DATA)
 
     async def internal_set_garbage_collection_rules_with_http_info(
         self,
@@ -666,7 +666,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`internal_set_garbage_collection_rules`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_INTERNAL_SET_GARBAGE_COLLECTION_RULES, (repository, garbage_collection_rules, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(INTERNAL_SET_GARBAGE_COLLECTION_RULES, (repository, garbage_collection_rules, ), kwargs, ResultKind.HTTP_INFO)
 
     async def internal_set_garbage_collection_rules_without_preload_content(
         self,
@@ -675,7 +675,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`internal_set_garbage_collection_rules`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_INTERNAL_SET_GARBAGE_COLLECTION_RULES, (repository, garbage_collection_rules, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(INTERNAL_SET_GARBAGE_COLLECTION_RULES, (repository, garbage_collection_rules, ), kwargs, ResultKind.RAW)
 
     async def post_stats_events(
         self,
@@ -690,7 +690,7 @@ class InternalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_POST_STATS_EVENTS, (stats_events_list, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(POST_STATS_EVENTS, (stats_events_list, ), kwargs, ResultKind.DATA)
 
     async def post_stats_events_with_http_info(
         self,
@@ -698,7 +698,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`post_stats_events`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_POST_STATS_EVENTS, (stats_events_list, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(POST_STATS_EVENTS, (stats_events_list, ), kwargs, ResultKind.HTTP_INFO)
 
     async def post_stats_events_without_preload_content(
         self,
@@ -706,7 +706,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`post_stats_events`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_POST_STATS_EVENTS, (stats_events_list, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(POST_STATS_EVENTS, (stats_events_list, ), kwargs, ResultKind.RAW)
 
     async def prepare_garbage_collection_commits(
         self,
@@ -721,7 +721,7 @@ class InternalApi:
         :return: GarbageCollectionPrepareResponse
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_PREPARE_GARBAGE_COLLECTION_COMMITS, (repository, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(PREPARE_GARBAGE_COLLECTION_COMMITS, (repository, ), kwargs, ResultKind.DATA)
 
     async def prepare_garbage_collection_commits_with_http_info(
         self,
@@ -729,7 +729,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[GarbageCollectionPrepareResponse]:
         """Like :meth:`prepare_garbage_collection_commits`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_PREPARE_GARBAGE_COLLECTION_COMMITS, (repository, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(PREPARE_GARBAGE_COLLECTION_COMMITS, (repository, ), kwargs, ResultKind.HTTP_INFO)
 
     async def prepare_garbage_collection_commits_without_preload_content(
         self,
@@ -737,7 +737,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`prepare_garbage_collection_commits`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_PREPARE_GARBAGE_COLLECTION_COMMITS, (repository, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(PREPARE_GARBAGE_COLLECTION_COMMITS, (repository, ), kwargs, ResultKind.RAW)
 
     async def prepare_garbage_collection_commits_async(
         self,
@@ -752,7 +752,7 @@ class InternalApi:
         :return: TaskCreation
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_PREPARE_GARBAGE_COLLECTION_COMMITS_ASYNC, (repository, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(PREPARE_GARBAGE_COLLECTION_COMMITS_ASYNC, (repository, ), kwargs, ResultKind.DATA)
 
     async def prepare_garbage_collection_commits_async_with_http_info(
         self,
@@ -760,7 +760,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[TaskCreation]:
         """Like :meth:`prepare_garbage_collection_commits_async`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_PREPARE_GARBAGE_COLLECTION_COMMITS_ASYNC, (repository, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(PREPARE_GARBAGE_COLLECTION_COMMITS_ASYNC, (repository, ), kwargs, ResultKind.HTTP_INFO)
 
     async def prepare_garbage_collection_commits_async_without_preload_content(
         self,
@@ -768,7 +768,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`prepare_garbage_collection_commits_async`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_PREPARE_GARBAGE_COLLECTION_COMMITS_ASYNC, (repository, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(PREPARE_GARBAGE_COLLECTION_COMMITS_ASYNC, (repository, ), kwargs, ResultKind.RAW)
 
     async def prepare_garbage_collection_commits_status(
         self,
@@ -785,7 +785,7 @@ class InternalApi:
         :return: PrepareGarbageCollectionCommitsStatus
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_PREPARE_GARBAGE_COLLECTION_COMMITS_STATUS, (repository, id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(PREPARE_GARBAGE_COLLECTION_COMMITS_STATUS, (repository, id, ), kwargs, ResultKind.DATA)
 
     async def prepare_garbage_collection_commits_status_with_http_info(
         self,
@@ -794,7 +794,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[PrepareGarbageCollectionCommitsStatus]:
         """Like :meth:`prepare_garbage_collection_commits_status`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_PREPARE_GARBAGE_COLLECTION_COMMITS_STATUS, (repository, id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(PREPARE_GARBAGE_COLLECTION_COMMITS_STATUS, (repository, id, ), kwargs, ResultKind.HTTP_INFO)
 
     async def prepare_garbage_collection_commits_status_without_preload_content(
         self,
@@ -803,7 +803,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`prepare_garbage_collection_commits_status`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_PREPARE_GARBAGE_COLLECTION_COMMITS_STATUS, (repository, id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(PREPARE_GARBAGE_COLLECTION_COMMITS_STATUS, (repository, id, ), kwargs, ResultKind.RAW)
 
     async def prepare_garbage_collection_uncommitted(
         self,
@@ -820,7 +820,7 @@ class InternalApi:
         :return: PrepareGCUncommittedResponse
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_PREPARE_GARBAGE_COLLECTION_UNCOMMITTED, (repository, prepare_gc_uncommitted_request, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(PREPARE_GARBAGE_COLLECTION_UNCOMMITTED, (repository, prepare_gc_uncommitted_request, ), kwargs, ResultKind.DATA)
 
     async def prepare_garbage_collection_uncommitted_with_http_info(
         self,
@@ -829,7 +829,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[PrepareGCUncommittedResponse]:
         """Like :meth:`prepare_garbage_collection_uncommitted`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_PREPARE_GARBAGE_COLLECTION_UNCOMMITTED, (repository, prepare_gc_uncommitted_request, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(PREPARE_GARBAGE_COLLECTION_UNCOMMITTED, (repository, prepare_gc_uncommitted_request, ), kwargs, ResultKind.HTTP_INFO)
 
     async def prepare_garbage_collection_uncommitted_without_preload_content(
         self,
@@ -838,7 +838,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`prepare_garbage_collection_uncommitted`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_PREPARE_GARBAGE_COLLECTION_UNCOMMITTED, (repository, prepare_gc_uncommitted_request, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(PREPARE_GARBAGE_COLLECTION_UNCOMMITTED, (repository, prepare_gc_uncommitted_request, ), kwargs, ResultKind.RAW)
 
     async def restore_refs(
         self,
@@ -855,7 +855,7 @@ class InternalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_RESTORE_REFS, (repository, refs_restore, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(RESTORE_REFS, (repository, refs_restore, ), kwargs, ResultKind.DATA)
 
     async def restore_refs_with_http_info(
         self,
@@ -864,7 +864,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`restore_refs`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_RESTORE_REFS, (repository, refs_restore, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(RESTORE_REFS, (repository, refs_restore, ), kwargs, ResultKind.HTTP_INFO)
 
     async def restore_refs_without_preload_content(
         self,
@@ -873,7 +873,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`restore_refs`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_RESTORE_REFS, (repository, refs_restore, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(RESTORE_REFS, (repository, refs_restore, ), kwargs, ResultKind.RAW)
 
     async def set_garbage_collection_rules_preflight(
         self,
@@ -888,7 +888,7 @@ class InternalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_SET_GARBAGE_COLLECTION_RULES_PREFLIGHT, (repository, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(SET_GARBAGE_COLLECTION_RULES_PREFLIGHT, (repository, ), kwargs, ResultKind.DATA)
 
     async def set_garbage_collection_rules_preflight_with_http_info(
         self,
@@ -896,7 +896,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`set_garbage_collection_rules_preflight`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_SET_GARBAGE_COLLECTION_RULES_PREFLIGHT, (repository, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(SET_GARBAGE_COLLECTION_RULES_PREFLIGHT, (repository, ), kwargs, ResultKind.HTTP_INFO)
 
     async def set_garbage_collection_rules_preflight_without_preload_content(
         self,
@@ -904,7 +904,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`set_garbage_collection_rules_preflight`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_SET_GARBAGE_COLLECTION_RULES_PREFLIGHT, (repository, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(SET_GARBAGE_COLLECTION_RULES_PREFLIGHT, (repository, ), kwargs, ResultKind.RAW)
 
     async def set_repository_metadata(
         self,
@@ -923,7 +923,7 @@ class InternalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_SET_REPOSITORY_METADATA, (repository, repository_metadata_set, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(SET_REPOSITORY_METADATA, (repository, repository_metadata_set, ), kwargs, ResultKind.DATA)
 
     async def set_repository_metadata_with_http_info(
         self,
@@ -932,7 +932,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`set_repository_metadata`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_SET_REPOSITORY_METADATA, (repository, repository_metadata_set, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(SET_REPOSITORY_METADATA, (repository, repository_metadata_set, ), kwargs, ResultKind.HTTP_INFO)
 
     async def set_repository_metadata_without_preload_content(
         self,
@@ -941,7 +941,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`set_repository_metadata`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_SET_REPOSITORY_METADATA, (repository, repository_metadata_set, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(SET_REPOSITORY_METADATA, (repository, repository_metadata_set, ), kwargs, ResultKind.RAW)
 
     async def setup(
         self,
@@ -956,7 +956,7 @@ class InternalApi:
         :return: CredentialsWithSecret
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_SETUP, (setup, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(SETUP, (setup, ), kwargs, ResultKind.DATA)
 
     async def setup_with_http_info(
         self,
@@ -964,7 +964,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[CredentialsWithSecret]:
         """Like :meth:`setup`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_SETUP, (setup, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(SETUP, (setup, ), kwargs, ResultKind.HTTP_INFO)
 
     async def setup_without_preload_content(
         self,
@@ -972,7 +972,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`setup`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_SETUP, (setup, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(SETUP, (setup, ), kwargs, ResultKind.RAW)
 
     async def setup_comm_prefs(
         self,
@@ -987,7 +987,7 @@ class InternalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_SETUP_COMM_PREFS, (comm_prefs_input, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(SETUP_COMM_PREFS, (comm_prefs_input, ), kwargs, ResultKind.DATA)
 
     async def setup_comm_prefs_with_http_info(
         self,
@@ -995,7 +995,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`setup_comm_prefs`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_SETUP_COMM_PREFS, (comm_prefs_input, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(SETUP_COMM_PREFS, (comm_prefs_input, ), kwargs, ResultKind.HTTP_INFO)
 
     async def setup_comm_prefs_without_preload_content(
         self,
@@ -1003,7 +1003,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`setup_comm_prefs`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_SETUP_COMM_PREFS, (comm_prefs_input, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(SETUP_COMM_PREFS, (comm_prefs_input, ), kwargs, ResultKind.RAW)
 
     async def stage_object(
         self,
@@ -1024,7 +1024,7 @@ class InternalApi:
         :return: ObjectStats
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_STAGE_OBJECT, (repository, branch, path, object_stage_creation, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(STAGE_OBJECT, (repository, branch, path, object_stage_creation, ), kwargs, ResultKind.DATA)
 
     async def stage_object_with_http_info(
         self,
@@ -1035,7 +1035,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[ObjectStats]:
         """Like :meth:`stage_object`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_STAGE_OBJECT, (repository, branch, path, object_stage_creation, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(STAGE_OBJECT, (repository, branch, path, object_stage_creation, ), kwargs, ResultKind.HTTP_INFO)
 
     async def stage_object_without_preload_content(
         self,
@@ -1046,7 +1046,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`stage_object`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_STAGE_OBJECT, (repository, branch, path, object_stage_creation, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(STAGE_OBJECT, (repository, branch, path, object_stage_creation, ), kwargs, ResultKind.RAW)
 
     async def upload_object_preflight(
         self,
@@ -1065,7 +1065,7 @@ class InternalApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_UPLOAD_OBJECT_PREFLIGHT, (repository, branch, path, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(UPLOAD_OBJECT_PREFLIGHT, (repository, branch, path, ), kwargs, ResultKind.DATA)
 
     async def upload_object_preflight_with_http_info(
         self,
@@ -1075,7 +1075,7 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`upload_object_preflight`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_UPLOAD_OBJECT_PREFLIGHT, (repository, branch, path, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(UPLOAD_OBJECT_PREFLIGHT, (repository, branch, path, ), kwargs, ResultKind.HTTP_INFO)
 
     async def upload_object_preflight_without_preload_content(
         self,
@@ -1085,4 +1085,4 @@ class InternalApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`upload_object_preflight`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_UPLOAD_OBJECT_PREFLIGHT, (repository, branch, path, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(UPLOAD_OBJECT_PREFLIGHT, (repository, branch, path, ), kwargs, ResultKind.RAW)

@@ -3,20 +3,20 @@
 
 """The asyncio ``MetadataApi``: the operations of :mod:`lakefs_sdk.api.metadata_api`, awaited.
 
-Each method sends the sync module's ``Operation`` (one description per endpoint) through an
-``AsyncApiClient``; arguments, defaults and results are those of the sync ``MetadataApi``.
+Each method sends the operation's ``Operation`` (one descriptor per operation, in
+:mod:`lakefs_sdk._operations`) through an ``AsyncApiClient``; arguments, defaults and
+results are those of the sync ``MetadataApi``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Literal, Optional, Union  # noqa: F401
 
+from lakefs_sdk._request import ResultKind
+from lakefs_sdk._operations.metadata_api import GET_META_RANGE
+from lakefs_sdk._operations.metadata_api import GET_RANGE
 from lakefs_sdk.aio.api_client import AsyncApiClient
 from lakefs_sdk.aio.pagination import iterate_results
-from lakefs_sdk.api.metadata_api import (
-    _GET_META_RANGE,
-    _GET_RANGE,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -56,7 +56,7 @@ class MetadataApi:
         :return: StorageURI
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_GET_META_RANGE, (repository, meta_range, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_META_RANGE, (repository, meta_range, ), kwargs, ResultKind.DATA)
 
     async def get_meta_range_with_http_info(
         self,
@@ -65,7 +65,7 @@ class MetadataApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[StorageURI]:
         """Like :meth:`get_meta_range`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_GET_META_RANGE, (repository, meta_range, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_META_RANGE, (repository, meta_range, ), kwargs, ResultKind.HTTP_INFO)
 
     async def get_meta_range_without_preload_content(
         self,
@@ -74,7 +74,7 @@ class MetadataApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`get_meta_range`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_GET_META_RANGE, (repository, meta_range, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_META_RANGE, (repository, meta_range, ), kwargs, ResultKind.RAW)
 
     async def get_range(
         self,
@@ -91,7 +91,7 @@ class MetadataApi:
         :return: StorageURI
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_GET_RANGE, (repository, range, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_RANGE, (repository, range, ), kwargs, ResultKind.DATA)
 
     async def get_range_with_http_info(
         self,
@@ -100,7 +100,7 @@ class MetadataApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[StorageURI]:
         """Like :meth:`get_range`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_GET_RANGE, (repository, range, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_RANGE, (repository, range, ), kwargs, ResultKind.HTTP_INFO)
 
     async def get_range_without_preload_content(
         self,
@@ -109,4 +109,4 @@ class MetadataApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`get_range`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_GET_RANGE, (repository, range, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_RANGE, (repository, range, ), kwargs, ResultKind.RAW)

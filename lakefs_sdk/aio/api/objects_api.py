@@ -3,28 +3,28 @@
 
 """The asyncio ``ObjectsApi``: the operations of :mod:`lakefs_sdk.api.objects_api`, awaited.
 
-Each method sends the sync module's ``Operation`` (one description per endpoint) through an
-``AsyncApiClient``; arguments, defaults and results are those of the sync ``ObjectsApi``.
+Each method sends the operation's ``Operation`` (one descriptor per operation, in
+:mod:`lakefs_sdk._operations`) through an ``AsyncApiClient``; arguments, defaults and
+results are those of the sync ``ObjectsApi``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Literal, Optional, Union  # noqa: F401
 
+from lakefs_sdk._request import ResultKind
+from lakefs_sdk._operations.objects_api import COPY_OBJECT
+from lakefs_sdk._operations.objects_api import DELETE_OBJECT
+from lakefs_sdk._operations.objects_api import DELETE_OBJECTS
+from lakefs_sdk._operations.objects_api import GET_OBJECT
+from lakefs_sdk._operations.objects_api import GET_UNDERLYING_PROPERTIES
+from lakefs_sdk._operations.objects_api import HEAD_OBJECT
+from lakefs_sdk._operations.objects_api import LIST_OBJECTS
+from lakefs_sdk._operations.objects_api import STAT_OBJECT
+from lakefs_sdk._operations.objects_api import UPDATE_OBJECT_USER_METADATA
+from lakefs_sdk._operations.objects_api import UPLOAD_OBJECT
 from lakefs_sdk.aio.api_client import AsyncApiClient
 from lakefs_sdk.aio.pagination import iterate_results
-from lakefs_sdk.api.objects_api import (
-    _COPY_OBJECT,
-    _DELETE_OBJECT,
-    _DELETE_OBJECTS,
-    _GET_OBJECT,
-    _GET_UNDERLYING_PROPERTIES,
-    _HEAD_OBJECT,
-    _LIST_OBJECTS,
-    _STAT_OBJECT,
-    _UPDATE_OBJECT_USER_METADATA,
-    _UPLOAD_OBJECT,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -75,7 +75,7 @@ class ObjectsApi:
         :return: ObjectStats
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_COPY_OBJECT, (repository, branch, dest_path, object_copy_creation, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(COPY_OBJECT, (repository, branch, dest_path, object_copy_creation, ), kwargs, ResultKind.DATA)
 
     async def copy_object_with_http_info(
         self,
@@ -86,7 +86,7 @@ class ObjectsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[ObjectStats]:
         """Like :meth:`copy_object`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_COPY_OBJECT, (repository, branch, dest_path, object_copy_creation, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(COPY_OBJECT, (repository, branch, dest_path, object_copy_creation, ), kwargs, ResultKind.HTTP_INFO)
 
     async def copy_object_without_preload_content(
         self,
@@ -97,7 +97,7 @@ class ObjectsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`copy_object`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_COPY_OBJECT, (repository, branch, dest_path, object_copy_creation, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(COPY_OBJECT, (repository, branch, dest_path, object_copy_creation, ), kwargs, ResultKind.RAW)
 
     async def delete_object(
         self,
@@ -120,7 +120,7 @@ class ObjectsApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_DELETE_OBJECT, (repository, branch, path, force, no_tombstone, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_OBJECT, (repository, branch, path, force, no_tombstone, ), kwargs, ResultKind.DATA)
 
     async def delete_object_with_http_info(
         self,
@@ -132,7 +132,7 @@ class ObjectsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`delete_object`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_DELETE_OBJECT, (repository, branch, path, force, no_tombstone, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_OBJECT, (repository, branch, path, force, no_tombstone, ), kwargs, ResultKind.HTTP_INFO)
 
     async def delete_object_without_preload_content(
         self,
@@ -144,7 +144,7 @@ class ObjectsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`delete_object`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_DELETE_OBJECT, (repository, branch, path, force, no_tombstone, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_OBJECT, (repository, branch, path, force, no_tombstone, ), kwargs, ResultKind.RAW)
 
     async def delete_objects(
         self,
@@ -167,7 +167,7 @@ class ObjectsApi:
         :return: ObjectErrorList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_DELETE_OBJECTS, (repository, branch, path_list, force, no_tombstone, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_OBJECTS, (repository, branch, path_list, force, no_tombstone, ), kwargs, ResultKind.DATA)
 
     async def delete_objects_with_http_info(
         self,
@@ -179,7 +179,7 @@ class ObjectsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[ObjectErrorList]:
         """Like :meth:`delete_objects`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_DELETE_OBJECTS, (repository, branch, path_list, force, no_tombstone, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_OBJECTS, (repository, branch, path_list, force, no_tombstone, ), kwargs, ResultKind.HTTP_INFO)
 
     async def delete_objects_without_preload_content(
         self,
@@ -191,7 +191,7 @@ class ObjectsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`delete_objects`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_DELETE_OBJECTS, (repository, branch, path_list, force, no_tombstone, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_OBJECTS, (repository, branch, path_list, force, no_tombstone, ), kwargs, ResultKind.RAW)
 
     async def get_object(
         self,
@@ -216,7 +216,7 @@ class ObjectsApi:
         :return: bytes
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_GET_OBJECT, (repository, ref, path, range, if_none_match, presign, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_OBJECT, (repository, ref, path, range, if_none_match, presign, ), kwargs, ResultKind.DATA)
 
     async def get_object_with_http_info(
         self,
@@ -229,7 +229,7 @@ class ObjectsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[bytes]:
         """Like :meth:`get_object`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_GET_OBJECT, (repository, ref, path, range, if_none_match, presign, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_OBJECT, (repository, ref, path, range, if_none_match, presign, ), kwargs, ResultKind.HTTP_INFO)
 
     async def get_object_without_preload_content(
         self,
@@ -242,7 +242,7 @@ class ObjectsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`get_object`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_GET_OBJECT, (repository, ref, path, range, if_none_match, presign, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_OBJECT, (repository, ref, path, range, if_none_match, presign, ), kwargs, ResultKind.RAW)
 
     async def get_underlying_properties(
         self,
@@ -261,7 +261,7 @@ class ObjectsApi:
         :return: UnderlyingObjectProperties
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_GET_UNDERLYING_PROPERTIES, (repository, ref, path, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_UNDERLYING_PROPERTIES, (repository, ref, path, ), kwargs, ResultKind.DATA)
 
     async def get_underlying_properties_with_http_info(
         self,
@@ -271,7 +271,7 @@ class ObjectsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[UnderlyingObjectProperties]:
         """Like :meth:`get_underlying_properties`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_GET_UNDERLYING_PROPERTIES, (repository, ref, path, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_UNDERLYING_PROPERTIES, (repository, ref, path, ), kwargs, ResultKind.HTTP_INFO)
 
     async def get_underlying_properties_without_preload_content(
         self,
@@ -281,7 +281,7 @@ class ObjectsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`get_underlying_properties`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_GET_UNDERLYING_PROPERTIES, (repository, ref, path, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_UNDERLYING_PROPERTIES, (repository, ref, path, ), kwargs, ResultKind.RAW)
 
     async def head_object(
         self,
@@ -302,7 +302,7 @@ class ObjectsApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_HEAD_OBJECT, (repository, ref, path, range, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(HEAD_OBJECT, (repository, ref, path, range, ), kwargs, ResultKind.DATA)
 
     async def head_object_with_http_info(
         self,
@@ -313,7 +313,7 @@ class ObjectsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`head_object`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_HEAD_OBJECT, (repository, ref, path, range, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(HEAD_OBJECT, (repository, ref, path, range, ), kwargs, ResultKind.HTTP_INFO)
 
     async def head_object_without_preload_content(
         self,
@@ -324,7 +324,7 @@ class ObjectsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`head_object`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_HEAD_OBJECT, (repository, ref, path, range, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(HEAD_OBJECT, (repository, ref, path, range, ), kwargs, ResultKind.RAW)
 
     async def list_objects(
         self,
@@ -353,7 +353,7 @@ class ObjectsApi:
         :return: ObjectStatsList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_LIST_OBJECTS, (repository, ref, user_metadata, presign, after, amount, delimiter, prefix, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_OBJECTS, (repository, ref, user_metadata, presign, after, amount, delimiter, prefix, ), kwargs, ResultKind.DATA)
 
     async def list_objects_with_http_info(
         self,
@@ -368,7 +368,7 @@ class ObjectsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[ObjectStatsList]:
         """Like :meth:`list_objects`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_LIST_OBJECTS, (repository, ref, user_metadata, presign, after, amount, delimiter, prefix, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_OBJECTS, (repository, ref, user_metadata, presign, after, amount, delimiter, prefix, ), kwargs, ResultKind.HTTP_INFO)
 
     async def list_objects_without_preload_content(
         self,
@@ -383,7 +383,7 @@ class ObjectsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`list_objects`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_LIST_OBJECTS, (repository, ref, user_metadata, presign, after, amount, delimiter, prefix, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_OBJECTS, (repository, ref, user_metadata, presign, after, amount, delimiter, prefix, ), kwargs, ResultKind.RAW)
 
     def list_objects_iter(
         self,
@@ -402,17 +402,7 @@ class ObjectsApi:
         Takes the arguments of :meth:`list_objects`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "repository": repository,
-            "ref": ref,
-            "user_metadata": user_metadata,
-            "presign": presign,
-            "after": after,
-            "amount": amount,
-            "delimiter": delimiter,
-            "prefix": prefix,
-        }
-        return iterate_results(self.list_objects, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_OBJECTS, (repository, ref, user_metadata, presign, after, amount, delimiter, prefix, ), kwargs)
 
     async def stat_object(
         self,
@@ -435,7 +425,7 @@ class ObjectsApi:
         :return: ObjectStats
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_STAT_OBJECT, (repository, ref, path, user_metadata, presign, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(STAT_OBJECT, (repository, ref, path, user_metadata, presign, ), kwargs, ResultKind.DATA)
 
     async def stat_object_with_http_info(
         self,
@@ -447,7 +437,7 @@ class ObjectsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[ObjectStats]:
         """Like :meth:`stat_object`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_STAT_OBJECT, (repository, ref, path, user_metadata, presign, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(STAT_OBJECT, (repository, ref, path, user_metadata, presign, ), kwargs, ResultKind.HTTP_INFO)
 
     async def stat_object_without_preload_content(
         self,
@@ -459,7 +449,7 @@ class ObjectsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`stat_object`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_STAT_OBJECT, (repository, ref, path, user_metadata, presign, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(STAT_OBJECT, (repository, ref, path, user_metadata, presign, ), kwargs, ResultKind.RAW)
 
     async def update_object_user_metadata(
         self,
@@ -482,7 +472,7 @@ class ObjectsApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_UPDATE_OBJECT_USER_METADATA, (repository, branch, path, update_object_user_metadata, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(UPDATE_OBJECT_USER_METADATA, (repository, branch, path, update_object_user_metadata, ), kwargs, ResultKind.DATA)
 
     async def update_object_user_metadata_with_http_info(
         self,
@@ -493,7 +483,7 @@ class ObjectsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`update_object_user_metadata`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_UPDATE_OBJECT_USER_METADATA, (repository, branch, path, update_object_user_metadata, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(UPDATE_OBJECT_USER_METADATA, (repository, branch, path, update_object_user_metadata, ), kwargs, ResultKind.HTTP_INFO)
 
     async def update_object_user_metadata_without_preload_content(
         self,
@@ -504,7 +494,7 @@ class ObjectsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`update_object_user_metadata`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_UPDATE_OBJECT_USER_METADATA, (repository, branch, path, update_object_user_metadata, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(UPDATE_OBJECT_USER_METADATA, (repository, branch, path, update_object_user_metadata, ), kwargs, ResultKind.RAW)
 
     async def upload_object(
         self,
@@ -533,7 +523,7 @@ class ObjectsApi:
         :return: ObjectStats
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_UPLOAD_OBJECT, (repository, branch, path, if_none_match, if_match, storage_class, force, content, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(UPLOAD_OBJECT, (repository, branch, path, if_none_match, if_match, storage_class, force, content, ), kwargs, ResultKind.DATA)
 
     async def upload_object_with_http_info(
         self,
@@ -548,7 +538,7 @@ class ObjectsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[ObjectStats]:
         """Like :meth:`upload_object`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_UPLOAD_OBJECT, (repository, branch, path, if_none_match, if_match, storage_class, force, content, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(UPLOAD_OBJECT, (repository, branch, path, if_none_match, if_match, storage_class, force, content, ), kwargs, ResultKind.HTTP_INFO)
 
     async def upload_object_without_preload_content(
         self,
@@ -563,4 +553,4 @@ class ObjectsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`upload_object`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_UPLOAD_OBJECT, (repository, branch, path, if_none_match, if_match, storage_class, force, content, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(UPLOAD_OBJECT, (repository, branch, path, if_none_match, if_match, storage_class, force, content, ), kwargs, ResultKind.RAW)

@@ -3,23 +3,23 @@
 
 """The asyncio ``PullsApi``: the operations of :mod:`lakefs_sdk.api.pulls_api`, awaited.
 
-Each method sends the sync module's ``Operation`` (one description per endpoint) through an
-``AsyncApiClient``; arguments, defaults and results are those of the sync ``PullsApi``.
+Each method sends the operation's ``Operation`` (one descriptor per operation, in
+:mod:`lakefs_sdk._operations`) through an ``AsyncApiClient``; arguments, defaults and
+results are those of the sync ``PullsApi``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Literal, Optional, Union  # noqa: F401
 
+from lakefs_sdk._request import ResultKind
+from lakefs_sdk._operations.pulls_api import CREATE_PULL_REQUEST
+from lakefs_sdk._operations.pulls_api import GET_PULL_REQUEST
+from lakefs_sdk._operations.pulls_api import LIST_PULL_REQUESTS
+from lakefs_sdk._operations.pulls_api import MERGE_PULL_REQUEST
+from lakefs_sdk._operations.pulls_api import UPDATE_PULL_REQUEST
 from lakefs_sdk.aio.api_client import AsyncApiClient
 from lakefs_sdk.aio.pagination import iterate_results
-from lakefs_sdk.api.pulls_api import (
-    _CREATE_PULL_REQUEST,
-    _GET_PULL_REQUEST,
-    _LIST_PULL_REQUESTS,
-    _MERGE_PULL_REQUEST,
-    _UPDATE_PULL_REQUEST,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -65,7 +65,7 @@ class PullsApi:
         :return: PullRequestCreationResponse
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_CREATE_PULL_REQUEST, (repository, pull_request_creation, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_PULL_REQUEST, (repository, pull_request_creation, ), kwargs, ResultKind.DATA)
 
     async def create_pull_request_with_http_info(
         self,
@@ -74,7 +74,7 @@ class PullsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[PullRequestCreationResponse]:
         """Like :meth:`create_pull_request`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_CREATE_PULL_REQUEST, (repository, pull_request_creation, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_PULL_REQUEST, (repository, pull_request_creation, ), kwargs, ResultKind.HTTP_INFO)
 
     async def create_pull_request_without_preload_content(
         self,
@@ -83,7 +83,7 @@ class PullsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`create_pull_request`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_CREATE_PULL_REQUEST, (repository, pull_request_creation, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_PULL_REQUEST, (repository, pull_request_creation, ), kwargs, ResultKind.RAW)
 
     async def get_pull_request(
         self,
@@ -100,7 +100,7 @@ class PullsApi:
         :return: PullRequest
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_GET_PULL_REQUEST, (repository, pull_request, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_PULL_REQUEST, (repository, pull_request, ), kwargs, ResultKind.DATA)
 
     async def get_pull_request_with_http_info(
         self,
@@ -109,7 +109,7 @@ class PullsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[PullRequest]:
         """Like :meth:`get_pull_request`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_GET_PULL_REQUEST, (repository, pull_request, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_PULL_REQUEST, (repository, pull_request, ), kwargs, ResultKind.HTTP_INFO)
 
     async def get_pull_request_without_preload_content(
         self,
@@ -118,7 +118,7 @@ class PullsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`get_pull_request`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_GET_PULL_REQUEST, (repository, pull_request, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_PULL_REQUEST, (repository, pull_request, ), kwargs, ResultKind.RAW)
 
     async def list_pull_requests(
         self,
@@ -141,7 +141,7 @@ class PullsApi:
         :return: PullRequestsList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_LIST_PULL_REQUESTS, (repository, prefix, after, amount, status, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_PULL_REQUESTS, (repository, prefix, after, amount, status, ), kwargs, ResultKind.DATA)
 
     async def list_pull_requests_with_http_info(
         self,
@@ -153,7 +153,7 @@ class PullsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[PullRequestsList]:
         """Like :meth:`list_pull_requests`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_LIST_PULL_REQUESTS, (repository, prefix, after, amount, status, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_PULL_REQUESTS, (repository, prefix, after, amount, status, ), kwargs, ResultKind.HTTP_INFO)
 
     async def list_pull_requests_without_preload_content(
         self,
@@ -165,7 +165,7 @@ class PullsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`list_pull_requests`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_LIST_PULL_REQUESTS, (repository, prefix, after, amount, status, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_PULL_REQUESTS, (repository, prefix, after, amount, status, ), kwargs, ResultKind.RAW)
 
     def list_pull_requests_iter(
         self,
@@ -181,14 +181,7 @@ class PullsApi:
         Takes the arguments of :meth:`list_pull_requests`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "repository": repository,
-            "prefix": prefix,
-            "after": after,
-            "amount": amount,
-            "status": status,
-        }
-        return iterate_results(self.list_pull_requests, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_PULL_REQUESTS, (repository, prefix, after, amount, status, ), kwargs)
 
     async def merge_pull_request(
         self,
@@ -205,7 +198,7 @@ class PullsApi:
         :return: MergeResult
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_MERGE_PULL_REQUEST, (repository, pull_request, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(MERGE_PULL_REQUEST, (repository, pull_request, ), kwargs, ResultKind.DATA)
 
     async def merge_pull_request_with_http_info(
         self,
@@ -214,7 +207,7 @@ class PullsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[MergeResult]:
         """Like :meth:`merge_pull_request`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_MERGE_PULL_REQUEST, (repository, pull_request, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(MERGE_PULL_REQUEST, (repository, pull_request, ), kwargs, ResultKind.HTTP_INFO)
 
     async def merge_pull_request_without_preload_content(
         self,
@@ -223,7 +216,7 @@ class PullsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`merge_pull_request`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_MERGE_PULL_REQUEST, (repository, pull_request, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(MERGE_PULL_REQUEST, (repository, pull_request, ), kwargs, ResultKind.RAW)
 
     async def update_pull_request(
         self,
@@ -244,7 +237,7 @@ class PullsApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_UPDATE_PULL_REQUEST, (repository, pull_request, pull_request_basic, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(UPDATE_PULL_REQUEST, (repository, pull_request, pull_request_basic, ), kwargs, ResultKind.DATA)
 
     async def update_pull_request_with_http_info(
         self,
@@ -254,7 +247,7 @@ class PullsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`update_pull_request`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_UPDATE_PULL_REQUEST, (repository, pull_request, pull_request_basic, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(UPDATE_PULL_REQUEST, (repository, pull_request, pull_request_basic, ), kwargs, ResultKind.HTTP_INFO)
 
     async def update_pull_request_without_preload_content(
         self,
@@ -264,4 +257,4 @@ class PullsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`update_pull_request`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_UPDATE_PULL_REQUEST, (repository, pull_request, pull_request_basic, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(UPDATE_PULL_REQUEST, (repository, pull_request, pull_request_basic, ), kwargs, ResultKind.RAW)

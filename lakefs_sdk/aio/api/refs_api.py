@@ -3,22 +3,22 @@
 
 """The asyncio ``RefsApi``: the operations of :mod:`lakefs_sdk.api.refs_api`, awaited.
 
-Each method sends the sync module's ``Operation`` (one description per endpoint) through an
-``AsyncApiClient``; arguments, defaults and results are those of the sync ``RefsApi``.
+Each method sends the operation's ``Operation`` (one descriptor per operation, in
+:mod:`lakefs_sdk._operations`) through an ``AsyncApiClient``; arguments, defaults and
+results are those of the sync ``RefsApi``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Literal, Optional, Union  # noqa: F401
 
+from lakefs_sdk._request import ResultKind
+from lakefs_sdk._operations.refs_api import DIFF_REFS
+from lakefs_sdk._operations.refs_api import FIND_MERGE_BASE
+from lakefs_sdk._operations.refs_api import LOG_COMMITS
+from lakefs_sdk._operations.refs_api import MERGE_INTO_BRANCH
 from lakefs_sdk.aio.api_client import AsyncApiClient
 from lakefs_sdk.aio.pagination import iterate_results
-from lakefs_sdk.api.refs_api import (
-    _DIFF_REFS,
-    _FIND_MERGE_BASE,
-    _LOG_COMMITS,
-    _MERGE_INTO_BRANCH,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -78,7 +78,7 @@ class RefsApi:
         :return: DiffList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_DIFF_REFS, (repository, left_ref, right_ref, after, amount, prefix, delimiter, type, include_right_stats, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DIFF_REFS, (repository, left_ref, right_ref, after, amount, prefix, delimiter, type, include_right_stats, ), kwargs, ResultKind.DATA)
 
     async def diff_refs_with_http_info(
         self,
@@ -94,7 +94,7 @@ class RefsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[DiffList]:
         """Like :meth:`diff_refs`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_DIFF_REFS, (repository, left_ref, right_ref, after, amount, prefix, delimiter, type, include_right_stats, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DIFF_REFS, (repository, left_ref, right_ref, after, amount, prefix, delimiter, type, include_right_stats, ), kwargs, ResultKind.HTTP_INFO)
 
     async def diff_refs_without_preload_content(
         self,
@@ -110,7 +110,7 @@ class RefsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`diff_refs`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_DIFF_REFS, (repository, left_ref, right_ref, after, amount, prefix, delimiter, type, include_right_stats, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DIFF_REFS, (repository, left_ref, right_ref, after, amount, prefix, delimiter, type, include_right_stats, ), kwargs, ResultKind.RAW)
 
     def diff_refs_iter(
         self,
@@ -130,18 +130,7 @@ class RefsApi:
         Takes the arguments of :meth:`diff_refs`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "repository": repository,
-            "left_ref": left_ref,
-            "right_ref": right_ref,
-            "after": after,
-            "amount": amount,
-            "prefix": prefix,
-            "delimiter": delimiter,
-            "type": type,
-            "include_right_stats": include_right_stats,
-        }
-        return iterate_results(self.diff_refs, arguments, kwargs)
+        return iterate_results(self.api_client, DIFF_REFS, (repository, left_ref, right_ref, after, amount, prefix, delimiter, type, include_right_stats, ), kwargs)
 
     async def find_merge_base(
         self,
@@ -160,7 +149,7 @@ class RefsApi:
         :return: FindMergeBaseResult
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_FIND_MERGE_BASE, (repository, source_ref, destination_branch, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(FIND_MERGE_BASE, (repository, source_ref, destination_branch, ), kwargs, ResultKind.DATA)
 
     async def find_merge_base_with_http_info(
         self,
@@ -170,7 +159,7 @@ class RefsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[FindMergeBaseResult]:
         """Like :meth:`find_merge_base`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_FIND_MERGE_BASE, (repository, source_ref, destination_branch, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(FIND_MERGE_BASE, (repository, source_ref, destination_branch, ), kwargs, ResultKind.HTTP_INFO)
 
     async def find_merge_base_without_preload_content(
         self,
@@ -180,7 +169,7 @@ class RefsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`find_merge_base`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_FIND_MERGE_BASE, (repository, source_ref, destination_branch, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(FIND_MERGE_BASE, (repository, source_ref, destination_branch, ), kwargs, ResultKind.RAW)
 
     async def log_commits(
         self,
@@ -213,7 +202,7 @@ class RefsApi:
         :return: CommitList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_LOG_COMMITS, (repository, ref, after, amount, objects, prefixes, limit, first_parent, since, stop_at, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LOG_COMMITS, (repository, ref, after, amount, objects, prefixes, limit, first_parent, since, stop_at, ), kwargs, ResultKind.DATA)
 
     async def log_commits_with_http_info(
         self,
@@ -230,7 +219,7 @@ class RefsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[CommitList]:
         """Like :meth:`log_commits`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_LOG_COMMITS, (repository, ref, after, amount, objects, prefixes, limit, first_parent, since, stop_at, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LOG_COMMITS, (repository, ref, after, amount, objects, prefixes, limit, first_parent, since, stop_at, ), kwargs, ResultKind.HTTP_INFO)
 
     async def log_commits_without_preload_content(
         self,
@@ -247,7 +236,7 @@ class RefsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`log_commits`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_LOG_COMMITS, (repository, ref, after, amount, objects, prefixes, limit, first_parent, since, stop_at, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LOG_COMMITS, (repository, ref, after, amount, objects, prefixes, limit, first_parent, since, stop_at, ), kwargs, ResultKind.RAW)
 
     def log_commits_iter(
         self,
@@ -268,19 +257,7 @@ class RefsApi:
         Takes the arguments of :meth:`log_commits`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "repository": repository,
-            "ref": ref,
-            "after": after,
-            "amount": amount,
-            "objects": objects,
-            "prefixes": prefixes,
-            "limit": limit,
-            "first_parent": first_parent,
-            "since": since,
-            "stop_at": stop_at,
-        }
-        return iterate_results(self.log_commits, arguments, kwargs)
+        return iterate_results(self.api_client, LOG_COMMITS, (repository, ref, after, amount, objects, prefixes, limit, first_parent, since, stop_at, ), kwargs)
 
     async def merge_into_branch(
         self,
@@ -301,7 +278,7 @@ class RefsApi:
         :return: MergeResult
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_MERGE_INTO_BRANCH, (repository, source_ref, destination_branch, merge, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(MERGE_INTO_BRANCH, (repository, source_ref, destination_branch, merge, ), kwargs, ResultKind.DATA)
 
     async def merge_into_branch_with_http_info(
         self,
@@ -312,7 +289,7 @@ class RefsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[MergeResult]:
         """Like :meth:`merge_into_branch`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_MERGE_INTO_BRANCH, (repository, source_ref, destination_branch, merge, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(MERGE_INTO_BRANCH, (repository, source_ref, destination_branch, merge, ), kwargs, ResultKind.HTTP_INFO)
 
     async def merge_into_branch_without_preload_content(
         self,
@@ -323,4 +300,4 @@ class RefsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`merge_into_branch`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_MERGE_INTO_BRANCH, (repository, source_ref, destination_branch, merge, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(MERGE_INTO_BRANCH, (repository, source_ref, destination_branch, merge, ), kwargs, ResultKind.RAW)

@@ -3,32 +3,32 @@
 
 """The asyncio ``RepositoriesApi``: the operations of :mod:`lakefs_sdk.api.repositories_api`, awaited.
 
-Each method sends the sync module's ``Operation`` (one description per endpoint) through an
-``AsyncApiClient``; arguments, defaults and results are those of the sync ``RepositoriesApi``.
+Each method sends the operation's ``Operation`` (one descriptor per operation, in
+:mod:`lakefs_sdk._operations`) through an ``AsyncApiClient``; arguments, defaults and
+results are those of the sync ``RepositoriesApi``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Literal, Optional, Union  # noqa: F401
 
+from lakefs_sdk._request import ResultKind
+from lakefs_sdk._operations.repositories_api import CREATE_REPOSITORY
+from lakefs_sdk._operations.repositories_api import DELETE_GC_RULES
+from lakefs_sdk._operations.repositories_api import DELETE_REPOSITORY
+from lakefs_sdk._operations.repositories_api import DUMP_STATUS
+from lakefs_sdk._operations.repositories_api import DUMP_SUBMIT
+from lakefs_sdk._operations.repositories_api import GET_BRANCH_PROTECTION_RULES
+from lakefs_sdk._operations.repositories_api import GET_GC_RULES
+from lakefs_sdk._operations.repositories_api import GET_REPOSITORY
+from lakefs_sdk._operations.repositories_api import GET_REPOSITORY_METADATA
+from lakefs_sdk._operations.repositories_api import LIST_REPOSITORIES
+from lakefs_sdk._operations.repositories_api import RESTORE_STATUS
+from lakefs_sdk._operations.repositories_api import RESTORE_SUBMIT
+from lakefs_sdk._operations.repositories_api import SET_BRANCH_PROTECTION_RULES
+from lakefs_sdk._operations.repositories_api import SET_GC_RULES
 from lakefs_sdk.aio.api_client import AsyncApiClient
 from lakefs_sdk.aio.pagination import iterate_results
-from lakefs_sdk.api.repositories_api import (
-    _CREATE_REPOSITORY,
-    _DELETE_GC_RULES,
-    _DELETE_REPOSITORY,
-    _DUMP_STATUS,
-    _DUMP_SUBMIT,
-    _GET_BRANCH_PROTECTION_RULES,
-    _GET_GC_RULES,
-    _GET_REPOSITORY,
-    _GET_REPOSITORY_METADATA,
-    _LIST_REPOSITORIES,
-    _RESTORE_STATUS,
-    _RESTORE_SUBMIT,
-    _SET_BRANCH_PROTECTION_RULES,
-    _SET_GC_RULES,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -77,7 +77,7 @@ class RepositoriesApi:
         :return: Repository
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_CREATE_REPOSITORY, (repository_creation, bare, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_REPOSITORY, (repository_creation, bare, ), kwargs, ResultKind.DATA)
 
     async def create_repository_with_http_info(
         self,
@@ -86,7 +86,7 @@ class RepositoriesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[Repository]:
         """Like :meth:`create_repository`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_CREATE_REPOSITORY, (repository_creation, bare, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_REPOSITORY, (repository_creation, bare, ), kwargs, ResultKind.HTTP_INFO)
 
     async def create_repository_without_preload_content(
         self,
@@ -95,7 +95,7 @@ class RepositoriesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`create_repository`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_CREATE_REPOSITORY, (repository_creation, bare, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_REPOSITORY, (repository_creation, bare, ), kwargs, ResultKind.RAW)
 
     async def delete_gc_rules(
         self,
@@ -110,7 +110,7 @@ class RepositoriesApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_DELETE_GC_RULES, (repository, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_GC_RULES, (repository, ), kwargs, ResultKind.DATA)
 
     async def delete_gc_rules_with_http_info(
         self,
@@ -118,7 +118,7 @@ class RepositoriesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`delete_gc_rules`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_DELETE_GC_RULES, (repository, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_GC_RULES, (repository, ), kwargs, ResultKind.HTTP_INFO)
 
     async def delete_gc_rules_without_preload_content(
         self,
@@ -126,7 +126,7 @@ class RepositoriesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`delete_gc_rules`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_DELETE_GC_RULES, (repository, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_GC_RULES, (repository, ), kwargs, ResultKind.RAW)
 
     async def delete_repository(
         self,
@@ -143,7 +143,7 @@ class RepositoriesApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_DELETE_REPOSITORY, (repository, force, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_REPOSITORY, (repository, force, ), kwargs, ResultKind.DATA)
 
     async def delete_repository_with_http_info(
         self,
@@ -152,7 +152,7 @@ class RepositoriesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`delete_repository`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_DELETE_REPOSITORY, (repository, force, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_REPOSITORY, (repository, force, ), kwargs, ResultKind.HTTP_INFO)
 
     async def delete_repository_without_preload_content(
         self,
@@ -161,7 +161,7 @@ class RepositoriesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`delete_repository`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_DELETE_REPOSITORY, (repository, force, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_REPOSITORY, (repository, force, ), kwargs, ResultKind.RAW)
 
     async def dump_status(
         self,
@@ -178,7 +178,7 @@ class RepositoriesApi:
         :return: RepositoryDumpStatus
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_DUMP_STATUS, (repository, task_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DUMP_STATUS, (repository, task_id, ), kwargs, ResultKind.DATA)
 
     async def dump_status_with_http_info(
         self,
@@ -187,7 +187,7 @@ class RepositoriesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[RepositoryDumpStatus]:
         """Like :meth:`dump_status`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_DUMP_STATUS, (repository, task_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DUMP_STATUS, (repository, task_id, ), kwargs, ResultKind.HTTP_INFO)
 
     async def dump_status_without_preload_content(
         self,
@@ -196,7 +196,7 @@ class RepositoriesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`dump_status`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_DUMP_STATUS, (repository, task_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DUMP_STATUS, (repository, task_id, ), kwargs, ResultKind.RAW)
 
     async def dump_submit(
         self,
@@ -211,7 +211,7 @@ class RepositoriesApi:
         :return: TaskInfo
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_DUMP_SUBMIT, (repository, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DUMP_SUBMIT, (repository, ), kwargs, ResultKind.DATA)
 
     async def dump_submit_with_http_info(
         self,
@@ -219,7 +219,7 @@ class RepositoriesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[TaskInfo]:
         """Like :meth:`dump_submit`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_DUMP_SUBMIT, (repository, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DUMP_SUBMIT, (repository, ), kwargs, ResultKind.HTTP_INFO)
 
     async def dump_submit_without_preload_content(
         self,
@@ -227,7 +227,7 @@ class RepositoriesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`dump_submit`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_DUMP_SUBMIT, (repository, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DUMP_SUBMIT, (repository, ), kwargs, ResultKind.RAW)
 
     async def get_branch_protection_rules(
         self,
@@ -242,7 +242,7 @@ class RepositoriesApi:
         :return: List[BranchProtectionRule]
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_GET_BRANCH_PROTECTION_RULES, (repository, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_BRANCH_PROTECTION_RULES, (repository, ), kwargs, ResultKind.DATA)
 
     async def get_branch_protection_rules_with_http_info(
         self,
@@ -250,7 +250,7 @@ class RepositoriesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[List[BranchProtectionRule]]:
         """Like :meth:`get_branch_protection_rules`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_GET_BRANCH_PROTECTION_RULES, (repository, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_BRANCH_PROTECTION_RULES, (repository, ), kwargs, ResultKind.HTTP_INFO)
 
     async def get_branch_protection_rules_without_preload_content(
         self,
@@ -258,7 +258,7 @@ class RepositoriesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`get_branch_protection_rules`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_GET_BRANCH_PROTECTION_RULES, (repository, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_BRANCH_PROTECTION_RULES, (repository, ), kwargs, ResultKind.RAW)
 
     async def get_gc_rules(
         self,
@@ -273,7 +273,7 @@ class RepositoriesApi:
         :return: GarbageCollectionRules
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_GET_GC_RULES, (repository, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_GC_RULES, (repository, ), kwargs, ResultKind.DATA)
 
     async def get_gc_rules_with_http_info(
         self,
@@ -281,7 +281,7 @@ class RepositoriesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[GarbageCollectionRules]:
         """Like :meth:`get_gc_rules`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_GET_GC_RULES, (repository, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_GC_RULES, (repository, ), kwargs, ResultKind.HTTP_INFO)
 
     async def get_gc_rules_without_preload_content(
         self,
@@ -289,7 +289,7 @@ class RepositoriesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`get_gc_rules`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_GET_GC_RULES, (repository, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_GC_RULES, (repository, ), kwargs, ResultKind.RAW)
 
     async def get_repository(
         self,
@@ -304,7 +304,7 @@ class RepositoriesApi:
         :return: Repository
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_GET_REPOSITORY, (repository, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_REPOSITORY, (repository, ), kwargs, ResultKind.DATA)
 
     async def get_repository_with_http_info(
         self,
@@ -312,7 +312,7 @@ class RepositoriesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[Repository]:
         """Like :meth:`get_repository`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_GET_REPOSITORY, (repository, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_REPOSITORY, (repository, ), kwargs, ResultKind.HTTP_INFO)
 
     async def get_repository_without_preload_content(
         self,
@@ -320,7 +320,7 @@ class RepositoriesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`get_repository`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_GET_REPOSITORY, (repository, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_REPOSITORY, (repository, ), kwargs, ResultKind.RAW)
 
     async def get_repository_metadata(
         self,
@@ -335,7 +335,7 @@ class RepositoriesApi:
         :return: Dict[str, str]
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_GET_REPOSITORY_METADATA, (repository, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_REPOSITORY_METADATA, (repository, ), kwargs, ResultKind.DATA)
 
     async def get_repository_metadata_with_http_info(
         self,
@@ -343,7 +343,7 @@ class RepositoriesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[Dict[str, str]]:
         """Like :meth:`get_repository_metadata`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_GET_REPOSITORY_METADATA, (repository, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_REPOSITORY_METADATA, (repository, ), kwargs, ResultKind.HTTP_INFO)
 
     async def get_repository_metadata_without_preload_content(
         self,
@@ -351,7 +351,7 @@ class RepositoriesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`get_repository_metadata`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_GET_REPOSITORY_METADATA, (repository, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_REPOSITORY_METADATA, (repository, ), kwargs, ResultKind.RAW)
 
     async def list_repositories(
         self,
@@ -372,7 +372,7 @@ class RepositoriesApi:
         :return: RepositoryList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_LIST_REPOSITORIES, (prefix, after, amount, search, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_REPOSITORIES, (prefix, after, amount, search, ), kwargs, ResultKind.DATA)
 
     async def list_repositories_with_http_info(
         self,
@@ -383,7 +383,7 @@ class RepositoriesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[RepositoryList]:
         """Like :meth:`list_repositories`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_LIST_REPOSITORIES, (prefix, after, amount, search, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_REPOSITORIES, (prefix, after, amount, search, ), kwargs, ResultKind.HTTP_INFO)
 
     async def list_repositories_without_preload_content(
         self,
@@ -394,7 +394,7 @@ class RepositoriesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`list_repositories`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_LIST_REPOSITORIES, (prefix, after, amount, search, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_REPOSITORIES, (prefix, after, amount, search, ), kwargs, ResultKind.RAW)
 
     def list_repositories_iter(
         self,
@@ -409,13 +409,7 @@ class RepositoriesApi:
         Takes the arguments of :meth:`list_repositories`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "prefix": prefix,
-            "after": after,
-            "amount": amount,
-            "search": search,
-        }
-        return iterate_results(self.list_repositories, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_REPOSITORIES, (prefix, after, amount, search, ), kwargs)
 
     async def restore_status(
         self,
@@ -432,7 +426,7 @@ class RepositoriesApi:
         :return: RepositoryRestoreStatus
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_RESTORE_STATUS, (repository, task_id, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(RESTORE_STATUS, (repository, task_id, ), kwargs, ResultKind.DATA)
 
     async def restore_status_with_http_info(
         self,
@@ -441,7 +435,7 @@ class RepositoriesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[RepositoryRestoreStatus]:
         """Like :meth:`restore_status`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_RESTORE_STATUS, (repository, task_id, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(RESTORE_STATUS, (repository, task_id, ), kwargs, ResultKind.HTTP_INFO)
 
     async def restore_status_without_preload_content(
         self,
@@ -450,7 +444,7 @@ class RepositoriesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`restore_status`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_RESTORE_STATUS, (repository, task_id, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(RESTORE_STATUS, (repository, task_id, ), kwargs, ResultKind.RAW)
 
     async def restore_submit(
         self,
@@ -467,7 +461,7 @@ class RepositoriesApi:
         :return: TaskInfo
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_RESTORE_SUBMIT, (repository, refs_restore, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(RESTORE_SUBMIT, (repository, refs_restore, ), kwargs, ResultKind.DATA)
 
     async def restore_submit_with_http_info(
         self,
@@ -476,7 +470,7 @@ class RepositoriesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[TaskInfo]:
         """Like :meth:`restore_submit`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_RESTORE_SUBMIT, (repository, refs_restore, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(RESTORE_SUBMIT, (repository, refs_restore, ), kwargs, ResultKind.HTTP_INFO)
 
     async def restore_submit_without_preload_content(
         self,
@@ -485,7 +479,7 @@ class RepositoriesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`restore_submit`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_RESTORE_SUBMIT, (repository, refs_restore, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(RESTORE_SUBMIT, (repository, refs_restore, ), kwargs, ResultKind.RAW)
 
     async def set_branch_protection_rules(
         self,
@@ -504,7 +498,7 @@ class RepositoriesApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_SET_BRANCH_PROTECTION_RULES, (repository, branch_protection_rule, if_match, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(SET_BRANCH_PROTECTION_RULES, (repository, branch_protection_rule, if_match, ), kwargs, ResultKind.DATA)
 
     async def set_branch_protection_rules_with_http_info(
         self,
@@ -514,7 +508,7 @@ class RepositoriesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`set_branch_protection_rules`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_SET_BRANCH_PROTECTION_RULES, (repository, branch_protection_rule, if_match, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(SET_BRANCH_PROTECTION_RULES, (repository, branch_protection_rule, if_match, ), kwargs, ResultKind.HTTP_INFO)
 
     async def set_branch_protection_rules_without_preload_content(
         self,
@@ -524,7 +518,7 @@ class RepositoriesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`set_branch_protection_rules`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_SET_BRANCH_PROTECTION_RULES, (repository, branch_protection_rule, if_match, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(SET_BRANCH_PROTECTION_RULES, (repository, branch_protection_rule, if_match, ), kwargs, ResultKind.RAW)
 
     async def set_gc_rules(
         self,
@@ -541,7 +535,7 @@ class RepositoriesApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_SET_GC_RULES, (repository, garbage_collection_rules, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(SET_GC_RULES, (repository, garbage_collection_rules, ), kwargs, ResultKind.DATA)
 
     async def set_gc_rules_with_http_info(
         self,
@@ -550,7 +544,7 @@ class RepositoriesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`set_gc_rules`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_SET_GC_RULES, (repository, garbage_collection_rules, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(SET_GC_RULES, (repository, garbage_collection_rules, ), kwargs, ResultKind.HTTP_INFO)
 
     async def set_gc_rules_without_preload_content(
         self,
@@ -559,4 +553,4 @@ class RepositoriesApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`set_gc_rules`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_SET_GC_RULES, (repository, garbage_collection_rules, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(SET_GC_RULES, (repository, garbage_collection_rules, ), kwargs, ResultKind.RAW)

@@ -3,20 +3,20 @@
 
 """The asyncio ``StagingApi``: the operations of :mod:`lakefs_sdk.api.staging_api`, awaited.
 
-Each method sends the sync module's ``Operation`` (one description per endpoint) through an
-``AsyncApiClient``; arguments, defaults and results are those of the sync ``StagingApi``.
+Each method sends the operation's ``Operation`` (one descriptor per operation, in
+:mod:`lakefs_sdk._operations`) through an ``AsyncApiClient``; arguments, defaults and
+results are those of the sync ``StagingApi``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Literal, Optional, Union  # noqa: F401
 
+from lakefs_sdk._request import ResultKind
+from lakefs_sdk._operations.staging_api import GET_PHYSICAL_ADDRESS
+from lakefs_sdk._operations.staging_api import LINK_PHYSICAL_ADDRESS
 from lakefs_sdk.aio.api_client import AsyncApiClient
 from lakefs_sdk.aio.pagination import iterate_results
-from lakefs_sdk.api.staging_api import (
-    _GET_PHYSICAL_ADDRESS,
-    _LINK_PHYSICAL_ADDRESS,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -63,7 +63,7 @@ class StagingApi:
         :return: StagingLocation
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_GET_PHYSICAL_ADDRESS, (repository, branch, path, presign, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_PHYSICAL_ADDRESS, (repository, branch, path, presign, ), kwargs, ResultKind.DATA)
 
     async def get_physical_address_with_http_info(
         self,
@@ -74,7 +74,7 @@ class StagingApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[StagingLocation]:
         """Like :meth:`get_physical_address`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_GET_PHYSICAL_ADDRESS, (repository, branch, path, presign, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_PHYSICAL_ADDRESS, (repository, branch, path, presign, ), kwargs, ResultKind.HTTP_INFO)
 
     async def get_physical_address_without_preload_content(
         self,
@@ -85,7 +85,7 @@ class StagingApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`get_physical_address`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_GET_PHYSICAL_ADDRESS, (repository, branch, path, presign, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_PHYSICAL_ADDRESS, (repository, branch, path, presign, ), kwargs, ResultKind.RAW)
 
     async def link_physical_address(
         self,
@@ -112,7 +112,7 @@ class StagingApi:
         :return: ObjectStats
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_LINK_PHYSICAL_ADDRESS, (repository, branch, path, staging_metadata, if_none_match, if_match, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LINK_PHYSICAL_ADDRESS, (repository, branch, path, staging_metadata, if_none_match, if_match, ), kwargs, ResultKind.DATA)
 
     async def link_physical_address_with_http_info(
         self,
@@ -125,7 +125,7 @@ class StagingApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[ObjectStats]:
         """Like :meth:`link_physical_address`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_LINK_PHYSICAL_ADDRESS, (repository, branch, path, staging_metadata, if_none_match, if_match, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LINK_PHYSICAL_ADDRESS, (repository, branch, path, staging_metadata, if_none_match, if_match, ), kwargs, ResultKind.HTTP_INFO)
 
     async def link_physical_address_without_preload_content(
         self,
@@ -138,4 +138,4 @@ class StagingApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`link_physical_address`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_LINK_PHYSICAL_ADDRESS, (repository, branch, path, staging_metadata, if_none_match, if_match, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LINK_PHYSICAL_ADDRESS, (repository, branch, path, staging_metadata, if_none_match, if_match, ), kwargs, ResultKind.RAW)

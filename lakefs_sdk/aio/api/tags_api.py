@@ -3,22 +3,22 @@
 
 """The asyncio ``TagsApi``: the operations of :mod:`lakefs_sdk.api.tags_api`, awaited.
 
-Each method sends the sync module's ``Operation`` (one description per endpoint) through an
-``AsyncApiClient``; arguments, defaults and results are those of the sync ``TagsApi``.
+Each method sends the operation's ``Operation`` (one descriptor per operation, in
+:mod:`lakefs_sdk._operations`) through an ``AsyncApiClient``; arguments, defaults and
+results are those of the sync ``TagsApi``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Literal, Optional, Union  # noqa: F401
 
+from lakefs_sdk._request import ResultKind
+from lakefs_sdk._operations.tags_api import CREATE_TAG
+from lakefs_sdk._operations.tags_api import DELETE_TAG
+from lakefs_sdk._operations.tags_api import GET_TAG
+from lakefs_sdk._operations.tags_api import LIST_TAGS
 from lakefs_sdk.aio.api_client import AsyncApiClient
 from lakefs_sdk.aio.pagination import iterate_results
-from lakefs_sdk.api.tags_api import (
-    _CREATE_TAG,
-    _DELETE_TAG,
-    _GET_TAG,
-    _LIST_TAGS,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -61,7 +61,7 @@ class TagsApi:
         :return: Ref
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_CREATE_TAG, (repository, tag_creation, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_TAG, (repository, tag_creation, ), kwargs, ResultKind.DATA)
 
     async def create_tag_with_http_info(
         self,
@@ -70,7 +70,7 @@ class TagsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[Ref]:
         """Like :meth:`create_tag`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_CREATE_TAG, (repository, tag_creation, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_TAG, (repository, tag_creation, ), kwargs, ResultKind.HTTP_INFO)
 
     async def create_tag_without_preload_content(
         self,
@@ -79,7 +79,7 @@ class TagsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`create_tag`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_CREATE_TAG, (repository, tag_creation, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(CREATE_TAG, (repository, tag_creation, ), kwargs, ResultKind.RAW)
 
     async def delete_tag(
         self,
@@ -98,7 +98,7 @@ class TagsApi:
         :return: None
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_DELETE_TAG, (repository, tag, force, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_TAG, (repository, tag, force, ), kwargs, ResultKind.DATA)
 
     async def delete_tag_with_http_info(
         self,
@@ -108,7 +108,7 @@ class TagsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[None]:
         """Like :meth:`delete_tag`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_DELETE_TAG, (repository, tag, force, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_TAG, (repository, tag, force, ), kwargs, ResultKind.HTTP_INFO)
 
     async def delete_tag_without_preload_content(
         self,
@@ -118,7 +118,7 @@ class TagsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`delete_tag`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_DELETE_TAG, (repository, tag, force, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(DELETE_TAG, (repository, tag, force, ), kwargs, ResultKind.RAW)
 
     async def get_tag(
         self,
@@ -135,7 +135,7 @@ class TagsApi:
         :return: Ref
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_GET_TAG, (repository, tag, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_TAG, (repository, tag, ), kwargs, ResultKind.DATA)
 
     async def get_tag_with_http_info(
         self,
@@ -144,7 +144,7 @@ class TagsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[Ref]:
         """Like :meth:`get_tag`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_GET_TAG, (repository, tag, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_TAG, (repository, tag, ), kwargs, ResultKind.HTTP_INFO)
 
     async def get_tag_without_preload_content(
         self,
@@ -153,7 +153,7 @@ class TagsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`get_tag`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_GET_TAG, (repository, tag, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(GET_TAG, (repository, tag, ), kwargs, ResultKind.RAW)
 
     async def list_tags(
         self,
@@ -174,7 +174,7 @@ class TagsApi:
         :return: RefList
         :raises ApiException: for an error response (a subclass per status, see :mod:`lakefs_sdk.exceptions`).
         """
-        return await self.api_client.invoke(_LIST_TAGS, (repository, prefix, after, amount, ), kwargs, "data")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_TAGS, (repository, prefix, after, amount, ), kwargs, ResultKind.DATA)
 
     async def list_tags_with_http_info(
         self,
@@ -185,7 +185,7 @@ class TagsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> ApiResponse[RefList]:
         """Like :meth:`list_tags`, but return an :class:`ApiResponse` with status code and headers."""
-        return await self.api_client.invoke(_LIST_TAGS, (repository, prefix, after, amount, ), kwargs, "http_info")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_TAGS, (repository, prefix, after, amount, ), kwargs, ResultKind.HTTP_INFO)
 
     async def list_tags_without_preload_content(
         self,
@@ -196,7 +196,7 @@ class TagsApi:
         **kwargs: Unpack[AsyncRequestOptions],
     ) -> AsyncRESTResponse:
         """Like :meth:`list_tags`, but return the response unread, for streaming its body."""
-        return await self.api_client.invoke(_LIST_TAGS, (repository, prefix, after, amount, ), kwargs, "raw")  # type: ignore[no-any-return]
+        return await self.api_client.invoke(LIST_TAGS, (repository, prefix, after, amount, ), kwargs, ResultKind.RAW)
 
     def list_tags_iter(
         self,
@@ -211,10 +211,4 @@ class TagsApi:
         Takes the arguments of :meth:`list_tags`: ``after`` is where to start (default: the
         beginning) and ``amount`` the page size. Pages are requested lazily, as you iterate.
         """
-        arguments = {
-            "repository": repository,
-            "prefix": prefix,
-            "after": after,
-            "amount": amount,
-        }
-        return iterate_results(self.list_tags, arguments, kwargs)
+        return iterate_results(self.api_client, LIST_TAGS, (repository, prefix, after, amount, ), kwargs)
