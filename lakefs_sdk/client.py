@@ -8,7 +8,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Optional, Type
 
-from lakefs_sdk._endpoint import normalize_endpoint
+from lakefs_sdk._client_config import client_configuration
 from lakefs_sdk.api_client import ApiClient
 from lakefs_sdk.configuration import Configuration
 from lakefs_sdk.api.actions_api import ActionsApi
@@ -35,7 +35,8 @@ class LakeFSClient:
     """Entry point holding every API of the lakeFS server, e.g. ``client.branches_api.create_branch(...)``.
 
     A host given without a scheme or without the ``/api/v1`` base path is completed, so
-    ``Configuration(host="localhost:8000")`` talks to ``http://localhost:8000/api/v1``.
+    ``Configuration(host="localhost:8000")`` talks to ``http://localhost:8000/api/v1``;
+    the caller's configuration is left as it was.
     """
 
     def __init__(
@@ -46,10 +47,8 @@ class LakeFSClient:
         cookie: Optional[str] = None,
         pool_threads: int = 1,
     ) -> None:
-        if configuration is not None and configuration.host:
-            configuration.host = normalize_endpoint(configuration.host)
         self._api = ApiClient(
-            configuration=configuration,
+            configuration=client_configuration(configuration),
             header_name=header_name,
             header_value=header_value,
             cookie=cookie,

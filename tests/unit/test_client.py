@@ -81,10 +81,6 @@ def test_the_view_copies_pickles_and_hides_secrets() -> None:
     assert "hunter2" not in repr(view) and "http://lakefs:8000/api/v1" in repr(view)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lakefs_sdk/client.py is generated: templates/client.mustache must call _client_config.client_configuration",
-)
 def test_lakefs_client_leaves_the_callers_configuration_unchanged(server: LoopbackServer) -> None:
     config = Configuration(host=bare(server.url), max_retries=0)
     with lakefs_sdk.LakeFSClient(config) as client:

@@ -204,18 +204,18 @@ class FakeResponse:
 
 def test_a_web_page_answering_a_write_is_no_success() -> None:
     from lakefs_sdk._errors import unlisted_success
-    from lakefs_sdk.api.branches_api import _CREATE_BRANCH  # 201 in the spec; lakeFS's UI answers 200
+    from lakefs_sdk._operations.branches_api import CREATE_BRANCH  # 201 in the spec; lakeFS's UI answers 200
 
     values = ("repo", BranchCreation(name="dev", source="main"))
-    error = unlisted_success(_CREATE_BRANCH, values, FakeResponse(200, LAKEFS_UI, "text/html; charset=utf-8"))
+    error = unlisted_success(CREATE_BRANCH, values, FakeResponse(200, LAKEFS_UI, "text/html; charset=utf-8"))
     assert isinstance(error, lakefs_sdk.UnexpectedResponseError)
     assert str(error).startswith(
         "create_branch(repository='repo', name='dev') failed: the 200 response is not one createBranch answers with "
         "(success: 201): an HTML page titled 'lakeFS'"
     )
     assert error.hint is not None and error.hint.startswith("the host probably lacks /api/v1")
-    assert unlisted_success(_CREATE_BRANCH, values, FakeResponse(200, '"dev"', "application/json")) is None
-    assert unlisted_success(_CREATE_BRANCH, values, FakeResponse(201, LAKEFS_UI, "text/html")) is None
+    assert unlisted_success(CREATE_BRANCH, values, FakeResponse(200, '"dev"', "application/json")) is None
+    assert unlisted_success(CREATE_BRANCH, values, FakeResponse(201, LAKEFS_UI, "text/html")) is None
 
 
 def test_html_error_page_behind_api_v1_blames_what_is_in_front(server: LoopbackServer, client: ApiClient) -> None:
