@@ -130,13 +130,15 @@ class BaseApiClient(UpstreamHelpers):
         provider for it (the async client awaits a coroutine provider first).
         """
         config = self.configuration
-        url = check_host(config.host) + op.url_path(values, path_safe_chars(config.safe_chars_for_path_param))
+        safe = config.safe_chars_for_path_param
+        url = check_host(config.host) + op.url_path(values, path_safe_chars(safe) if safe else "")
         query = op.query_string(values)
         if query:
             url += "?" + query
         headers = self.default_headers.copy()
-        if self.cookie:
-            headers["Cookie"] = self.cookie
+        cookie = self.cookie
+        if cookie:
+            headers["Cookie"] = cookie
         if op.accept:
             headers["Accept"] = op.accept
         headers.update(op.header_values(values))
@@ -164,7 +166,7 @@ class BaseApiClient(UpstreamHelpers):
         if body_param is not None and body_value is not None:
             headers["Content-Type"] = opts.content_type or "application/json"
             return _types.encode_json(body_value)
-        forms = op.form_arguments(values)
+        forms = op.form_arguments(values) if op.form_indexes else None
         if not forms:
             # No content: no body at all (lakeFS stores an upload without one as a zero-byte
             # object, and refuses a multipart body without a part), as upstream sends.
