@@ -87,7 +87,7 @@ class ApiClient(BaseApiClient, Generic[TransportT]):
     :param header_value: Value of that header.
     :param cookie: A ``Cookie`` header value sent with every request.
     :param pool_threads: Worker threads for calls made with ``async_req=True``.
-    :param transport: What sends the requests: anything shaped like
+    :param transport: (keyword only) What sends the requests: anything shaped like
         ``lakefs_sdk._transport.Transport`` (``send(request, *, timeout, preload_content)``,
         ``close()``, ``max_connections``). Default: a ``RESTClientObject`` (urllib3) built
         from ``configuration``, per process. Either way it is ``rest_client``.
@@ -109,6 +109,7 @@ class ApiClient(BaseApiClient, Generic[TransportT]):
         header_value: Optional[str] = None,
         cookie: Optional[str] = None,
         pool_threads: int = 1,
+        *,
         transport: Optional[TransportT] = None,
     ) -> None:
         super().__init__(configuration, header_name, header_value, cookie)

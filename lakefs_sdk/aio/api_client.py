@@ -57,7 +57,7 @@ class AsyncApiClient(BaseApiClient, Generic[TransportT]):
     :param header_name: Name of one extra header sent with every request.
     :param header_value: Value of that header.
     :param cookie: A ``Cookie`` header value sent with every request.
-    :param transport: What sends the requests: anything shaped like
+    :param transport: (keyword only) What sends the requests: anything shaped like
         ``lakefs_sdk._transport.AsyncTransport``. Default: an ``AsyncRESTClientObject``
         (aiohttp) built from ``configuration``. Either way it is ``rest_client``.
 
@@ -81,6 +81,7 @@ class AsyncApiClient(BaseApiClient, Generic[TransportT]):
         header_name: Optional[str] = None,
         header_value: Optional[str] = None,
         cookie: Optional[str] = None,
+        *,
         transport: Optional[TransportT] = None,
     ) -> None:
         super().__init__(configuration, header_name, header_value, cookie)
