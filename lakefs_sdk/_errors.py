@@ -14,12 +14,15 @@ where lakeFS does not implement it, a hook that rejected the change).
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Protocol, Sequence
+from typing import Any, Dict, Optional, Sequence
 from urllib.parse import urlsplit
 
 from lakefs_sdk import _types
 from lakefs_sdk._operation import BODY, PATH, QUERY, Operation
-from lakefs_sdk.exceptions import ApiException, UnexpectedResponseError, exception_class_for
+from lakefs_sdk._transport import Response
+from lakefs_sdk.exceptions import ApiException, UnexpectedResponseError, exception_class_for, looks_like_html
+
+__all__ = ["Response", "error_response", "identifying_arguments", "undecodable_response", "unlisted_success"]
 
 # Query parameters that name what a call works on (the rest tune it: amount, after, presign...).
 IDENTIFYING_QUERY_PARAMS = frozenset({"path", "dest_path", "ref", "branch", "commit", "id", "task_id", "principal_id"})
@@ -51,19 +54,6 @@ HINT_MERGE_CONFLICT = (
     "Merge(strategy='source-wins') or 'dest-wins', or reconcile them on the source first"
 )
 HINT_SAME_REF = "source and destination are the same ref ({ref!r}): a branch merged into itself has no changes"
-
-
-class Response(Protocol):
-    """What a transport's response offers: status, reason, headers and the whole body."""
-
-    status: int
-    reason: Optional[str]
-
-    @property
-    def headers(self) -> Any: ...
-
-    @property
-    def data(self) -> bytes: ...
 
 
 def error_response(op: Operation[Any], values: Sequence[Any], response: Response) -> ApiException:
@@ -188,9 +178,7 @@ def _not_found_hint(exc: ApiException, op: Operation[Any], arguments: Dict[str, 
 
 
 def _is_html(response: Response) -> bool:
-    content_type = (response.headers.get("Content-Type") or "").lower()
-    head = (response.data or b"").lstrip()[:15].lower()
-    return "html" in content_type or head.startswith((b"<!doctype html", b"<html"))
+    return looks_like_html(response.data, response.headers.get("Content-Type"))
 
 
 def _html_hint(exc: ApiException, response: Response) -> Optional[str]:

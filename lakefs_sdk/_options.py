@@ -14,6 +14,7 @@ from typing import Any, AsyncIterable, BinaryIO, Callable, Iterable, Mapping, Op
 import urllib3
 from typing_extensions import TypedDict
 
+from lakefs_sdk._transport import Timeouts, normalize_timeout
 from lakefs_sdk.exceptions import ApiTypeError, ApiValueError
 
 Timeout = Union[None, float, int, Tuple[float, float], urllib3.Timeout]
@@ -36,7 +37,9 @@ class AsyncRequestOptions(TypedDict, total=False):
     _return_http_data_only: Optional[bool]
     """With ``*_with_http_info``: return only the decoded data, as the plain method does."""
     _request_timeout: Timeout
-    """Seconds for the whole call, or a ``(connect, read)`` pair; overrides the configuration."""
+    """Seconds for the whole call, or a ``(connect, read)`` pair; overrides the configuration.
+
+    Anything else (``(5,)``, a bool, zero or less) raises ``ApiValueError`` before sending."""
     _headers: Optional[Mapping[str, str]]
     """Extra request headers; they win over the ones the SDK computes."""
     _request_auth: Optional[Mapping[str, Any]]
@@ -74,7 +77,7 @@ class CallOptions:
         self.async_req = False
         self.preload_content = True
         self.data_only: Optional[bool] = None
-        self.timeout: Timeout = None
+        self.timeout: Optional[Timeouts] = None
         self.headers: Optional[Mapping[str, str]] = None
         self.request_auth: Optional[Mapping[str, Any]] = None
         self.content_type: Optional[str] = None
@@ -95,7 +98,7 @@ def parse_options(method_name: str, options: Mapping[str, Any]) -> CallOptions:
         elif key == "_return_http_data_only":
             parsed.data_only = None if value is None else bool(value)
         elif key == "_request_timeout":
-            parsed.timeout = _check_timeout(method_name, value)
+            parsed.timeout = normalize_timeout(value, f"_request_timeout of {method_name}()")
         elif key == "_headers":
             if value is not None and not isinstance(value, Mapping):
                 raise ApiTypeError(f"_headers of {method_name}() must be a mapping, not {type(value).__name__}")
@@ -118,16 +121,3 @@ def parse_options(method_name: str, options: Mapping[str, Any]) -> CallOptions:
         else:
             raise ApiTypeError(f"Got an unexpected keyword argument '{key}' to method {method_name}")
     return parsed
-
-
-def _check_timeout(method_name: str, value: Any) -> Timeout:
-    if value is None or isinstance(value, urllib3.Timeout):
-        return value
-    numbers = value if isinstance(value, tuple) else (value,)
-    if len(numbers) not in (1, 2) or not all(
-        isinstance(n, (int, float)) and not isinstance(n, bool) and n > 0 for n in numbers
-    ):
-        raise ApiValueError(
-            f"_request_timeout of {method_name}() must be a positive number or a (connect, read) pair, got {value!r}"
-        )
-    return value  # type: ignore[no-any-return]

@@ -11,7 +11,24 @@ exists") and 412 (failed ``If-None-Match``/``If-Match``) are answers, never retr
 * TLS verification failures: never.
 
 Each transport (``rest.py`` for urllib3, ``aio/rest.py`` for aiohttp) only says what
-happened, as one of the outcomes below; the decisions are this module's.
+happened, as one of the outcomes below, to an :class:`Attempts` (the state of one
+request's retries); the decisions, the waits and the log line are this module's, so a
+transport's ``send`` only sends, sleeps and loops::
+
+    attempts = policy.attempts(method, url, headers)
+    while True:
+        try:
+            response = <send>
+        except <transport error> as error:
+            wait = attempts.after_failure(outcome_of(error), can_resend(body), repr(error))
+            if wait is None:
+                raise <the connection error>
+            <sleep wait>; continue
+        wait = attempts.after_response(response.status, response.headers, can_resend(body))
+        if wait is None:
+            return response
+        <release the response>; <sleep wait>
+
 
 Waits grow exponentially with jitter (0.5 s, 1 s, 2 s ... capped at 8 s by default); a
 sane ``Retry-After`` (seconds or HTTP-date) replaces the computed wait, capped.
@@ -20,10 +37,13 @@ sane ``Retry-After`` (seconds or HTTP-date) replaces the computed wait, capped.
 from __future__ import annotations
 
 import email.utils
+import logging
 import math
 import random
 import time
-from typing import Callable, Mapping, Optional
+from typing import Callable, Mapping, Optional, Protocol, Tuple
+
+from lakefs_sdk._redact import redact_text, redact_url
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
@@ -34,6 +54,16 @@ ABSURD_RETRY_AFTER = 24 * 3600.0
 NOT_SENT = "not sent"  # no connection was made: safe to send again, whatever the request
 TLS_FAILED = "tls failed"  # the server's identity could not be verified: another try cannot help
 MAYBE_SENT = "maybe sent"  # reset, closed or timed out after the request may have arrived
+
+
+logger = logging.getLogger("lakefs_sdk")
+
+
+class _RetrySettings(Protocol):
+    max_retries: int
+    retry_backoff: float
+    retry_backoff_max: float
+    retry_after_max: float
 
 
 class RetryPolicy:
@@ -62,10 +92,6 @@ class RetryPolicy:
             return True
         return any(name.lower() == "if-none-match" for name in headers)
 
-    def retry_status(self, status: int, method: str, headers: Mapping[str, str]) -> bool:
-        """Whether a response with ``status`` is worth another attempt."""
-        return status in RETRY_STATUSES and self.may_resend(method, headers)
-
     def retry_failure(
         self, retries: int, outcome: str, method: str, headers: Mapping[str, str], resendable: bool
     ) -> bool:
@@ -88,6 +114,10 @@ class RetryPolicy:
             return min(server_wait, self.retry_after_max)
         base = min(self.backoff * 2.0 ** (retry_number - 1), self.backoff_max)
         return base * (1 - 0.25 * self._random())
+
+    def attempts(self, method: str, url: str, headers: Mapping[str, str]) -> Attempts:
+        """The retry state of one request, to be asked after each attempt."""
+        return Attempts(self, method, url, headers)
 
     def sleep(self, seconds: float) -> None:
         """Wait between attempts (a method so tests can count instead of sleeping)."""
@@ -123,3 +153,67 @@ def parse_retry_after(value: str, now: Optional[float] = None) -> Optional[float
     if math.isnan(seconds) or math.isinf(seconds) or seconds < 0 or seconds > ABSURD_RETRY_AFTER:
         return None
     return seconds
+
+
+class Attempts:
+    """The retries of one request so far, and the decision after each attempt (sans-I/O).
+
+    Both transports drive one per ``send``: after an attempt they report what happened and
+    get back the seconds to wait before the next attempt, or None to stop (raise the
+    failure, or return the response). ``retries`` is the count of attempts sent again.
+    """
+
+    __slots__ = ("headers", "method", "policy", "retries", "url")
+
+    def __init__(self, policy: RetryPolicy, method: str, url: str, headers: Mapping[str, str]) -> None:
+        self.policy = policy
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.retries = 0
+
+    def after_failure(self, outcome: str, resendable: bool, why: str) -> Optional[float]:
+        """An attempt got no response (``outcome``, one of the constants above): seconds to wait, or None."""
+        if not self.policy.retry_failure(self.retries, outcome, self.method, self.headers, resendable):
+            return None
+        return self._next(why, None)
+
+    def after_response(self, status: int, headers: Mapping[str, str], resendable: bool) -> Optional[float]:
+        """An attempt was answered with ``status``: seconds to wait before another, or None to take it.
+
+        A ``Retry-After`` in ``headers`` sets the wait when it is sane.
+        """
+        if not (self.policy.retry_response(self.retries, status, self.method, self.headers) and resendable):
+            return None
+        return self._next(f"status {status}", headers.get("Retry-After"))
+
+    def _next(self, why: str, retry_after: Optional[str]) -> float:
+        self.retries += 1
+        logger.info(
+            "retrying %s %s (retry %d) after %s", self.method, redact_url(self.url), self.retries, redact_text(why)
+        )
+        return self.policy.delay(self.retries, retry_after)
+
+
+class PolicyCache:
+    """The ``RetryPolicy`` of a configuration, rebuilt only when its retry settings change.
+
+    ``configuration`` is anything with ``max_retries``, ``retry_backoff``,
+    ``retry_backoff_max`` and ``retry_after_max`` (a ``Configuration``).
+    """
+
+    __slots__ = ("_key", "_policy")
+
+    def __init__(self) -> None:
+        self._key: Optional[Tuple[int, float, float, float]] = None
+        self._policy: Optional[RetryPolicy] = None
+
+    def get(self, configuration: _RetrySettings) -> RetryPolicy:
+        """The policy for the current settings of ``configuration``."""
+        c = configuration
+        key = (c.max_retries, c.retry_backoff, c.retry_backoff_max, c.retry_after_max)
+        policy = self._policy
+        if policy is None or key != self._key:
+            policy = self._policy = RetryPolicy(*key)
+            self._key = key
+        return policy

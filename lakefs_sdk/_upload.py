@@ -15,7 +15,7 @@ from __future__ import annotations
 import mimetypes
 import os
 import secrets
-from typing import Any, BinaryIO, Callable, Iterator, Optional, Tuple, Union
+from typing import Any, BinaryIO, Callable, Iterator, Optional, Tuple
 
 from lakefs_sdk.exceptions import ApiValueError
 
@@ -225,5 +225,3 @@ def _multipart_frame(boundary: str, field: str, filename: str) -> Tuple[bytes, b
     tail = f"\r\n--{boundary}--\r\n".encode("ascii")
     return head, tail
 
-
-BodyType = Union[None, bytes, UploadBody]

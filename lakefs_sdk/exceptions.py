@@ -261,7 +261,7 @@ class ApiException(OpenApiException):
             return _one_line(redact_text(message), MESSAGE_CHARS)
         if not self.body or not self.body.strip():
             return ""
-        if _looks_like_html(self.body, self._media_type()):
+        if looks_like_html(self.body, self._media_type()):
             title = _HTML_TITLE.search(self.body)
             titled = f" titled {_one_line(title.group(1), 80)!r}" if title and title.group(1).strip() else ""
             return f"an HTML page{titled} ({len(self.body)} characters)"
@@ -416,11 +416,19 @@ def _redacted_arguments(arguments: Mapping[str, Any]) -> Dict[str, Any]:
     return shown
 
 
-def _looks_like_html(body: str, media_type: str) -> bool:
-    if "html" in media_type:
+def looks_like_html(body: Union[str, bytes, None], content_type: Optional[str]) -> bool:
+    """Whether a response is a web page: its media type says HTML, or its body starts as one.
+
+    The one HTML test of the package (error messages and the hints of ``_errors`` use it).
+    """
+    if "html" in (content_type or "").lower():
         return True
+    if not body:
+        return False
     start = body.lstrip()[:15].lower()
-    return start.startswith("<!doctype html") or start.startswith("<html")
+    if isinstance(start, bytes):
+        return start.startswith((b"<!doctype html", b"<html"))
+    return start.startswith(("<!doctype html", "<html"))
 
 
 def _xml_error_message(text: str) -> Optional[str]:

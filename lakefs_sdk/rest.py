@@ -12,18 +12,17 @@ keeps at most ``Configuration.connection_pool_maxsize`` connections per host. Pr
 ``ApiClient`` gives each process its own ``RESTClientObject`` (after unpickling, after
 ``fork()``); one pickled by itself comes back with a new pool, too.
 
-The asyncio transport (``lakefs_sdk.aio.rest``) has the same ``send()`` shape and uses
-the helpers at the end of this module, so both log, fail and write files alike.
+The asyncio transport (``lakefs_sdk.aio.rest``) has the same ``send()`` shape; both take
+what does not wait on I/O from the neutral kit (``lakefs_sdk._transport``, ``_retry``,
+``_atomic_file``), so both retry, log, fail and write files alike. This module only sends.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 import ssl
 import time
-import warnings
 from typing import IO, Any, Dict, Iterator, Mapping, Optional, Tuple, Union
 
 import urllib3
@@ -37,23 +36,35 @@ from urllib3.exceptions import (
     SSLError,
 )
 
-from lakefs_sdk._redact import install_log_redaction, redact_headers, redact_text, redact_url
+from lakefs_sdk._atomic_file import AtomicFile
+from lakefs_sdk._redact import install_log_redaction
 from lakefs_sdk._request import Request
-from lakefs_sdk._retry import MAYBE_SENT, NOT_SENT, TLS_FAILED, RetryPolicy
+from lakefs_sdk._retry import MAYBE_SENT, NOT_SENT, TLS_FAILED, PolicyCache, RetryPolicy
+from lakefs_sdk._transport import (
+    DOWNLOAD_CHUNK_SIZE,
+    MAX_REDIRECTS,
+    Progress,
+    Timeouts,
+    body_interrupted,
+    can_resend,
+    connection_error,
+    expected_length,
+    log_exchange,
+    normalize_timeout,
+    warn_unverified_tls,
+)
 from lakefs_sdk._upload import UploadBody
 from lakefs_sdk.configuration import Configuration
-from lakefs_sdk.exceptions import ApiConnectionError, ApiException, ApiTimeoutError, ApiValueError, exception_class_for
+from lakefs_sdk.exceptions import ApiValueError, exception_class_for
+
+__all__ = ["DOWNLOAD_CHUNK_SIZE", "DRAIN_LIMIT", "RESTClientObject", "RESTResponse", "RequestBody"]
 
 logger = logging.getLogger("lakefs_sdk")
 
-DOWNLOAD_CHUNK_SIZE = 1024 * 1024
 # Unread body bytes worth reading to keep a connection for reuse, rather than closing it.
 DRAIN_LIMIT = 64 * 1024
-MAX_REDIRECTS = 10
-LOGGED_BODY_CHARS = 1000
 
 RequestBody = Union[None, bytes, UploadBody]
-Progress = Any  # Callable[[int, Optional[int]], None]; kept loose for callers' lambdas
 
 
 class RESTResponse:
@@ -251,42 +262,49 @@ class RESTClientObject:
         """The retry policy built from the current configuration (rebuilt when it changes)."""
         return self._policy.get(self.configuration)
 
-    def timeout(self, request_timeout: Any = None) -> urllib3.Timeout:
-        """The urllib3 timeout for a call: the per-call one if given, else the configured defaults."""
-        if request_timeout is None:
+    def timeout(self, request_timeout: object = None) -> urllib3.Timeout:
+        """The urllib3 timeout for a call: the per-call one if given, else the configured defaults.
+
+        ``request_timeout`` is what ``_request_timeout`` accepts (checked by
+        ``lakefs_sdk._transport.normalize_timeout``: ``ApiValueError`` when malformed).
+        """
+        if isinstance(request_timeout, urllib3.Timeout):
+            return request_timeout
+        timeouts = normalize_timeout(request_timeout)
+        if timeouts is None:
             c = self.configuration
             key = (c.connect_timeout, c.read_timeout)
             cached = self._timeout
             if cached is None or cached[0] != key:
                 cached = self._timeout = (key, urllib3.Timeout(connect=key[0], read=key[1]))
             return cached[1]
-        if isinstance(request_timeout, urllib3.Timeout):
-            return request_timeout
-        if isinstance(request_timeout, tuple):
-            return urllib3.Timeout(connect=request_timeout[0], read=request_timeout[1])
-        return urllib3.Timeout(total=request_timeout)
+        return urllib3.Timeout(connect=timeouts.connect, read=timeouts.read, total=timeouts.total)
 
     @property
     def max_connections(self) -> int:
         """Connections kept per host: at most this many requests to one host are under way at once."""
         return self._maxsize
 
+    def close(self) -> None:
+        """Close the pooled connections; the pool opens new ones if it is used again."""
+        self.pool_manager.clear()
+
     def send(
         self,
         request: Request,
         *,
-        timeout: Optional[urllib3.Timeout] = None,
+        timeout: Union[Timeouts, urllib3.Timeout, None] = None,
         preload_content: bool = True,
         policy: Optional[RetryPolicy] = None,
     ) -> RESTResponse:
         """Send ``request``, retrying transient failures as ``policy`` allows.
 
-        ``timeout`` defaults to the configured connect and read timeouts.
+        ``timeout`` defaults to the configured connect and read timeouts; ``policy`` to the
+        configuration's retry policy.
         """
         method, url, headers, body = request.method, request.url, request.headers, request.body
-        timeout = timeout if timeout is not None else self.timeout(None)
-        policy = policy if policy is not None else self.retry_policy()
-        retries = 0
+        urllib3_timeout = self.timeout(timeout)
+        attempts = (policy if policy is not None else self.retry_policy()).attempts(method, url, headers)
         while True:
             started = time.monotonic()
             payload = body.iterate() if isinstance(body, UploadBody) else body
@@ -297,7 +315,7 @@ class RESTClientObject:
                     body=payload,
                     headers=headers,
                     retries=self._urllib3_retries,
-                    timeout=timeout,
+                    timeout=urllib3_timeout,
                     preload_content=preload_content,
                     redirect=True,
                     assert_same_host=False,
@@ -305,21 +323,20 @@ class RESTClientObject:
             except (HTTPError, OSError) as raised:
                 error = _root_cause(raised)
                 outcome = _outcome(error)
-                if policy.retry_failure(retries, outcome, method, headers, can_resend(body)):
-                    retries += 1
-                    log_retry(method, url, retries, repr(error))
-                    policy.sleep(policy.delay(retries))
-                    continue
-                raise connection_error(method, url, error, outcome, _timed_out(error)) from raised
-            if policy.retry_response(retries, response.status, method, headers) and can_resend(body):
-                retry_after = response.headers.get("Retry-After")
+                wait = attempts.after_failure(outcome, can_resend(body), repr(error))
+                if wait is None:
+                    raise connection_error(method, url, error, outcome, _timed_out(error)) from raised
+                attempts.policy.sleep(wait)
+                continue
+            wait = attempts.after_response(response.status, response.headers, can_resend(body))
+            if wait is not None:
                 response.drain_conn()
                 response.release_conn()
-                retries += 1
-                log_retry(method, url, retries, f"status {response.status}")
-                policy.sleep(policy.delay(retries, retry_after))
+                attempts.policy.sleep(wait)
                 continue
             if logger.isEnabledFor(logging.DEBUG):
+                body_read = response.data if preload_content else None
+                elapsed = time.monotonic() - started
                 log_exchange(
                     method,
                     url,
@@ -327,11 +344,11 @@ class RESTClientObject:
                     response.status,
                     response.reason,
                     response.headers,
-                    response.data if preload_content else None,
-                    retries,
-                    time.monotonic() - started,
+                    body_read,
+                    attempts.retries,
+                    elapsed,
                 )
-            return RESTResponse(response, retries)
+            return RESTResponse(response, attempts.retries)
 
     def request(
         self,
@@ -352,6 +369,7 @@ class RESTClientObject:
 
         if post_params:
             raise ApiValueError("post_params are not supported; pass a body")
+        timeout = self.timeout(_request_timeout)  # a malformed timeout fails before anything is sent
         request_headers = dict(headers or {})
         payload: RequestBody
         if body is None or isinstance(body, bytes):
@@ -362,9 +380,7 @@ class RESTClientObject:
             payload = json.dumps(body).encode("utf-8")
             request_headers.setdefault("Content-Type", "application/json")
         response = self.send(
-            Request(method.upper(), url, request_headers, payload),
-            timeout=self.timeout(_request_timeout),
-            preload_content=_preload_content,
+            Request(method.upper(), url, request_headers, payload), timeout=timeout, preload_content=_preload_content
         )
         if not 200 <= response.status <= 299:
             raise exception_class_for(response.status)(http_resp=response)
@@ -402,136 +418,3 @@ def _outcome(error: BaseException) -> str:
 
 def _timed_out(error: BaseException) -> bool:
     return isinstance(error, (ReadTimeoutError, ConnectTimeoutError)) and not isinstance(error, NewConnectionError)
-
-
-# -- shared with the asyncio transport (lakefs_sdk.aio.rest) ------------------------------------
-
-
-class PolicyCache:
-    """The ``RetryPolicy`` of a configuration, rebuilt only when its retry settings change."""
-
-    __slots__ = ("_key", "_policy")
-
-    def __init__(self) -> None:
-        self._key: Optional[Tuple[int, float, float, float]] = None
-        self._policy: Optional[RetryPolicy] = None
-
-    def get(self, c: Configuration) -> RetryPolicy:
-        """The policy for the current settings of ``c``."""
-        key = (c.max_retries, c.retry_backoff, c.retry_backoff_max, c.retry_after_max)
-        policy = self._policy
-        if policy is None or key != self._key:
-            policy = self._policy = RetryPolicy(*key)
-            self._key = key
-        return policy
-
-
-def can_resend(body: RequestBody) -> bool:
-    """Whether ``body`` can be sent whole once more (bytes, or an upload that can be re-read)."""
-    return not isinstance(body, UploadBody) or body.can_resend
-
-
-def warn_unverified_tls(stacklevel: int) -> None:
-    """The one warning a client with ``verify_ssl=False`` gives, when it is created."""
-    warnings.warn(
-        "TLS certificate verification is disabled (Configuration.verify_ssl=False): "
-        "the server's identity is not checked.",
-        stacklevel=stacklevel,
-    )
-
-
-def connection_error(method: str, url: str, error: BaseException, outcome: str, timed_out: bool) -> ApiConnectionError:
-    """The exception for a request that got no response, its URL and reason masked."""
-    what = f"{method} {redact_url(url)}"
-    detail = redact_text(str(error))
-    if timed_out:
-        return ApiTimeoutError(f"{what}: timed out ({detail})")
-    if outcome == TLS_FAILED:
-        return ApiConnectionError(f"{what}: TLS failure ({detail})")
-    return ApiConnectionError(f"{what}: connection failed ({detail})")
-
-
-def body_interrupted(error: BaseException, timed_out: bool) -> ApiConnectionError:
-    """The exception for a response body that stopped arriving while it was streamed."""
-    failure = ApiTimeoutError if timed_out else ApiConnectionError
-    return failure(f"response body interrupted: {redact_text(str(error))}")
-
-
-def expected_length(headers: Mapping[str, str]) -> Optional[int]:
-    """The body length a response announced, or None (unknown, or the body is decoded on the way)."""
-    if headers.get("Content-Encoding"):
-        return None  # the transport decodes the body; the announced length is the encoded one
-    length = headers.get("Content-Length")
-    return int(length) if length and length.isdigit() else None
-
-
-class AtomicFile:
-    """A download target: a temporary file beside ``path`` that replaces it only when complete.
-
-    The temporary file is named ``.lakefs-download-<pid>-<n>.part``, unique in the process,
-    and created exclusively (a name taken by anything else is skipped), with the mode
-    ``open()`` would give the target. Cheaper than ``tempfile.mkstemp``, which matters for
-    many small downloads.
-    """
-
-    def __init__(self, path: Union[str, os.PathLike[str]]) -> None:
-        self.path = os.fspath(path)
-        directory = os.path.dirname(self.path) or "."
-        while True:
-            self.temp_path = os.path.join(directory, f".lakefs-download-{os.getpid()}-{next(_TEMP_NUMBERS)}.part")
-            try:
-                fd = os.open(self.temp_path, _TEMP_FLAGS, 0o666)
-            except FileExistsError:
-                continue
-            break
-        self.file: IO[bytes] = open(fd, "wb")
-
-    def commit(self, status: int, written: int, total: Optional[int]) -> None:
-        """Close the file and put it in place, unless fewer bytes came than announced."""
-        self.file.close()
-        if total is not None and written != total:
-            raise ApiException(status=status, reason=f"download incomplete: received {written} of {total} bytes")
-        os.replace(self.temp_path, self.path)
-
-    def discard(self) -> None:
-        """Close and delete the temporary file; the target is left untouched."""
-        self.file.close()
-        if os.path.exists(self.temp_path):
-            os.unlink(self.temp_path)
-
-
-_TEMP_NUMBERS = itertools.count()  # next() on it is atomic in CPython: threads get distinct numbers
-_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-
-
-def log_retry(method: str, url: str, retries: int, why: str) -> None:
-    """Log (INFO) that a request is sent again, and why."""
-    logger.info("retrying %s %s (retry %d) after %s", method, redact_url(url), retries, redact_text(why))
-
-
-def log_exchange(
-    method: str,
-    url: str,
-    headers: Mapping[str, str],
-    status: int,
-    reason: Optional[str],
-    response_headers: Mapping[str, str],
-    body: Optional[bytes],
-    retries: int,
-    elapsed: float,
-) -> None:
-    """Log (DEBUG) one request and its response, credentials masked; ``body`` when it was read."""
-    logger.debug(
-        "%s %s -> %s %s in %.1f ms (%d retries); request headers %s; response headers %s",
-        method,
-        redact_url(url),
-        status,
-        reason,
-        elapsed * 1000,
-        retries,
-        redact_headers(headers),
-        redact_headers(response_headers),
-    )
-    if body:
-        text = body[:LOGGED_BODY_CHARS].decode("utf-8", errors="replace")
-        logger.debug("response body: %s", redact_text(text))

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import Executor, Future
-from typing import Any, AsyncIterable, AsyncIterator, Dict, Generator, Iterator, List, Optional, Sequence, Tuple, cast
+from typing import Any, AsyncIterable, AsyncIterator, Generator, Iterator, List, Optional, Sequence, Tuple, cast
 
-from lakefs_sdk._operation import FORM, Operation
+from lakefs_sdk._operation import Operation
 from lakefs_sdk._upload import UploadBody
 
 _END: Any = object()  # no more chunks
@@ -137,16 +137,10 @@ class AsyncUpload:
         return chunk
 
 
-_FORM_INDEXES: Dict[Operation[Any], Tuple[int, ...]] = {}
-
-
 def wrap_async_content(op: Operation[Any], args: Sequence[Any]) -> Sequence[Any]:
     """``args`` with every async iterable given as upload content wrapped in ``AsyncChunks``."""
-    indexes = _FORM_INDEXES.get(op)
-    if indexes is None:
-        indexes = _FORM_INDEXES[op] = tuple(i for i, p in enumerate(op.params) if p.location == FORM)
     wrapped: Optional[List[Any]] = None
-    for i in indexes:
+    for i in op.form_indexes:
         value = args[i]
         named = isinstance(value, tuple) and len(value) == 2
         inner = value[1] if named else value

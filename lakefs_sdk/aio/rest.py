@@ -14,8 +14,19 @@ response.iter_bytes()`` or ``await write_to(path)``; headers are urllib3's
 
 Cancellation: a call cancelled while it waits closes the connection it held (an unread
 response is never put back into the pool), so the pool stays usable for other tasks.
-The session is created on first use, inside the running event loop, and belongs to it
-and to the process: after ``fork()`` the child makes its own.
+
+Event loops: a session belongs to the loop it was made in. The transport makes one on
+first use in the running loop, and a new one when it finds itself used in another loop
+(successive ``asyncio.run`` calls on one client, ``AsyncApiClient.get_default()`` in
+several scripts' mains). The old loop's session cannot be closed from the new loop: if
+the old loop is still running (in another thread) its session is closed there; else it
+is detached and its connections closed from the new loop, their sockets freed when
+collected. After ``fork()`` the child makes its own session, and never touches the
+parent's.
+
+What does not wait on I/O (retry decisions, timeouts, errors, logs, atomic files) is the
+neutral kit's (``lakefs_sdk._transport``, ``_retry``, ``_atomic_file``): this module
+only sends.
 """
 
 from __future__ import annotations
@@ -33,30 +44,30 @@ try:
     import aiohttp
 except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError("lakefs_sdk.aio needs aiohttp: pip install 'lakefs-sdk[aio]'") from error
-import urllib3
 from urllib3 import HTTPHeaderDict
 from yarl import URL
 
+from lakefs_sdk._atomic_file import AtomicFile
 from lakefs_sdk._redact import install_log_redaction
 from lakefs_sdk._request import Request
-from lakefs_sdk._retry import MAYBE_SENT, NOT_SENT, TLS_FAILED, RetryPolicy
+from lakefs_sdk._retry import MAYBE_SENT, NOT_SENT, TLS_FAILED, PolicyCache, RetryPolicy
+from lakefs_sdk._transport import (
+    DOWNLOAD_CHUNK_SIZE,
+    MAX_REDIRECTS,
+    Progress,
+    Timeouts,
+    body_interrupted,
+    can_resend,
+    connection_error,
+    expected_length,
+    log_exchange,
+    normalize_timeout,
+    warn_unverified_tls,
+)
 from lakefs_sdk._upload import UploadBody
 from lakefs_sdk.aio._body import AsyncUpload
 from lakefs_sdk.configuration import Configuration
 from lakefs_sdk.exceptions import ApiValueError
-from lakefs_sdk.rest import (
-    DOWNLOAD_CHUNK_SIZE,
-    MAX_REDIRECTS,
-    AtomicFile,
-    PolicyCache,
-    Progress,
-    body_interrupted,
-    connection_error,
-    expected_length,
-    log_exchange,
-    log_retry,
-    warn_unverified_tls,
-)
 
 logger = logging.getLogger("lakefs_sdk")
 
@@ -218,6 +229,7 @@ class AsyncRESTClientObject:
 
     At most ``Configuration.connection_pool_maxsize`` requests are in flight per host at a
     time; more wait for a free connection (that wait is not part of ``connect_timeout``).
+    One session per event loop (see the module docstring).
     """
 
     def __init__(self, configuration: Configuration, maxsize: Optional[int] = None) -> None:
@@ -231,6 +243,8 @@ class AsyncRESTClientObject:
             configuration.assert_hostname if isinstance(configuration.assert_hostname, str) else None
         )
         self._session: Optional[aiohttp.ClientSession] = None
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._stale: List[aiohttp.BaseConnector] = []  # of sessions left in other loops, to close
         self._io: Optional[ThreadPoolExecutor] = None
         self._pid = os.getpid()
         self._policy = PolicyCache()
@@ -238,16 +252,41 @@ class AsyncRESTClientObject:
 
     @property
     def session(self) -> aiohttp.ClientSession:
-        """The aiohttp session, created on first use (inside the running event loop)."""
+        """The aiohttp session of the running event loop, created on first use there."""
         if self._pid != os.getpid():
             # Forked: the parent's session, its loop and worker threads are not this process's.
             # Kept as they are, never used: closing the session needs the parent's loop, and
             # collecting it unclosed would log an error.
             _INHERITED.append((self._session, self._io))
             self._session, self._io, self._pid = None, None, os.getpid()
-        if self._session is None or self._session.closed:
-            self._session = self._open()
-        return self._session
+        loop = asyncio.get_running_loop()
+        session = self._session
+        if session is not None and self._loop is not loop:
+            self._leave(session)
+            session = None
+        if session is None or session.closed:
+            session = self._session = self._open()
+            self._loop = loop
+        return session
+
+    def _leave(self, session: aiohttp.ClientSession) -> None:
+        """Give up the session of another event loop, closing it the only ways that loop allows."""
+        old_loop, self._session = self._loop, None
+        if old_loop is not None and old_loop.is_running() and not old_loop.is_closed():
+            asyncio.run_coroutine_threadsafe(session.close(), old_loop)  # that loop runs in another thread
+            return
+        connector = session.connector
+        session.detach()  # closed for aiohttp (no "Unclosed client session"); its connections: below
+        if connector is not None:
+            self._stale.append(connector)
+
+    async def _close_stale(self) -> None:
+        stale, self._stale = self._stale, []
+        for connector in stale:
+            try:
+                await connector.close()
+            except (RuntimeError, OSError):  # pragma: no cover - depends on the aiohttp version
+                pass  # the sockets are freed when the connector is collected
 
     @property
     def max_connections(self) -> int:
@@ -275,8 +314,12 @@ class AsyncRESTClientObject:
             trust_env=False,
             timeout=aiohttp.ClientTimeout(total=None),
         )
-        # aiohttp silently sends an idempotent request again when a pooled connection drops;
-        # the RetryPolicy decides and counts every attempt here, as in the sync client.
+        # aiohttp sends an idempotent request once more, silently, when its connection drops
+        # (ServerDisconnectedError, ClientOSError): max_retries=0 would not mean no retry, and
+        # the retry count would be wrong. The RetryPolicy decides and counts every attempt,
+        # as in the sync client. aiohttp 3.9-3.14 has no public switch for this (its own
+        # test_utils sets this attribute; aio-libs/aiohttp#10790): set where it exists,
+        # checked by tests/unit/test_aio_faults.py::test_dropped_get_is_retried.
         if hasattr(session, "_retry_connection"):
             session._retry_connection = False
         return session
@@ -289,9 +332,14 @@ class AsyncRESTClientObject:
 
     async def close(self) -> None:
         """Close the session and its connections, and stop the worker threads."""
-        session, self._session = self._session, None
+        session = self._session
+        if session is not None and self._loop is not asyncio.get_running_loop():
+            self._leave(session)
+            session = None
+        self._session = None
         if session is not None:
             await session.close()
+        await self._close_stale()
         io, self._io = self._io, None
         if io is not None:
             io.shutdown(wait=False)
@@ -300,55 +348,51 @@ class AsyncRESTClientObject:
         """The retry policy built from the current configuration (rebuilt when it changes)."""
         return self._policy.get(self.configuration)
 
-    def timeout(self, request_timeout: Any = None) -> aiohttp.ClientTimeout:
+    def timeout(self, request_timeout: object = None) -> aiohttp.ClientTimeout:
         """The aiohttp timeout for a call: the per-call one if given, else the configured defaults.
 
-        Accepts what ``_request_timeout`` accepts in the sync client: seconds for the whole
-        call, a ``(connect, read)`` pair, or a ``urllib3.Timeout``.
+        Accepts what ``_request_timeout`` accepts in the sync client (seconds for the whole
+        call, a ``(connect, read)`` pair, a ``urllib3.Timeout``), checked by
+        ``lakefs_sdk._transport.normalize_timeout``, or an ``aiohttp.ClientTimeout``.
         """
-        if request_timeout is None:
+        if isinstance(request_timeout, aiohttp.ClientTimeout):
+            return request_timeout
+        timeouts = normalize_timeout(request_timeout)
+        if timeouts is None:
             c = self.configuration
             key = (c.connect_timeout, c.read_timeout)
             cached = self._timeout
             if cached is None or cached[0] != key:
                 cached = self._timeout = (key, aiohttp.ClientTimeout(total=None, sock_connect=key[0], sock_read=key[1]))
             return cached[1]
-        if isinstance(request_timeout, aiohttp.ClientTimeout):
-            return request_timeout
-        if isinstance(request_timeout, urllib3.Timeout):
-            return aiohttp.ClientTimeout(
-                total=_seconds(request_timeout.total),
-                sock_connect=_seconds(request_timeout.connect_timeout),
-                sock_read=_seconds(request_timeout.read_timeout),
-            )
-        if isinstance(request_timeout, tuple):
-            return aiohttp.ClientTimeout(total=None, sock_connect=request_timeout[0], sock_read=request_timeout[1])
-        return aiohttp.ClientTimeout(total=request_timeout)
+        return aiohttp.ClientTimeout(total=timeouts.total, sock_connect=timeouts.connect, sock_read=timeouts.read)
 
     async def send(
         self,
         request: Request,
         *,
-        timeout: Optional[aiohttp.ClientTimeout] = None,
+        timeout: Union[Timeouts, aiohttp.ClientTimeout, None] = None,
         preload_content: bool = True,
         policy: Optional[RetryPolicy] = None,
     ) -> AsyncRESTResponse:
         """Send ``request``, retrying transient failures as ``policy`` allows.
 
-        ``timeout`` defaults to the configured connect and read timeouts.
+        ``timeout`` defaults to the configured connect and read timeouts; ``policy`` to the
+        configuration's retry policy.
         """
         method, url, headers = request.method, request.url, request.headers
         body: AsyncRequestBody = request.body
-        timeout = timeout if timeout is not None else self.timeout(None)
-        policy = policy if policy is not None else self.retry_policy()
+        client_timeout = self.timeout(timeout)
         if isinstance(body, UploadBody):
             body = AsyncUpload(body)
         session = self.session
+        if self._stale:
+            await self._close_stale()
         c = self.configuration
         target = URL(url, encoded=True)  # sent as built: yarl must not re-quote what Operation encoded
         if c.proxy and c.proxy_headers and target.scheme == "http":
             headers = {**headers, **c.proxy_headers}  # aiohttp sends proxy_headers only to open a tunnel
-        retries = 0
+        attempts = (policy if policy is not None else self.retry_policy()).attempts(method, url, headers)
         while True:
             started = time.monotonic()
             payload = body.stream(self.io_executor()) if isinstance(body, AsyncUpload) else body
@@ -359,7 +403,7 @@ class AsyncRESTClientObject:
                     target,
                     headers=headers,
                     data=payload,
-                    timeout=timeout,
+                    timeout=client_timeout,
                     allow_redirects=True,
                     max_redirects=MAX_REDIRECTS,
                     proxy=c.proxy,
@@ -373,33 +417,29 @@ class AsyncRESTClientObject:
                 if isinstance(body, AsyncUpload) and body.failure is not None:
                     raise body.failure from None  # the content failed (unreadable, not bytes), not the network
                 outcome = _outcome(error)
-                resendable = not isinstance(body, AsyncUpload) or body.can_resend
-                if policy.retry_failure(retries, outcome, method, headers, resendable):
-                    retries += 1
-                    log_retry(method, url, retries, repr(error))
-                    await policy.sleep_async(policy.delay(retries))
-                    continue
-                raise connection_error(method, url, error, outcome, _timed_out(error)) from error
+                wait = attempts.after_failure(outcome, can_resend(body), repr(error))
+                if wait is None:
+                    raise connection_error(method, url, error, outcome, _timed_out(error)) from error
+                await attempts.policy.sleep_async(wait)
+                continue
             except BaseException:  # cancelled: never leave a half-read connection in the pool
                 if response is not None:
                     response.close()
                 raise
-            if policy.retry_response(retries, response.status, method, headers) and (
-                not isinstance(body, AsyncUpload) or body.can_resend
-            ):
-                retry_after = response.headers.get("Retry-After")
+            wait = attempts.after_response(response.status, response.headers, can_resend(body))
+            if wait is not None:
                 if data is None:
                     response.close()  # an unread body: the connection cannot be reused
                 else:
                     response.release()
-                retries += 1
-                log_retry(method, url, retries, f"status {response.status}")
-                await policy.sleep_async(policy.delay(retries, retry_after))
+                await attempts.policy.sleep_async(wait)
                 continue
-            result = AsyncRESTResponse(response, retries, data, self._io)
+            result = AsyncRESTResponse(response, attempts.retries, data, self._io)
             if logger.isEnabledFor(logging.DEBUG):
                 elapsed = time.monotonic() - started
-                log_exchange(method, url, headers, result.status, result.reason, result.headers, data, retries, elapsed)
+                log_exchange(
+                    method, url, headers, result.status, result.reason, result.headers, data, attempts.retries, elapsed
+                )
             return result
 
 
@@ -414,11 +454,6 @@ def _outcome(error: BaseException) -> str:
 
 def _timed_out(error: BaseException) -> bool:
     return isinstance(error, asyncio.TimeoutError)
-
-
-def _seconds(value: Any) -> Optional[float]:
-    """A urllib3 timeout field as seconds (its "not set" sentinel and None are None)."""
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _ssl_context(c: Configuration) -> ssl.SSLContext:

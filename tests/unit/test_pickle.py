@@ -96,7 +96,10 @@ def test_what_travels_is_settings_not_pool_locks_or_threads(server: LoopbackServ
     with ApiClient(configuration(server.url), pool_threads=2) as client:
         BranchesApi(client).get_branch("repo", "a", async_req=True).get(timeout=10)
         state = client.__getstate__()
-        assert set(state) == {"configuration", "default_headers", "cookie", "client_side_validation", "pool_threads"}
+        assert set(state) == {
+            "configuration", "default_headers", "cookie", "client_side_validation", "pool_threads", "_given_transport"
+        }
+        assert state["_given_transport"] is None, "no transport was given: the unpickled client builds its own"
         data = pickle.dumps(client)
     travelled = globals_in(data)
     assert travelled <= {
