@@ -351,7 +351,7 @@ def upload_many(
             except Exception as error:
                 delay = None
                 if retry_statuses and resendable[result.index]:
-                    delay = _bulk.retry_delay(client.rest_client.retry_policy(), retries, error)
+                    delay = _bulk.retry_delay(client.retry_policy(), retries, error)
                 if delay is None or stopped_within(batch, delay):
                     raise
                 retries += 1
@@ -410,7 +410,7 @@ def download_many(
                         result.local, progress=aggregate.for_item(result.index), chunk_size=chunk_size
                     )
                 except ApiConnectionError:  # the body stopped arriving: a path target can start over
-                    delay = _bulk.download_retry_delay(client.rest_client.retry_policy(), retries, result.local)
+                    delay = _bulk.download_retry_delay(client.retry_policy(), retries, result.local)
                     if delay is None or stopped_within(batch, delay):
                         raise
                     retries += 1
@@ -474,7 +474,7 @@ def delete_many(
                 )
                 break
             except Exception as error:
-                delay = _bulk.retry_delay(client.rest_client.retry_policy(), retries, error)
+                delay = _bulk.retry_delay(client.retry_policy(), retries, error)
                 if delay is None or stopped_within(batch, delay):
                     raise
                 retries += 1

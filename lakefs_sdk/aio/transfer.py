@@ -349,7 +349,7 @@ async def upload_many(
             except Exception as error:
                 delay = None
                 if retry_statuses and resendable[result.index]:
-                    delay = _bulk.retry_delay(client.rest_client.retry_policy(), retries, error)
+                    delay = _bulk.retry_delay(client.retry_policy(), retries, error)
                 if delay is None or await stopped_within(batch, delay):
                     raise
                 retries += 1
@@ -408,7 +408,7 @@ async def download_many(
                         result.local, progress=aggregate.for_item(result.index), chunk_size=chunk_size
                     )
                 except ApiConnectionError:  # the body stopped arriving: a path target can start over
-                    delay = _bulk.download_retry_delay(client.rest_client.retry_policy(), retries, result.local)
+                    delay = _bulk.download_retry_delay(client.retry_policy(), retries, result.local)
                     if delay is None or await stopped_within(batch, delay):
                         raise
                     retries += 1
@@ -472,7 +472,7 @@ async def delete_many(
                 )
                 break
             except Exception as error:
-                delay = _bulk.retry_delay(client.rest_client.retry_policy(), retries, error)
+                delay = _bulk.retry_delay(client.retry_policy(), retries, error)
                 if delay is None or await stopped_within(batch, delay):
                     raise
                 retries += 1

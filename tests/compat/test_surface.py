@@ -149,7 +149,8 @@ def test_runtime_class_matches_upstream(class_name: str) -> None:
         ),
         (
             lakefs_sdk.ApiClient.__init__,
-            "(configuration=None, header_name=None, header_value=None, cookie=None, pool_threads=1)",
+            # upstream's parameters, in upstream's order; transport= is ours, keyword-only after them
+            "(configuration=None, header_name=None, header_value=None, cookie=None, pool_threads=1, kw:transport=None)",
         ),
         (
             lakefs_sdk.ApiClient.update_params_for_auth,
