@@ -66,7 +66,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -163,7 +163,7 @@ class S3Blockstore:
 
     endpoint: str  # http://127.0.0.1:PORT
     access_key_id: str
-    secret_access_key: str
+    secret_access_key: str = field(repr=False)
     bucket: str
     prefix: str  # storage namespaces are s3://<bucket>/<prefix>/<repository>
     region: str = "us-east-1"
@@ -483,8 +483,8 @@ def _start_on_s3(version: str, binary: Path, state_dir: Path, options: StoreOpti
         store.start()
         s3 = S3Blockstore(
             endpoint=store.endpoint,
-            access_key_id=object_store.ACCESS_KEY_ID,
-            secret_access_key=object_store.SECRET_ACCESS_KEY,
+            access_key_id=store.access_key_id,
+            secret_access_key=store.secret_access_key,
             bucket=store.bucket,
             prefix=f"lakefs-{secrets.token_hex(4)}",
             region=object_store.REGION,

@@ -31,8 +31,8 @@ folder, in its own session, with everything on 127.0.0.1:
 * the admin UI, WebDAV, the Iceberg and Lance ports and the embedded IAM API are off; the admin
   server itself still runs in mini (its worker needs it), so it gets free ports too, and its
   legacy port (23646) is off;
-* ``-s3.config`` names an identity file with our access key and secret (any other request is
-  refused); HOME and the working folder are the store's folder, so no config file of the machine
+* ``-s3.config`` names an identity file with an access key and secret made for this store
+  (any other request is refused); HOME and the working folder are the store's folder, so no config file of the machine
   (``~/.seaweedfs``, ``./*.toml``) is read.
 
 Readiness: ``/healthz`` answering is not enough, the first write can block until the filer
@@ -49,7 +49,8 @@ Store behaviours to know (SeaweedFS, the pinned version):
 * it ignores a stray ``Authorization`` header on a presigned GET (checked: 200), which AWS
   refuses (400): a test cannot catch a client sending one against this store;
 * mini moves a service to the next free port when the one asked for is taken, silently: the
-  probe goes to the S3 port we chose, so a store that moved its S3 port fails readiness;
+  probe goes to the S3 port we chose, signed with keys made for this store alone, so a store
+  that moved its S3 port fails readiness instead of another one passing for it;
 * mini creates unix sockets of its own in /tmp (``seaweedfs-*-grpc-<port>.sock``) whatever the
   options, and removes them when it stops (not after SIGKILL); the filer and S3 ones are moved
   into the store's folder with their options;
@@ -68,6 +69,7 @@ import http.client
 import json
 import os
 import random
+import secrets
 import shlex
 import shutil
 import signal
@@ -77,7 +79,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Tuple
 
@@ -87,8 +89,6 @@ CACHE = ROOT / ".cache" / "object-store"
 DEFAULT_STATE_DIR = ROOT / ".cache" / "object-store-run"
 
 WEED_PACKAGE = "github.com/seaweedfs/seaweedfs/weed"
-ACCESS_KEY_ID = "SEAWEEDTESTKEY0000001"
-SECRET_ACCESS_KEY = "seaweedfs-tests-only-not-a-secret-0000001"
 REGION = "us-east-1"
 BUCKET = "lakefs-sdk-tests"
 
@@ -185,7 +185,7 @@ class S3Credentials:
 
     endpoint: str  # http://127.0.0.1:PORT
     access_key_id: str
-    secret_access_key: str
+    secret_access_key: str = field(repr=False)
     region: str = REGION
 
 
@@ -281,6 +281,10 @@ class ObjectStore:
         self.binary = Path(binary)
         self.workdir = Path(workdir)
         self.bucket = bucket
+        # Keys of this store alone: a probe that reached another store (mini moves a port that
+        # was taken meanwhile, silently) is refused instead of passing for ours.
+        self.access_key_id = "SWTEST" + secrets.token_hex(7).upper()
+        self.secret_access_key = secrets.token_urlsafe(30)
         self.ports: Dict[str, int] = {}
         self.process: Optional[subprocess.Popen[bytes]] = None
         self.startup_seconds: Optional[float] = None
@@ -292,7 +296,7 @@ class ObjectStore:
 
     @property
     def credentials(self) -> S3Credentials:
-        return S3Credentials(self.endpoint, ACCESS_KEY_ID, SECRET_ACCESS_KEY, REGION)
+        return S3Credentials(self.endpoint, self.access_key_id, self.secret_access_key, REGION)
 
     @property
     def log_path(self) -> Path:
@@ -304,7 +308,7 @@ class ObjectStore:
             "identities": [
                 {
                     "name": "lakefs-sdk-tests",
-                    "credentials": [{"accessKey": ACCESS_KEY_ID, "secretKey": SECRET_ACCESS_KEY}],
+                    "credentials": [{"accessKey": self.access_key_id, "secretKey": self.secret_access_key}],
                     "actions": ["Admin", "Read", "Write", "List", "Tagging"],
                 }
             ]
@@ -422,8 +426,8 @@ class ObjectStore:
         return {
             "OBJECT_STORE_ENDPOINT": self.endpoint,
             "OBJECT_STORE_REGION": REGION,
-            "OBJECT_STORE_ACCESS_KEY_ID": ACCESS_KEY_ID,
-            "OBJECT_STORE_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+            "OBJECT_STORE_ACCESS_KEY_ID": self.access_key_id,
+            "OBJECT_STORE_SECRET_ACCESS_KEY": self.secret_access_key,
             "OBJECT_STORE_BUCKET": self.bucket,
         }
 
