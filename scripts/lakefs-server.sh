@@ -14,7 +14,7 @@
 #
 #   eval "$(scripts/lakefs-server.sh start --store s3)"
 #       also starts SeaweedFS (an S3-compatible store, built from its Go module on first use:
-#       about 10 minutes cold, then cached in .cache/object-store/) on 127.0.0.1 and gives lakeFS
+#       10 to 15 minutes cold, then cached in .cache/object-store/) on 127.0.0.1 and gives lakeFS
 #       its blockstore there; `stop` stops both. Besides the usual variables it exports
 #       LAKEFS_STORE=s3, LAKEFS_NAMESPACE_BASE=s3://<bucket>/<prefix>/ (append a repository name
 #       to get its storage namespace) and OBJECT_STORE_* (the store's endpoint and keys).

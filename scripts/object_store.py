@@ -35,6 +35,9 @@ folder, in its own session, with everything on 127.0.0.1:
   (any other request is refused); HOME and the working folder are the store's folder, so no config file of the machine
   (``~/.seaweedfs``, ``./*.toml``) is read.
 
+Checked with strace (``connect``, ``sendto``) over a start, a lakeFS repository on the store, an
+upload, a read and a commit: the store and lakeFS reached 127.0.0.1 and unix sockets only.
+
 Readiness: ``/healthz`` answering is not enough, the first write can block until the filer
 has registered. The store is ready once a signed PUT of the bucket and then a PUT, GET and DELETE
 of a probe object succeed, tried a bounded number of times within a total deadline. Requests are

@@ -38,6 +38,7 @@ needs_s3 = pytest.mark.skipif(
 )
 
 object_store = load_script("object_store")
+STORE_VARIABLES = ("OBJECT_STORE_ENDPOINT", "OBJECT_STORE_ACCESS_KEY_ID", "OBJECT_STORE_SECRET_ACCESS_KEY")
 
 
 def sha256(data: bytes) -> str:
@@ -54,6 +55,8 @@ def namespace_base() -> str:
 @pytest.fixture(scope="module")
 def store() -> Any:
     """The S3 store's endpoint and keys, as ``scripts/lakefs_server.py`` printed them."""
+    missing = [name for name in STORE_VARIABLES if not os.environ.get(name)]
+    assert not missing, f"LAKEFS_STORE=s3 but {missing} not set: start the pair with scripts/lakefs-server.sh"
     return object_store.S3Credentials(
         endpoint=os.environ["OBJECT_STORE_ENDPOINT"],
         access_key_id=os.environ["OBJECT_STORE_ACCESS_KEY_ID"],
