@@ -43,9 +43,11 @@ _MISSING_BOTO3 = (
     "(pip install 'lakefs-sdk[s3]', or '.[s3]' from a checkout)"
 )
 
-# Newer botocore (1.36+) adds CRC checksums to every upload and checks them on downloads,
-# which lakeFS's gateway refuses (lakeFS issue #8805). Older releases know neither option
-# nor send such checksums, so there the options are left out.
+# botocore 1.36+ adds a CRC32 checksum to every upload (over https as a trailer of a streamed
+# body) and asks for checksums on downloads. lakeFS gateways that predate support for such
+# uploads refuse them (lakeFS issues #7939, #8805); checksums only where an operation
+# requires one work with every lakeFS. Older botocore knows neither option and sends no such
+# checksums, so there the options are left out.
 _CHECKSUM_OPTIONS = {
     "request_checksum_calculation": "when_required",
     "response_checksum_validation": "when_required",
@@ -96,8 +98,8 @@ def boto3_client(configuration: Optional[Configuration] = None, **client_kwargs:
     - the credentials ``configuration.username`` (access key ID) and
       ``configuration.password`` (secret access key);
     - path-style addressing, ``region_name="us-east-1"``, SigV4, and checksums only when
-      an operation requires them (newer botocore's default checksums are refused by the
-      gateway);
+      an operation requires them (older lakeFS gateways refuse the ones botocore 1.36+
+      adds by default);
     - the configuration's TLS and transport settings: ``verify_ssl=False`` as
       ``verify=False``, ``ssl_ca_cert`` as ``verify=<path>``, ``cert_file``/``key_file`` as
       the client certificate, ``proxy`` as the proxy of both schemes,
