@@ -85,7 +85,8 @@ def boto3_client(configuration: Optional[Configuration] = None, **client_kwargs:
         into ours with ``Config.merge`` (its values win; its ``s3`` and ``proxies_config``
         dicts are merged key by key, so ``s3={"payload_signing_enabled": True}`` keeps
         path-style addressing).
-    :returns: a ``botocore.client.S3`` (typed ``S3Client`` by ``boto3-stubs[s3]``).
+    :returns: a ``botocore.client.S3``, typed ``Any`` (with ``boto3-stubs[s3]`` installed,
+        annotate it ``s3: S3Client = boto3_client(...)``, ``S3Client`` from ``mypy_boto3_s3``).
     :raises ApiValueError: no access key ID and secret in ``configuration`` (a bearer token
         or session cookie cannot sign S3 requests), a host that is not an http(s) URL, or a
         TLS or proxy setting botocore cannot honour (named in the message).
@@ -107,8 +108,10 @@ def boto3_client(configuration: Optional[Configuration] = None, **client_kwargs:
       ``max_retries + 1`` attempts in all), ``connection_pool_maxsize`` and an
       ``SO_KEEPALIVE`` entry of ``socket_options``.
 
-    Each call builds its client in a new boto3 session, so threads may call it at once;
-    one client may then be shared by threads.
+    Each call builds its client in a boto3 session of its own (boto3's shared default
+    session is not safe to build clients from in several threads at once), which takes
+    about a tenth of a second: build one client and share it, as boto3 clients are
+    thread-safe.
 
     Example, with the lakeFS of ``scripts/lakefs-server.sh``::
 

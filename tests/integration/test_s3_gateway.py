@@ -17,6 +17,7 @@ import os
 import socket
 import socketserver
 import ssl
+import textwrap
 import threading
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List
@@ -193,6 +194,24 @@ def test_a_wrong_secret_is_refused_without_being_shown(lakefs: LakeFS, repo: str
         client.put_object(Bucket=repo, Key="main/refused.txt", Body=b"x")
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
     assert wrong not in str(caught.value)
+
+
+def test_the_docstring_example_runs(
+    monkeypatch: pytest.MonkeyPatch, lakefs: LakeFS, repo: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = boto3_client.__doc__ or ""
+    example = textwrap.dedent(doc.split("Example, with the lakeFS of ``scripts/lakefs-server.sh``::", 1)[1])
+    assert "boto3_client(lakefs_sdk.Configuration.from_env())" in example
+    monkeypatch.setenv("LAKECTL_SERVER_ENDPOINT_URL", lakefs.endpoint + "/api/v1")
+    monkeypatch.setenv("LAKECTL_CREDENTIALS_ACCESS_KEY_ID", lakefs.access_key_id)
+    monkeypatch.setenv("LAKECTL_CREDENTIALS_SECRET_ACCESS_KEY", lakefs.secret_access_key)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "big.parquet").write_bytes(os.urandom(9 * MiB))
+    namespace: Dict[str, Any] = {}
+    exec(compile(example.replace("example-repo", repo), "boto3_client.__doc__", "exec"), namespace)
+    assert namespace["body"] == b"hello"
+    assert "main/data/hello.txt 5" in capsys.readouterr().out
+    assert namespace["s3"].head_object(Bucket=repo, Key="main/data/big.parquet")["ContentLength"] == 9 * MiB
 
 
 # -- over TLS -----------------------------------------------------------------------------
