@@ -135,7 +135,9 @@ def boto3_client(configuration: Optional[Configuration] = None, **client_kwargs:
         kwargs["endpoint_url"] = gateway_endpoint(configuration)
     if not ("aws_access_key_id" in client_kwargs and "aws_secret_access_key" in client_kwargs):
         kwargs["aws_access_key_id"], kwargs["aws_secret_access_key"] = _access_key(configuration)
-    verify = _verify(configuration, overridden="verify" in client_kwargs)
+    endpoint = str(client_kwargs.get("endpoint_url") or kwargs.get("endpoint_url") or "")
+    plain_http = not endpoint.lower().startswith("https:")
+    verify = _verify(configuration, ignore_unsupported="verify" in client_kwargs or plain_http)
     if verify is not None:
         kwargs["verify"] = verify
 
@@ -175,11 +177,15 @@ def _other_credentials(configuration: Configuration) -> str:
     return ""
 
 
-def _verify(configuration: Configuration, overridden: bool) -> Any:
-    """boto3's ``verify``: False, a CA bundle path, or None for botocore's default."""
+def _verify(configuration: Configuration, ignore_unsupported: bool) -> Any:
+    """boto3's ``verify``: False, a CA bundle path, or None for botocore's default.
+
+    ``ignore_unsupported``: whether the caller's ``verify=`` takes over (or the endpoint is
+    plain http), so that the settings botocore cannot honour do not matter.
+    """
     if not configuration.verify_ssl:
         return False
-    if not overridden:
+    if not ignore_unsupported:
         unsupported = [
             name
             for name in ("ca_cert_data", "assert_hostname", "tls_server_name")

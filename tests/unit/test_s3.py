@@ -297,6 +297,14 @@ def test_tls_settings_botocore_cannot_honour_are_refused(setting: str) -> None:
     assert boto3_client(config).meta.endpoint_url == "https://127.0.0.1:8443"
 
 
+def test_tls_settings_do_not_matter_over_plain_http() -> None:
+    config = configuration("http://127.0.0.1:8000/api/v1")
+    config.tls_server_name = "lakefs.internal"
+    assert boto3_client(config).meta.endpoint_url == "http://127.0.0.1:8000"
+    with pytest.raises(ApiValueError, match="tls_server_name"):
+        boto3_client(config, endpoint_url="https://127.0.0.1:8443")
+
+
 def test_the_proxy_is_used_for_both_schemes() -> None:
     config = configuration()
     config.proxy = "http://127.0.0.1:3128"
