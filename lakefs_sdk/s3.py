@@ -228,18 +228,16 @@ def _config_options(configuration: Configuration, config_class: Any, theirs: Any
         options["tcp_keepalive"] = True
     if configuration.cert_file:
         if "client_cert" not in known:
-            raise ApiValueError("Configuration.cert_file needs a newer botocore (client_cert, 1.31 or later)")
+            raise ApiValueError("Configuration.cert_file needs a botocore that takes client certificates (client_cert)")
         options["client_cert"] = (
             (configuration.cert_file, configuration.key_file) if configuration.key_file else configuration.cert_file
         )
     if configuration.proxy:
-        options.update(_proxy_options(configuration, options.get("client_cert"), theirs))
+        options.update(_proxy_options(configuration.proxy, configuration, options.get("client_cert"), theirs))
     return options
 
 
-def _proxy_options(configuration: Configuration, client_cert: Any, theirs: Any) -> Dict[str, Any]:
-    proxy = configuration.proxy
-    assert proxy is not None
+def _proxy_options(proxy: str, configuration: Configuration, client_cert: Any, theirs: Any) -> Dict[str, Any]:
     if configuration.proxy_headers and getattr(theirs, "proxies", None) is None:
         raise ApiValueError(
             f"Configuration.proxy_headers cannot be carried over to boto3 (botocore sends no custom proxy headers) "
