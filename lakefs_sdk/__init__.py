@@ -175,7 +175,7 @@ _EXPORTS = {
 }
 _SUBMODULES = (
     "api", "api_client", "api_response", "client", "configuration", "exceptions", "hooks", "lakectl",
-    "models", "pagination", "rest", "transfer",
+    "models", "pagination", "rest", "s3", "transfer",
 )
 
 __all__ = ["__version__", *_EXPORTS, *_SUBMODULES]
@@ -190,10 +190,12 @@ if TYPE_CHECKING:
         client as client,
         configuration as configuration,
         exceptions as exceptions,
+        hooks as hooks,
         lakectl as lakectl,
         models as models,
         pagination as pagination,
         rest as rest,
+        s3 as s3,
         transfer as transfer,
     )
     from lakefs_sdk.api.actions_api import ActionsApi as ActionsApi

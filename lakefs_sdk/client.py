@@ -8,7 +8,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Optional, Type
 
-from lakefs_sdk._client_config import client_configuration
+from lakefs_sdk._client_config import HostCompletion
 from lakefs_sdk.api_client import ApiClient
 from lakefs_sdk.configuration import Configuration
 from lakefs_sdk.api.actions_api import ActionsApi
@@ -35,8 +35,10 @@ class LakeFSClient:
     """Entry point holding every API of the lakeFS server, e.g. ``client.branches_api.create_branch(...)``.
 
     A host given without a scheme or without the ``/api/v1`` base path is completed, so
-    ``Configuration(host="localhost:8000")`` talks to ``http://localhost:8000/api/v1``;
-    the caller's configuration is left as it was.
+    ``Configuration(host="localhost:8000")`` talks to ``http://localhost:8000/api/v1``. As
+    upstream does, the completed host is written into ``configuration.host`` (the ``lakefs``
+    package reads it back); :meth:`close` puts back the host you gave. That is the only
+    change the client makes to the configuration.
     """
 
     def __init__(
@@ -47,8 +49,9 @@ class LakeFSClient:
         cookie: Optional[str] = None,
         pool_threads: int = 1,
     ) -> None:
+        self._host = HostCompletion(configuration)
         self._api = ApiClient(
-            configuration=client_configuration(configuration),
+            configuration=configuration,
             header_name=header_name,
             header_value=header_value,
             cookie=cookie,
@@ -79,8 +82,9 @@ class LakeFSClient:
         return self._api
 
     def close(self) -> None:
-        """Release the connection pool and the worker threads of ``async_req`` calls."""
+        """Release the connection pool and the worker threads of ``async_req`` calls; restore the host given."""
         self._api.close()
+        self._host.undo()
 
     def __enter__(self) -> LakeFSClient:
         return self

@@ -8,7 +8,7 @@
     async with aio.AsyncApiClient(Configuration.from_env()) as client:
         branch = await aio.BranchesApi(client).get_branch("example-repo", "main")
 
-Needs the ``aio`` extra (aiohttp): ``pip install 'lakefs-sdk[aio]'``. Importing this
+Needs aiohttp, the ``aio`` extra of this package (see the README's Installation). Importing this
 package without it raises ``ImportError`` saying so; ``import lakefs_sdk`` never imports
 aiohttp. API classes are imported on first use.
 """

@@ -18,7 +18,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Optional, Type
 
-from lakefs_sdk._client_config import client_configuration
+from lakefs_sdk._client_config import HostCompletion
 from lakefs_sdk.aio.api.actions_api import ActionsApi
 from lakefs_sdk.aio.api.auth_api import AuthApi
 from lakefs_sdk.aio.api.branches_api import BranchesApi
@@ -44,8 +44,9 @@ class AsyncLakeFSClient:
     """Entry point holding every asyncio API of the lakeFS server, e.g. ``await client.branches_api.get_branch(...)``.
 
     A host given without a scheme or without the ``/api/v1`` base path is completed, so
-    ``Configuration(host="localhost:8000")`` talks to ``http://localhost:8000/api/v1``; the
-    ``configuration`` passed in is never changed (see :mod:`lakefs_sdk._client_config`).
+    ``Configuration(host="localhost:8000")`` talks to ``http://localhost:8000/api/v1``. As
+    ``LakeFSClient`` does, the completed host is written into ``configuration.host`` and
+    :meth:`close` puts back the host you gave (see :mod:`lakefs_sdk._client_config`).
     Close it with ``await client.close()`` or use it as ``async with``.
     """
 
@@ -56,8 +57,9 @@ class AsyncLakeFSClient:
         header_value: Optional[str] = None,
         cookie: Optional[str] = None,
     ) -> None:
+        self._host = HostCompletion(configuration)
         self._api = AsyncApiClient(
-            configuration=client_configuration(configuration),
+            configuration=configuration,
             header_name=header_name,
             header_value=header_value,
             cookie=cookie,
@@ -87,8 +89,9 @@ class AsyncLakeFSClient:
         return self._api
 
     async def close(self) -> None:
-        """Close the connection pool; the client opens a new one if it is used again."""
+        """Close the connection pool (a new one opens if the client is used again); restore the host given."""
         await self._api.close()
+        self._host.undo()
 
     async def __aenter__(self) -> AsyncLakeFSClient:
         return self

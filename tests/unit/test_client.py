@@ -1,12 +1,10 @@
-"""LakeFSClient and AsyncLakeFSClient: the caller's Configuration is never changed, a host
-without scheme or base path is completed, and the async client mirrors the sync one."""
+"""LakeFSClient and AsyncLakeFSClient: a host without scheme or base path is completed in the
+configuration (as upstream) until the client is closed, and the async client mirrors the sync one."""
 
 from __future__ import annotations
 
 import ast
 import asyncio
-import copy
-import pickle
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Set
 
@@ -14,7 +12,7 @@ import pytest
 
 import lakefs_sdk
 from lakefs_sdk import Configuration, aio
-from lakefs_sdk._client_config import EndpointView, client_configuration
+from lakefs_sdk._client_config import HostCompletion
 from lakefs_sdk.aio.client import AsyncLakeFSClient
 
 from support.loopback import LoopbackServer, Reply
@@ -38,54 +36,40 @@ def bare(url: str) -> str:
 # -- the configuration a client is given --------------------------------------------------------
 
 
-def test_a_complete_host_is_used_as_is() -> None:
+def test_a_complete_host_is_left_alone_and_none_is_fine() -> None:
     config = Configuration(host="http://lakefs:8000/api/v1")
-    assert client_configuration(config) is config
-    assert client_configuration(None) is None
+    completion = HostCompletion(config)
+    assert config.host == "http://lakefs:8000/api/v1" and completion.completed is None
+    completion.undo()
+    assert config.host == "http://lakefs:8000/api/v1"
+    HostCompletion(None).undo()
 
 
-def test_an_incomplete_host_gets_a_view_that_changes_nothing() -> None:
+def test_an_incomplete_host_is_completed_in_place_and_undone() -> None:
     config = Configuration(host="lakefs:8000", username="AKIA", password="hunter2")
-    view = client_configuration(config)
-    assert isinstance(view, EndpointView) and isinstance(view, Configuration)
-    assert view.host == "http://lakefs:8000/api/v1"
-    assert config.host == "lakefs:8000", "the caller's configuration is unchanged"
-    assert (view.username, view.password, view.max_retries) == ("AKIA", "hunter2", config.max_retries)
-    assert view.get_basic_auth_token() == config.get_basic_auth_token()
+    completion = HostCompletion(config)
+    assert config.host == "http://lakefs:8000/api/v1", "as upstream: the lakefs package reads it back"
+    completion.undo()
+    assert config.host == "lakefs:8000", "undo puts back the host the caller gave"
+    completion.undo()
+    assert config.host == "lakefs:8000", "undoing twice changes nothing"
 
 
-def test_the_view_reads_and_writes_through() -> None:
+def test_undo_keeps_a_host_set_since() -> None:
     config = Configuration(host="lakefs:8000")
-    view = client_configuration(config)
-    assert view is not None
-    view.access_token = "t1"
-    config.read_timeout = 5.0
-    assert (config.access_token, view.read_timeout) == ("t1", 5.0)
-    config.host = "other:9000"
-    assert view.host == "http://other:9000/api/v1", "follows the caller's host"
-    view.host = "third"
-    assert config.host == "third", "setting it is setting the caller's"
+    completion = HostCompletion(config)
+    config.host = "http://other:9000/api/v1"
+    completion.undo()
+    assert config.host == "http://other:9000/api/v1"
 
 
-def test_the_view_copies_pickles_and_hides_secrets() -> None:
-    config = Configuration(host="lakefs:8000", username="AKIA", password="hunter2")
-    view = client_configuration(config)
-    assert isinstance(view, EndpointView)
-    clone = copy.deepcopy(view)
-    assert isinstance(clone, EndpointView) and clone.base is not config
-    clone.username = "other"
-    assert config.username == "AKIA" and clone.host == view.host
-    thawed = pickle.loads(pickle.dumps(view))
-    assert isinstance(thawed, EndpointView) and thawed.host == "http://lakefs:8000/api/v1"
-    assert thawed.password == "hunter2"
-    assert "hunter2" not in repr(view) and "http://lakefs:8000/api/v1" in repr(view)
-
-
-def test_lakefs_client_leaves_the_callers_configuration_unchanged(server: LoopbackServer) -> None:
+def test_lakefs_client_completes_the_host_until_closed(server: LoopbackServer) -> None:
     config = Configuration(host=bare(server.url), max_retries=0)
     with lakefs_sdk.LakeFSClient(config) as client:
+        assert config.host == server.url + "/api/v1"
         assert client.branches_api.get_branch("repo", "main").id == "main"
-    assert config.host == bare(server.url)
+    assert config.host == bare(server.url), "leaving the block restores the host given"
+    assert [r.path for r in server.requests] == ["/api/v1/repositories/repo/branches/main"]
 
 
 # -- AsyncLakeFSClient ---------------------------------------------------------------------------
@@ -109,7 +93,7 @@ def test_async_client_has_the_api_attributes_of_the_sync_one() -> None:
     asyncio.run(client.close())
 
 
-def test_async_client_completes_the_host_without_changing_the_configuration(server: LoopbackServer) -> None:
+def test_async_client_completes_the_host_until_closed(server: LoopbackServer) -> None:
     config = Configuration(host=bare(server.url), username="AKIA", password="secret", max_retries=0)
 
     async def main() -> str:
@@ -121,7 +105,7 @@ def test_async_client_completes_the_host_without_changing_the_configuration(serv
     (sent,) = server.requests
     assert sent.path == "/api/v1/repositories/repo/branches/main"
     assert sent.header("X-Team") == "data" and sent.header("Authorization") == "Basic QUtJQTpzZWNyZXQ="
-    assert config.host == bare(server.url), "the caller's configuration is unchanged"
+    assert config.host == bare(server.url), "leaving the block restores the host given"
 
 
 def test_async_client_sees_later_changes_to_the_configuration(server: LoopbackServer) -> None:
