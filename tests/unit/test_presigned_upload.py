@@ -28,8 +28,9 @@ STATS = {"path": "data/big.bin", "path_type": "object", "physical_address": "s3:
          "mtime": 1, "size_bytes": len(PAYLOAD)}
 
 
-def storage_config(pre_sign_support: bool) -> Dict[str, object]:
-    return {"blockstore_type": "s3", "blockstore_namespace_example": "s3://bucket/", "blockstore_namespace_validity_regex": "^s3://",
+def storage_config(pre_sign_support: bool, multipart: Optional[bool] = None) -> Dict[str, object]:
+    extra: Dict[str, object] = {} if multipart is None else {"pre_sign_multipart_upload": multipart}
+    return {**extra, "blockstore_type": "s3", "blockstore_namespace_example": "s3://bucket/", "blockstore_namespace_validity_regex": "^s3://",
             "pre_sign_support": pre_sign_support, "pre_sign_support_ui": pre_sign_support, "import_support": True,
             "import_validity_regex": "^s3://"}
 
@@ -38,13 +39,15 @@ class Lakefs:
     """Answers getConfig with its storage settings, getPhysicalAddress with a URL on the store server,
     and linkPhysicalAddress with ObjectStats."""
 
-    def __init__(self, presigned_url: Optional[str], pre_sign_support: bool = True) -> None:
+    def __init__(self, presigned_url: Optional[str], pre_sign_support: bool = True,
+                 multipart: Optional[bool] = None) -> None:
         self.presigned_url = presigned_url
         self.pre_sign_support = pre_sign_support
+        self.multipart = multipart
 
     def __call__(self, request: Request) -> Reply:
         if request.method == "GET" and request.path.endswith("/api/v1/config"):
-            return Reply(200, json.dumps({"storage_config": storage_config(self.pre_sign_support)}))
+            return Reply(200, json.dumps({"storage_config": storage_config(self.pre_sign_support, self.multipart)}))
         if request.method == "GET" and request.path.endswith("/staging/backing"):
             location = {"physical_address": "s3://bucket/abc", "presigned_url": self.presigned_url}
             return Reply(200, json.dumps(location))
@@ -137,10 +140,19 @@ def test_a_store_answer_without_etag_is_an_unexpected_response(staging: StagingA
     assert not any(r.method == "PUT" for r in lakefs.requests), "nothing is linked"
 
 
-def test_content_of_unknown_size_is_refused_before_any_request(staging: StagingApi, lakefs: LoopbackServer) -> None:
+def test_a_small_stream_is_one_put(staging: StagingApi, store: LoopbackServer) -> None:
+    upload_presigned(staging, "repo", "main", "data/big.bin", iter([PAYLOAD[:1000], PAYLOAD[1000:]]))
+    (put,) = store.requests
+    assert put.body == PAYLOAD and put.header("Content-Length") == str(len(PAYLOAD))
+
+
+def test_a_stream_is_refused_before_any_upload_when_the_store_takes_no_multipart_uploads(
+    staging: StagingApi, lakefs: LoopbackServer, store: LoopbackServer
+) -> None:
+    lakefs.handler = Lakefs(store.url + "/bucket/abc", multipart=False)
     with pytest.raises(lakefs_sdk.ApiValueError, match="known size"):
         upload_presigned(staging, "repo", "main", "data/big.bin", iter([PAYLOAD]))
-    assert lakefs.requests == []
+    assert [r.path for r in lakefs.requests] == ["/api/v1/config"] and store.requests == []
 
 
 def test_a_server_that_does_not_presign_is_refused_before_any_upload(lakefs: LoopbackServer, store: LoopbackServer,
@@ -254,9 +266,11 @@ def test_async_refusals_come_before_any_upload(lakefs: LoopbackServer, store: Lo
     async def unknown_size(aio_transfer: Any, staging: Any) -> Any:
         return await aio_transfer.upload_presigned(staging, "repo", "main", "data/big.bin", chunks())
 
+    lakefs.handler = Lakefs(store.url + "/bucket/abc", multipart=False)
     with pytest.raises(lakefs_sdk.ApiValueError, match="known size"):
         aio_run(lakefs, unknown_size)
-    assert lakefs.requests == []
+    assert [r.path for r in lakefs.requests] == ["/api/v1/config"]
+    lakefs.requests.clear()
 
     lakefs.handler = Lakefs(presigned_url=None, pre_sign_support=False)
 
