@@ -208,10 +208,14 @@ class StreamSplitter:
         self.buffered = 0
         self._pieces: List[memoryview] = []
 
-    def feed(self, chunk: Any) -> Iterator[List[memoryview]]:
-        """Add ``chunk``; yield each part it completes."""
+    def feed(self, chunk: Any) -> List[List[memoryview]]:
+        """Add ``chunk``; the parts it completes (usually none or one).
+
+        A list the caller pops: a part must not stay referenced here once it is sent.
+        """
         if not isinstance(chunk, (bytes, bytearray, memoryview)):
             raise TypeError(f"upload iterables must yield bytes, got {type(chunk).__name__}")
+        complete: List[List[memoryview]] = []
         view = memoryview(chunk).cast("B")
         while len(view):
             take = min(len(view), self.part_size - self.buffered)
@@ -219,8 +223,8 @@ class StreamSplitter:
             self.buffered += take
             view = view[take:]
             if self.buffered == self.part_size:
-                pieces, self._pieces, self.buffered = self._pieces, [], 0
-                yield pieces
+                complete.append(self.rest())
+        return complete
 
     def rest(self) -> List[memoryview]:
         """What is left once the stream ended (possibly nothing)."""

@@ -120,17 +120,22 @@ class PartPool:
     def start(self, work: Callable[[], Any]) -> None:
         """Run ``work`` in the place :meth:`ready` found."""
 
+        pending = [work]
+
         def run() -> None:
+            job: Optional[Callable[[], Any]] = pending.pop()
             try:
                 with self._lock:
                     if self._failure is not None:
                         return
-                work()
+                assert job is not None
+                job()
             except BaseException as error:  # handed to the calling thread
                 with self._lock:
                     if self._failure is None:
                         self._failure = error
             finally:
+                job = None  # the part's bytes go before its place is given to the next part
                 self._places.release()
 
         thread = threading.Thread(target=run, name=f"lakefs_sdk.part-{len(self._threads) + 1}", daemon=True)

@@ -102,15 +102,20 @@ class PartPool:
     def start(self, work: Callable[[], Awaitable[Any]]) -> None:
         """Run ``await work()`` in the place :meth:`ready` found."""
 
+        pending = [work]
+
         async def run() -> None:
+            job: Optional[Callable[[], Awaitable[Any]]] = pending.pop()
             try:
-                await work()
+                assert job is not None
+                await job()
             except asyncio.CancelledError:
                 raise
             except BaseException as error:  # handed to the caller
                 if self._failure is None:
                     self._failure = error
             finally:
+                job = None  # the part's bytes go before its place is given to the next part
                 self._places.release()
 
         task = asyncio.ensure_future(run())

@@ -329,14 +329,20 @@ async def _stream_parts(
 ) -> AsyncIterator[_multipart.PartSource]:
     """The parts of a stream: ``head`` (already read), then the rest of ``chunks``, in parts of ``part_size``."""
     splitter = _multipart.StreamSplitter(part_size)
-    for chunk in head:
-        for pieces in splitter.feed(chunk):
-            yield _multipart.BufferPart(pieces)
-    head.clear()
+    count = 0
+    # Parts are popped, never bound to a name here: a part sent must not stay alive in this frame.
+    while head:
+        complete = splitter.feed(head.pop(0))
+        while complete:
+            count += 1
+            yield _multipart.BufferPart(complete.pop(0))
     async for chunk in chunks:
-        for pieces in splitter.feed(chunk):
-            yield _multipart.BufferPart(pieces)
-    yield _multipart.BufferPart(splitter.rest())
+        complete = splitter.feed(chunk)
+        while complete:
+            count += 1
+            yield _multipart.BufferPart(complete.pop(0))
+    if splitter.buffered or not count:  # a stream of whole parts has no short last one
+        yield _multipart.BufferPart(splitter.rest())
 
 
 async def _put_parts(
