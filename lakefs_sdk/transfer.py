@@ -10,6 +10,7 @@ Both directions stream: memory stays flat whatever the object size.
     upload(objects_api, "repo", "main", "data/big.bin", "big.bin", progress=tqdm_progress("upload"))
     download(objects_api, "repo", "main", "data/big.bin", "copy.bin", progress=tqdm_progress("download"))
     upload_presigned(staging_api, "repo", "main", "data/big.bin", "big.bin")  # straight to the store
+    # ... in parts of part_size, concurrency at a time, from multipart_threshold on (8 MiB, 8 MiB, 8)
     supports_presign(api_client)  # whether the server's store presigns at all (asked once per client)
 
 A progress callback is called as ``progress(bytes_done, bytes_total)``; ``bytes_total`` is
@@ -20,6 +21,7 @@ Many objects at once, over a bounded pool of threads sharing one client::
 
     report = upload_many(objects_api, "repo", "main", [("local/data", "raw/")], progress=tqdm_progress("ingest"))
     report = download_many(objects_api, "repo", "main", [("raw/", "copy/")], concurrency=16)
+    report = upload_many(objects_api, "repo", "main", [("local/data", "raw/")], presign=True)  # not via lakeFS
     report = delete_many(objects_api, "repo", "main", ["raw/a.csv", "raw/b.csv"])
     for failed in report.failed:
         print(failed.path, failed.error)

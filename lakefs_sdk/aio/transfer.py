@@ -7,6 +7,7 @@ Both directions stream: memory stays flat whatever the object size.
     await upload(objects_api, "repo", "main", "data/big.bin", "big.bin", progress=tqdm_progress("upload"))
     await download(objects_api, "repo", "main", "data/big.bin", "copy.bin", progress=tqdm_progress("download"))
     await upload_presigned(staging_api, "repo", "main", "data/big.bin", "big.bin")  # straight to the store
+    # ... in parts of part_size, concurrency at a time, from multipart_threshold on (8 MiB, 8 MiB, 8)
     await supports_presign(api_client)  # whether the server's store presigns at all (asked once per client)
 
 A progress callback is called as ``progress(bytes_done, bytes_total)``; ``bytes_total`` is
@@ -17,6 +18,7 @@ Many objects at once, as tasks of the running event loop sharing one client::
 
     report = await upload_many(objects_api, "repo", "main", [("local/data", "raw/")], progress=tqdm_progress("ingest"))
     report = await download_many(objects_api, "repo", "main", [("raw/", "copy/")], concurrency=16)
+    report = await upload_many(objects_api, "repo", "main", [("local/data", "raw/")], presign=True)  # not via lakeFS
     report = await delete_many(objects_api, "repo", "main", ["raw/a.csv", "raw/b.csv"])
     for failed in report.failed:
         print(failed.path, failed.error)
