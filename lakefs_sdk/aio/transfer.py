@@ -362,7 +362,7 @@ async def _put_parts(
     from lakefs_sdk._request import Request
     from lakefs_sdk._upload import UploadBody
     from lakefs_sdk.aio.api.experimental_api import ExperimentalApi
-    from lakefs_sdk.exceptions import ApiValueError, UnexpectedResponseError
+    from lakefs_sdk.exceptions import ApiValueError
     from lakefs_sdk.models.complete_presign_multipart_upload import CompletePresignMultipartUpload
     from lakefs_sdk.models.upload_part import UploadPart
     from lakefs_sdk.models.upload_part_from import UploadPartFrom
@@ -412,7 +412,7 @@ async def _put_parts(
         await pool.wait()
         missing = [n for n in range(1, number + 1) if n not in etags]
         if missing:  # never reached: a part that fails fails the upload; checked, as completing would lose data
-            raise UnexpectedResponseError(0, f"parts {missing} of the upload were not sent")
+            raise RuntimeError(f"upload_presigned(): parts {missing} were not sent; the upload was aborted")
         tracker.finish(total)
         if target.if_none_match is not None:
             await _refuse_existing(target)

@@ -741,3 +741,18 @@ def test_async_stream_memory_is_bounded(mpu: Tuple[LoopbackServer, MultipartLake
     peak = aio_run(server, scenario)
     assert peak < 2 * PART + 3 * MiB, f"peak {peak / MiB:.1f} MiB"
     assert part_store.received() == expected_parts(stream_data(6))
+
+
+def test_a_stream_that_breaks_aborts_the_upload(
+    mpu_staging: StagingApi, mpu: Tuple[LoopbackServer, MultipartLakefs], part_store: PartStore,
+) -> None:
+    _, lake = mpu
+
+    def broken() -> Iterator[bytes]:
+        yield from generated_chunks(1)
+        yield b"x" * MiB
+        raise OSError("the pipe broke")
+
+    with pytest.raises(OSError, match="the pipe broke"):
+        upload_presigned(mpu_staging, "repo", "main", "data/big.bin", broken(), multipart_threshold=PART, part_size=PART)
+    assert lake.aborted == [{"physical_address": "s3://bucket/obj"}] and lake.completed == []
