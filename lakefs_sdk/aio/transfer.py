@@ -271,6 +271,7 @@ async def _put_once(
             f"lakeFS gave no presigned URL for {target.repository}/{target.branch}/{target.path}: "
             "its object store does not support presigned uploads; use upload()"
         )
+    _check_store_url(url, target)
     body = UploadBody(source, progress=progress)
     headers = store_put_headers(url, target.content_type, source.size)
     # The client's transport, not the client: no lakeFS credential goes to the store.
@@ -287,6 +288,17 @@ async def _put_once(
     return await staging_api.link_physical_address(
         target.repository, target.branch, target.path, staging, if_none_match=target.if_none_match, if_match=if_match
     )
+
+
+def _check_store_url(url: str, target: _Target) -> None:
+    """Refuse a presigned URL that is not HTTP(S) (a mock server's placeholder); the URL is not quoted: it is signed."""
+    from lakefs_sdk.exceptions import ApiValueError
+
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise ApiValueError(
+            f"lakeFS gave a presigned URL for {target.repository}/{target.branch}/{target.path} that is not an "
+            "http(s) URL; a real lakeFS with a presigning store gives one"
+        )
 
 
 def _store_etag(response: Any, target: _Target) -> str:
@@ -389,6 +401,7 @@ async def _put_parts(
                 repository, branch, upload_id, path, number, UploadPartFrom(physical_address=address)
             )
             url = fresh.presigned_url
+        _check_store_url(url, target)
         body = UploadBody(part, progress=tracker.for_part(number))
         # The client's transport, not the client: no lakeFS credential goes to the store.
         response = await rest.send(Request("PUT", url, {"Content-Length": str(part.size)}, body))

@@ -756,3 +756,10 @@ def test_a_stream_that_breaks_aborts_the_upload(
     with pytest.raises(OSError, match="the pipe broke"):
         upload_presigned(mpu_staging, "repo", "main", "data/big.bin", broken(), multipart_threshold=PART, part_size=PART)
     assert lake.aborted == [{"physical_address": "s3://bucket/obj"}] and lake.completed == []
+
+
+def test_a_presigned_url_that_is_not_http_is_refused_without_quoting_it(lakefs: LoopbackServer, staging: StagingApi) -> None:
+    lakefs.handler = Lakefs("string-X-Amz-Signature=f00d")  # what a mock server may answer
+    with pytest.raises(lakefs_sdk.ApiValueError, match="not an http") as raised:
+        upload_presigned(staging, "repo", "main", "data/big.bin", PAYLOAD)
+    assert "f00d" not in str(raised.value), "a signed URL is a credential"
