@@ -394,7 +394,8 @@ def _put_parts(
     etags: Dict[int, str] = {}
     tracker = _multipart.PartProgress(progress, size)
     rest = target.api_client.rest_client
-    pool = PartPool(concurrency)
+    # Within the connections the client keeps per host (the store is one host): more would churn them.
+    pool = PartPool(_bulk.workers(concurrency, rest.max_connections, count or concurrency))
 
     def send_part(number: int, part: _multipart.PartSource) -> None:
         url = urls.pop(number, None)
@@ -632,6 +633,9 @@ def upload_many(
     client = objects_api.api_client
     presigned = _upload_presign(client, presign, options, resendable)
     staging_api = _staging_api(client)
+    workers = _worker_count(client, concurrency, len(results))
+    # The files in flight share the connections to the store: their parts go this many at a time each.
+    part_concurrency = max(1, min(_multipart.DEFAULT_PART_CONCURRENCY, client.rest_client.max_connections // workers))
     # With If-None-Match the transport already retries these answers itself.
     retry_statuses = if_none_match is None
 
@@ -650,6 +654,7 @@ def upload_many(
                         if_none_match=if_none_match,
                         force=force,
                         progress=aggregate.for_item(result.index),
+                        concurrency=part_concurrency,
                     )
                 return upload(
                     objects_api,
@@ -672,7 +677,6 @@ def upload_many(
                 retries += 1
 
     aggregate.start()
-    workers = _worker_count(client, concurrency, len(results))
     return run_batch(batch, _each(batch, one), workers, on_item)
 
 

@@ -763,3 +763,26 @@ def test_a_presigned_url_that_is_not_http_is_refused_without_quoting_it(lakefs: 
     with pytest.raises(lakefs_sdk.ApiValueError, match="not an http") as raised:
         upload_presigned(staging, "repo", "main", "data/big.bin", PAYLOAD)
     assert "f00d" not in str(raised.value), "a signed URL is a credential"
+
+
+def test_parts_in_flight_stay_within_the_connections_the_client_keeps(
+    mpu: Tuple[LoopbackServer, MultipartLakefs], part_store: PartStore, caplog: pytest.LogCaptureFixture,
+) -> None:
+    server, _ = mpu
+    lock, seen = threading.Lock(), {"now": 0, "most": 0}
+
+    def slow(number: int) -> None:
+        with lock:
+            seen["now"] += 1
+            seen["most"] = max(seen["most"], seen["now"])
+        time.sleep(0.2)
+        with lock:
+            seen["now"] -= 1
+
+    part_store.on_part = slow
+    config = Configuration(host=server.url + "/api/v1", username="AKIA", password=SECRET)
+    config.connection_pool_maxsize = 2
+    with ApiClient(config) as client:
+        upload_presigned(StagingApi(client), "repo", "main", "data/big.bin", BIG, part_size=PART, concurrency=8)
+    assert seen["most"] == 2 and part_store.received() == expected_parts(BIG)
+    assert any("connection_pool_maxsize" in r.getMessage() for r in caplog.records), "the caller is told why"
