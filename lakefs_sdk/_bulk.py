@@ -359,6 +359,39 @@ def batches(count: int, size: int = DELETE_BATCH_SIZE) -> List[range]:
     return [range(start, min(start + size, count)) for start in range(0, count, size)]
 
 
+# The per-call options a bulk helper passes on to each of its calls; the others (``_progress``,
+# ``_content_type``, ``_preload_content``, ``async_req`` ...) are the helper's own business.
+PASSED_OPTIONS = ("_request_timeout", "_headers", "_request_auth", "_host_index")
+
+
+def check_options(what: str, options: Mapping[str, Any]) -> None:
+    """Refuse, before anything starts, a keyword ``what`` does not take (``ApiTypeError``) or a bad option value."""
+    from lakefs_sdk._options import parse_options
+    from lakefs_sdk.exceptions import ApiTypeError
+
+    for key in options:
+        if key not in PASSED_OPTIONS:
+            raise ApiTypeError(
+                f"{what}() got an unexpected keyword argument {key!r} "
+                f"(the per-call options it passes on: {', '.join(PASSED_OPTIONS)})"
+            )
+    parse_options(what, options)
+
+
+def check_presign(what: str, presign: Any) -> None:
+    """``presign`` must be None, True or False."""
+    if presign is not None and not isinstance(presign, bool):
+        raise ApiValueError(f"{what}(): presign must be None, True or False, got {presign!r}")
+
+
+def presign_refused(what: str) -> ApiValueError:
+    """The error of ``presign=True`` on a server whose store cannot presign."""
+    return ApiValueError(
+        f"{what}(presign=True): this lakeFS server's object store does not support presigned URLs "
+        "(get_config().storage_config.pre_sign_support is false); pass presign=None or False"
+    )
+
+
 def check_concurrency(concurrency: Any) -> int:
     """``concurrency`` as a positive int, or ``ApiValueError``."""
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, Iterator, List, Optional
 
 from lakefs_sdk._bulk import Batch, TransferInterrupted, TransferReport, TransferResult
 
@@ -85,3 +85,94 @@ def run_batch(batch: Batch, work: GroupWork, workers: int, on_item: Optional[Ite
             thread.join()
         raise
     return batch.report()
+
+
+# -- the parts of one multipart upload ------------------------------------------------------------
+
+
+class PartPool:
+    """Runs the parts of one multipart upload, at most ``concurrency`` at a time, each in a thread.
+
+    ``ready()`` waits for a free place (so that a stream is read no faster than its parts
+    go out), ``start(work)`` runs ``work`` there, ``wait()`` waits for all of them. The
+    first failure stops the pool: ``ready`` and ``wait`` raise it. ``stop()`` starts nothing
+    more and waits for the parts in flight (a Ctrl-C leaves them running, in daemon threads).
+    """
+
+    def __init__(self, concurrency: int) -> None:
+        self._places = threading.Semaphore(concurrency)
+        self._threads: List[threading.Thread] = []
+        self._failure: Optional[BaseException] = None
+        self._lock = threading.Lock()
+
+    def _raise_failure(self) -> None:
+        with self._lock:
+            failure = self._failure
+        if failure is not None:
+            raise failure
+
+    def ready(self) -> None:
+        """Wait until a part may start; raise the first failure of a part."""
+        while not self._places.acquire(timeout=_WAKE_SECONDS):
+            self._raise_failure()
+        self._raise_failure()
+
+    def start(self, work: Callable[[], Any]) -> None:
+        """Run ``work`` in the place :meth:`ready` found."""
+
+        pending = [work]
+
+        def run() -> None:
+            job: Optional[Callable[[], Any]] = pending.pop()
+            try:
+                with self._lock:
+                    if self._failure is not None:
+                        return
+                assert job is not None
+                job()
+            except BaseException as error:  # handed to the calling thread
+                with self._lock:
+                    if self._failure is None:
+                        self._failure = error
+            finally:
+                job = None  # the part's bytes go before its place is given to the next part
+                self._places.release()
+
+        thread = threading.Thread(target=run, name=f"lakefs_sdk.part-{len(self._threads) + 1}", daemon=True)
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
+
+    def wait(self) -> None:
+        """Wait for every part started; raise the first failure."""
+        for thread in list(self._threads):
+            while thread.is_alive():
+                thread.join(_WAKE_SECONDS)
+        self._raise_failure()
+
+    def stop(self) -> None:
+        """Start nothing more; wait for the parts in flight, unless a Ctrl-C comes meanwhile."""
+        with self._lock:
+            if self._failure is None:
+                self._failure = _Stopped()
+        try:
+            for thread in list(self._threads):
+                while thread.is_alive():
+                    thread.join(_WAKE_SECONDS)
+        except KeyboardInterrupt:
+            pass  # the parts still running fail once the upload is aborted
+
+
+class _Stopped(Exception):
+    """The pool was stopped: no part may start."""
+
+
+def stream_chunks(content: Any, chunk_size: int) -> Iterator[Any]:
+    """The chunks of a stream given as upload content: an iterable of bytes, or a non-seekable binary file."""
+    if hasattr(content, "read"):
+        while True:
+            chunk = content.read(chunk_size)
+            if not chunk:
+                return
+            yield chunk
+    else:
+        yield from content

@@ -8,7 +8,7 @@ transfer is written once in :mod:`lakefs_sdk.aio.transfer`.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable, List, Optional
+from typing import Any, AsyncIterator, Awaitable, Callable, List, Optional, Set
 
 from lakefs_sdk._bulk import Batch, TransferReport, TransferResult
 
@@ -70,3 +70,93 @@ async def run_batch(batch: Batch, work: GroupWork, workers: int, on_item: Option
         await asyncio.gather(*running, return_exceptions=True)
         raise
     return batch.report()
+
+
+# -- the parts of one multipart upload ------------------------------------------------------------
+
+
+class PartPool:
+    """Runs the parts of one multipart upload, at most ``concurrency`` at a time, as tasks of the running loop.
+
+    The asyncio image of ``lakefs_sdk._workers.PartPool``: ``await ready()`` waits for a
+    free place, ``start(work)`` runs ``await work()`` there, ``await wait()`` waits for all
+    of them; the first failure stops the pool and ``ready``/``wait`` raise it.
+    ``await stop()`` starts nothing more and cancels the parts in flight.
+    """
+
+    def __init__(self, concurrency: int) -> None:
+        self._places = asyncio.Semaphore(concurrency)
+        self._tasks: Set[asyncio.Task[None]] = set()
+        self._failure: Optional[BaseException] = None
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+
+    async def ready(self) -> None:
+        """Wait until a part may start; raise the first failure of a part."""
+        self._raise_failure()
+        await self._places.acquire()
+        self._raise_failure()
+
+    def start(self, work: Callable[[], Awaitable[Any]]) -> None:
+        """Run ``await work()`` in the place :meth:`ready` found."""
+
+        pending = [work]
+
+        async def run() -> None:
+            job: Optional[Callable[[], Awaitable[Any]]] = pending.pop()
+            try:
+                assert job is not None
+                await job()
+            except asyncio.CancelledError:
+                raise
+            except BaseException as error:  # handed to the caller
+                if self._failure is None:
+                    self._failure = error
+            finally:
+                job = None  # the part's bytes go before its place is given to the next part
+                self._places.release()
+
+        task = asyncio.ensure_future(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def wait(self) -> None:
+        """Wait for every part started; raise the first failure."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+        self._raise_failure()
+
+    async def stop(self) -> None:
+        """Start nothing more; cancel the parts in flight and wait until they are gone."""
+        if self._failure is None:
+            self._failure = asyncio.CancelledError()
+        running = list(self._tasks)
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+
+
+async def stream_chunks(content: Any, chunk_size: int) -> AsyncIterator[Any]:
+    """The chunks of a stream given as upload content: an (async) iterable of bytes, or a non-seekable binary file.
+
+    Blocking reads (a file, a plain iterator) run in a worker thread, off the loop.
+    """
+    if hasattr(content, "read"):
+        while True:
+            chunk = await asyncio.to_thread(content.read, chunk_size)
+            if not chunk:
+                return
+            yield chunk
+    elif hasattr(content, "__aiter__"):
+        async for chunk in content:
+            yield chunk
+    else:
+        iterator = iter(content)
+        end = object()
+        while True:
+            chunk = await asyncio.to_thread(next, iterator, end)
+            if chunk is end:
+                return
+            yield chunk

@@ -7,6 +7,7 @@ Both directions stream: memory stays flat whatever the object size.
     await upload(objects_api, "repo", "main", "data/big.bin", "big.bin", progress=tqdm_progress("upload"))
     await download(objects_api, "repo", "main", "data/big.bin", "copy.bin", progress=tqdm_progress("download"))
     await upload_presigned(staging_api, "repo", "main", "data/big.bin", "big.bin")  # straight to the store
+    # ... in parts of part_size, concurrency at a time, from multipart_threshold on (8 MiB, 8 MiB, 8)
     await supports_presign(api_client)  # whether the server's store presigns at all (asked once per client)
 
 A progress callback is called as ``progress(bytes_done, bytes_total)``; ``bytes_total`` is
@@ -17,6 +18,7 @@ Many objects at once, as tasks of the running event loop sharing one client::
 
     report = await upload_many(objects_api, "repo", "main", [("local/data", "raw/")], progress=tqdm_progress("ingest"))
     report = await download_many(objects_api, "repo", "main", [("raw/", "copy/")], concurrency=16)
+    report = await upload_many(objects_api, "repo", "main", [("local/data", "raw/")], presign=True)  # not via lakeFS
     report = await delete_many(objects_api, "repo", "main", ["raw/a.csv", "raw/b.csv"])
     for failed in report.failed:
         print(failed.path, failed.error)
@@ -36,10 +38,11 @@ from __future__ import annotations
 
 import os
 import weakref
+from collections.abc import AsyncIterator
 from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 from urllib.parse import urlsplit
 
-from lakefs_sdk import _bulk
+from lakefs_sdk import _bulk, _multipart
 from lakefs_sdk._bulk import (
     DEFAULT_CONCURRENCY,
     Batch,
@@ -48,7 +51,15 @@ from lakefs_sdk._bulk import (
     TransferReport,
     TransferResult,
 )
-from lakefs_sdk.aio._workers import GroupWork, ItemCallback, ItemWork, run_batch, stopped_within
+from lakefs_sdk.aio._workers import (
+    GroupWork,
+    ItemCallback,
+    ItemWork,
+    PartPool,
+    run_batch,
+    stopped_within,
+    stream_chunks,
+)
 
 if TYPE_CHECKING:
     from lakefs_sdk._options import AsyncUploadContent
@@ -77,7 +88,9 @@ __all__ = [
 
 # What each client's server said about presigning (None: it would not say). A server's
 # storage does not change while a client talks to it; the entry goes with the client.
-_PRESIGN_SUPPORT: weakref.WeakKeyDictionary[AsyncApiClient, Optional[bool]] = weakref.WeakKeyDictionary()
+_PRESIGN_SUPPORT: weakref.WeakKeyDictionary[AsyncApiClient, Tuple[Optional[bool], Optional[bool]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 async def upload(
@@ -132,70 +145,338 @@ async def upload_presigned(
     if_match: Optional[str] = None,
     force: Optional[bool] = None,
     progress: Optional[ProgressCallback] = None,
+    multipart_threshold: int = _multipart.DEFAULT_MULTIPART_THRESHOLD,
+    part_size: int = _multipart.DEFAULT_PART_SIZE,
+    concurrency: int = _multipart.DEFAULT_PART_CONCURRENCY,
 ) -> ObjectStats:
-    """Upload ``content`` straight to the object store through a presigned URL, then link it.
+    """Upload ``content`` straight to the object store through presigned URLs, then link it.
 
-    Three steps: ``get_physical_address(presign=True)`` reserves a location and a URL; the
-    bytes are PUT to that URL (streamed, never with lakeFS credentials, retried like any
-    idempotent call when the content can be re-read); ``link_physical_address`` makes the
-    object appear at ``path`` with the store's ETag as its checksum. The data never passes
-    through lakeFS.
+    The data never passes through lakeFS, and no lakeFS credential goes to the store.
+    ``progress(bytes_done, bytes_total)`` adds up everything sent.
 
-    ``content`` must have a known size (bytes, a path or a seekable binary file): object
-    stores refuse a PUT without ``Content-Length``. Raises ``ApiValueError`` for other
-    content and when the server's store cannot presign (:func:`supports_presign`, asked once
-    per client), before anything is written; a store error raises the ``ApiException``
-    subclass of its status.
+    Below ``multipart_threshold`` bytes (8 MiB), one PUT: ``get_physical_address(presign=True)``
+    reserves a location and a URL, the bytes are PUT there (retried like any idempotent
+    call), ``link_physical_address`` makes the object appear with the store's ETag.
+
+    At the threshold and above, and for content of unknown size, a multipart upload:
+    ``create_presign_multipart_upload`` hands out a URL per part, parts of ``part_size``
+    bytes (8 MiB; at least 5 MiB, raised to whole MiB when 10,000 parts would not hold the
+    content) go ``concurrency`` (8) at a time, each retried on the client's retry policy and
+    its URL asked for again when it expires within 15 seconds, then
+    ``complete_presign_multipart_upload`` joins them. Any failure, Ctrl-C or cancellation
+    aborts the upload (``abort_presign_multipart_upload``) and re-raises; nothing is linked.
+
+    ``content``: bytes, a path, a seekable binary file (each part is read from it again on
+    a retry), or a stream (an iterable of bytes, a non-seekable binary file;
+    :mod:`lakefs_sdk.aio.transfer` also takes an async iterable): a stream is held one part
+    at a time per part in flight, at most about ``max(multipart_threshold, concurrency x
+    part_size)`` bytes, and has at most 10,000 parts.
+
+    ``if_none_match="*"`` refuses to overwrite (``PreconditionFailedException``). The
+    complete call takes no condition of its own: for a multipart upload the path is
+    checked before the upload starts and again just before it completes (a write to it in
+    between those moments is not detected). ``if_match`` and ``force`` need the single PUT
+    (only ``link_physical_address`` takes them): given them, the content is not split, so
+    it must have a known size (and the store's single-PUT limit, 5 GiB on S3, applies).
+
+    Raises ``ApiValueError`` for bad arguments, and when the server's store cannot presign
+    (:func:`supports_presign`, asked once per client) or cannot take a stream (no presigned
+    multipart uploads), before anything is written; a store error raises the
+    ``ApiException`` subclass of its status.
     """
-    from lakefs_sdk._request import Request
-    from lakefs_sdk._upload import UploadBody, UploadSource
-    from lakefs_sdk.exceptions import ApiValueError, UnexpectedResponseError, exception_class_for
-    from lakefs_sdk.models.staging_metadata import StagingMetadata
+    from lakefs_sdk._upload import UploadSource
+    from lakefs_sdk.exceptions import ApiValueError
 
+    _multipart.check_settings(multipart_threshold, part_size, concurrency)
     source = UploadSource(content)
-    if source.size is None or not source.rewindable:
+    sized = source.size is not None and source.rewindable
+    single_only = if_match is not None or force is not None
+    if not sized and single_only:
         raise ApiValueError(
-            "upload_presigned() needs content of known size (bytes, a path or a seekable binary file): "
-            "object stores refuse a PUT without Content-Length; use upload() for streams"
+            "upload_presigned(): if_match and force need content of known size (bytes, a path or a seekable "
+            "binary file): only the single-PUT upload takes them"
         )
-    if await supports_presign(staging_api.api_client) is False:
+    presign, multipart = await _presign_support(staging_api.api_client)
+    if presign is False:
         raise ApiValueError(
             "upload_presigned(): this lakeFS server's object store does not support presigned URLs "
             "(get_config().storage_config.pre_sign_support is false); use upload()"
         )
-    location = await staging_api.get_physical_address(repository, branch, path, presign=True)
+    if not sized and multipart is False:
+        raise ApiValueError(
+            "upload_presigned() needs content of known size (bytes, a path or a seekable binary file) here: "
+            "this server's store takes no presigned multipart uploads, and a single PUT needs Content-Length; "
+            "use upload() for streams"
+        )
+    target = _Target(staging_api, repository, branch, path, content_type, metadata, if_none_match)
+    if sized:
+        assert source.size is not None
+        if single_only or multipart is False or not _multipart.uses_multipart(source.size, multipart_threshold):
+            return await _put_once(target, source, if_match, force, progress)
+        plan = _multipart.plan_parts(source.size, part_size)
+        return await _put_parts(target, _sized_parts(content, plan), plan.size, plan.count, concurrency, progress)
+    stream = content[1] if isinstance(content, tuple) else content
+    chunks = stream_chunks(stream, _CHUNK_SIZE)
+    head: List[Any] = []
+    buffered = 0
+    async for chunk in chunks:  # the first multipart_threshold bytes tell whether it is large
+        if not isinstance(chunk, (bytes, bytearray, memoryview)):
+            raise TypeError(f"upload iterables must yield bytes, got {type(chunk).__name__}")
+        head.append(chunk)
+        buffered += len(chunk)
+        if buffered >= multipart_threshold:
+            return await _put_parts(target, _stream_parts(head, chunks, part_size), None, None, concurrency, progress)
+    return await _put_once(target, UploadSource(b"".join(head)), None, None, progress)
+
+
+_CHUNK_SIZE = 1024 * 1024
+
+
+class _Target:
+    """Where an upload goes, and what the object gets."""
+
+    def __init__(
+        self,
+        staging_api: StagingApi,
+        repository: str,
+        branch: str,
+        path: str,
+        content_type: Optional[str],
+        metadata: Optional[Dict[str, str]],
+        if_none_match: Optional[str],
+    ) -> None:
+        self.staging_api = staging_api
+        self.api_client = staging_api.api_client
+        self.repository, self.branch, self.path = repository, branch, path
+        self.content_type, self.metadata, self.if_none_match = content_type, metadata, if_none_match
+
+    def arguments(self) -> Dict[str, Any]:
+        return {"repository": self.repository, "branch": self.branch, "path": self.path}
+
+
+async def _put_once(
+    target: _Target, source: Any, if_match: Optional[str], force: Optional[bool], progress: Optional[ProgressCallback]
+) -> ObjectStats:
+    """One PUT of the whole content to a presigned URL, then ``link_physical_address``."""
+    from lakefs_sdk._request import Request
+    from lakefs_sdk._upload import UploadBody
+    from lakefs_sdk.exceptions import ApiValueError
+    from lakefs_sdk.models.staging_metadata import StagingMetadata
+
+    staging_api = target.staging_api
+    location = await staging_api.get_physical_address(target.repository, target.branch, target.path, presign=True)
     url = location.presigned_url
     if not url:
         raise ApiValueError(
-            f"lakeFS gave no presigned URL for {repository}/{branch}/{path}: "
+            f"lakeFS gave no presigned URL for {target.repository}/{target.branch}/{target.path}: "
             "its object store does not support presigned uploads; use upload()"
         )
+    _check_store_url(url, target)
     body = UploadBody(source, progress=progress)
-    rest = staging_api.api_client.rest_client
-    headers = store_put_headers(url, content_type, source.size)
+    headers = store_put_headers(url, target.content_type, source.size)
     # The client's transport, not the client: no lakeFS credential goes to the store.
-    response = await rest.send(Request("PUT", url, headers, body))
+    response = await target.api_client.rest_client.send(Request("PUT", url, headers, body))
+    etag = _store_etag(response, target)
+    staging = StagingMetadata(
+        staging=location,
+        checksum=etag,
+        size_bytes=source.size,
+        user_metadata=target.metadata,
+        content_type=target.content_type,
+        force=force,
+    )
+    return await staging_api.link_physical_address(
+        target.repository, target.branch, target.path, staging, if_none_match=target.if_none_match, if_match=if_match
+    )
+
+
+def _check_store_url(url: str, target: _Target) -> None:
+    """Refuse a presigned URL that is not HTTP(S) (a mock server's placeholder); the URL is not quoted: it is signed."""
+    from lakefs_sdk.exceptions import ApiValueError
+
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise ApiValueError(
+            f"lakeFS gave a presigned URL for {target.repository}/{target.branch}/{target.path} that is not an "
+            "http(s) URL; a real lakeFS with a presigning store gives one"
+        )
+
+
+def _store_etag(response: Any, target: _Target) -> str:
+    """The ETag of the store's answer to a PUT; the store's error, or ``UnexpectedResponseError`` without one."""
+    from lakefs_sdk.exceptions import UnexpectedResponseError, exception_class_for
+
     if not 200 <= response.status <= 299:
         error = exception_class_for(response.status)(http_resp=response)
         error.api_method = "upload_presigned"  # the store's answer to the PUT of the bytes
-        error.arguments = {"repository": repository, "branch": branch, "path": path}
+        error.arguments = target.arguments()
         raise error
     etag = (response.headers.get("ETag") or "").strip('"')
     if not etag:
         raise UnexpectedResponseError(
             response.status, "the object store accepted the upload but sent no ETag to link it with", http_resp=response
         )
-    staging = StagingMetadata(
-        staging=location,
-        checksum=etag,
-        size_bytes=source.size,
-        user_metadata=metadata,
-        content_type=content_type,
-        force=force,
-    )
-    return await staging_api.link_physical_address(
-        repository, branch, path, staging, if_none_match=if_none_match, if_match=if_match
-    )
+    return etag
+
+
+async def _sized_parts(content: Any, plan: _multipart.PartPlan) -> AsyncIterator[_multipart.PartSource]:
+    """The parts of content of known size, each read from the content again on every attempt."""
+    import threading
+
+    inner = content[1] if isinstance(content, tuple) else content
+    if isinstance(inner, (bytes, bytearray, memoryview)):
+        view = memoryview(inner).cast("B")
+        for number in range(1, plan.count + 1):
+            offset, length = plan.span(number)
+            yield _multipart.BufferPart([view[offset : offset + length]])
+    elif isinstance(inner, str) or hasattr(inner, "__fspath__"):
+        for number in range(1, plan.count + 1):
+            yield _multipart.PathPart(os.fspath(inner), *plan.span(number))
+    else:
+        start, lock = inner.tell(), threading.Lock()
+        for number in range(1, plan.count + 1):
+            offset, length = plan.span(number)
+            yield _multipart.SharedFilePart(inner, lock, start + offset, length)
+
+
+async def _stream_parts(
+    head: List[Any], chunks: AsyncIterator[Any], part_size: int
+) -> AsyncIterator[_multipart.PartSource]:
+    """The parts of a stream: ``head`` (already read), then the rest of ``chunks``, in parts of ``part_size``."""
+    splitter = _multipart.StreamSplitter(part_size)
+    count = 0
+    # Parts are popped, never bound to a name here: a part sent must not stay alive in this frame.
+    while head:
+        complete = splitter.feed(head.pop(0))
+        while complete:
+            count += 1
+            yield _multipart.BufferPart(complete.pop(0))
+    async for chunk in chunks:
+        complete = splitter.feed(chunk)
+        while complete:
+            count += 1
+            yield _multipart.BufferPart(complete.pop(0))
+    if splitter.buffered or not count:  # a stream of whole parts has no short last one
+        yield _multipart.BufferPart(splitter.rest())
+
+
+async def _put_parts(
+    target: _Target,
+    parts: AsyncIterator[_multipart.PartSource],
+    size: Optional[int],
+    count: Optional[int],
+    concurrency: int,
+    progress: Optional[ProgressCallback],
+) -> ObjectStats:
+    """A presigned multipart upload of ``parts``: created, sent, completed; aborted on any failure."""
+    import functools
+    import time
+
+    from lakefs_sdk._request import Request
+    from lakefs_sdk._upload import UploadBody
+    from lakefs_sdk.aio.api.experimental_api import ExperimentalApi
+    from lakefs_sdk.exceptions import ApiValueError
+    from lakefs_sdk.models.complete_presign_multipart_upload import CompletePresignMultipartUpload
+    from lakefs_sdk.models.upload_part import UploadPart
+    from lakefs_sdk.models.upload_part_from import UploadPartFrom
+
+    if target.if_none_match not in (None, "*"):
+        raise ApiValueError(f"upload_presigned(): if_none_match must be '*' or None, got {target.if_none_match!r}")
+    experimental = ExperimentalApi(target.api_client)
+    repository, branch, path = target.repository, target.branch, target.path
+    if target.if_none_match is not None:
+        await _refuse_existing(target)
+    # A URL per part when their number is known; a stream's parts ask for theirs one by one.
+    started = await experimental.create_presign_multipart_upload(repository, branch, path, parts=count)
+    upload_id, address = started.upload_id, started.physical_address
+    urls = dict(enumerate(started.presigned_urls or [], start=1))
+    etags: Dict[int, str] = {}
+    tracker = _multipart.PartProgress(progress, size)
+    rest = target.api_client.rest_client
+    # Within the connections the client keeps per host (the store is one host): more would churn them.
+    pool = PartPool(_bulk.workers(concurrency, rest.max_connections, count or concurrency))
+
+    async def send_part(number: int, part: _multipart.PartSource) -> None:
+        url = urls.pop(number, None)
+        if url is None or _multipart.expiring(url, time.time()):
+            fresh = await experimental.upload_part(
+                repository, branch, upload_id, path, number, UploadPartFrom(physical_address=address)
+            )
+            url = fresh.presigned_url
+        _check_store_url(url, target)
+        body = UploadBody(part, progress=tracker.for_part(number))
+        # The client's transport, not the client: no lakeFS credential goes to the store.
+        response = await rest.send(Request("PUT", url, {"Content-Length": str(part.size)}, body))
+        etags[number] = _store_etag(response, target)
+
+    try:
+        number, total = 0, 0
+        await pool.ready()
+        async for part in parts:
+            number += 1
+            if number > _multipart.MAX_PARTS:
+                raise ApiValueError(
+                    f"upload_presigned(): the content needs more than {_multipart.MAX_PARTS} parts of "
+                    f"{part.size} bytes; pass a larger part_size"
+                )
+            assert part.size is not None
+            total += part.size
+            pool.start(functools.partial(send_part, number, part))
+            del part  # held by its sender only, so that it is freed once sent
+            await pool.ready()
+        await pool.wait()
+        missing = [n for n in range(1, number + 1) if n not in etags]
+        if missing:  # never reached: a part that fails fails the upload; checked, as completing would lose data
+            raise RuntimeError(f"upload_presigned(): parts {missing} were not sent; the upload was aborted")
+        tracker.finish(total)
+        if target.if_none_match is not None:
+            await _refuse_existing(target)
+        completion = CompletePresignMultipartUpload(
+            physical_address=address,
+            parts=[UploadPart(part_number=n, etag=etags[n]) for n in range(1, number + 1)],
+            user_metadata=target.metadata,
+            content_type=target.content_type,
+        )
+        # Sent along in case the server honours it; the check above is what the API promises.
+        conditions: Dict[str, Any] = {}
+        if target.if_none_match is not None:
+            conditions["_headers"] = {"If-None-Match": target.if_none_match}
+        return await experimental.complete_presign_multipart_upload(
+            repository, branch, upload_id, path, completion, **conditions
+        )
+    except BaseException:
+        await pool.stop()
+        await _abort(experimental, target, upload_id, address)
+        raise
+
+
+async def _abort(experimental: Any, target: _Target, upload_id: str, address: str) -> None:
+    """Abort a multipart upload that failed; an error of the abort is logged, never raised over the first."""
+    from lakefs_sdk.models.abort_presign_multipart_upload import AbortPresignMultipartUpload
+
+    try:
+        aborted = AbortPresignMultipartUpload(physical_address=address)
+        await experimental.abort_presign_multipart_upload(
+            target.repository, target.branch, upload_id, target.path, aborted
+        )
+    except Exception as error:  # the original failure is what the caller must see
+        _bulk.logger.warning("could not abort the multipart upload to %s: %s", target.path, error)
+
+
+async def _refuse_existing(target: _Target) -> None:
+    """``PreconditionFailedException`` when an object exists at the target path (``if_none_match="*"``)."""
+    from lakefs_sdk.aio.api.objects_api import ObjectsApi
+    from lakefs_sdk.exceptions import NotFoundException, exception_class_for
+    from lakefs_sdk.models.error import Error
+
+    try:
+        await ObjectsApi(target.api_client).stat_object(target.repository, target.branch, target.path)
+    except NotFoundException:
+        return
+    message = "an object exists at this path and if_none_match='*' was given"
+    error = exception_class_for(412)(412, "Precondition Failed", data=Error(message=message))
+    error.api_method = "upload_presigned"
+    error.arguments = target.arguments()
+    raise error
 
 
 async def supports_presign(api_client: AsyncApiClient) -> Optional[bool]:
@@ -206,6 +487,11 @@ async def supports_presign(api_client: AsyncApiClient) -> Optional[bool]:
     configuration is not readable with these credentials). With several stores configured,
     True when any of them presigns. The local blockstore never does.
     """
+    return (await _presign_support(api_client))[0]
+
+
+async def _presign_support(api_client: AsyncApiClient) -> Tuple[Optional[bool], Optional[bool]]:
+    """Whether the server's store presigns, and whether it takes presigned multipart uploads (None: not said)."""
     try:
         return _PRESIGN_SUPPORT[api_client]
     except KeyError:
@@ -213,15 +499,19 @@ async def supports_presign(api_client: AsyncApiClient) -> Optional[bool]:
     from lakefs_sdk.aio.api.config_api import ConfigApi
     from lakefs_sdk.exceptions import ForbiddenException, NotFoundException, NotImplementedException
 
-    answer: Optional[bool] = None
+    answer: Tuple[Optional[bool], Optional[bool]] = (None, None)
     try:
         config = await ConfigApi(api_client).get_config()
     except (ForbiddenException, NotFoundException, NotImplementedException):
         config = None
+    stores = []
     if config is not None and config.storage_config is not None:
-        answer = config.storage_config.pre_sign_support
+        stores = [config.storage_config]
     elif config is not None and config.storage_config_list:
-        answer = any(storage.pre_sign_support for storage in config.storage_config_list)
+        stores = list(config.storage_config_list)
+    if stores:
+        said = [s.pre_sign_multipart_upload for s in stores if s.pre_sign_multipart_upload is not None]
+        answer = (any(s.pre_sign_support for s in stores), any(said) if said else None)
     _PRESIGN_SUPPORT[api_client] = answer
     return answer
 
@@ -294,6 +584,7 @@ async def upload_many(
     content_type: Optional[str] = None,
     if_none_match: Optional[str] = None,
     force: Optional[bool] = None,
+    presign: Optional[bool] = None,
     **options: Any,
 ) -> TransferReport:
     """Upload each ``(content, repository path)`` of ``items``, ``concurrency`` at a time.
@@ -320,13 +611,29 @@ async def upload_many(
     same bytes to the same path can be repeated without harm, also after a 408, 429 or 5xx
     answer when its content can be read again. ``if_none_match="*"`` refuses to overwrite
     (such a file fails with ``PreconditionFailedException``). Bad items (a malformed pair,
-    an empty or repeated repository path) raise ``ApiValueError`` before anything is sent.
+    an empty or repeated repository path) raise ``ApiValueError`` before anything is sent,
+    and a keyword it does not take raises ``ApiTypeError``.
+
+    ``presign=True`` sends the bytes straight to the object store, never through lakeFS
+    (:func:`upload_presigned` per file, which goes multipart for large files and streams),
+    and raises ``ApiValueError`` before anything starts when the server's store cannot
+    presign. ``presign=None`` (the default) does so when the server says its store
+    presigns (:func:`supports_presign`) and no per-call option is given (those are for
+    requests to lakeFS); ``presign=False`` never does.
     """
+    _bulk.check_options("upload_many", options)
+    _bulk.check_concurrency(concurrency)
+    _bulk.check_presign("upload_many", presign)
     plan = _bulk.upload_plan(items)
     results, resendable = plan.results, plan.resendable
     aggregate = BulkProgress(progress, plan.sizes)
     batch = Batch(results, fail_fast)
     client = objects_api.api_client
+    presigned = await _upload_presign(client, presign, options, resendable)
+    staging_api = _staging_api(client)
+    workers = _worker_count(client, concurrency, len(results))
+    # The files in flight share the connections to the store: their parts go this many at a time each.
+    part_concurrency = max(1, min(_multipart.DEFAULT_PART_CONCURRENCY, client.rest_client.max_connections // workers))
     # With If-None-Match the transport already retries these answers itself.
     retry_statuses = if_none_match is None
 
@@ -334,6 +641,19 @@ async def upload_many(
         retries = 0
         while True:
             try:
+                if presigned(result.index):
+                    return await upload_presigned(
+                        staging_api,
+                        repository,
+                        branch,
+                        result.path,
+                        result.local,
+                        content_type=content_type,
+                        if_none_match=if_none_match,
+                        force=force,
+                        progress=aggregate.for_item(result.index),
+                        concurrency=part_concurrency,
+                    )
                 return await upload(
                     objects_api,
                     repository,
@@ -355,7 +675,6 @@ async def upload_many(
                 retries += 1
 
     aggregate.start()
-    workers = _worker_count(client, concurrency, len(results))
     return await run_batch(batch, _each(batch, one), workers, on_item)
 
 
@@ -385,8 +704,20 @@ async def download_many(
     as for :func:`upload_many`; each successful result's ``value`` is the number of bytes
     written. Each object is retried on the client's retry policy: the transport's retries,
     and, for a path target, the whole download again when the body stops arriving.
+
+    ``presign=True`` reads the bytes straight from the object store (lakeFS answers
+    ``get_object(presign=True)`` with a redirect to a presigned URL, which the client
+    follows without sending its lakeFS credentials there) and raises ``ApiValueError``
+    before anything starts when the server's store cannot presign; ``presign=None`` (the
+    default) does so when the server says its store presigns; ``presign=False`` never.
     """
-    plan = await _download_plan(objects_api, repository, ref, items)
+    _bulk.check_options("download_many", options)
+    _bulk.check_concurrency(concurrency)
+    _bulk.check_presign("download_many", presign)
+    pairs = _bulk.download_pairs(items)
+    _bulk.refuse_duplicate_targets([target for path, target in pairs if not _bulk.is_prefix(path)])
+    presign = await _download_presign(objects_api.api_client, presign)
+    plan = await _download_plan(objects_api, repository, ref, pairs)
     results, refused = plan.finish(), plan.refused
     aggregate = BulkProgress(progress, plan.sizes)
     batch = Batch(results, fail_fast)
@@ -418,10 +749,12 @@ async def download_many(
     return await run_batch(batch, _each(batch, one), workers, on_item)
 
 
-async def _download_plan(objects_api: ObjectsApi, repository: str, ref: str, items: Any) -> _bulk.DownloadPlan:
-    """The items with every prefix listed (``_bulk.DownloadPlan``)."""
+async def _download_plan(
+    objects_api: ObjectsApi, repository: str, ref: str, pairs: List[Tuple[str, Any]]
+) -> _bulk.DownloadPlan:
+    """The checked pairs with every prefix listed (``_bulk.DownloadPlan``)."""
     plan = _bulk.DownloadPlan()
-    for path, target in _bulk.download_pairs(items):
+    for path, target in pairs:
         if not _bulk.is_prefix(path):
             plan.add(path, target)
             continue
@@ -452,7 +785,10 @@ async def delete_many(
     that fails as a whole fails all its paths. ``progress(paths_done, paths_total)`` counts
     paths; ``on_item``, ``fail_fast`` (no new request after one with a failure),
     interruption and the retries on the client's policy are as for :func:`upload_many`.
+    A keyword it does not take raises ``ApiTypeError`` before anything is sent.
     """
+    _bulk.check_options("delete_many", options)
+    _bulk.check_concurrency(concurrency)
     checked = _bulk.delete_paths(paths)
     results = [TransferResult(i, path) for i, path in enumerate(checked)]
     groups = _bulk.batches(len(results))
@@ -480,6 +816,61 @@ async def delete_many(
 
     aggregate.start()
     return await run_batch(batch, delete_group, _worker_count(client, concurrency, len(groups)), on_item)
+
+
+async def _upload_presign(
+    api_client: AsyncApiClient, presign: Optional[bool], options: Dict[str, Any], resendable: List[bool]
+) -> Callable[[int], bool]:
+    """Which items of an ``upload_many`` go straight to the store (``presign=True`` checked up front)."""
+    from lakefs_sdk.exceptions import ApiException, ApiValueError
+
+    if presign is False or (presign is None and options):
+        return lambda index: False
+    if presign:
+        if options:
+            raise ApiValueError(
+                f"upload_many(presign=True) takes no per-call options ({', '.join(options)}): they are for "
+                "requests to lakeFS, and the bytes go to the object store"
+            )
+        supported, multipart = await _presign_support(api_client)
+        if supported is False:
+            raise _bulk.presign_refused("upload_many")
+        if multipart is False and not all(resendable):
+            raise ApiValueError(
+                "upload_many(presign=True): this server's store takes no presigned multipart uploads, which "
+                "content of unknown size (a stream) needs; pass presign=None to send those through lakeFS"
+            )
+        return lambda index: True
+    try:
+        supported, multipart = await _presign_support(api_client)
+    except ApiException:  # the configuration could not be read: upload through lakeFS
+        return lambda index: False
+    if not supported:
+        return lambda index: False
+    return lambda index: multipart is not False or resendable[index]
+
+
+async def _download_presign(api_client: AsyncApiClient, presign: Optional[bool]) -> Optional[bool]:
+    """The ``presign`` argument each ``get_object`` of a ``download_many`` gets (``presign=True`` checked)."""
+    from lakefs_sdk.exceptions import ApiException
+
+    if presign is False:
+        return False
+    try:
+        supported = await supports_presign(api_client)
+    except ApiException:
+        if presign:
+            raise
+        return None
+    if presign and supported is False:
+        raise _bulk.presign_refused("download_many")
+    return True if presign or supported else None
+
+
+def _staging_api(api_client: AsyncApiClient) -> StagingApi:
+    from lakefs_sdk.aio.api.staging_api import StagingApi
+
+    return StagingApi(api_client)
 
 
 def _each(batch: Batch, one: ItemWork) -> GroupWork:
