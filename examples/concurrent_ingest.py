@@ -57,6 +57,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("--message", help="commit message")
     parser.add_argument("--concurrency", type=int, default=16, help="uploads in flight at once (default: 16)")
     parser.add_argument("--no-progress", action="store_true", help="draw no progress bar")
+    parser.add_argument("--presign", action="store_true",
+                        help="send the bytes straight to the object store where lakeFS can presign (default: through lakeFS)")
     add_connection_options(parser)
     return parser.parse_args(argv)
 
@@ -104,6 +106,7 @@ def ingest(client: LakeFSClient, args: argparse.Namespace) -> int:
         uploads = upload_many(
             client.objects_api, args.repo, branch, [(args.folder, prefix)],
             concurrency=args.concurrency, progress=progress_for(args), on_item=print_failure,
+            presign=None if args.presign else False,
         )
     except TransferInterrupted as interrupted:
         print(f"interrupted: {interrupted.report.summary()}; kept branch {branch} "
