@@ -58,7 +58,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=16, help="uploads in flight at once (default: 16)")
     parser.add_argument("--no-progress", action="store_true", help="draw no progress bar")
     parser.add_argument("--presign", action="store_true",
-                        help="send the bytes straight to the object store where lakeFS can presign (default: through lakeFS)")
+                        help="send the bytes straight to the store where lakeFS presigns (default: through lakeFS)")
     add_connection_options(parser)
     return parser.parse_args(argv)
 
