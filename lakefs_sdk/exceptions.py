@@ -52,6 +52,7 @@ ARGUMENT_CHARS = 120
 _HOOK_RUN = re.compile(r"\b([\w-]+) hook aborted, run id '([^']+)'")
 _HOOK_FAILURE = re.compile(
     r"hook run id '(?P<hook_run_id>[^']+)' failed on action '(?P<action>.*?)' hook '(?P<hook_id>[^']*)'"
+    r"(?:: (?P<error>[^\n]*))?"
 )
 _HTML_TITLE = re.compile(r"(?is)<title[^>]*>(.*?)</title>")
 _XML_CODE = re.compile(r"(?s)<Code>(.*?)</Code>")
