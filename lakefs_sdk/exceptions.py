@@ -311,8 +311,8 @@ class GoneException(ApiException):
 
 class PreconditionFailedException(ApiException):
     """412: an ``If-None-Match`` / ``If-Match`` condition did not hold, or a pre-commit /
-    pre-merge hook rejected the change (then ``run_id`` and ``hook_run_ids`` are set, and
-    :func:`lakefs_sdk.hooks.failed_hook_output` tells why)."""
+    pre-merge hook failed (then ``run_id`` and ``hook_run_ids`` are set, and each record of
+    :func:`lakefs_sdk.hooks.failed_hooks` has the ``reason``)."""
 
 
 class RangeNotSatisfiableException(ApiException):
