@@ -33,6 +33,7 @@ DID_NOT_RUN = "did not run: "
 _STATUS_LINE = re.compile(r"HTTP/\d(?:\.\d)? (\d{3})(?: ([^\r\n]*))?")
 _ERROR_LINE = re.compile(r"(?m)^Error: ")
 _CONTENT_LENGTH = re.compile(r"(?im)^content-length:\s*(\d+)\s*$")
+_CHUNKED = re.compile(r"(?im)^transfer-encoding:\s*chunked\s*$")
 
 HookRun = Dict[str, Any]  # one entry of the run's hook listing (or of the error message)
 
@@ -172,12 +173,32 @@ def _webhook_answer(output: str) -> Optional[str]:
     if length is not None:
         # A byte count: the output was decoded, so cut the bytes.
         body = rest.encode("utf-8")[: int(length.group(1))].decode("utf-8", errors="replace")
-    else:  # chunked or unknown: the body runs until lakeFS's "Error: " line
+    elif _CHUNKED.search(head):
+        body = _dechunked(rest)
+    else:  # the body runs until lakeFS's "Error: " line
         cut = rest.rfind("Error: ")
         body = rest[:cut] if cut >= 0 else rest
     said = f"webhook answered {status.group(1)} {status.group(2) or ''}".rstrip()
     text = _one_line(body)
     return f"{said}: {text}" if text else f"{said} (no body)"
+
+
+def _dechunked(text: str) -> str:
+    """The body of a chunked answer as Go dumps it (hex size, CRLF, data, CRLF ... then 0)."""
+    data, parts = text.encode("utf-8"), []
+    while True:
+        line_end = data.find(b"\r\n")
+        if line_end < 0:
+            break
+        try:
+            size = int(data[:line_end].split(b";", 1)[0], 16)
+        except ValueError:
+            break
+        if size == 0:
+            break
+        parts.append(data[line_end + 2 : line_end + 2 + size])
+        data = data[line_end + 2 + size + 2 :]
+    return b"".join(parts).decode("utf-8", errors="replace")
 
 
 def _one_line(text: str) -> str:

@@ -239,6 +239,12 @@ WEBHOOK_UNREACHABLE = (
     "Request Body:\n{}\n\n\nRequest duration: 159.576µs\n"
     'Error: action failed: Post "http://127.0.0.1:38341/gone": dial tcp 127.0.0.1:38341: connect: connection refused\n'
 )
+WEBHOOK_409_CHUNKED = (
+    "Request:\nPOST http://127.0.0.1:40743/chunk\nQuery Params:\nHeaders:\nContent-Type: application/json\n"
+    "Request Body:\n{}\n\n\nRequest duration: 4.423304ms\n\nResponse:\nHTTP/1.1 409 Conflict\r\n"
+    "Transfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n1f\r\nthe table is locked: try later\n\r\n"
+    "0\r\n\r\nError: action failed: webhook request failed (status code: 409)\n"
+)
 IF_NOT_EVALUATED = 'Error: unexpected token Bracket("{") (1:2)\n | ${{ success() }}\n | .^\n'
 LUA_ERROR = (
     'checking\nError: action failed: runtime error: [string "lua"]:2: the table has no id column\n'
@@ -253,13 +259,14 @@ LUA_ERROR = (
                       '"details": ["a", "b"]}', True),
         (WEBHOOK_422_LINES, "webhook answered 422 Unprocessable Entity: line one of the reason line two", True),
         (WEBHOOK_400_EMPTY, "webhook answered 400 Bad Request (no body)", True),
+        (WEBHOOK_409_CHUNKED, "webhook answered 409 Conflict: the table is locked: try later", True),
         (WEBHOOK_UNREACHABLE, 'no answer from the webhook: Post "http://127.0.0.1:38341/gone": dial tcp '
                               "127.0.0.1:38341: connect: connection refused", False),
         (IF_NOT_EVALUATED, 'did not run: unexpected token Bracket("{") (1:2)', False),
         (LUA_ERROR, 'runtime error: [string "lua"]:2: the table has no id column', True),
         ("", "the hook failed and wrote no output", True),
     ],
-    ids=["webhook-403-json", "webhook-422-lines", "webhook-400-empty", "unreachable", "if-not-evaluated", "lua", "empty"],
+    ids=["webhook-403-json", "webhook-422-lines", "webhook-400-empty", "webhook-409-chunked", "unreachable", "if-not-evaluated", "lua", "empty"],
 )
 def test_a_failed_hook_has_a_one_line_reason(output: str, reason: str, ran: bool) -> None:
     hook = FailedHook("run", "0000_0000", "action", "hook", output)
