@@ -9,7 +9,8 @@ arguments, in the operation's parameter order, to say what failed: the exception
 the call and the arguments that identify what it was called on, and a hint where lakeFS's
 answer is known to mislead or says nothing (a host without ``/api/v1``, a write to a tag
 or a commit, a bare "not found", a branch merged into itself, a merge conflict, ``If-Match``
-where lakeFS does not implement it, a hook that rejected the change).
+where lakeFS does not implement it, a hook that rejected the change or could not run, a
+storage namespace already in use).
 """
 
 from __future__ import annotations
@@ -18,11 +19,25 @@ from typing import Any, Dict, Optional, Sequence
 from urllib.parse import urlsplit
 
 from lakefs_sdk import _types
+from lakefs_sdk._hooks import DID_NOT_RUN, NO_ANSWER, failure_ran, failure_reason
 from lakefs_sdk._operation import BODY, PATH, QUERY, Operation
 from lakefs_sdk._transport import Response
-from lakefs_sdk.exceptions import ApiException, UnexpectedResponseError, exception_class_for, looks_like_html
+from lakefs_sdk.exceptions import (
+    _HOOK_FAILURE,
+    ApiException,
+    UnexpectedResponseError,
+    exception_class_for,
+    looks_like_html,
+)
 
-__all__ = ["Response", "error_response", "identifying_arguments", "undecodable_response", "unlisted_success"]
+__all__ = [
+    "Response",
+    "error_response",
+    "identifying_arguments",
+    "success_is_a_redirect",
+    "undecodable_response",
+    "unlisted_success",
+]
 
 # Query parameters that name what a call works on (the rest tune it: amount, after, presign...).
 IDENTIFYING_QUERY_PARAMS = frozenset({"path", "dest_path", "ref", "branch", "commit", "id", "task_id", "principal_id"})
@@ -41,6 +56,20 @@ HINT_WEB_PAGE = "a web page answered instead of the lakeFS API: a proxy or a log
 HINT_HOOK = (
     "a {event} hook rejected it; lakefs_sdk.hooks.failed_hook_output(api_client, error) returns the output "
     "of the hooks that failed"
+)
+HINT_HOOK_NOT_RUN = (
+    "no hook rejected it: the {event} hook did not run ({reason}), and lakeFS refuses a change whose hook "
+    "fails: {check}; lakefs_sdk.hooks.failed_hooks(api_client, error) gives each failed hook's reason"
+)
+HINT_HOOK_SOME_NOT_RUN = (
+    "a {event} hook rejected it, and another did not run ({reason}); lakefs_sdk.hooks.failed_hooks(api_client, "
+    "error) gives each failed hook's reason"
+)
+CHECK_WEBHOOK = "check the webhook's URL and that its server is up"
+CHECK_ACTION = "check the hook's definition in _lakefs_actions/"
+HINT_NAMESPACE_IN_USE = (
+    "a storage namespace keeps the data of the repository created at it, even after that repository is "
+    "deleted, and lakeFS does not reuse it: create the repository at a new storage namespace{example}"
 )
 HINT_NOT_A_BRANCH = "writes need a branch: if {ref!r} is a tag or a commit, it is read-only"
 HINT_REF_OR_OBJECT = (
@@ -94,9 +123,14 @@ def unlisted_success(
 
     lakeFS's web UI answers 200 with HTML on every path outside ``/api/v1``, so a write
     (answered 201 or 204 by the API) sent to a host without the base path would otherwise
-    pass for a success that never happened. Other unlisted successes are accepted.
+    pass for a success that never happened. Other unlisted successes are accepted, and so
+    is any 2xx of an operation whose success is a redirect (the spec lists no 2xx for it:
+    ``oauthCallback`` answers 302 to the web UI, whose page the transport lands on, as the
+    spec's ``x-lakefs-success-by-redirect`` hint records).
     """
     if str(response.status) in op.responses or not 200 <= response.status <= 299:
+        return None
+    if success_is_a_redirect(op):
         return None
     # By the header alone: the body of an unread (streamed) response must stay unread.
     if "html" not in (response.headers.get("Content-Type") or "").lower():
@@ -110,6 +144,14 @@ def unlisted_success(
     _describe_call(exc, op, values)
     exc.hint = _html_hint(exc, response)
     return exc
+
+
+def success_is_a_redirect(op: Operation[Any]) -> bool:
+    """Whether ``op``'s only success is a redirect: its spec lists no 2xx answer (``oauthCallback``).
+
+    The transports follow redirects, so such a call ends on the page redirected to.
+    """
+    return not any(code.startswith("2") for code in op.responses)
 
 
 def identifying_arguments(op: Operation[Any], values: Sequence[Any]) -> Dict[str, Any]:
@@ -144,8 +186,10 @@ def _hint(exc: ApiException, op: Operation[Any], values: Sequence[Any], response
     if html is not None:
         return html
     if exc.run_id is not None:
-        return HINT_HOOK.format(event=exc.hook_event or "lakeFS")
+        return _hook_hint(exc)
     arguments = dict(zip((p.name for p in op.params), values, strict=False))
+    if exc.status == 400 and "storage namespace already in use" in (exc.message or ""):
+        return _namespace_hint(op, values)
     if op.operation_id == "mergeIntoBranch" and 400 <= (exc.status or 0) < 500:
         source, destination = arguments.get("source_ref"), arguments.get("destination_branch")
         if source is not None and source == destination:
@@ -160,6 +204,32 @@ def _hint(exc: ApiException, op: Operation[Any], values: Sequence[Any], response
         if arguments.get("if_none_match") not in (None, "*"):
             return HINT_IF_NONE_MATCH
     return None
+
+
+def _hook_hint(exc: ApiException) -> str:
+    """Which hooks said no, and which failed without running (the 412 words each failure)."""
+    event = exc.hook_event or "lakeFS"
+    errors = [match.group("error") for match in _HOOK_FAILURE.finditer(exc.message or "")]
+    not_run = [error for error in errors if error is not None and not failure_ran(error)]
+    if not not_run:
+        return HINT_HOOK.format(event=event)
+    reason = failure_reason(not_run[0]).removeprefix(DID_NOT_RUN)
+    if len(not_run) < len(errors):
+        return HINT_HOOK_SOME_NOT_RUN.format(event=event, reason=reason)
+    check = CHECK_WEBHOOK if reason.startswith(NO_ANSWER) else CHECK_ACTION
+    return HINT_HOOK_NOT_RUN.format(event=event, reason=reason, check=check)
+
+
+def _namespace_hint(op: Operation[Any], values: Sequence[Any]) -> str:
+    """A new storage namespace, for a repository created where one was (deleted or not)."""
+    namespace = None
+    for param, value in zip(op.params, values, strict=False):
+        if param.location == BODY:
+            namespace = getattr(value, "storage_namespace", None)
+    example = ""
+    if isinstance(namespace, str) and namespace:
+        example = f", e.g. {namespace.rstrip('/') + '-2'!r}"
+    return HINT_NAMESPACE_IN_USE.format(example=example)
 
 
 def _not_found_hint(exc: ApiException, op: Operation[Any], arguments: Dict[str, Any]) -> Optional[str]:

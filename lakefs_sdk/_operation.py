@@ -301,6 +301,31 @@ def _type_error(method: str, param: Param, expected: str, value: Any) -> ApiType
     )
 
 
+def invalid_body_text(method: str, param: Param, error: ValueError) -> str:
+    """One line for a body pydantic refused, led by the field and the reason.
+
+    E.g. ``commit_creation.message: Input should be a valid string (commit() argument
+    'commit_creation' is not a valid CommitCreation)``; pydantic's own text spans lines.
+    """
+    what = f"{method}() argument '{param.name}' is not a valid {param.type_name}"
+    found: Any = getattr(error, "errors", None)
+    details: List[Any] = []
+    if callable(found):
+        try:
+            details = list(found(include_url=False, include_input=False))
+        except (TypeError, ValueError):
+            details = []
+    if not details:
+        first_line = str(error).strip().splitlines()[:1]
+        return f"{param.name}: {first_line[0]} ({what})" if first_line else what
+    first = details[0]
+    field = ".".join([param.name, *(str(part) for part in first.get("loc", ()))])
+    more = len(details) - 1
+    others = f"; and {more} more error{'s' if more > 1 else ''}" if more else ""
+    message = " ".join(str(first.get("msg", "invalid")).split())
+    return f"{field}: {message}{others} ({what})"
+
+
 def _make_checker(
     param: Param,
     minimum: Optional[float],
@@ -352,9 +377,7 @@ def _make_checker(
         try:
             return _types.validate_value(param.type_name, value)
         except ValueError as error:  # pydantic.ValidationError is a ValueError
-            raise ApiValueError(
-                f"{method}() argument '{param.name}' is not a valid {param.type_name}: {error}"
-            ) from None
+            raise ApiValueError(invalid_body_text(method, param, error)) from None
 
     def check_file(value: Any, method: str) -> Any:
         if isinstance(value, (bytes, bytearray, memoryview, str, tuple)) or hasattr(value, "__fspath__"):

@@ -6,8 +6,8 @@ body. ``Content-Length`` is computed up front when the size is known (bytes, pat
 regular files); otherwise the body goes out with chunked encoding. A body can be sent
 again on retry only when its source can be rewound (bytes, paths, seekable files);
 an iterator cannot, and the retry layer is told so. A ``str`` content is a file name; one
-that cannot be a file name (a line break, NUL, too long) is text meant as data, and is
-refused with ``ApiValueError`` before anything is sent.
+that cannot be a file name (a line break, NUL, too long) or names no file is most likely
+text meant as data, and is refused with ``ApiValueError`` before anything is sent.
 """
 
 from __future__ import annotations
@@ -23,6 +23,16 @@ from lakefs_sdk.exceptions import ApiValueError
 CHUNK_SIZE = 1024 * 1024
 
 Progress = Callable[[int, Optional[int]], None]
+
+# The hint for text passed where bytes belong (a str content is a file name).
+PASS_BYTES = "pass bytes for data (e.g. text.encode())"
+
+
+class NoSuchFileError(ApiValueError, FileNotFoundError):
+    """A ``str`` upload content that names no file: most likely text meant as data.
+
+    An ``ApiValueError`` saying so, and still the ``FileNotFoundError`` a missing file raised before.
+    """
 
 
 class UploadSource:
@@ -48,7 +58,15 @@ class UploadSource:
                 _check_file_name(content)
             self._path = os.fspath(content)
             self.filename = os.path.basename(self._path) or self.filename
-            self.size = os.path.getsize(self._path)
+            try:
+                self.size = os.path.getsize(self._path)
+            except (FileNotFoundError, NotADirectoryError) as error:
+                if not isinstance(content, str):
+                    raise  # a path object is meant as a path: its own error says it best
+                raise NoSuchFileError(
+                    f"upload content {_preview(content)} is a str, which is read as a file name, and no such "
+                    f"file exists; {PASS_BYTES}, or the path of an existing file"
+                ) from error
         elif hasattr(content, "read"):
             self._file = content
             name = getattr(content, "name", None)
@@ -111,7 +129,7 @@ def _check_file_name(name: str) -> None:
     if why is not None:
         raise ApiValueError(
             f"upload content {_preview(name)} is a str, which is read as a file name, and cannot be one: {why}; "
-            "pass bytes for data (e.g. text.encode())"
+            + PASS_BYTES
         )
 
 

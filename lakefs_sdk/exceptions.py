@@ -52,6 +52,7 @@ ARGUMENT_CHARS = 120
 _HOOK_RUN = re.compile(r"\b([\w-]+) hook aborted, run id '([^']+)'")
 _HOOK_FAILURE = re.compile(
     r"hook run id '(?P<hook_run_id>[^']+)' failed on action '(?P<action>.*?)' hook '(?P<hook_id>[^']*)'"
+    r"(?:: (?P<error>[^\n]*))?"
 )
 _HTML_TITLE = re.compile(r"(?is)<title[^>]*>(.*?)</title>")
 _XML_CODE = re.compile(r"(?s)<Code>(.*?)</Code>")
@@ -310,8 +311,8 @@ class GoneException(ApiException):
 
 class PreconditionFailedException(ApiException):
     """412: an ``If-None-Match`` / ``If-Match`` condition did not hold, or a pre-commit /
-    pre-merge hook rejected the change (then ``run_id`` and ``hook_run_ids`` are set, and
-    :func:`lakefs_sdk.hooks.failed_hook_output` tells why)."""
+    pre-merge hook failed (then ``run_id`` and ``hook_run_ids`` are set, and each record of
+    :func:`lakefs_sdk.hooks.failed_hooks` has the ``reason``)."""
 
 
 class RangeNotSatisfiableException(ApiException):

@@ -4,17 +4,21 @@ When a pre-commit or pre-merge hook fails, lakeFS refuses the change with 412 an
 message that names the action run (``error.run_id``) and usually the failed hook runs
 (``error.hook_run_ids``), but not the reason, which is in the hook's log::
 
-    from lakefs_sdk.hooks import failed_hook_output
+    from lakefs_sdk.hooks import failed_hooks
 
     try:
         refs_api.merge_into_branch("repo", "feature", "main")
     except lakefs_sdk.PreconditionFailedException as error:
         if error.run_id is None:
             raise
-        print(failed_hook_output(api_client, error))  # e.g. the webhook's answer
+        for hook in failed_hooks(api_client, error):
+            print(hook.reason)  # one line, e.g. webhook answered 403 Forbidden: {"error": ...}
 
-:func:`failed_hooks` returns the same as :class:`FailedHook` records, one per failed hook.
-:mod:`lakefs_sdk.aio.hooks` has the same two functions for the asyncio client.
+:func:`failed_hooks` returns :class:`FailedHook` records, one per failed hook, each with its
+``output`` (the hook's log) and a one-line ``reason`` read from it (the webhook's status and
+the start of its answer, or why the hook could not run; ``ran`` is False then).
+:func:`failed_hook_output` returns the logs as one text. :mod:`lakefs_sdk.aio.hooks` has the
+same two functions for the asyncio client.
 """
 
 from __future__ import annotations

@@ -2,14 +2,15 @@
 
 The asyncio twin of :mod:`lakefs_sdk.hooks` (same arguments, same results, awaited)::
 
-    from lakefs_sdk.aio.hooks import failed_hook_output
+    from lakefs_sdk.aio.hooks import failed_hooks
 
     try:
         await client.refs_api.merge_into_branch("repo", "feature", "main")
     except lakefs_sdk.PreconditionFailedException as error:
         if error.run_id is None:
             raise
-        print(await failed_hook_output(client, error))  # e.g. the webhook's answer
+        for hook in await failed_hooks(client, error):
+            print(hook.reason)  # one line, e.g. webhook answered 403 Forbidden: {"error": ...}
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from typing import Dict, Iterator, List, Tuple
 import pytest
 
 import lakefs_sdk
+from lakefs_sdk.hooks import failed_hooks
 from lakefs_sdk.models import ActionRun, BranchCreation, Commit, CommitCreation, HookRun
 
 from support.lakefs import Wire, statuses
@@ -301,6 +302,10 @@ def test_every_failed_hook_is_named_in_the_412(
     by_hook = {h.hook_id: h.hook_run_id for h in listed}
     assert "connection refused" in output(lakefs_client, repo, run_id, by_hook["call_nowhere"])
     assert "h4 forbids" in output(lakefs_client, repo, run_id, by_hook["deny_commit"])
+    reasons = {hook.hook_id: (hook.ran, hook.reason) for hook in failed_hooks(lakefs_client, refused.value)}
+    assert reasons["deny_commit"] == (True, "webhook answered 403 Forbidden: h4 forbids")
+    assert reasons["call_nowhere"][0] is False
+    assert reasons["call_nowhere"][1].startswith(f'no answer from the webhook: Post "{nowhere}": ')
 
 
 def test_a_hook_lakefs_cannot_evaluate_fails_with_500(
@@ -326,3 +331,9 @@ def test_a_hook_lakefs_cannot_evaluate_fails_with_500(
     (hook_run,) = hook_runs(lakefs_client, repo, run_id)
     assert hook_run.status == "failed"
     assert "${{ success() }}" in output(lakefs_client, repo, run_id, hook_run.hook_run_id)
+
+    # The hook never ran: the hint does not say it rejected the commit, and its reason says why.
+    assert error.hint is not None and error.hint.startswith("no hook rejected it: the pre-commit hook did not run (")
+    assert "check the hook's definition in _lakefs_actions/" in error.hint
+    (failed_hook,) = failed_hooks(lakefs_client, error)
+    assert failed_hook.ran is False and failed_hook.reason.startswith("did not run: ")

@@ -13,7 +13,17 @@ Every case is a real lakeFS answer. What lakeFS says, and these tests pin (1.84 
 * 501 for ``If-Match`` on an upload (not implemented by the open-source server);
 * 400 ``text/plain`` from the request parser for an ``If-Match`` it cannot unescape;
 * lakeFS's web UI answering 200 with HTML under a host without ``/api/v1``;
-* the local blockstore cannot presign (``pre_sign_support`` false).
+* the local blockstore cannot presign (``pre_sign_support`` false);
+* a hook's log (``get_run_hook_output``): for a webhook that answered, ``\n\nResponse:\n`` and
+  the answer as received (status line, headers, the body of ``Content-Length`` bytes), then
+  ``Error: action failed: webhook request failed (status code: N)``; for one that could not
+  be reached, no answer and ``Error: action failed: Post "<url>": dial tcp ...: connection
+  refused`` (the 412 words each failed hook the same way);
+* 400 ``... storage namespace already in use`` for a repository created at the namespace of
+  a deleted one;
+* ``oauthCallback`` without OIDC answers 200 with no body (tests/integration/test_auth.py);
+  with OIDC it redirects to the web UI, whose page (200, HTML) is played here by the real
+  server's UI behind a redirect on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -21,7 +31,7 @@ from __future__ import annotations
 import http.server
 import json
 import threading
-from typing import Iterator, List
+from typing import Iterator, List, Tuple
 
 import pytest
 
@@ -39,6 +49,7 @@ from lakefs_sdk.hooks import failed_hook_output, failed_hooks
 from lakefs_sdk.transfer import supports_presign, upload, upload_presigned
 
 from support.lakefs import LakeFS, Wire, unique_name
+from support.webhook import WebhookReceiver
 
 REASON = b'{"error": "schema check failed: column id is missing"}'
 
@@ -354,6 +365,125 @@ def test_412_a_pre_commit_hook_said_no(lakefs_client: lakefs_sdk.LakeFSClient, r
     assert [entry.path for entry in diff] == ["data.csv"], "the change is still uncommitted"
 
 
+# -- why a hook failed, in one line ----------------------------------------------------------------
+
+
+def guarded_commit_refused(client: lakefs_sdk.LakeFSClient, repo: str, hooks: List[Tuple[str, str]]) -> lakefs_sdk.ApiException:
+    """A pre-commit action per ``(name, url)`` on branch ``guarded``; the refused commit's error."""
+    for name, url in hooks:
+        definition = (
+            f"name: {name}\non:\n  pre-commit:\n    branches: [guarded]\n"
+            f"hooks:\n  - id: {name}_hook\n    type: webhook\n    properties:\n      url: {url}\n"
+        )
+        upload(client.objects_api, repo, "main", f"_lakefs_actions/{name}.yaml", definition.encode())
+    client.commits_api.commit(repo, "main", CommitCreation(message="add the hooks"))
+    client.branches_api.create_branch(repo, BranchCreation(name="guarded", source="main"))
+    upload(client.objects_api, repo, "guarded", "data.csv", b"v\n1\n")
+    return raised(lambda: client.commits_api.commit(repo, "guarded", CommitCreation(message="data")))
+
+
+def closed_port_url() -> str:
+    """A URL on 127.0.0.1 that nothing listens on."""
+    with WebhookReceiver() as gone:
+        return gone.url("/gone")
+
+
+def test_each_failed_hook_says_why_in_one_line(lakefs_client: lakefs_sdk.LakeFSClient, repo: str) -> None:
+    nowhere = closed_port_url()
+    with WebhookReceiver() as receiver:
+        receiver.answer("/deny", 403, {"error": "schema check failed: column id is missing"})
+        receiver.answer("/lines", 422, "first line of the reason\nsecond line\n")
+        error = guarded_commit_refused(
+            lakefs_client, repo, [("deny", receiver.url("/deny")), ("lines", receiver.url("/lines")), ("nowhere", nowhere)]
+        )
+    assert isinstance(error, lakefs_sdk.PreconditionFailedException) and len(error.hook_run_ids) == 3
+    by_hook = {hook.hook_id: hook for hook in failed_hooks(lakefs_client, error)}
+    assert sorted(by_hook) == ["deny_hook", "lines_hook", "nowhere_hook"]
+    assert by_hook["deny_hook"].reason == (
+        'webhook answered 403 Forbidden: {"error": "schema check failed: column id is missing"}'
+    )
+    assert by_hook["lines_hook"].reason == "webhook answered 422 Unprocessable Entity: first line of the reason second line"
+    assert by_hook["nowhere_hook"].reason.startswith(f'no answer from the webhook: Post "{nowhere}": ')
+    assert by_hook["nowhere_hook"].reason.endswith("connection refused")
+    assert [hook.ran for hook in by_hook.values()] == [hook.hook_id != "nowhere_hook" for hook in by_hook.values()]
+    assert all("\n" not in hook.reason for hook in by_hook.values())
+    assert error.hint is not None and error.hint.startswith("a pre-commit hook rejected it, and another did not run (")
+
+
+def test_a_hook_that_could_not_be_called_did_not_reject(lakefs_client: lakefs_sdk.LakeFSClient, repo: str) -> None:
+    nowhere = closed_port_url()
+    error = guarded_commit_refused(lakefs_client, repo, [("nowhere", nowhere)])
+    assert isinstance(error, lakefs_sdk.PreconditionFailedException) and error.run_id
+    text = assert_one_line(error, f"commit(repository='{repo}', branch='guarded') failed: 412 Precondition Failed: ")
+    assert "rejected it" not in text.replace("no hook rejected it", "")
+    assert (
+        f'Hint: no hook rejected it: the pre-commit hook did not run (no answer from the webhook: Post "{nowhere}": '
+    ) in text
+    assert "check the webhook's URL and that its server is up" in text
+    (hook,) = failed_hooks(lakefs_client, error)
+    assert hook.ran is False and hook.reason.startswith("no answer from the webhook: ")
+
+
+# -- a storage namespace that cannot be reused ---------------------------------------------------
+
+
+def test_a_deleted_repositorys_namespace_cannot_be_reused(lakefs_client: lakefs_sdk.LakeFSClient) -> None:
+    repositories = lakefs_client.repositories_api
+    name = unique_name("reuse")
+    namespace = f"local://{name}"
+    repositories.create_repository(RepositoryCreation(name=name, storage_namespace=namespace))
+    repositories.delete_repository(name)
+    again = RepositoryCreation(name=name, storage_namespace=namespace)
+    error = raised(lambda: repositories.create_repository(again))
+    assert isinstance(error, lakefs_sdk.BadRequestException)
+    assert "storage namespace already in use" in (error.message or "")
+    text = assert_one_line(error, f"create_repository(name='{name}') failed: 400 Bad Request: ")
+    assert (
+        "Hint: a storage namespace keeps the data of the repository created at it, even after that repository is "
+        f"deleted, and lakeFS does not reuse it: create the repository at a new storage namespace, e.g. '{namespace}-2'"
+    ) in text
+    repositories.create_repository(RepositoryCreation(name=name, storage_namespace=f"{namespace}-2"))
+    repositories.delete_repository(name)
+
+
+# -- an operation whose success is a redirect ---------------------------------------------------
+
+
+class OidcRedirect:
+    """On 127.0.0.1, what lakeFS with OIDC answers the callback: 302 to its web UI (the real one)."""
+
+    def __init__(self, web_ui: str) -> None:
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(302)
+                self.send_header("Location", web_ui)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_the_oauth_callback_redirected_to_the_web_ui_succeeds(lakefs: LakeFS) -> None:
+    redirect = OidcRedirect(lakefs.endpoint + "/")
+    try:
+        with lakefs_sdk.LakeFSClient(lakefs_sdk.Configuration(host=redirect.url)) as client:
+            response = client.auth_api.oauth_callback_with_http_info()
+            assert client.auth_api.oauth_callback() is None
+    finally:
+        redirect.close()
+    assert response.status_code == 200 and response.data is None
+    assert b"<html" in response.raw_data.lower() and b"lakefs" in response.raw_data.lower(), "lakeFS's web UI"
+
+
 # -- refused before any request -------------------------------------------------------------------
 
 
@@ -361,6 +491,17 @@ def test_text_passed_as_content_is_refused_before_sending(lakefs_client: lakefs_
     before = len(wire.exchanges())
     with pytest.raises(lakefs_sdk.ApiValueError, match="pass bytes for data"):
         upload(lakefs_client.objects_api, repo, "main", "data.csv", "id,v\n1,2\n")
+    for one_line in ("id,value", "data.csv"):
+        with pytest.raises(lakefs_sdk.ApiValueError, match="no such file exists; pass bytes for data"):
+            upload(lakefs_client.objects_api, repo, "main", "data.csv", one_line)
+        with pytest.raises(lakefs_sdk.ApiValueError, match="no such file exists; pass bytes for data"):
+            lakefs_client.objects_api.upload_object(repo, "main", "data.csv", content=one_line)
+    with pytest.raises(lakefs_sdk.ApiValueError) as refused:
+        lakefs_client.commits_api.commit(repo, "main", {"message": 5})  # type: ignore[arg-type]
+    assert str(refused.value) == (
+        "commit_creation.message: Input should be a valid string "
+        "(commit() argument 'commit_creation' is not a valid CommitCreation)"
+    )
     assert len(wire.exchanges()) == before, "nothing was sent"
     assert raised(lambda: lakefs_client.objects_api.stat_object(repo, "main", "data.csv")).status == 404
 

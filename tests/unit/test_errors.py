@@ -291,6 +291,58 @@ def test_a_hook_rejection_names_its_run_and_hooks(server: LoopbackServer, client
     assert "Hint: a pre-merge hook rejected it; lakefs_sdk.hooks.failed_hook_output(api_client, error)" in text
 
 
+# lakeFS 1.84's 412 when a webhook could not be reached, and when one was and another was not.
+UNREACHABLE_MESSAGE = (
+    "pre-commit hook aborted, run id '4oevllhksdub953itdt0': 1 error occurred:\n"
+    "\t* hook run id '0000_0000' failed on action 'nowhere' hook 'nowhere_hook': action failed: "
+    'Post "http://127.0.0.1:38341/gone": dial tcp 127.0.0.1:38341: connect: connection refused\n\n'
+)
+MIXED_MESSAGE = (
+    "pre-commit hook aborted, run id '4oevllhksdub953itdt0': 2 errors occurred:\n"
+    "\t* hook run id '0002_0000' failed on action 'nowhere' hook 'nowhere_hook': action failed: "
+    'Post "http://127.0.0.1:38341/gone": dial tcp 127.0.0.1:38341: connect: connection refused\n'
+    "\t* hook run id '0000_0000' failed on action 'deny' hook 'deny_hook': action failed: "
+    "webhook request failed (status code: 403)\n\n"
+)
+# A hook whose ``if:`` lakeFS cannot evaluate is never run (the error has no "action failed: ").
+NOT_EVALUATED_MESSAGE = (
+    "pre-commit hook aborted, run id '4oevlh9ksdub953ite2g': 1 error occurred:\n"
+    "\t* hook run id '0000_0000' failed on action 'badif' hook 'never': unexpected token Bracket(\"{\") (1:2)\n"
+    " | ${{ success() }}\n | .^\n\n"
+)
+
+
+def test_a_hook_that_never_ran_is_not_said_to_have_rejected(server: LoopbackServer, client: ApiClient) -> None:
+    server.handler = lambda request: lakefs_error(412, UNREACHABLE_MESSAGE)
+    error = raised(lambda: CommitsApi(client).commit("repo", "guarded", CommitCreation(message="m")))
+    assert isinstance(error, lakefs_sdk.PreconditionFailedException) and error.run_id == "4oevllhksdub953itdt0"
+    text = str(error)
+    assert "\n" not in text and "rejected it" not in text.replace("no hook rejected it", "")
+    assert (
+        "Hint: no hook rejected it: the pre-commit hook did not run (no answer from the webhook: "
+        'Post "http://127.0.0.1:38341/gone": dial tcp 127.0.0.1:38341: connect: connection refused), '
+        "and lakeFS refuses a change whose hook fails: check the webhook's URL and that its server is up; "
+        "lakefs_sdk.hooks.failed_hooks(api_client, error) gives each failed hook's reason"
+    ) in text
+
+    server.handler = lambda request: lakefs_error(412, NOT_EVALUATED_MESSAGE)
+    error = raised(lambda: CommitsApi(client).commit("repo", "guarded", CommitCreation(message="m")))
+    assert error.hint is not None and error.hint.startswith(
+        'no hook rejected it: the pre-commit hook did not run (unexpected token Bracket("{") (1:2))'
+    )
+    assert "check the hook's definition in _lakefs_actions/" in error.hint
+
+
+def test_a_rejection_with_a_hook_that_never_ran_says_both(server: LoopbackServer, client: ApiClient) -> None:
+    server.handler = lambda request: lakefs_error(412, MIXED_MESSAGE)
+    error = raised(lambda: CommitsApi(client).commit("repo", "guarded", CommitCreation(message="m")))
+    assert error.hint == (
+        "a pre-commit hook rejected it, and another did not run (no answer from the webhook: "
+        'Post "http://127.0.0.1:38341/gone": dial tcp 127.0.0.1:38341: connect: connection refused); '
+        "lakefs_sdk.hooks.failed_hooks(api_client, error) gives each failed hook's reason"
+    )
+
+
 def test_other_412s_are_not_hook_rejections() -> None:
     error = lakefs_sdk.PreconditionFailedException(412, "Precondition Failed", body='{"message": "path already exists"}')
     assert (error.run_id, error.hook_event, error.hook_run_ids) == (None, None, [])
@@ -436,3 +488,106 @@ def test_rendering_never_fails_on_odd_parts() -> None:
     named = lakefs_sdk.ApiException(404, "Not Found")
     named.api_method, named.arguments = "get_tag", {"repository": "r", "tag": "v1"}
     assert str(named) == "get_tag(repository='r', tag='v1') failed: 404 Not Found"
+
+
+# -- a storage namespace that cannot be reused ------------------------------------------------------
+
+NAMESPACE_IN_USE = (
+    "failed to create repository: found lakeFS objects in the storage (:local://data/sales) "
+    "key(_lakefs/dummy): storage namespace already in use"
+)
+
+
+def test_a_namespace_in_use_hints_at_a_new_one(server: LoopbackServer, client: ApiClient) -> None:
+    server.handler = lambda request: lakefs_error(400, NAMESPACE_IN_USE)
+    creation = lakefs_sdk.RepositoryCreation(name="sales", storage_namespace="local://data/sales")
+    error = raised(lambda: lakefs_sdk.RepositoriesApi(client).create_repository(creation))
+    assert isinstance(error, lakefs_sdk.BadRequestException)
+    text = str(error)
+    assert "\n" not in text
+    assert text == (
+        f"create_repository(name='sales') failed: 400 Bad Request: {NAMESPACE_IN_USE}. Hint: a storage namespace "
+        "keeps the data of the repository created at it, even after that repository is deleted, and lakeFS does "
+        "not reuse it: create the repository at a new storage namespace, e.g. 'local://data/sales-2' "
+        f"(request id {REQUEST_ID})"
+    )
+
+
+def test_other_bad_requests_of_a_creation_get_no_namespace_hint(server: LoopbackServer, client: ApiClient) -> None:
+    server.handler = lambda request: lakefs_error(400, "failed to create repository: bucket not found")
+    creation = lakefs_sdk.RepositoryCreation(name="sales", storage_namespace="s3://no-such-bucket/x")
+    assert raised(lambda: lakefs_sdk.RepositoriesApi(client).create_repository(creation)).hint is None
+
+
+# -- an operation whose success is a redirect --------------------------------------------------------
+
+WEB_UI = "<!DOCTYPE html><html><head><title>lakeFS</title></head><body><div id=\"root\"></div></body></html>"
+
+
+def web_ui_after_a_redirect(request: Request) -> Reply:
+    """lakeFS with OIDC: the callback redirects (302) to the web UI, which answers with its page."""
+    if request.path == "/api/v1/oidc/callback":
+        return Reply(302, "", {"Location": "/", "Set-Cookie": "internal_auth_session=x; Path=/"})
+    return Reply(200, WEB_UI, {"Content-Type": "text/html; charset=utf-8"})
+
+
+def test_a_redirect_to_the_web_ui_is_the_oauth_callbacks_success(server: LoopbackServer, client: ApiClient) -> None:
+    server.handler = web_ui_after_a_redirect
+    auth = lakefs_sdk.AuthApi(client)
+    assert auth.oauth_callback() is None
+    response = auth.oauth_callback_with_http_info()
+    assert response.status_code == 200 and response.data is None and response.raw_data == WEB_UI.encode()
+    assert [r.path for r in server.requests] == ["/api/v1/oidc/callback", "/"] * 2, "the redirect was followed"
+
+
+def test_a_redirect_to_the_web_ui_is_the_oauth_callbacks_success_async(server: LoopbackServer) -> None:
+    import asyncio
+
+    server.handler = web_ui_after_a_redirect
+
+    async def main() -> object:
+        configuration = Configuration(host=server.url + "/api/v1")
+        async with lakefs_sdk.aio.AsyncApiClient(configuration) as api_client:
+            return await lakefs_sdk.aio.AuthApi(api_client).oauth_callback()
+
+    assert asyncio.run(main()) is None
+    assert [r.path for r in server.requests] == ["/api/v1/oidc/callback", "/"]
+
+
+def test_a_web_page_still_fails_an_operation_with_a_2xx_success(server: LoopbackServer, client: ApiClient) -> None:
+    server.handler = lambda request: Reply(200, WEB_UI, {"Content-Type": "text/html; charset=utf-8"})
+    error = raised(lambda: CommitsApi(client).commit("repo", "main", CommitCreation(message="m")))
+    assert isinstance(error, lakefs_sdk.UnexpectedResponseError)
+    assert "the 200 response is not one commit answers with" in str(error)
+
+
+def test_the_operations_whose_success_is_a_redirect_are_the_hinted_ones() -> None:
+    import yaml
+
+    from lakefs_sdk._errors import success_is_a_redirect
+    from lakefs_sdk._operation import Operation
+    from lakefs_sdk._operations import auth_api
+
+    spec_path = os.path.join(os.path.dirname(__file__), "..", "..", "api", "openapi.yaml")
+    with open(spec_path, encoding="utf-8") as source:
+        spec = yaml.safe_load(source)
+    hinted = {
+        operation["operationId"]
+        for path_item in spec["paths"].values()
+        for operation in path_item.values()
+        if isinstance(operation, dict) and "x-lakefs-success-by-redirect" in operation
+    }
+    import importlib
+    import pkgutil
+
+    import lakefs_sdk._operations as operations
+
+    redirecting = set()
+    for info in pkgutil.iter_modules(operations.__path__):
+        module = importlib.import_module(f"{operations.__name__}.{info.name}")
+        redirecting |= {
+            value.operation_id for value in vars(module).values()
+            if isinstance(value, Operation) and success_is_a_redirect(value)
+        }
+    assert hinted == redirecting == {"oauthCallback"}
+    assert success_is_a_redirect(auth_api.OAUTH_CALLBACK) and not success_is_a_redirect(auth_api.LOGIN)

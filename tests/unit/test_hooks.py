@@ -209,3 +209,119 @@ def test_an_output_that_cannot_be_read_raises_the_api_error(named: Any, flavour:
 def test_both_modules_export_the_same_record() -> None:
     assert async_hooks.FailedHook is FailedHook
     assert set(async_hooks.__all__) <= set(lakefs_sdk.hooks.__all__)
+
+
+# -- the one-line reason of a failed hook -------------------------------------------------------------
+# Hook outputs as lakeFS 1.84 wrote them (tests/integration/test_errors.py makes the same hooks fail).
+
+WEBHOOK_403 = (
+    "Request:\nPOST http://127.0.0.1:39563/deny\nQuery Params:\nHeaders:\nContent-Type: application/json\n"
+    'Request Body:\n{"event_type":"pre-commit","action_name":"deny","hook_id":"deny_hook"}\n\n\n'
+    "Request duration: 57.082616ms\n\nResponse:\nHTTP/1.1 403 Forbidden\r\nContent-Length: 77\r\n"
+    "Content-Type: application/json\r\nDate: Mon, 07 Dec 2026 12:06:02 GMT\r\nServer: BaseHTTP/0.6 Python/3.11.7\r\n\r\n"
+    '{"error": "schema check failed: column id is missing", "details": ["a", "b"]}'
+    "Error: action failed: webhook request failed (status code: 403)\n"
+)
+WEBHOOK_422_LINES = (
+    "Request:\nPOST http://127.0.0.1:39563/text\nQuery Params:\nHeaders:\nContent-Type: application/json\n"
+    "Request Body:\n{}\n\n\nRequest duration: 56.48602ms\n\nResponse:\nHTTP/1.1 422 Unprocessable Entity\r\n"
+    "Content-Length: 32\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+    "line one of the reason\nline two\nError: action failed: webhook request failed (status code: 422)\n"
+)
+WEBHOOK_400_EMPTY = (
+    "Request:\nPOST http://127.0.0.1:39563/empty\nQuery Params:\nHeaders:\nContent-Type: application/json\n"
+    "Request Body:\n{}\n\n\nRequest duration: 54.993736ms\n\nResponse:\nHTTP/1.1 400 Bad Request\r\n"
+    "Content-Length: 0\r\nContent-Type: application/octet-stream\r\n\r\n"
+    "Error: action failed: webhook request failed (status code: 400)\n"
+)
+WEBHOOK_UNREACHABLE = (
+    "Request:\nPOST http://127.0.0.1:38341/gone\nQuery Params:\nHeaders:\nContent-Type: application/json\n"
+    "Request Body:\n{}\n\n\nRequest duration: 159.576µs\n"
+    'Error: action failed: Post "http://127.0.0.1:38341/gone": dial tcp 127.0.0.1:38341: connect: connection refused\n'
+)
+WEBHOOK_409_CHUNKED = (
+    "Request:\nPOST http://127.0.0.1:40743/chunk\nQuery Params:\nHeaders:\nContent-Type: application/json\n"
+    "Request Body:\n{}\n\n\nRequest duration: 4.423304ms\n\nResponse:\nHTTP/1.1 409 Conflict\r\n"
+    "Transfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n1f\r\nthe table is locked: try later\n\r\n"
+    "0\r\n\r\nError: action failed: webhook request failed (status code: 409)\n"
+)
+IF_NOT_EVALUATED = 'Error: unexpected token Bracket("{") (1:2)\n | ${{ success() }}\n | .^\n'
+LUA_ERROR = (
+    'checking\nError: action failed: runtime error: [string "lua"]:2: the table has no id column\n'
+    'stack traceback:\n\t[Go]: in ?\n\t[string "lua"]:2: in main chunk\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("output", "reason", "ran"),
+    [
+        (WEBHOOK_403, 'webhook answered 403 Forbidden: {"error": "schema check failed: column id is missing", '
+                      '"details": ["a", "b"]}', True),
+        (WEBHOOK_422_LINES, "webhook answered 422 Unprocessable Entity: line one of the reason line two", True),
+        (WEBHOOK_400_EMPTY, "webhook answered 400 Bad Request (no body)", True),
+        (WEBHOOK_409_CHUNKED, "webhook answered 409 Conflict: the table is locked: try later", True),
+        (WEBHOOK_UNREACHABLE, 'no answer from the webhook: Post "http://127.0.0.1:38341/gone": dial tcp '
+                              "127.0.0.1:38341: connect: connection refused", False),
+        (IF_NOT_EVALUATED, 'did not run: unexpected token Bracket("{") (1:2)', False),
+        (LUA_ERROR, 'runtime error: [string "lua"]:2: the table has no id column', True),
+        ("", "the hook failed and wrote no output", True),
+    ],
+    ids=["webhook-403-json", "webhook-422-lines", "webhook-400-empty", "webhook-409-chunked", "unreachable", "if-not-evaluated", "lua", "empty"],
+)
+def test_a_failed_hook_has_a_one_line_reason(output: str, reason: str, ran: bool) -> None:
+    hook = FailedHook("run", "0000_0000", "action", "hook", output)
+    assert hook.reason == reason and "\n" not in hook.reason
+    assert hook.ran is ran
+
+
+def test_a_long_answer_is_cut_in_the_reason() -> None:
+    body = "x" * 5000
+    output = (
+        f"Request:\n\nResponse:\nHTTP/1.1 400 Bad Request\r\nContent-Length: {len(body)}\r\n\r\n{body}"
+        "Error: action failed: webhook request failed (status code: 400)\n"
+    )
+    reason = FailedHook("run", "0000_0000", "a", "h", output).reason
+    assert reason.startswith("webhook answered 400 Bad Request: xxx") and reason.endswith("...") and len(reason) < 300
+
+
+def test_a_non_ascii_answer_is_cut_at_its_content_length() -> None:
+    body = '{"error": "colonne «id» absente"}'
+    output = (
+        f"Request:\n\nResponse:\nHTTP/1.1 400 Bad Request\r\nContent-Length: {len(body.encode())}\r\n\r\n{body}"
+        "Error: action failed: webhook request failed (status code: 400)\n"
+    )
+    assert FailedHook("run", "0000_0000", "a", "h", output).reason == f"webhook answered 400 Bad Request: {body}"
+
+
+def test_failed_hooks_carry_reasons_sync_and_async() -> None:
+    outputs = {"0000_0000": WEBHOOK_403, "0001_0000": WEBHOOK_UNREACHABLE}
+    message = (
+        "pre-commit hook aborted, run id '" + RUN + "': 2 errors occurred:\n"
+        "\t* hook run id '0001_0000' failed on action 'nowhere' hook 'call_nowhere': action failed: "
+        'Post "http://127.0.0.1:38341/gone": dial tcp 127.0.0.1:38341: connect: connection refused\n'
+        "\t* hook run id '0000_0000' failed on action 'gate' hook 'deny': action failed: "
+        "webhook request failed (status code: 403)\n\n"
+    )
+
+    def answer(request: Request) -> Reply:
+        if request.method == "POST":
+            return Reply(412, json.dumps({"message": message}))
+        hook_run_id = request.path.split("/")[-2]
+        return Reply(200, outputs[hook_run_id], {"Content-Type": "application/octet-stream"})
+
+    with LoopbackServer(answer) as server:
+        configuration = Configuration(host=server.url + "/api/v1", username="a", password="b")
+        with lakefs_sdk.LakeFSClient(configuration) as client:
+            with pytest.raises(lakefs_sdk.PreconditionFailedException) as refused:
+                client.commits_api.commit("repo", "main", lakefs_sdk.CommitCreation(message="m"))
+            found = failed_hooks(client, refused.value)
+
+        async def run() -> List[FailedHook]:
+            async with AsyncLakeFSClient(Configuration(host=server.url + "/api/v1", username="a", password="b")) as aclient:
+                return await async_hooks.failed_hooks(aclient, refused.value)
+
+        found_async = asyncio.run(run())
+    for hooks in (found, found_async):
+        assert [(hook.hook_id, hook.ran) for hook in hooks] == [("call_nowhere", False), ("deny", True)]
+        assert hooks[0].reason.startswith('no answer from the webhook: Post "http://127.0.0.1:38341/gone"')
+        assert hooks[1].reason.startswith('webhook answered 403 Forbidden: {"error": "schema check failed')

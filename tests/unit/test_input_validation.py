@@ -133,3 +133,73 @@ def test_model_bodies_use_json_names_and_drop_unset_fields(client: ApiClient, se
     request = server.requests[0]
     assert request.header("Content-Type") == "application/json"
     assert request.body == b'{"name":"b","source":"main","force":false,"hidden":false}'
+
+
+# -- one line, led by the field and the reason ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "text"),
+    [
+        (lambda c: lakefs_sdk.CommitsApi(c).commit("r", "main", {"message": 5}),
+         "commit_creation.message: Input should be a valid string "
+         "(commit() argument 'commit_creation' is not a valid CommitCreation)"),
+        (lambda c: BranchesApi(c).create_branch("r", {"name": "x"}),
+         "branch_creation.source: Field required (create_branch() argument 'branch_creation' is not a valid BranchCreation)"),
+        (lambda c: lakefs_sdk.CommitsApi(c).commit("r", "main", {"message": 5, "metadata": {"k": 1}}),
+         "commit_creation.message: Input should be a valid string; and 1 more error "
+         "(commit() argument 'commit_creation' is not a valid CommitCreation)"),
+        (lambda c: BranchesApi(c).create_branch("r", lakefs_sdk.models.TagCreation(id="t", ref="main")),
+         "branch_creation: Input should be a valid dictionary or instance of BranchCreation "
+         "(create_branch() argument 'branch_creation' is not a valid BranchCreation)"),
+    ],
+    ids=["wrong-type", "missing", "two-errors", "wrong-model"],
+)
+def test_a_refused_body_is_one_line_led_by_the_field(
+    client: ApiClient, server: LoopbackServer, call: Call, text: str
+) -> None:
+    with pytest.raises(lakefs_sdk.ApiValueError) as raised:
+        call(client)
+    assert str(raised.value) == text
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
+    assert server.requests == []
+
+
+def test_a_model_built_directly_fails_with_pydantics_error(client: ApiClient, server: LoopbackServer) -> None:
+    """Building a model validates it: pydantic's ``ValidationError``, as upstream. Both it and
+    ``ApiValueError`` are ``ValueError``s, which is how to catch either."""
+    import pydantic
+
+    with pytest.raises(pydantic.ValidationError) as raised:
+        lakefs_sdk.CommitCreation(message=5)  # type: ignore[arg-type]
+    assert not isinstance(raised.value, lakefs_sdk.ApiValueError)
+    assert raised.value.errors()[0]["loc"] == ("message",)
+    for build in (lambda: lakefs_sdk.CommitCreation(message=5),  # type: ignore[arg-type]
+                  lambda: lakefs_sdk.CommitsApi(client).commit("r", "main", {"message": 5})):
+        with pytest.raises(ValueError):
+            build()
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("text", ["id,value", "hello", "data.csv"])
+def test_a_one_line_str_that_is_no_file_is_data_passed_as_a_name(
+    client: ApiClient, server: LoopbackServer, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no such file here
+    with pytest.raises(lakefs_sdk.ApiValueError) as raised:
+        ObjectsApi(client).upload_object("r", "main", "p", content=text)
+    message = str(raised.value)
+    assert message == (
+        f"upload content {text!r} is a str, which is read as a file name, and no such file exists; "
+        "pass bytes for data (e.g. text.encode()), or the path of an existing file"
+    )
+    assert isinstance(raised.value, FileNotFoundError), "code catching the missing file still does"
+    assert isinstance(raised.value.__cause__, FileNotFoundError)
+    assert server.requests == []
+
+
+def test_a_missing_path_object_keeps_its_own_error(client: ApiClient, server: LoopbackServer, tmp_path: Any) -> None:
+    with pytest.raises(FileNotFoundError) as raised:
+        ObjectsApi(client).upload_object("r", "main", "p", content=tmp_path / "missing.csv")
+    assert not isinstance(raised.value, lakefs_sdk.ApiValueError)
+    assert server.requests == []
