@@ -8,7 +8,9 @@
   ``lakefs-sdk`` is installed): fixtures ``lakefs_server`` (a real lakeFS on 127.0.0.1,
   from ``LAKEFS_BIN``, ``--lakefs-bin`` or ``lakefs`` on ``PATH``), ``lakefs_client`` and
   ``lakefs_repository``.
-* :class:`LakeFSServer` and :func:`find_binary`: start a lakeFS server yourself.
+* :class:`LakeFSServer` and :func:`find_binary`: start a lakeFS server yourself. Importing
+  them (``from lakefs_sdk.testing import LakeFSServer``) loads only the standard library,
+  so a script run by a bare ``python3`` with the source tree on ``sys.path`` can use them.
 
 See docs/testing.md.
 """
@@ -33,6 +35,11 @@ _EXPORTS = {
     "find_binary": "._launcher",
     "BinaryNotFoundError": "._launcher",
     "NO_BINARY_MESSAGE": "._launcher",
+    "ACCESS_KEY_ID": "._launcher",
+    "SECRET_ACCESS_KEY": "._launcher",
+    "ADMIN_USER": "._launcher",
+    "free_port": "._launcher",
+    "merge_config": "._launcher",
 }
 
 __all__ = [
@@ -47,11 +54,26 @@ __all__ = [
     "find_binary",
     "BinaryNotFoundError",
     "NO_BINARY_MESSAGE",
+    "ACCESS_KEY_ID",
+    "SECRET_ACCESS_KEY",
+    "ADMIN_USER",
+    "free_port",
+    "merge_config",
 ]
 
 __getattr__, __dir__ = lazy_module(__name__, globals(), _EXPORTS)
 
 if TYPE_CHECKING:
-    from lakefs_sdk.testing._launcher import NO_BINARY_MESSAGE, BinaryNotFoundError, LakeFSServer, find_binary
+    from lakefs_sdk.testing._launcher import (
+        ACCESS_KEY_ID,
+        ADMIN_USER,
+        NO_BINARY_MESSAGE,
+        SECRET_ACCESS_KEY,
+        BinaryNotFoundError,
+        LakeFSServer,
+        find_binary,
+        free_port,
+        merge_config,
+    )
     from lakefs_sdk.testing._messages import QueryParams, Request, Response
     from lakefs_sdk.testing._mock import AsyncHandler, AsyncMockTransport, Handler, MockTransport

@@ -3,12 +3,10 @@
 The one launcher of this project: the ``lakefs_server`` fixture of the pytest plugin
 (:mod:`lakefs_sdk.testing.plugin`) starts its server with it, and so can
 ``scripts/lakefs_server.py``. It imports nothing but the standard library (the client
-is imported only when :attr:`LakeFSServer.configuration` is asked for), so a script run
-by a bare interpreter can load this file by its path without importing ``lakefs_sdk``::
-
-    spec = importlib.util.spec_from_file_location("lakefs_launcher", path_of_this_file)
-    launcher = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(launcher)
+is imported only when :attr:`LakeFSServer.configuration` is asked for), and
+``lakefs_sdk`` and ``lakefs_sdk.testing`` load their names lazily, so
+``from lakefs_sdk.testing import LakeFSServer`` works in a bare interpreter with the
+source tree on ``sys.path``, without pydantic or urllib3 installed.
 
 A server keeps everything in one folder: a ``local`` database, a ``local`` blockstore (S3
 and others through ``config=``), a folder it may import from, its config and its log. The
