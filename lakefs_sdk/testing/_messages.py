@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import http
 import json as json_module
 from typing import Any, Iterator, List, Mapping, Optional, Sequence, Tuple
@@ -54,7 +56,8 @@ class Request:
     URL's path below ``/api/v1``, percent-decoded: ``/repositories/r/branches/feature/x``),
     ``raw_path`` (the same, still encoded: ``.../feature%2Fx``), ``params`` (the query,
     decoded; see :class:`QueryParams`), ``headers`` (case-insensitive, credentials
-    included) and ``content`` (the whole body as bytes; an upload read to its end).
+    included) and ``content`` (the whole body as bytes; an upload read to its end, framing
+    included: :meth:`upload_content` is the uploaded bytes alone).
     """
 
     __slots__ = ("content", "headers", "method", "params", "path", "raw_path", "url")
@@ -75,6 +78,23 @@ class Request:
     def json(self) -> Any:
         """The body decoded as JSON (``ValueError`` when it is not JSON)."""
         return json_module.loads(self.content)
+
+    def upload_content(self) -> bytes:
+        """The bytes an upload sent: the first part of a ``multipart/form-data`` body, else the whole body.
+
+        ``upload_object(..., content=path)`` sends the file as one multipart part; this is that
+        part's content, without the framing.
+        """
+        content_type = self.headers.get("Content-Type", "")
+        if not content_type.startswith("multipart/"):
+            return self.content
+        message = email.message_from_bytes(
+            b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + self.content, policy=email.policy.HTTP
+        )
+        for part in message.iter_parts():
+            payload = part.get_payload(decode=True)
+            return payload if isinstance(payload, bytes) else b""
+        raise ApiValueError(f"{self!r}: the multipart body has no part")
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.raw_path}>"

@@ -211,6 +211,18 @@ def test_an_upload_reaches_the_handler_read_whole(tmp_path: Path) -> None:
     assert request.headers["Content-Type"].startswith("multipart/form-data; boundary=")
     assert b"\r\n\r\na,b\n1,2\n\r\n--" in request.content
     assert request.headers["Content-Length"] == str(len(request.content))
+    assert request.upload_content() == b"a,b\n1,2\n"
+
+
+def test_upload_content_is_the_bytes_sent_multipart_or_raw() -> None:
+    transport = MockTransport(lambda request: Response(201, json=STATS))
+    api = ObjectsApi(ApiClient(configuration(), transport=transport))
+    data = bytes(range(256)) + b"\r\n--not-a-boundary\r\n\r\n"
+    api.upload_object("repo", "main", "p", content=data)
+    api.upload_object("repo", "main", "p", content=data, _content_type="application/octet-stream")
+    multipart, raw = transport.requests
+    assert multipart.upload_content() == data and multipart.content != data
+    assert raw.upload_content() == data == raw.content
 
 
 # -- retries ---------------------------------------------------------------------------------
@@ -397,7 +409,7 @@ def test_async_upload_of_a_file_and_of_an_async_iterable_reaches_the_handler(tmp
 
     asyncio.run(main())
     assert b"\r\n\r\nfrom a file\r\n--" in transport.requests[0].content
-    assert b"\r\n\r\nfrom an async iterable\r\n--" in transport.requests[1].content
+    assert [r.upload_content() for r in transport.requests] == [b"from a file", b"from an async iterable"]
 
 
 # -- the launcher (what needs no server) -----------------------------------------------------
