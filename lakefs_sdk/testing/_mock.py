@@ -36,7 +36,7 @@ from lakefs_sdk._retry import MAYBE_SENT, NOT_SENT, Attempts, PolicyCache, Retry
 from lakefs_sdk._transport import Timeouts, can_resend, connection_error
 from lakefs_sdk._upload import UploadBody
 from lakefs_sdk.configuration import Configuration
-from lakefs_sdk.exceptions import ApiTypeError
+from lakefs_sdk.exceptions import ApiTypeError, ApiValueError
 from lakefs_sdk.rest import RESTResponse
 from lakefs_sdk.testing._messages import Request, Response
 
@@ -66,6 +66,8 @@ class _MockBase:
         sleep: bool,
         max_connections: int,
     ) -> None:
+        if isinstance(max_connections, bool) or not isinstance(max_connections, int) or max_connections < 1:
+            raise ApiValueError(f"max_connections must be a positive int, got {max_connections!r}")
         self.configuration = configuration
         self.requests: List[Request] = []
         """Every request the handler was given, retries included, in order."""
@@ -87,7 +89,8 @@ class _MockBase:
         """The retry policy: the one given, else ``configuration``'s (else the default configuration's)."""
         if self._retry_policy is not None:
             return self._retry_policy
-        return self._policies.get(self.configuration or Configuration.get_default())
+        configuration = self.configuration if self.configuration is not None else Configuration.get_default()
+        return self._policies.get(configuration)
 
     def _attempts(self, request: WireRequest, policy: Optional[RetryPolicy]) -> Attempts:
         chosen = policy if policy is not None else self.retry_policy()

@@ -118,8 +118,10 @@ def test_response_refuses_text_content_and_json_with_content() -> None:
 
 def test_the_mocks_satisfy_the_transport_protocols() -> None:
     sync: Transport = MockTransport(branch_handler)
-    aio: AsyncTransport = AsyncMockTransport(branch_handler)
-    assert sync.max_connections == aio.max_connections == 4
+    aio: AsyncTransport = AsyncMockTransport(branch_handler, max_connections=2)
+    assert sync.max_connections == 4 and aio.max_connections == 2
+    with pytest.raises(ApiValueError, match="max_connections"):
+        MockTransport(branch_handler, max_connections=0)
 
 
 # -- the sync client -------------------------------------------------------------------------
