@@ -29,7 +29,7 @@ class HealthCheckApi:
     ``op_without_preload_content(...)`` returns the response with its body still unread.
     """
 
-    def __init__(self, api_client: Optional[ApiClient] = None) -> None:
+    def __init__(self, api_client: Optional[ApiClient[Any]] = None) -> None:
         self.api_client = api_client if api_client is not None else ApiClient.get_default()
 
     def health_check(

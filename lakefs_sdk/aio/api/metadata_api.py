@@ -38,7 +38,7 @@ class MetadataApi:
     ``await op_without_preload_content(...)`` the response with its body still unread.
     """
 
-    def __init__(self, api_client: Optional[AsyncApiClient] = None) -> None:
+    def __init__(self, api_client: Optional[AsyncApiClient[Any]] = None) -> None:
         self.api_client = api_client if api_client is not None else AsyncApiClient.get_default()
 
     async def get_meta_range(
