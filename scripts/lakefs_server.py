@@ -59,35 +59,33 @@ import secrets
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # the kit's launcher: standard library only, lakefs_sdk loads lazily
+    sys.path.insert(0, str(ROOT))
+from lakefs_sdk import testing as kit  # noqa: E402
+
 SCRIPTS = ROOT / "scripts"
 MODULES = ROOT / "tests" / "lakefs_server"
 CACHE = ROOT / ".cache" / "lakefs"
 DEFAULT_STATE_DIR = ROOT / ".cache" / "lakefs-run"
 
-ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
-SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-ADMIN_USER = "admin"
-# Encrypts the server's stored secrets; a throwaway value for a throwaway server.
-AUTH_ENCRYPT_SECRET = "lakefs-sdk-tests-only-not-a-secret"
+ACCESS_KEY_ID = kit.ACCESS_KEY_ID
+SECRET_ACCESS_KEY = kit.SECRET_ACCESS_KEY
+ADMIN_USER = kit.ADMIN_USER
 
 # Modules missing from the checksum database the Go proxy here is paired with; go.sum
 # (committed) still pins their hashes.
 GONOSUMDB = "github.com/treeverse/secret-detector,github.com/treeverse/delta-go"
 VERSION_PACKAGE = "github.com/treeverse/lakefs/pkg/version.Version"
 
-START_TIMEOUT = 90.0
 STOP_TIMEOUT = 15.0
 STORES = ("local", "s3")
 # A Go duration as lakeFS reads it: "30s", "15m", "1h30m".
@@ -151,10 +149,7 @@ def build(version: str) -> Path:
 # -- running ---------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+free_port = kit.free_port
 
 
 @dataclass(frozen=True)
@@ -192,13 +187,12 @@ class S3Blockstore:
         return {"type": "s3", "s3": s3}
 
 
-class LakeFSServer:
-    """One lakeFS process with its data in ``workdir``; restartable on the same port and data.
+class LakeFSServer(kit.LakeFSServer):
+    """The kit's launcher (``lakefs_sdk.testing.LakeFSServer``) with this suite's variables and an S3 option.
 
-    ``start()`` writes the config, starts the process in its own session and waits for the
-    health check. ``stop()`` asks it to exit (SIGTERM, then SIGKILL); ``kill()`` kills it at
-    once, as a crash would. The data stays in ``workdir`` until ``cleanup()``. The
-    blockstore is ``local`` (in ``workdir``) unless ``s3`` names an S3 store.
+    The blockstore is ``local`` (in ``workdir``) unless ``s3`` names an S3 store. Servers
+    started by the ``start`` command outlive it (``stop_at_exit=False``); a test's private
+    server is killed when the test process exits, if it still runs.
     """
 
     def __init__(
@@ -208,152 +202,35 @@ class LakeFSServer:
         version: str = "",
         port: Optional[int] = None,
         s3: Optional[S3Blockstore] = None,
+        *,
+        stop_at_exit: bool = True,
     ) -> None:
-        self.binary = Path(binary)
-        self.workdir = Path(workdir)
-        self.version = version
-        self.port = port or free_port()
-        self.s3 = s3
-        self.process: Optional[subprocess.Popen[bytes]] = None
-
-    @property
-    def endpoint(self) -> str:
-        """``http://127.0.0.1:PORT``, without the API base path."""
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def import_dir(self) -> Path:
-        """The local folder this server may import from (``blockstore.local.allowed_external_prefixes``)."""
-        return self.workdir / "import"
-
-    @property
-    def log_path(self) -> Path:
-        return self.workdir / "lakefs.log"
-
-    def config(self) -> Dict[str, object]:
-        """The server's configuration (written as JSON, which lakeFS reads like YAML)."""
-        work = self.workdir
-        return {
-            "listen_address": f"127.0.0.1:{self.port}",
-            "logging": {"format": "text", "level": "INFO", "output": str(self.log_path)},
-            "database": {"type": "local", "local": {"path": str(work / "metadata")}},
-            "blockstore": self.s3.config() if self.s3 is not None else self._local_blockstore(),
-            "committed": {"local_cache": {"dir": str(work / "cache")}},
-            "auth": {"encrypt": {"secret_key": AUTH_ENCRYPT_SECRET}},
-            "installation": {
-                "user_name": ADMIN_USER,
-                "access_key_id": ACCESS_KEY_ID,
-                "secret_access_key": SECRET_ACCESS_KEY,
-            },
-            "stats": {"enabled": False},
-            "security": {"check_latest_version": False, "audit_check_url": ""},
-            "email_subscription": {"enabled": False},
-        }
-
-    def _local_blockstore(self) -> Dict[str, object]:
-        return {
-            "type": "local",
-            "local": {
-                "path": str(self.workdir / "block"),
-                "import_enabled": True,
-                "allowed_external_prefixes": [str(self.import_dir)],
-            },
-        }
-
-    def start(self, timeout: float = START_TIMEOUT) -> None:
-        """Start the server and wait until its health check answers 204."""
-        if self.process is not None and self.process.poll() is None:
-            raise RuntimeError("lakeFS is already running")
-        self.import_dir.mkdir(parents=True, exist_ok=True)
-        config_file = self.workdir / "config.json"
-        config_file.write_text(json.dumps(self.config(), indent=2) + "\n", encoding="utf-8")
-        # HOME in the workdir: anything lakeFS would put under ~ stays in the temp folder.
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.workdir)}
-        if self.s3 is not None:
+        super().__init__(
+            binary,
+            workdir,
+            version,
+            port,
+            config={"blockstore": {"local": None, **s3.config()}} if s3 is not None else None,
             # Static credentials and a fixed region leave the AWS SDK no reason to ask the EC2
             # metadata address (169.254.169.254); this makes sure it never does.
-            env["AWS_EC2_METADATA_DISABLED"] = "true"
-        with open(self.workdir / "stdout.log", "ab") as out:
-            self.process = subprocess.Popen(
-                [str(self.binary), "run", "--config", str(config_file)],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=env,
-                # lakeFS writes some files relative to its working directory (GC prepare's gc.db).
-                cwd=self.workdir,
-                start_new_session=True,
-            )
-        self._wait_healthy(timeout)
-
-    def _wait_healthy(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        url = self.endpoint + "/api/v1/healthcheck"
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise RuntimeError(f"lakeFS exited with status {self.process.returncode}:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 204:
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.1)
-        self.kill()
-        raise RuntimeError(f"lakeFS did not answer {url} within {timeout:.0f} s:\n{self.log_tail()}")
-
-    def log_tail(self, lines: int = 30) -> str:
-        """The end of the server's log and output, for error messages."""
-        parts = []
-        for path in (self.workdir / "stdout.log", self.log_path):
-            if path.is_file():
-                parts.extend(path.read_text(errors="replace").splitlines()[-lines:])
-        return "\n".join(parts)
-
-    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
-        """Ask the server to exit; kill it if it has not within ``timeout`` seconds."""
-        process = self.process
-        if process is None or process.poll() is not None:
-            return
-        _signal_group(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
-    def kill(self) -> None:
-        """Kill the server at once (SIGKILL), as a crash would."""
-        process = self.process
-        if process is None or process.poll() is not None:
-            return
-        _signal_group(process.pid, signal.SIGKILL)
-        process.wait()
-
-    def restart(self) -> None:
-        """Stop and start again on the same port with the same data."""
-        self.stop()
-        self.start()
-
-    def cleanup(self) -> None:
-        """Stop the server and delete its folder."""
-        self.stop()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+            env={"AWS_EC2_METADATA_DISABLED": "true"} if s3 is not None else None,
+            storage_namespace_root=s3.namespace_base if s3 is not None else "local://",
+            stop_at_exit=stop_at_exit,
+        )
+        self.s3 = s3
 
     def env(self) -> Dict[str, str]:
-        """What a client needs to reach this server."""
+        """What a client needs to reach this server: the suite's ``LAKEFS_*`` variables and lakectl's."""
         return {
             "LAKEFS_ENDPOINT": self.endpoint,
             "LAKEFS_VERSION": self.version,
-            "LAKEFS_ACCESS_KEY_ID": ACCESS_KEY_ID,
-            "LAKEFS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+            "LAKEFS_ACCESS_KEY_ID": self.access_key_id,
+            "LAKEFS_SECRET_ACCESS_KEY": self.secret_access_key,
             "LAKEFS_IMPORT_DIR": str(self.import_dir),
             "LAKEFS_BIN": str(self.binary),
             "LAKEFS_STORE": "s3" if self.s3 is not None else "local",
-            "LAKEFS_NAMESPACE_BASE": self.s3.namespace_base if self.s3 is not None else "local://",
-            "LAKECTL_SERVER_ENDPOINT_URL": self.endpoint + "/api/v1",
-            "LAKECTL_CREDENTIALS_ACCESS_KEY_ID": ACCESS_KEY_ID,
-            "LAKECTL_CREDENTIALS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+            "LAKEFS_NAMESPACE_BASE": self.storage_namespace_root,
+            **super().env(),
         }
 
 
@@ -453,7 +330,7 @@ def command_start(version: str, state_dir: Path, store: StoreOptions = StoreOpti
     if store.kind == "s3":
         return _start_on_s3(version, binary, state_dir, store)
     workdir = Path(tempfile.mkdtemp(prefix=f"lakefs-{version}-"))
-    server = LakeFSServer(binary, workdir, version)
+    server = LakeFSServer(binary, workdir, version, stop_at_exit=False)
     _exit_on_signals()
     try:
         server.start()
@@ -491,7 +368,7 @@ def _start_on_s3(version: str, binary: Path, state_dir: Path, options: StoreOpti
             pre_signed_expiry=options.pre_signed_expiry,
             pre_signed_endpoint=options.pre_signed_endpoint,
         )
-        server = LakeFSServer(binary, workdir, version, s3=s3)
+        server = LakeFSServer(binary, workdir, version, s3=s3, stop_at_exit=False)
         server.start()
     except BaseException:
         if server is not None:
