@@ -45,6 +45,7 @@ from lakefs_sdk._request import Request, ResultKind
 from lakefs_sdk._transport import Transport
 from lakefs_sdk.api_response import ApiResponse
 from lakefs_sdk.configuration import Configuration
+from lakefs_sdk.exceptions import ApiConnectionError
 from lakefs_sdk.rest import RESTClientObject, RESTResponse
 
 __all__ = ["CONFIGURED", "USER_AGENT", "ApiClient", "AsyncResult", "BaseApiClient", "check_picklable", "token_text"]
@@ -213,10 +214,14 @@ class ApiClient(BaseApiClient, Generic[TransportT]):
         request = self._prepare(op, values, opts)
         preload = opts.preload_content and result != ResultKind.RAW
         rest = self.rest_client
-        response = rest.send(request, timeout=opts.timeout, preload_content=preload)
-        if response.status == 401 and self._refresh_token(op, opts, request):
-            response.release_conn()
+        try:
             response = rest.send(request, timeout=opts.timeout, preload_content=preload)
+            if response.status == 401 and self._refresh_token(op, opts, request):
+                response.release_conn()
+                response = rest.send(request, timeout=opts.timeout, preload_content=preload)
+        except ApiConnectionError as error:
+            self._name_the_call(error, op, values)
+            raise
         return self._result(op, values, response, opts, result)
 
     def _refresh_token(self, op: Operation[Any], opts: CallOptions, request: Request) -> bool:

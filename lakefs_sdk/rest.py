@@ -41,8 +41,10 @@ from lakefs_sdk._redact import install_log_redaction
 from lakefs_sdk._request import Request
 from lakefs_sdk._retry import MAYBE_SENT, NOT_SENT, TLS_FAILED, PolicyCache, RetryPolicy
 from lakefs_sdk._transport import (
+    CONNECT,
     DOWNLOAD_CHUNK_SIZE,
     MAX_REDIRECTS,
+    READ,
     Progress,
     Timeouts,
     body_interrupted,
@@ -55,7 +57,7 @@ from lakefs_sdk._transport import (
 )
 from lakefs_sdk._upload import UploadBody
 from lakefs_sdk.configuration import Configuration
-from lakefs_sdk.exceptions import ApiValueError, exception_class_for
+from lakefs_sdk.exceptions import ApiConnectionError, ApiValueError, exception_class_for
 
 __all__ = ["DOWNLOAD_CHUNK_SIZE", "DRAIN_LIMIT", "RESTClientObject", "RESTResponse", "RequestBody"]
 
@@ -299,14 +301,26 @@ class RESTClientObject:
     ) -> RESTResponse:
         """Send ``request``, retrying transient failures as ``policy`` allows.
 
-        ``timeout`` defaults to the configured connect and read timeouts; ``policy`` to the
-        configuration's retry policy.
+        ``timeout`` defaults to the configured connect and read timeouts, which limit each
+        attempt (as a ``(connect, read)`` pair does); a total (``Timeouts(total=T)``, what
+        ``_request_timeout=T`` becomes) limits the whole call: its retries and the waits
+        between them stay within ``T`` (see ``lakefs_sdk._retry``). ``policy`` defaults to
+        the configuration's retry policy. A failure without a response raises
+        ``ApiConnectionError`` (``ApiTimeoutError`` for a timeout, worded by the timeout
+        given).
         """
         method, url, headers, body = request.method, request.url, request.headers, request.body
-        urllib3_timeout = self.timeout(timeout)
-        attempts = (policy if policy is not None else self.retry_policy()).attempts(method, url, headers)
+        given = self.timeout(timeout)
+        total = given.total
+        attempts = (policy if policy is not None else self.retry_policy()).attempts(
+            method, url, headers, total if isinstance(total, (int, float)) else None
+        )
+        attempt_timeout = given
         while True:
             started = time.monotonic()
+            if attempts.deadline is not None and attempts.retries:
+                attempt_timeout = given.clone()
+                attempt_timeout.total = attempts.attempt_total()  # a retry gets what is left of the total
             payload = body.iterate() if isinstance(body, UploadBody) else body
             try:
                 response = self.pool_manager.urlopen(
@@ -315,7 +329,7 @@ class RESTClientObject:
                     body=payload,
                     headers=headers,
                     retries=self._urllib3_retries,
-                    timeout=urllib3_timeout,
+                    timeout=attempt_timeout,
                     preload_content=preload_content,
                     redirect=True,
                     assert_same_host=False,
@@ -325,7 +339,7 @@ class RESTClientObject:
                 outcome = _outcome(error)
                 wait = attempts.after_failure(outcome, can_resend(body), repr(error))
                 if wait is None:
-                    raise connection_error(method, url, error, outcome, _timed_out(error)) from raised
+                    raise _no_response(method, url, error, outcome, given) from raised
                 attempts.policy.sleep(wait)
                 continue
             wait = attempts.after_response(response.status, response.headers, can_resend(body))
@@ -416,5 +430,19 @@ def _outcome(error: BaseException) -> str:
     return MAYBE_SENT
 
 
-def _timed_out(error: BaseException) -> bool:
-    return isinstance(error, (ReadTimeoutError, ConnectTimeoutError)) and not isinstance(error, NewConnectionError)
+def _no_response(
+    method: str, url: str, error: BaseException, outcome: str, given: urllib3.Timeout
+) -> ApiConnectionError:
+    """The exception for the last attempt's ``error``, a timeout worded by the ``given`` timeout."""
+    if isinstance(error, ReadTimeoutError):
+        return connection_error(method, url, error, outcome, True, normalize_timeout(given), READ)
+    if isinstance(error, ConnectTimeoutError) and not isinstance(error, NewConnectionError):
+        return connection_error(method, url, error, outcome, True, normalize_timeout(given), CONNECT)
+    return connection_error(method, url, _os_cause(error), outcome, False)
+
+
+def _os_cause(error: BaseException) -> BaseException:
+    """The operating system's error behind urllib3's failure to connect (its text names an object)."""
+    if isinstance(error, NewConnectionError) and isinstance(error.__cause__, OSError):
+        return error.__cause__
+    return error
