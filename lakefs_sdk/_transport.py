@@ -247,7 +247,8 @@ def failure_text(error: BaseException) -> str:
 def body_interrupted(error: BaseException, timed_out: bool) -> ApiConnectionError:
     """The exception for a response body that stopped arriving while it was streamed."""
     failure = ApiTimeoutError if timed_out else ApiConnectionError
-    return failure(f"response body interrupted: {redact_text(str(error))}")
+    detail = redact_text(failure_text(error)) or ("timed out" if timed_out else type(error).__name__)
+    return failure(f"response body interrupted: {detail}")
 
 
 def warn_unverified_tls(stacklevel: int) -> None:

@@ -20,7 +20,7 @@ import urllib3
 import lakefs_sdk
 from lakefs_sdk import ApiClient, BranchesApi, Configuration
 from lakefs_sdk._request import Request
-from lakefs_sdk._transport import AsyncResponse, Response, Timeouts
+from lakefs_sdk._transport import AsyncResponse, Response, Timeouts, body_interrupted
 from lakefs_sdk.aio import AsyncApiClient
 from lakefs_sdk.aio import BranchesApi as AsyncBranchesApi
 
@@ -213,3 +213,12 @@ def test_a_urllib3_timeout_with_a_total_is_accepted_and_bounds_the_call(call: Ca
     error, elapsed = call(config(server.url, max_retries=2), _request_timeout=urllib3.Timeout(total=0.3))
     assert isinstance(error, lakefs_sdk.ApiTimeoutError), error
     assert elapsed < 0.6 and "0.3 s" in str(error), (elapsed, str(error))
+
+
+def test_a_body_cut_by_a_timeout_says_so() -> None:
+    """aiohttp's total timeout raises a TimeoutError without text: the message must not end empty."""
+    error = body_interrupted(asyncio.TimeoutError(), True)
+    assert isinstance(error, lakefs_sdk.ApiTimeoutError)
+    assert str(error.reason).endswith("response body interrupted: timed out")
+    lost = body_interrupted(ConnectionResetError(104, "Connection reset by peer"), False)
+    assert str(lost.reason) == "response body interrupted: [Errno 104] Connection reset by peer"
