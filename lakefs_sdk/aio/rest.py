@@ -474,6 +474,8 @@ def _no_response(
         return connection_error(
             method, url, error, outcome, True, Timeouts(connect, given.sock_read, given.total), phase
         )
+    if isinstance(error, aiohttp.ClientConnectorCertificateError):
+        return connection_error(method, url, error.certificate_error, outcome, False)
     if isinstance(error, aiohttp.ClientConnectorError):
         # Its text names the connector's TLS setting ("ssl:default" for a plain-http host).
         return connection_error(method, url, error.os_error, outcome, False)

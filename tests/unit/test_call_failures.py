@@ -25,6 +25,7 @@ from lakefs_sdk.aio import AsyncApiClient
 from lakefs_sdk.aio import BranchesApi as AsyncBranchesApi
 
 from support.loopback import LoopbackServer, Reply
+from support.pki import have_openssl, make_pki, server_context
 
 REF = Reply(200, '{"id": "main", "commit_id": "c1"}')
 CALL = "get_branch(repository='repo', branch='main') failed: no response: "
@@ -131,6 +132,20 @@ def test_the_configured_read_timeout_is_reported(call: Caller, server: LoopbackS
     error, _ = call(config(server.url, max_retries=0, read_timeout=0.1))
     assert isinstance(error, lakefs_sdk.ApiTimeoutError)
     assert str(error).startswith(CALL) and "read timeout of 0.1 s" in str(error), str(error)
+
+
+def test_an_unverified_server_names_the_call_and_the_certificate_problem(
+    call: Caller, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    if not have_openssl():
+        pytest.skip("openssl is not installed: TLS tests need it to make certificates")
+    pki = make_pki(tmp_path_factory.mktemp("pki"))
+    with LoopbackServer(lambda request: REF, tls=server_context(pki)) as srv:
+        error, _ = call(config(srv.url))
+    assert type(error) is lakefs_sdk.ApiConnectionError and error.api_method == "get_branch"
+    text = str(error)
+    assert text.startswith(CALL + f"GET {srv.url}/api/v1/repositories/repo/branches/main: TLS failure (")
+    assert "certificate verify failed" in text and "ssl:" not in text, text
 
 
 class Unreachable:
