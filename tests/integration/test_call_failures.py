@@ -48,9 +48,30 @@ def frozen(private: PrivateLakeFS) -> Iterator[None]:
     assert process is not None and process.poll() is None
     os.kill(process.pid, signal.SIGSTOP)
     try:
+        wait_stopped(process.pid)
         yield
     finally:
         os.kill(process.pid, signal.SIGCONT)
+
+
+def wait_stopped(pid: int, timeout: float = 10.0) -> None:
+    """Wait until every thread of ``pid`` is stopped: a signal takes effect on each thread
+    when it next runs, and on a busy machine a thread may answer a request before that."""
+    deadline = time.monotonic() + timeout
+    tasks = Path(f"/proc/{pid}/task")
+    if not tasks.is_dir():
+        pytest.skip("no /proc here: cannot tell when the server has stopped")
+    while time.monotonic() < deadline:
+        states = []
+        for task in tasks.iterdir():
+            try:
+                states.append((task / "stat").read_text().rsplit(")", 1)[1].split()[0])
+            except (OSError, IndexError):
+                continue  # a thread that just ended
+        if states and all(state in ("T", "t") for state in states):
+            return
+        time.sleep(0.01)
+    pytest.fail(f"lakeFS (pid {pid}) did not stop within {timeout:.0f} s of SIGSTOP")
 
 
 def sync_get(configuration: lakefs_sdk.Configuration, repo: str, **options: Any) -> Tuple[Any, float]:
