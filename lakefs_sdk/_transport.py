@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import ssl
+import time
 import warnings
 from dataclasses import dataclass
 from typing import Callable, Mapping, Optional, Protocol, runtime_checkable
@@ -26,7 +27,7 @@ import urllib3
 
 from lakefs_sdk._redact import redact_headers, redact_text, redact_url
 from lakefs_sdk._request import Request
-from lakefs_sdk._retry import TLS_FAILED
+from lakefs_sdk._retry import MIN_ATTEMPT_SECONDS, TLS_FAILED
 from lakefs_sdk.exceptions import ApiConnectionError, ApiTimeoutError, ApiValueError
 
 logger = logging.getLogger("lakefs_sdk")
@@ -156,6 +157,18 @@ def normalize_timeout(value: object, what: str = "_request_timeout") -> Optional
         assert isinstance(value, (int, float))
         return Timeouts(total=float(value))
     raise ApiValueError(f"{what} must be a positive number of seconds or a (connect, read) pair, got {value!r}")
+
+
+def remaining(timeout: Optional[Timeouts], started: float) -> Optional[Timeouts]:
+    """``timeout`` for a request sent again within the same call (after a token refresh).
+
+    A total is what is left of it since ``started`` (``time.monotonic()`` when the call
+    began; at least ``MIN_ATTEMPT_SECONDS``); other timeouts are per attempt and stay.
+    """
+    if timeout is None or timeout.total is None:
+        return timeout
+    left = max(timeout.total - (time.monotonic() - started), MIN_ATTEMPT_SECONDS)
+    return Timeouts(timeout.connect, timeout.read, left)
 
 
 def _positive(value: object) -> bool:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from typing import Any, Callable, Iterator, Optional, Tuple
+from types import SimpleNamespace
+from typing import Any, Callable, Iterator, List, Optional, Tuple
 
 import pytest
 import urllib3
@@ -237,3 +238,76 @@ def test_a_body_cut_by_a_timeout_says_so() -> None:
     assert str(error.reason).endswith("response body interrupted: timed out")
     lost = body_interrupted(ConnectionResetError(104, "Connection reset by peer"), False)
     assert str(lost.reason) == "response body interrupted: [Errno 104] Connection reset by peer"
+
+
+class Scripted401:
+    """Answers 401 after a delay, then 200: a token refresh sends the request again."""
+
+    max_connections = 1
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.timeouts: List[Optional[Timeouts]] = []
+
+    def answer(self, timeout: Optional[Timeouts]) -> Any:
+        self.timeouts.append(timeout)
+        status = 401 if len(self.timeouts) == 1 else 200
+        body = b'{"message": "expired"}' if status == 401 else REF.encoded_body()
+        return SimpleNamespace(
+            status=status,
+            reason=None,
+            headers={"Content-Type": "application/json"},
+            data=body,
+            retries=0,
+            release_conn=lambda: None,
+        )
+
+
+class Refusing401(Scripted401):
+    def send(self, request: Request, *, timeout: Optional[Timeouts] = None, preload_content: bool = True) -> Any:
+        time.sleep(self.delay)
+        return self.answer(timeout)
+
+    def close(self) -> None:
+        pass
+
+
+class AsyncRefusing401(Scripted401):
+    async def send(
+        self, request: Request, *, timeout: Optional[Timeouts] = None, preload_content: bool = True
+    ) -> Any:
+        await asyncio.sleep(self.delay)
+        return self.answer(timeout)
+
+    async def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_request_sent_again_after_a_token_refresh_gets_what_is_left_of_the_total(kind: str) -> None:
+    tokens = iter(["old", "new"])
+    configuration = Configuration(host="http://127.0.0.1:9/api/v1", access_token_provider=lambda refresh: next(tokens))
+    fake: Scripted401
+    if kind == "sync":
+        fake = sync_fake = Refusing401(0.2)
+        client = ApiClient(configuration, transport=sync_fake)
+        assert BranchesApi(client).get_branch("repo", "main", _request_timeout=1.0).id == "main"
+    else:
+        fake = async_fake = AsyncRefusing401(0.2)
+
+        async def main() -> str:
+            client = AsyncApiClient(configuration, transport=async_fake)
+            return (await AsyncBranchesApi(client).get_branch("repo", "main", _request_timeout=1.0)).id
+
+        assert asyncio.run(main()) == "main"
+    first, second = fake.timeouts
+    assert first is not None and first.total == 1.0
+    assert second is not None and second.total is not None and 0.5 < second.total <= 0.8, second
+
+
+def test_a_pair_is_sent_again_unchanged_after_a_token_refresh() -> None:
+    tokens = iter(["old", "new"])
+    configuration = Configuration(host="http://127.0.0.1:9/api/v1", access_token_provider=lambda refresh: next(tokens))
+    fake = Refusing401(0.0)
+    BranchesApi(ApiClient(configuration, transport=fake)).get_branch("repo", "main", _request_timeout=(1, 2))
+    assert fake.timeouts == [Timeouts(1.0, 2.0), Timeouts(1.0, 2.0)]
