@@ -6,6 +6,7 @@ it ``download`` and ``download_many`` of both clients.
 
 from __future__ import annotations
 
+import errno
 import itertools
 import os
 from typing import IO, NoReturn, Optional, Union
@@ -28,6 +29,8 @@ class AtomicFile:
 
     def __init__(self, path: Union[str, os.PathLike[str]]) -> None:
         self.path = os.fspath(path)
+        if os.path.isdir(self.path):  # found now, not after the whole body was written beside it
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), self.path)
         directory = os.path.dirname(self.path) or "."
         made_folder = False
         while True:

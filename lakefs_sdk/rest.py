@@ -143,8 +143,9 @@ class RESTResponse:
         """Stream the body into a binary file object or a path; return the byte count.
 
         A path is written atomically: into a temporary file beside it, renamed over the
-        target only once complete and as long as ``Content-Length`` announced. On any
-        failure the target is left untouched. ``progress(bytes_done, bytes_total)`` is
+        target only once complete and as long as ``Content-Length`` announced. Missing
+        folders of the path are created. On any failure the target is left untouched; a
+        file-system error (``OSError``) names the target. ``progress(bytes_done, bytes_total)`` is
         called after each chunk (``bytes_total`` is None when the length is unknown).
         """
         total = expected_length(self.headers)

@@ -178,7 +178,8 @@ class AsyncRESTResponse:
         """Stream the body into a binary file object or a path; return the byte count.
 
         As ``RESTResponse.write_to``: a path is written atomically (a temporary file beside
-        it replaces the target only when complete and as long as announced), and
+        it replaces the target only when complete and as long as announced; missing folders
+        are created), and
         ``progress(bytes_done, bytes_total)`` is called after each chunk. Writes run in a
         worker thread, so a slow disk does not stall the event loop.
         """

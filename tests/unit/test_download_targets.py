@@ -134,8 +134,9 @@ def test_a_target_that_is_a_folder_is_reported_as_the_target(objects: ObjectsApi
     target = tmp_path / "taken"
     target.mkdir()
     with objects.get_object_without_preload_content("repo", "main", "p") as response:
-        with pytest.raises(OSError) as raised:
+        with pytest.raises(IsADirectoryError) as raised:
             response.write_to(target)
+        assert response.read() == PAYLOAD, "refused before the body was read"
     assert raised.value.filename == str(target) and raised.value.filename2 is None
     assert TEMP_MARK not in str(raised.value) and no_temporary_files(tmp_path)
 
