@@ -78,11 +78,12 @@ class RESTResponse:
     Use it as a context manager to return the connection to the pool.
     """
 
-    def __init__(self, response: urllib3.BaseHTTPResponse, retries: int = 0) -> None:
+    def __init__(self, response: urllib3.BaseHTTPResponse, retries: int = 0, body: Optional[bytes] = None) -> None:
         self.response = response
         self.status: int = response.status
         self.reason: Optional[str] = response.reason
         self.retries = retries
+        self._body = body  # the body when the transport read it itself (before a deadline)
 
     @property
     def urllib3_response(self) -> urllib3.BaseHTTPResponse:
@@ -92,7 +93,8 @@ class RESTResponse:
     @property
     def data(self) -> bytes:
         """The whole body (read now if it was not preloaded)."""
-        return self.response.data
+        body = self._body
+        return self.response.data if body is None else body
 
     @property
     def headers(self) -> urllib3.HTTPHeaderDict:
@@ -317,9 +319,14 @@ class RESTClientObject:
             method, url, headers, total if isinstance(total, (int, float)) else None
         )
         attempt_timeout = given
+        deadline = attempts.deadline
+        # urllib3 applies a total to each read of the body, not to all of them: with a
+        # deadline, the body is read here, each read given only the time left.
+        preload = preload_content and deadline is None
+        data: Optional[bytes] = None
         while True:
             started = time.monotonic()
-            if attempts.deadline is not None and attempts.retries:
+            if deadline is not None and attempts.retries:
                 attempt_timeout = given.clone()
                 attempt_timeout.total = attempts.attempt_total()  # a retry gets what is left of the total
             payload = body.iterate() if isinstance(body, UploadBody) else body
@@ -331,10 +338,12 @@ class RESTClientObject:
                     headers=headers,
                     retries=self._urllib3_retries,
                     timeout=attempt_timeout,
-                    preload_content=preload_content,
+                    preload_content=preload,
                     redirect=True,
                     assert_same_host=False,
                 )
+                if deadline is not None and preload_content:
+                    data = _read_before(response, deadline)
             except (HTTPError, OSError) as raised:
                 error = _root_cause(raised)
                 outcome = _outcome(error)
@@ -350,7 +359,7 @@ class RESTClientObject:
                 attempts.policy.sleep(wait)
                 continue
             if logger.isEnabledFor(logging.DEBUG):
-                body_read = response.data if preload_content else None
+                body_read = (response.data if data is None else data) if preload_content else None
                 elapsed = time.monotonic() - started
                 log_exchange(
                     method,
@@ -363,7 +372,7 @@ class RESTClientObject:
                     attempts.retries,
                     elapsed,
                 )
-            return RESTResponse(response, attempts.retries)
+            return RESTResponse(response, attempts.retries, data)
 
     def request(
         self,
@@ -439,7 +448,33 @@ def _no_response(
         return connection_error(method, url, error, outcome, True, normalize_timeout(given), READ)
     if isinstance(error, ConnectTimeoutError) and not isinstance(error, NewConnectionError):
         return connection_error(method, url, error, outcome, True, normalize_timeout(given), CONNECT)
+    if isinstance(error, TimeoutError):  # the deadline passed while the body arrived (_read_before)
+        return connection_error(method, url, error, outcome, True, normalize_timeout(given), None)
     return connection_error(method, url, _os_cause(error), outcome, False)
+
+
+def _read_before(response: urllib3.BaseHTTPResponse, deadline: float) -> bytes:
+    """The whole body of ``response``, each read limited to the time left before ``deadline``.
+
+    Past the deadline, the connection is closed (never pooled with unread bytes) and
+    ``TimeoutError`` raised, as a socket that waited too long would.
+    """
+    connection = getattr(response, "connection", None)
+    sock = getattr(connection, "sock", None)
+    parts = []
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            response.close()
+            raise TimeoutError("the call's total timeout ran out while the body arrived")
+        if sock is not None:
+            sock.settimeout(left)
+        chunk = response.read1(DOWNLOAD_CHUNK_SIZE)
+        if not chunk:
+            break
+        parts.append(chunk)
+    response.release_conn()
+    return b"".join(parts)
 
 
 def _os_cause(error: BaseException) -> BaseException:

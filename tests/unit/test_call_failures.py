@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 import time
 from types import SimpleNamespace
 from typing import Any, Callable, Iterator, List, Optional, Tuple
@@ -19,11 +20,12 @@ import pytest
 import urllib3
 
 import lakefs_sdk
-from lakefs_sdk import ApiClient, BranchesApi, Configuration
+from lakefs_sdk import ApiClient, BranchesApi, Configuration, ObjectsApi
 from lakefs_sdk._request import Request
 from lakefs_sdk._transport import AsyncResponse, Response, Timeouts, body_interrupted
 from lakefs_sdk.aio import AsyncApiClient
 from lakefs_sdk.aio import BranchesApi as AsyncBranchesApi
+from lakefs_sdk.aio import ObjectsApi as AsyncObjectsApi
 
 from support.loopback import LoopbackServer, Reply
 from support.pki import have_openssl, make_pki, server_context
@@ -311,3 +313,75 @@ def test_a_pair_is_sent_again_unchanged_after_a_token_refresh() -> None:
     fake = Refusing401(0.0)
     BranchesApi(ApiClient(configuration, transport=fake)).get_branch("repo", "main", _request_timeout=(1, 2))
     assert fake.timeouts == [Timeouts(1.0, 2.0), Timeouts(1.0, 2.0)]
+
+
+@pytest.fixture
+def trickling_url() -> Iterator[str]:
+    """A server whose answer starts at once and then arrives a byte every 0.1 s (8 bytes)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def answer(conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 8\r\n\r\n")
+                for _ in range(8):
+                    if stop.wait(0.1):
+                        return
+                    conn.sendall(b"x")
+            except OSError:
+                pass  # the client gave up
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=answer, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        listener.close()
+
+
+def sync_get_object(configuration: Configuration, **options: Any) -> Tuple[Any, float]:
+    start = time.monotonic()
+    try:
+        with ApiClient(configuration) as client:
+            result: Any = ObjectsApi(client).get_object("repo", "main", "p", **options)
+    except Exception as error:
+        result = error
+    return result, time.monotonic() - start
+
+
+def async_get_object(configuration: Configuration, **options: Any) -> Tuple[Any, float]:
+    async def main() -> Any:
+        async with AsyncApiClient(configuration) as client:
+            return await AsyncObjectsApi(client).get_object("repo", "main", "p", **options)
+
+    start = time.monotonic()
+    try:
+        result: Any = asyncio.run(main())
+    except Exception as error:
+        result = error
+    return result, time.monotonic() - start
+
+
+@pytest.mark.parametrize("get_object", [sync_get_object, async_get_object], ids=["sync", "async"])
+def test_a_body_arriving_slowly_is_cut_at_the_total(get_object: Caller, trickling_url: str) -> None:
+    """Each byte comes well within any read timeout; the total still ends the call."""
+    error, elapsed = get_object(config(trickling_url, max_retries=2), _request_timeout=0.35)
+    assert isinstance(error, lakefs_sdk.ApiTimeoutError), error
+    assert elapsed < 0.7, elapsed
+    assert error.api_method == "get_object" and "total timeout of 0.35 s" in str(error), str(error)
+
+
+@pytest.mark.parametrize("get_object", [sync_get_object, async_get_object], ids=["sync", "async"])
+def test_a_body_arriving_slowly_within_a_pair_is_read_whole(get_object: Caller, trickling_url: str) -> None:
+    data, elapsed = get_object(config(trickling_url, max_retries=0), _request_timeout=(1, 0.5))
+    assert data == b"x" * 8 and elapsed >= 0.7
