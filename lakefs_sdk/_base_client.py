@@ -21,7 +21,7 @@ from lakefs_sdk import __version__, _types
 from lakefs_sdk._auth import CONFIGURED, Credentials, Token
 from lakefs_sdk._compat import UpstreamHelpers
 from lakefs_sdk._endpoint import check_host
-from lakefs_sdk._errors import error_response, undecodable_response, unlisted_success
+from lakefs_sdk._errors import error_response, identifying_arguments, undecodable_response, unlisted_success
 from lakefs_sdk._operation import Operation, check_header, path_safe_chars
 from lakefs_sdk._options import CallOptions
 from lakefs_sdk._request import Request, ResultKind
@@ -30,6 +30,7 @@ from lakefs_sdk._transport import Response, can_resend
 from lakefs_sdk._upload import UploadBody, UploadSource
 from lakefs_sdk.api_response import ApiResponse
 from lakefs_sdk.configuration import Configuration
+from lakefs_sdk.exceptions import ApiConnectionError
 
 USER_AGENT = f"lakefs-python-sdk/{__version__}"
 _CHARSET = re.compile(r"charset=([a-zA-Z0-9_\-]+)")
@@ -246,6 +247,19 @@ class BaseApiClient(UpstreamHelpers):
             return _types.decode_json(type_name, body)
         except (ValueError, LookupError) as error:  # ValidationError, UnicodeDecodeError, unknown charset
             raise undecodable_response(op, values, type_name, response, error) from None
+
+    @staticmethod
+    def _name_the_call(error: ApiConnectionError, op: Operation[Any], values: Sequence[Any]) -> None:
+        """Make ``error`` (no response from the transport) say which call failed, as an error status does.
+
+        Sets ``operation``, ``api_method`` and the identifying ``arguments``, so ``str(error)``
+        starts with the call (``get_branch(repository='r', branch='b') failed: no response:
+        GET ...``). An error a transport already named keeps its names.
+        """
+        if error.operation is None and error.api_method is None:
+            error.operation = op.operation_id
+            error.api_method = op.method_name
+            error.arguments = identifying_arguments(op, values)
 
     @staticmethod
     def _is_error(op: Operation[Any], status: int) -> bool:

@@ -39,7 +39,11 @@ class AsyncRequestOptions(TypedDict, total=False):
     _request_timeout: Timeout
     """Seconds for the whole call, or a ``(connect, read)`` pair; overrides the configuration.
 
-    Anything else (``(5,)``, a bool, zero or less) raises ``ApiValueError`` before sending."""
+    A number is a deadline for the whole call, its retries and the waits between them
+    included: no retry starts after it, and a retry gets only the time left. A pair (like
+    the configured ``connect_timeout`` and ``read_timeout``) limits each attempt, so a call
+    may take up to ``max_retries + 1`` times it, plus the waits. Anything else (``(5,)``, a
+    bool, zero or less) raises ``ApiValueError`` before sending."""
     _headers: Optional[Mapping[str, str]]
     """Extra request headers; they win over the ones the SDK computes."""
     _request_auth: Optional[Mapping[str, Any]]

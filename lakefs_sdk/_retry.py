@@ -15,10 +15,10 @@ happened, as one of the outcomes below, to an :class:`Attempts` (the state of on
 request's retries); the decisions, the waits and the log line are this module's, so a
 transport's ``send`` only sends, sleeps and loops::
 
-    attempts = policy.attempts(method, url, headers)
+    attempts = policy.attempts(method, url, headers, total)
     while True:
         try:
-            response = <send>
+            response = <send, with attempts.attempt_total() as the whole-attempt timeout when total is set>
         except <transport error> as error:
             wait = attempts.after_failure(outcome_of(error), can_resend(body), repr(error))
             if wait is None:
@@ -32,6 +32,15 @@ transport's ``send`` only sends, sleeps and loops::
 
 Waits grow exponentially with jitter (0.5 s, 1 s, 2 s ... capped at 8 s by default); a
 sane ``Retry-After`` (seconds or HTTP-date) replaces the computed wait, capped.
+
+**A total timeout is a deadline.** A call given ``_request_timeout=T`` (seconds for the
+whole call) must not run much past ``T``, retries and waits included. Its ``Attempts``
+hold the deadline, ``T`` after the call started: no attempt starts after it, a wait that
+would reach it is not waited (the last failure or answer is the call's result at once:
+after such a wait no attempt could start), and each attempt after the first is given the
+time left as its own total. Without a total (the configured timeouts, or a
+``(connect, read)`` pair, which limit each attempt), ``deadline`` is None and the clock
+is never read.
 """
 
 from __future__ import annotations
@@ -49,6 +58,9 @@ RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 # A Retry-After longer than this is treated as garbage and ignored.
 ABSURD_RETRY_AFTER = 24 * 3600.0
+# The least time an attempt is given, should a wait overshoot the deadline: a timeout of
+# zero would make a socket non-blocking rather than fail at once.
+MIN_ATTEMPT_SECONDS = 0.001
 
 # What a transport knows about a request that failed without a response.
 NOT_SENT = "not sent"  # no connection was made: safe to send again, whatever the request
@@ -115,9 +127,15 @@ class RetryPolicy:
         base = min(self.backoff * 2.0 ** (retry_number - 1), self.backoff_max)
         return base * (1 - 0.25 * self._random())
 
-    def attempts(self, method: str, url: str, headers: Mapping[str, str]) -> Attempts:
-        """The retry state of one request, to be asked after each attempt."""
-        return Attempts(self, method, url, headers)
+    def attempts(
+        self, method: str, url: str, headers: Mapping[str, str], total: Optional[float] = None
+    ) -> Attempts:
+        """The retry state of one request, to be asked after each attempt.
+
+        ``total``: seconds for the whole call, retries included (its deadline starts now);
+        None for no deadline.
+        """
+        return Attempts(self, method, url, headers, total)
 
     def sleep(self, seconds: float) -> None:
         """Wait between attempts (a method so tests can count instead of sleeping)."""
@@ -161,16 +179,39 @@ class Attempts:
     Both transports drive one per ``send``: after an attempt they report what happened and
     get back the seconds to wait before the next attempt, or None to stop (raise the
     failure, or return the response). ``retries`` is the count of attempts sent again.
+
+    ``total`` (seconds for the whole call) sets ``deadline``, on ``clock``, ``total`` from
+    now: see the module docstring. The transports give each attempt ``attempt_total()``.
     """
 
-    __slots__ = ("headers", "method", "policy", "retries", "url")
+    __slots__ = ("_clock", "deadline", "headers", "method", "policy", "retries", "url")
 
-    def __init__(self, policy: RetryPolicy, method: str, url: str, headers: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        total: Optional[float] = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.policy = policy
         self.method = method
         self.url = url
         self.headers = headers
         self.retries = 0
+        self._clock = clock
+        self.deadline: Optional[float] = None if total is None else clock() + total
+
+    def attempt_total(self) -> Optional[float]:
+        """Seconds the next attempt may take in all: the time left before the deadline.
+
+        None without a deadline; never less than ``MIN_ATTEMPT_SECONDS``.
+        """
+        deadline = self.deadline
+        if deadline is None:
+            return None
+        return max(deadline - self._clock(), MIN_ATTEMPT_SECONDS)
 
     def after_failure(self, outcome: str, resendable: bool, why: str) -> Optional[float]:
         """An attempt got no response (``outcome``, one of the constants above): seconds to wait, or None."""
@@ -187,12 +228,22 @@ class Attempts:
             return None
         return self._next(f"status {status}", headers.get("Retry-After"))
 
-    def _next(self, why: str, retry_after: Optional[str]) -> float:
+    def _next(self, why: str, retry_after: Optional[str]) -> Optional[float]:
+        wait = self.policy.delay(self.retries + 1, retry_after)
+        deadline = self.deadline
+        if deadline is not None and wait >= deadline - self._clock():
+            logger.info(
+                "not retrying %s %s after %s: the call's timeout ends before a retry could start",
+                self.method,
+                redact_url(self.url),
+                redact_text(why),
+            )
+            return None
         self.retries += 1
         logger.info(
             "retrying %s %s (retry %d) after %s", self.method, redact_url(self.url), self.retries, redact_text(why)
         )
-        return self.policy.delay(self.retries, retry_after)
+        return wait
 
 
 class PolicyCache:

@@ -16,6 +16,9 @@ exactly what would go on the wire, and its answers are read as the server's woul
 from __future__ import annotations
 
 import logging
+import os
+import ssl
+import time
 import warnings
 from dataclasses import dataclass
 from typing import Callable, Mapping, Optional, Protocol, runtime_checkable
@@ -24,7 +27,7 @@ import urllib3
 
 from lakefs_sdk._redact import redact_headers, redact_text, redact_url
 from lakefs_sdk._request import Request
-from lakefs_sdk._retry import TLS_FAILED
+from lakefs_sdk._retry import MIN_ATTEMPT_SECONDS, TLS_FAILED
 from lakefs_sdk.exceptions import ApiConnectionError, ApiTimeoutError, ApiValueError
 
 logger = logging.getLogger("lakefs_sdk")
@@ -144,7 +147,8 @@ def normalize_timeout(value: object, what: str = "_request_timeout") -> Optional
     if value is None or isinstance(value, Timeouts):
         return value
     if isinstance(value, urllib3.Timeout):
-        return Timeouts(_seconds(value.connect_timeout), _seconds(value.read_timeout), _seconds(value.total))
+        # The fields as given: its read_timeout property needs a started timer when total is set.
+        return Timeouts(_seconds(value._connect), _seconds(value._read), _seconds(value.total))
     if isinstance(value, tuple):
         if len(value) == 2 and all(n is None or _positive(n) for n in value):
             connect, read = (None if n is None else float(n) for n in value)
@@ -153,6 +157,18 @@ def normalize_timeout(value: object, what: str = "_request_timeout") -> Optional
         assert isinstance(value, (int, float))
         return Timeouts(total=float(value))
     raise ApiValueError(f"{what} must be a positive number of seconds or a (connect, read) pair, got {value!r}")
+
+
+def remaining(timeout: Optional[Timeouts], started: float) -> Optional[Timeouts]:
+    """``timeout`` for a request sent again within the same call (after a token refresh).
+
+    A total is what is left of it since ``started`` (``time.monotonic()`` when the call
+    began; at least ``MIN_ATTEMPT_SECONDS``); other timeouts are per attempt and stay.
+    """
+    if timeout is None or timeout.total is None:
+        return timeout
+    left = max(timeout.total - (time.monotonic() - started), MIN_ATTEMPT_SECONDS)
+    return Timeouts(timeout.connect, timeout.read, left)
 
 
 def _positive(value: object) -> bool:
@@ -189,21 +205,63 @@ def expected_length(headers: Mapping[str, str]) -> Optional[int]:
 # -- failures --------------------------------------------------------------------------------
 
 
-def connection_error(method: str, url: str, error: BaseException, outcome: str, timed_out: bool) -> ApiConnectionError:
-    """The exception for a request that got no response, its URL and reason masked."""
+CONNECT = "connect"
+READ = "read"
+
+
+def connection_error(
+    method: str,
+    url: str,
+    error: BaseException,
+    outcome: str,
+    timed_out: bool,
+    given: Optional[Timeouts] = None,
+    phase: Optional[str] = None,
+) -> ApiConnectionError:
+    """The exception for a request that got no response, its URL and reason masked.
+
+    ``error`` is the library's error closest to the cause (an ``OSError`` is worded by its
+    errno). A timeout is worded by the timeouts the call was ``given`` (not by what its
+    library had left of them when it gave up) and the ``phase`` (``CONNECT``, ``READ`` or
+    None) that ran out. The client names the call when it catches the exception.
+    """
     what = f"{method} {redact_url(url)}"
-    detail = redact_text(str(error))
     if timed_out:
-        return ApiTimeoutError(f"{what}: timed out ({detail})")
+        return ApiTimeoutError(f"{what}: timed out ({describe_timeout(given, phase)})")
+    detail = redact_text(failure_text(error))
     if outcome == TLS_FAILED:
         return ApiConnectionError(f"{what}: TLS failure ({detail})")
     return ApiConnectionError(f"{what}: connection failed ({detail})")
 
 
+def describe_timeout(given: Optional[Timeouts], phase: Optional[str]) -> str:
+    """Which of the ``given`` timeouts ran out, in words, e.g. ``no data within the read timeout of 0.2 s``."""
+    if given is None:
+        return "no response in time"
+    total = given.total
+    if phase == CONNECT and given.connect is not None and (total is None or given.connect < total):
+        return f"no connection within the connect timeout of {given.connect:g} s"
+    if phase == READ and given.read is not None and (total is None or given.read < total):
+        return f"no data within the read timeout of {given.read:g} s"
+    if total is not None:
+        return f"the call's total timeout of {total:g} s ran out, retries included"
+    return "no response in time"
+
+
+def failure_text(error: BaseException) -> str:
+    """What went wrong, without the library's wrapping: an ``OSError`` as ``[Errno 111] Connection refused``."""
+    if isinstance(error, OSError) and not isinstance(error, ssl.SSLError):
+        number = error.errno
+        if isinstance(number, int) and number > 0:
+            return f"[Errno {number}] {os.strerror(number)}"
+    return str(error)
+
+
 def body_interrupted(error: BaseException, timed_out: bool) -> ApiConnectionError:
     """The exception for a response body that stopped arriving while it was streamed."""
     failure = ApiTimeoutError if timed_out else ApiConnectionError
-    return failure(f"response body interrupted: {redact_text(str(error))}")
+    detail = redact_text(failure_text(error)) or ("timed out" if timed_out else type(error).__name__)
+    return failure(f"response body interrupted: {detail}")
 
 
 def warn_unverified_tls(stacklevel: int) -> None:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ClassVar, FrozenSet, Generic, Literal, Mapping, Optional, Sequence, cast, overload
 
@@ -42,9 +43,10 @@ from lakefs_sdk._base_client import USER_AGENT, BaseApiClient, check_picklable
 from lakefs_sdk._operation import Operation
 from lakefs_sdk._options import DEFAULT_OPTIONS, CallOptions, parse_options
 from lakefs_sdk._request import Request, ResultKind
-from lakefs_sdk._transport import Transport
+from lakefs_sdk._transport import Transport, remaining
 from lakefs_sdk.api_response import ApiResponse
 from lakefs_sdk.configuration import Configuration
+from lakefs_sdk.exceptions import ApiConnectionError
 from lakefs_sdk.rest import RESTClientObject, RESTResponse
 
 __all__ = ["CONFIGURED", "USER_AGENT", "ApiClient", "AsyncResult", "BaseApiClient", "check_picklable", "token_text"]
@@ -213,10 +215,16 @@ class ApiClient(BaseApiClient, Generic[TransportT]):
         request = self._prepare(op, values, opts)
         preload = opts.preload_content and result != ResultKind.RAW
         rest = self.rest_client
-        response = rest.send(request, timeout=opts.timeout, preload_content=preload)
-        if response.status == 401 and self._refresh_token(op, opts, request):
-            response.release_conn()
-            response = rest.send(request, timeout=opts.timeout, preload_content=preload)
+        timeout = opts.timeout
+        started = time.monotonic() if timeout is not None and timeout.total is not None else 0.0
+        try:
+            response = rest.send(request, timeout=timeout, preload_content=preload)
+            if response.status == 401 and self._refresh_token(op, opts, request):
+                response.release_conn()
+                response = rest.send(request, timeout=remaining(timeout, started), preload_content=preload)
+        except ApiConnectionError as error:
+            self._name_the_call(error, op, values)
+            raise
         return self._result(op, values, response, opts, result)
 
     def _refresh_token(self, op: Operation[Any], opts: CallOptions, request: Request) -> bool:

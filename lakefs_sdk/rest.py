@@ -41,8 +41,10 @@ from lakefs_sdk._redact import install_log_redaction
 from lakefs_sdk._request import Request
 from lakefs_sdk._retry import MAYBE_SENT, NOT_SENT, TLS_FAILED, PolicyCache, RetryPolicy
 from lakefs_sdk._transport import (
+    CONNECT,
     DOWNLOAD_CHUNK_SIZE,
     MAX_REDIRECTS,
+    READ,
     Progress,
     Timeouts,
     body_interrupted,
@@ -55,7 +57,7 @@ from lakefs_sdk._transport import (
 )
 from lakefs_sdk._upload import UploadBody
 from lakefs_sdk.configuration import Configuration
-from lakefs_sdk.exceptions import ApiValueError, exception_class_for
+from lakefs_sdk.exceptions import ApiConnectionError, ApiValueError, exception_class_for
 
 __all__ = ["DOWNLOAD_CHUNK_SIZE", "DRAIN_LIMIT", "RESTClientObject", "RESTResponse", "RequestBody"]
 
@@ -76,11 +78,12 @@ class RESTResponse:
     Use it as a context manager to return the connection to the pool.
     """
 
-    def __init__(self, response: urllib3.BaseHTTPResponse, retries: int = 0) -> None:
+    def __init__(self, response: urllib3.BaseHTTPResponse, retries: int = 0, body: Optional[bytes] = None) -> None:
         self.response = response
         self.status: int = response.status
         self.reason: Optional[str] = response.reason
         self.retries = retries
+        self._body = body  # the body when the transport read it itself (before a deadline)
 
     @property
     def urllib3_response(self) -> urllib3.BaseHTTPResponse:
@@ -90,7 +93,8 @@ class RESTResponse:
     @property
     def data(self) -> bytes:
         """The whole body (read now if it was not preloaded)."""
-        return self.response.data
+        body = self._body
+        return self.response.data if body is None else body
 
     @property
     def headers(self) -> urllib3.HTTPHeaderDict:
@@ -141,8 +145,9 @@ class RESTResponse:
         """Stream the body into a binary file object or a path; return the byte count.
 
         A path is written atomically: into a temporary file beside it, renamed over the
-        target only once complete and as long as ``Content-Length`` announced. On any
-        failure the target is left untouched. ``progress(bytes_done, bytes_total)`` is
+        target only once complete and as long as ``Content-Length`` announced. Missing
+        folders of the path are created. On any failure the target is left untouched; a
+        file-system error (``OSError``) names the target. ``progress(bytes_done, bytes_total)`` is
         called after each chunk (``bytes_total`` is None when the length is unknown).
         """
         total = expected_length(self.headers)
@@ -299,14 +304,31 @@ class RESTClientObject:
     ) -> RESTResponse:
         """Send ``request``, retrying transient failures as ``policy`` allows.
 
-        ``timeout`` defaults to the configured connect and read timeouts; ``policy`` to the
-        configuration's retry policy.
+        ``timeout`` defaults to the configured connect and read timeouts, which limit each
+        attempt (as a ``(connect, read)`` pair does); a total (``Timeouts(total=T)``, what
+        ``_request_timeout=T`` becomes) limits the whole call: its retries and the waits
+        between them stay within ``T`` (see ``lakefs_sdk._retry``). ``policy`` defaults to
+        the configuration's retry policy. A failure without a response raises
+        ``ApiConnectionError`` (``ApiTimeoutError`` for a timeout, worded by the timeout
+        given).
         """
         method, url, headers, body = request.method, request.url, request.headers, request.body
-        urllib3_timeout = self.timeout(timeout)
-        attempts = (policy if policy is not None else self.retry_policy()).attempts(method, url, headers)
+        given = self.timeout(timeout)
+        total = given.total
+        attempts = (policy if policy is not None else self.retry_policy()).attempts(
+            method, url, headers, total if isinstance(total, (int, float)) else None
+        )
+        attempt_timeout = given
+        deadline = attempts.deadline
+        # urllib3 applies a total to each read of the body, not to all of them: with a
+        # deadline, the body is read here, each read given only the time left.
+        preload = preload_content and deadline is None
+        data: Optional[bytes] = None
         while True:
             started = time.monotonic()
+            if deadline is not None and attempts.retries:
+                attempt_timeout = given.clone()
+                attempt_timeout.total = attempts.attempt_total()  # a retry gets what is left of the total
             payload = body.iterate() if isinstance(body, UploadBody) else body
             try:
                 response = self.pool_manager.urlopen(
@@ -315,17 +337,19 @@ class RESTClientObject:
                     body=payload,
                     headers=headers,
                     retries=self._urllib3_retries,
-                    timeout=urllib3_timeout,
-                    preload_content=preload_content,
+                    timeout=attempt_timeout,
+                    preload_content=preload,
                     redirect=True,
                     assert_same_host=False,
                 )
+                if deadline is not None and preload_content:
+                    data = _read_before(response, deadline)
             except (HTTPError, OSError) as raised:
                 error = _root_cause(raised)
                 outcome = _outcome(error)
                 wait = attempts.after_failure(outcome, can_resend(body), repr(error))
                 if wait is None:
-                    raise connection_error(method, url, error, outcome, _timed_out(error)) from raised
+                    raise _no_response(method, url, error, outcome, given) from raised
                 attempts.policy.sleep(wait)
                 continue
             wait = attempts.after_response(response.status, response.headers, can_resend(body))
@@ -335,7 +359,7 @@ class RESTClientObject:
                 attempts.policy.sleep(wait)
                 continue
             if logger.isEnabledFor(logging.DEBUG):
-                body_read = response.data if preload_content else None
+                body_read = (response.data if data is None else data) if preload_content else None
                 elapsed = time.monotonic() - started
                 log_exchange(
                     method,
@@ -348,7 +372,7 @@ class RESTClientObject:
                     attempts.retries,
                     elapsed,
                 )
-            return RESTResponse(response, attempts.retries)
+            return RESTResponse(response, attempts.retries, data)
 
     def request(
         self,
@@ -416,5 +440,45 @@ def _outcome(error: BaseException) -> str:
     return MAYBE_SENT
 
 
-def _timed_out(error: BaseException) -> bool:
-    return isinstance(error, (ReadTimeoutError, ConnectTimeoutError)) and not isinstance(error, NewConnectionError)
+def _no_response(
+    method: str, url: str, error: BaseException, outcome: str, given: urllib3.Timeout
+) -> ApiConnectionError:
+    """The exception for the last attempt's ``error``, a timeout worded by the ``given`` timeout."""
+    if isinstance(error, ReadTimeoutError):
+        return connection_error(method, url, error, outcome, True, normalize_timeout(given), READ)
+    if isinstance(error, ConnectTimeoutError) and not isinstance(error, NewConnectionError):
+        return connection_error(method, url, error, outcome, True, normalize_timeout(given), CONNECT)
+    if isinstance(error, TimeoutError):  # the deadline passed while the body arrived (_read_before)
+        return connection_error(method, url, error, outcome, True, normalize_timeout(given), None)
+    return connection_error(method, url, _os_cause(error), outcome, False)
+
+
+def _read_before(response: urllib3.BaseHTTPResponse, deadline: float) -> bytes:
+    """The whole body of ``response``, each read limited to the time left before ``deadline``.
+
+    Past the deadline, the connection is closed (never pooled with unread bytes) and
+    ``TimeoutError`` raised, as a socket that waited too long would.
+    """
+    connection = getattr(response, "connection", None)
+    sock = getattr(connection, "sock", None)
+    parts = []
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            response.close()
+            raise TimeoutError("the call's total timeout ran out while the body arrived")
+        if sock is not None:
+            sock.settimeout(left)
+        chunk = response.read1(DOWNLOAD_CHUNK_SIZE)
+        if not chunk:
+            break
+        parts.append(chunk)
+    response.release_conn()
+    return b"".join(parts)
+
+
+def _os_cause(error: BaseException) -> BaseException:
+    """The operating system's error behind urllib3's failure to connect (its text names an object)."""
+    if isinstance(error, NewConnectionError) and isinstance(error.__cause__, OSError):
+        return error.__cause__
+    return error

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 from typing import Any, ClassVar, FrozenSet, Generic, Literal, Mapping, Optional, Sequence, cast, overload
 
 from typing_extensions import Self, TypeVar
@@ -38,13 +39,13 @@ from lakefs_sdk._base_client import BaseApiClient
 from lakefs_sdk._operation import Operation
 from lakefs_sdk._options import DEFAULT_OPTIONS, CallOptions, parse_options
 from lakefs_sdk._request import Request, ResultKind
-from lakefs_sdk._transport import AsyncTransport
+from lakefs_sdk._transport import AsyncTransport, remaining
 from lakefs_sdk._upload import UploadBody
 from lakefs_sdk.aio._body import AsyncUpload, upload_content, wrap_async_content
 from lakefs_sdk.aio.rest import AsyncRESTClientObject, AsyncRESTResponse
 from lakefs_sdk.api_response import ApiResponse
 from lakefs_sdk.configuration import Configuration
-from lakefs_sdk.exceptions import ApiValueError
+from lakefs_sdk.exceptions import ApiConnectionError, ApiValueError
 
 T = TypeVar("T")
 TransportT = TypeVar("TransportT", bound=AsyncTransport, default=AsyncRESTClientObject)
@@ -155,12 +156,18 @@ class AsyncApiClient(BaseApiClient, Generic[TransportT]):
             request.body = AsyncUpload(upload, upload_content(op, values))
         preload = opts.preload_content and result != ResultKind.RAW
         send = self.rest_client.send
-        response = await send(request, timeout=opts.timeout, preload_content=preload)
-        if response.status == 401 and await self._refresh_token(op, opts, request):
-            response.release_conn()
-            response = await send(request, timeout=opts.timeout, preload_content=preload)
-        if not preload and self._is_error(op, response.status):
-            await response.read()  # the exception carries the error body
+        timeout = opts.timeout
+        started = time.monotonic() if timeout is not None and timeout.total is not None else 0.0
+        try:
+            response = await send(request, timeout=timeout, preload_content=preload)
+            if response.status == 401 and await self._refresh_token(op, opts, request):
+                response.release_conn()
+                response = await send(request, timeout=remaining(timeout, started), preload_content=preload)
+            if not preload and self._is_error(op, response.status):
+                await response.read()  # the exception carries the error body
+        except ApiConnectionError as error:
+            self._name_the_call(error, op, values)
+            raise
         return self._result(op, values, response, opts, result)
 
     async def _provided_token(self, refresh: bool) -> Optional[str]:

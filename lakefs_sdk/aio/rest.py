@@ -52,8 +52,10 @@ from lakefs_sdk._redact import install_log_redaction
 from lakefs_sdk._request import Request
 from lakefs_sdk._retry import MAYBE_SENT, NOT_SENT, TLS_FAILED, PolicyCache, RetryPolicy
 from lakefs_sdk._transport import (
+    CONNECT,
     DOWNLOAD_CHUNK_SIZE,
     MAX_REDIRECTS,
+    READ,
     Progress,
     Timeouts,
     body_interrupted,
@@ -67,7 +69,7 @@ from lakefs_sdk._transport import (
 from lakefs_sdk._upload import UploadBody
 from lakefs_sdk.aio._body import AsyncUpload
 from lakefs_sdk.configuration import Configuration
-from lakefs_sdk.exceptions import ApiValueError
+from lakefs_sdk.exceptions import ApiConnectionError, ApiValueError
 
 logger = logging.getLogger("lakefs_sdk")
 
@@ -176,7 +178,8 @@ class AsyncRESTResponse:
         """Stream the body into a binary file object or a path; return the byte count.
 
         As ``RESTResponse.write_to``: a path is written atomically (a temporary file beside
-        it replaces the target only when complete and as long as announced), and
+        it replaces the target only when complete and as long as announced; missing folders
+        are created), and
         ``progress(bytes_done, bytes_total)`` is called after each chunk. Writes run in a
         worker thread, so a slow disk does not stall the event loop.
         """
@@ -377,12 +380,14 @@ class AsyncRESTClientObject:
     ) -> AsyncRESTResponse:
         """Send ``request``, retrying transient failures as ``policy`` allows.
 
-        ``timeout`` defaults to the configured connect and read timeouts; ``policy`` to the
-        configuration's retry policy.
+        As ``RESTClientObject.send``: ``timeout`` defaults to the configured connect and
+        read timeouts, which limit each attempt; a total (``_request_timeout=T``) limits the
+        whole call, its retries and the waits between them included. ``policy`` defaults to
+        the configuration's retry policy.
         """
         method, url, headers = request.method, request.url, request.headers
         body: AsyncRequestBody = request.body
-        client_timeout = self.timeout(timeout)
+        given = self.timeout(timeout)
         if isinstance(body, UploadBody):
             body = AsyncUpload(body)
         session = self.session
@@ -392,9 +397,12 @@ class AsyncRESTClientObject:
         target = URL(url, encoded=True)  # sent as built: yarl must not re-quote what Operation encoded
         if c.proxy and c.proxy_headers and target.scheme == "http":
             headers = {**headers, **c.proxy_headers}  # aiohttp sends proxy_headers only to open a tunnel
-        attempts = (policy if policy is not None else self.retry_policy()).attempts(method, url, headers)
+        attempts = (policy if policy is not None else self.retry_policy()).attempts(method, url, headers, given.total)
+        attempt_timeout = given
         while True:
             started = time.monotonic()
+            if attempts.deadline is not None and attempts.retries:
+                attempt_timeout = _with_total(given, attempts.attempt_total())  # a retry gets what is left
             payload = body.stream(self.io_executor()) if isinstance(body, AsyncUpload) else body
             response: Optional[aiohttp.ClientResponse] = None
             try:
@@ -403,7 +411,7 @@ class AsyncRESTClientObject:
                     target,
                     headers=headers,
                     data=payload,
-                    timeout=client_timeout,
+                    timeout=attempt_timeout,
                     allow_redirects=True,
                     max_redirects=MAX_REDIRECTS,
                     proxy=c.proxy,
@@ -419,7 +427,7 @@ class AsyncRESTClientObject:
                 outcome = _outcome(error)
                 wait = attempts.after_failure(outcome, can_resend(body), repr(error))
                 if wait is None:
-                    raise connection_error(method, url, error, outcome, _timed_out(error)) from error
+                    raise _no_response(method, url, error, outcome, given) from error
                 await attempts.policy.sleep_async(wait)
                 continue
             except BaseException:  # cancelled: never leave a half-read connection in the pool
@@ -452,8 +460,38 @@ def _outcome(error: BaseException) -> str:
     return MAYBE_SENT
 
 
-def _timed_out(error: BaseException) -> bool:
-    return isinstance(error, asyncio.TimeoutError)
+def _no_response(
+    method: str, url: str, error: BaseException, outcome: str, given: aiohttp.ClientTimeout
+) -> ApiConnectionError:
+    """The exception for the last attempt's ``error``, a timeout worded by the ``given`` timeout."""
+    if isinstance(error, asyncio.TimeoutError):
+        if isinstance(error, aiohttp.ConnectionTimeoutError):
+            phase: Optional[str] = CONNECT
+        elif isinstance(error, aiohttp.ServerTimeoutError):
+            phase = READ  # sock_read ran out (SocketTimeoutError)
+        else:
+            phase = None  # the total ran out
+        connect = given.sock_connect if given.sock_connect is not None else given.connect
+        return connection_error(
+            method, url, error, outcome, True, Timeouts(connect, given.sock_read, given.total), phase
+        )
+    if isinstance(error, aiohttp.ClientConnectorCertificateError):
+        return connection_error(method, url, error.certificate_error, outcome, False)
+    if isinstance(error, aiohttp.ClientConnectorError):
+        # Its text names the connector's TLS setting ("ssl:default" for a plain-http host).
+        return connection_error(method, url, error.os_error, outcome, False)
+    return connection_error(method, url, error, outcome, False)
+
+
+def _with_total(timeout: aiohttp.ClientTimeout, total: Optional[float]) -> aiohttp.ClientTimeout:
+    """``timeout`` with another ``total`` (what is left of the call's)."""
+    return aiohttp.ClientTimeout(
+        total=total,
+        connect=timeout.connect,
+        sock_read=timeout.sock_read,
+        sock_connect=timeout.sock_connect,
+        ceil_threshold=timeout.ceil_threshold,
+    )
 
 
 def _ssl_context(c: Configuration) -> ssl.SSLContext:
