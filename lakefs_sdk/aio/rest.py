@@ -47,25 +47,11 @@ except ImportError as error:  # pragma: no cover - depends on the environment
 from urllib3 import HTTPHeaderDict
 from yarl import URL
 
+from lakefs_sdk import _transport as kit
 from lakefs_sdk._atomic_file import AtomicFile
 from lakefs_sdk._redact import install_log_redaction
 from lakefs_sdk._request import Request
 from lakefs_sdk._retry import MAYBE_SENT, NOT_SENT, TLS_FAILED, PolicyCache, RetryPolicy
-from lakefs_sdk._transport import (
-    CONNECT,
-    DOWNLOAD_CHUNK_SIZE,
-    MAX_REDIRECTS,
-    READ,
-    Progress,
-    Timeouts,
-    body_interrupted,
-    can_resend,
-    connection_error,
-    expected_length,
-    log_exchange,
-    normalize_timeout,
-    warn_unverified_tls,
-)
 from lakefs_sdk._upload import UploadBody
 from lakefs_sdk.aio._body import AsyncUpload
 from lakefs_sdk.configuration import Configuration
@@ -138,15 +124,15 @@ class AsyncRESTResponse:
                     self._body = await self.response.read()
                 except _TRANSPORT_ERRORS as error:
                     self.close()
-                    raise body_interrupted(error, isinstance(error, asyncio.TimeoutError)) from error
+                    raise kit.body_interrupted(error, isinstance(error, asyncio.TimeoutError)) from error
             return self._body
         try:
             return await self.response.content.read(amt)
         except _TRANSPORT_ERRORS as error:
             self.close()
-            raise body_interrupted(error, isinstance(error, asyncio.TimeoutError)) from error
+            raise kit.body_interrupted(error, isinstance(error, asyncio.TimeoutError)) from error
 
-    async def iter_bytes(self, chunk_size: int = DOWNLOAD_CHUNK_SIZE) -> AsyncIterator[bytes]:
+    async def iter_bytes(self, chunk_size: int = kit.DOWNLOAD_CHUNK_SIZE) -> AsyncIterator[bytes]:
         """Yield the body in chunks of at most ``chunk_size`` bytes, then release the connection.
 
         A connection lost mid-body raises ``ApiConnectionError`` (``ApiTimeoutError`` on a stall).
@@ -161,7 +147,7 @@ class AsyncRESTResponse:
                 async for chunk in self.response.content.iter_chunked(chunk_size):
                     yield chunk
             except _TRANSPORT_ERRORS as error:
-                raise body_interrupted(error, isinstance(error, asyncio.TimeoutError)) from error
+                raise kit.body_interrupted(error, isinstance(error, asyncio.TimeoutError)) from error
         finally:
             self.release_conn()
 
@@ -172,8 +158,8 @@ class AsyncRESTResponse:
         self,
         target: Union[str, os.PathLike[str], IO[bytes]],
         *,
-        progress: Optional[Progress] = None,
-        chunk_size: int = DOWNLOAD_CHUNK_SIZE,
+        progress: Optional[kit.Progress] = None,
+        chunk_size: int = kit.DOWNLOAD_CHUNK_SIZE,
     ) -> int:
         """Stream the body into a binary file object or a path; return the byte count.
 
@@ -183,7 +169,7 @@ class AsyncRESTResponse:
         ``progress(bytes_done, bytes_total)`` is called after each chunk. Writes run in a
         worker thread, so a slow disk does not stall the event loop.
         """
-        total = expected_length(self.headers)
+        total = kit.expected_length(self.headers)
         if not isinstance(target, (str, os.PathLike)):
             return await self._copy_to(target, total, progress, chunk_size)
         atomic = await self._run(AtomicFile, target)
@@ -196,7 +182,7 @@ class AsyncRESTResponse:
             raise
 
     async def _copy_to(
-        self, file: IO[bytes], total: Optional[int], progress: Optional[Progress], chunk_size: int
+        self, file: IO[bytes], total: Optional[int], progress: Optional[kit.Progress], chunk_size: int
     ) -> int:
         written = 0
         async for chunk in self.iter_bytes(chunk_size):
@@ -241,7 +227,7 @@ class AsyncRESTClientObject:
         self.maxsize = maxsize or configuration.connection_pool_maxsize or 4
         self.ssl_context = _ssl_context(configuration)
         if not configuration.verify_ssl:
-            warn_unverified_tls(stacklevel=5)
+            kit.warn_unverified_tls(stacklevel=5)
         self.server_hostname = configuration.tls_server_name or (
             configuration.assert_hostname if isinstance(configuration.assert_hostname, str) else None
         )
@@ -360,7 +346,7 @@ class AsyncRESTClientObject:
         """
         if isinstance(request_timeout, aiohttp.ClientTimeout):
             return request_timeout
-        timeouts = normalize_timeout(request_timeout)
+        timeouts = kit.normalize_timeout(request_timeout)
         if timeouts is None:
             c = self.configuration
             key = (c.connect_timeout, c.read_timeout)
@@ -374,7 +360,7 @@ class AsyncRESTClientObject:
         self,
         request: Request,
         *,
-        timeout: Union[Timeouts, aiohttp.ClientTimeout, None] = None,
+        timeout: Union[kit.Timeouts, aiohttp.ClientTimeout, None] = None,
         preload_content: bool = True,
         policy: Optional[RetryPolicy] = None,
     ) -> AsyncRESTResponse:
@@ -413,7 +399,7 @@ class AsyncRESTClientObject:
                     data=payload,
                     timeout=attempt_timeout,
                     allow_redirects=True,
-                    max_redirects=MAX_REDIRECTS,
+                    max_redirects=kit.MAX_REDIRECTS,
                     proxy=c.proxy,
                     proxy_headers=c.proxy_headers,
                     server_hostname=self.server_hostname,
@@ -425,7 +411,7 @@ class AsyncRESTClientObject:
                 if isinstance(body, AsyncUpload) and body.failure is not None:
                     raise body.failure from None  # the content failed (unreadable, not bytes), not the network
                 outcome = _outcome(error)
-                wait = attempts.after_failure(outcome, can_resend(body), repr(error))
+                wait = attempts.after_failure(outcome, kit.can_resend(body), repr(error))
                 if wait is None:
                     raise _no_response(method, url, error, outcome, given) from error
                 await attempts.policy.sleep_async(wait)
@@ -434,7 +420,7 @@ class AsyncRESTClientObject:
                 if response is not None:
                     response.close()
                 raise
-            wait = attempts.after_response(response.status, response.headers, can_resend(body))
+            wait = attempts.after_response(response.status, response.headers, kit.can_resend(body))
             if wait is not None:
                 if data is None:
                     response.close()  # an unread body: the connection cannot be reused
@@ -445,7 +431,7 @@ class AsyncRESTClientObject:
             result = AsyncRESTResponse(response, attempts.retries, data, self._io)
             if logger.isEnabledFor(logging.DEBUG):
                 elapsed = time.monotonic() - started
-                log_exchange(
+                kit.log_exchange(
                     method, url, headers, result.status, result.reason, result.headers, data, attempts.retries, elapsed
                 )
             return result
@@ -466,21 +452,21 @@ def _no_response(
     """The exception for the last attempt's ``error``, a timeout worded by the ``given`` timeout."""
     if isinstance(error, asyncio.TimeoutError):
         if isinstance(error, aiohttp.ConnectionTimeoutError):
-            phase: Optional[str] = CONNECT
+            phase: Optional[str] = kit.CONNECT
         elif isinstance(error, aiohttp.ServerTimeoutError):
-            phase = READ  # sock_read ran out (SocketTimeoutError)
+            phase = kit.READ  # sock_read ran out (SocketTimeoutError)
         else:
             phase = None  # the total ran out
         connect = given.sock_connect if given.sock_connect is not None else given.connect
-        return connection_error(
-            method, url, error, outcome, True, Timeouts(connect, given.sock_read, given.total), phase
+        return kit.connection_error(
+            method, url, error, outcome, True, kit.Timeouts(connect, given.sock_read, given.total), phase
         )
     if isinstance(error, aiohttp.ClientConnectorCertificateError):
-        return connection_error(method, url, error.certificate_error, outcome, False)
+        return kit.connection_error(method, url, error.certificate_error, outcome, False)
     if isinstance(error, aiohttp.ClientConnectorError):
         # Its text names the connector's TLS setting ("ssl:default" for a plain-http host).
-        return connection_error(method, url, error.os_error, outcome, False)
-    return connection_error(method, url, error, outcome, False)
+        return kit.connection_error(method, url, error.os_error, outcome, False)
+    return kit.connection_error(method, url, error, outcome, False)
 
 
 def _with_total(timeout: aiohttp.ClientTimeout, total: Optional[float]) -> aiohttp.ClientTimeout:
