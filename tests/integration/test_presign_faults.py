@@ -27,6 +27,7 @@ import hashlib
 import logging
 import os
 import secrets
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -88,6 +89,7 @@ class Rig:
     recorder: RecordingProxy
     bucket: str
     prefix: str
+    credentials: Any  # the store's own keys (object_store.S3Credentials), to read it directly
 
     def configuration(self, direct: bool = False) -> lakefs_sdk.Configuration:
         """The admin's configuration, through the recorder (or ``direct``ly to lakeFS), retrying fast."""
@@ -114,7 +116,7 @@ class Rig:
     def pending_uploads(self, repository: str) -> List[str]:
         """The multipart uploads the store still holds under ``repository``'s namespace (read from the store)."""
         answer = store_script.s3_request(
-            store_credentials(),
+            self.credentials,
             "GET",
             f"/{self.bucket}",
             query={"uploads": "", "prefix": f"{self.prefix}/{repository}/"},
@@ -125,20 +127,29 @@ class Rig:
 
 
 @contextmanager
-def start_rig(lakefs: LakeFS, index: OperationIndex, folder: Path, expiry: Optional[str] = None) -> Iterator[Rig]:
+def start_rig(
+    lakefs: LakeFS,
+    index: OperationIndex,
+    folder: Path,
+    expiry: Optional[str] = None,
+    credentials: Optional[Any] = None,
+    lakefs_to_store: Optional[str] = None,
+) -> Iterator[Rig]:
+    """A private lakeFS on the store of ``credentials`` (default: the session's), reached at ``lakefs_to_store``."""
     if lakefs.binary is None or not lakefs.binary.is_file():
         pytest.skip("LAKEFS_BIN is not set (or not a file): a private lakeFS server needs the binary")
+    credentials = credentials or store_credentials()
     prefix = f"faults-{secrets.token_hex(4)}"
     bucket = os.environ.get("OBJECT_STORE_BUCKET", store_script.BUCKET)
     forbidden = [*needles(server_script.ACCESS_KEY_ID, server_script.SECRET_ACCESS_KEY), COOKIE.split("=", 1)[1]]
-    with StoreProxy(os.environ["OBJECT_STORE_ENDPOINT"], forbidden) as store:
+    with StoreProxy(credentials.endpoint, forbidden) as store:
         s3 = server_script.S3Blockstore(
-            endpoint=os.environ["OBJECT_STORE_ENDPOINT"],
-            access_key_id=os.environ["OBJECT_STORE_ACCESS_KEY_ID"],
-            secret_access_key=os.environ["OBJECT_STORE_SECRET_ACCESS_KEY"],
+            endpoint=lakefs_to_store or credentials.endpoint,
+            access_key_id=credentials.access_key_id,
+            secret_access_key=credentials.secret_access_key,
             bucket=bucket,
             prefix=prefix,
-            region=os.environ.get("OBJECT_STORE_REGION", "us-east-1"),
+            region=credentials.region,
             pre_signed_expiry=expiry,
             pre_signed_endpoint=store.url,
         )
@@ -147,7 +158,7 @@ def start_rig(lakefs: LakeFS, index: OperationIndex, folder: Path, expiry: Optio
         try:
             server.start()
             with RecordingProxy(server.endpoint, index) as recorder:
-                yield Rig(PrivateLakeFS(server), store, recorder, bucket, prefix)
+                yield Rig(PrivateLakeFS(server), store, recorder, bucket, prefix, credentials)
         finally:
             server.cleanup()
         assert store.violations == [], store.violations
@@ -196,14 +207,21 @@ def run_upload(
     mode: str, rig: Rig, repository: str, path: str, content: Any, direct: bool = False, **kwargs: Any
 ) -> Any:
     """``upload_presigned`` sync, or async on a fresh event loop, with ``kwargs``."""
+    return run_upload_with(mode, rig.configuration(direct), repository, path, content, **kwargs)
+
+
+def run_upload_with(
+    mode: str, configuration: lakefs_sdk.Configuration, repository: str, path: str, content: Any, **kwargs: Any
+) -> Any:
+    """``upload_presigned`` with a client of ``configuration`` (holding the cookie), sync or async."""
     if mode == "sync":
-        with rig.client(direct) as client:
+        with lakefs_sdk.LakeFSClient(configuration, cookie=COOKIE) as client:
             return transfer.upload_presigned(client.staging_api, repository, "main", path, content, **kwargs)
     from lakefs_sdk import aio
     from lakefs_sdk.aio import transfer as aio_transfer
 
     async def main() -> Any:
-        async with rig.aio_client(direct) as client:
+        async with aio.AsyncApiClient(configuration, cookie=COOKIE) as client:
             return await aio_transfer.upload_presigned(
                 aio.StagingApi(client), repository, "main", path, content, **kwargs
             )
@@ -322,6 +340,81 @@ def test_a_part_failing_beyond_the_retries_aborts_the_upload(mode: str, rig: Rig
         assert [e.status for e in aborts] == [204], sent
         assert_nothing_at(client, repository, "big/failed.bin")
         assert rig.pending_uploads(repository) == []
+
+
+# -- the store restarts during a part -------------------------------------------------------------------
+
+# Enough retries to wait out a store restart (about 5 s, more on a busy machine): 12 tries, at most 2 s apart.
+PATIENT: Dict[str, Any] = {"max_retries": 12, "retry_backoff": 0.5, "retry_backoff_max": 2.0}
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_store_restart_during_a_part_is_ridden_out(
+    mode: str, lakefs: LakeFS, operation_index: OperationIndex, tmp_path: Path
+) -> None:
+    """A private store stops in the middle of part 2 and comes back (on other ports: the proxies follow it)."""
+    weed = store_script.binary_path()
+    if not weed.is_file():
+        pytest.skip(f"the object store binary is not built ({weed}): scripts/object_store.py build")
+    private_store = store_script.ObjectStore(weed, tmp_path / "store")
+    restart_errors: List[BaseException] = []
+    data = os.urandom(SIZE)
+    try:
+        private_store.start()
+        with StoreProxy(private_store.endpoint, [], refuse_credentials=False) as lakefs_side:
+            with start_rig(
+                lakefs,
+                operation_index,
+                tmp_path / "lakefs",
+                credentials=private_store.credentials,
+                lakefs_to_store=lakefs_side.url,
+            ) as rig:
+
+                def bring_back() -> None:
+                    try:
+                        private_store.start()
+                    except BaseException as error:  # reported by the test
+                        restart_errors.append(error)
+                        return
+                    for proxy in (rig.store, lakefs_side):
+                        proxy.retarget(private_store.endpoint)
+                    rig.credentials = private_store.credentials
+
+                back = threading.Thread(target=bring_back, name="store-restart")
+
+                def restart(done: int, total: Optional[int]) -> None:
+                    if back.ident is None and done >= 6 * MiB:  # once, in the middle of part 2
+                        private_store.stop()
+                        back.start()
+
+                with rig.client() as client:
+                    repository = rig.repository(client, f"store-restart-{mode}")
+                    mark = rig.store.mark()
+                    configuration = rig.configuration()
+                    for name, value in PATIENT.items():
+                        setattr(configuration, name, value)
+                    stats = run_upload_with(
+                        mode,
+                        configuration,
+                        repository,
+                        "big/survived.bin",
+                        data,
+                        concurrency=1,
+                        progress=restart,
+                        **PARTS,
+                    )
+                    back.join(60)
+                    assert restart_errors == [], restart_errors
+                    assert back.ident is not None, "the store was never stopped"
+                    assert stats.size_bytes == len(data)
+                    assert sha256(client.objects_api.get_object(repository, "main", "big/survived.bin")) == sha256(data)
+                second = part_puts(rig.store.since(mark), 2)
+                # Sent while the store was down (closed unanswered), then again until it was back.
+                statuses = [r.status for r in second]
+                assert statuses[0] == 0 and statuses[-1] == 200 and len(statuses) >= 2, statuses
+                assert rig.pending_uploads(repository) == []
+    finally:
+        private_store.cleanup()
 
 
 # -- an expiring part URL ----------------------------------------------------------------------------------------

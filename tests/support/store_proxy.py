@@ -14,7 +14,12 @@ request, so only a proxy can tell.)
 
 ``fault`` (a function of the request) may answer a request instead of the store: a
 :class:`~support.loopback.Reply` with a status (503 ...) or a transport fault
-(``"reset"`` drops the connection once the request has arrived).
+(``"reset"`` drops the connection once the request has arrived). While the store is down,
+a request gets its connection closed, as a dead store's would be. :meth:`retarget` points
+the proxy at the store once it is back on other ports.
+
+With ``refuse_credentials=False`` it only forwards: that is how lakeFS itself reaches a
+store that restarts (lakeFS signs its requests, with the store's keys).
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ class StoreRequest:
     target: str
     headers: List[Tuple[str, str]]
     body_size: int
-    status: int  # the store's answer, or the injected one; 0 for an injected transport fault
+    status: int  # the store's answer or the injected one; 0: a transport fault, or the store was down
     injected: bool  # answered by ``fault``, not by the store
 
     @property
@@ -73,10 +78,16 @@ def needles(access_key_id: str, secret_access_key: str) -> List[str]:
 class StoreProxy:
     """Loopback proxy to the S3 store at ``upstream_url``; a context manager."""
 
-    def __init__(self, upstream_url: str, secrets: Sequence[str], fault: Optional[Fault] = None) -> None:
-        parts = urlsplit(upstream_url)
-        self._upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
+    def __init__(
+        self,
+        upstream_url: str,
+        secrets: Sequence[str],
+        fault: Optional[Fault] = None,
+        refuse_credentials: bool = True,
+    ) -> None:
+        self._upstream = self._address(upstream_url)
         self._secrets = [s for s in secrets if s]
+        self.refuse_credentials = refuse_credentials
         self.fault = fault
         self.requests: List[StoreRequest] = []
         self.violations: List[str] = []
@@ -95,6 +106,15 @@ class StoreProxy:
 
     def __exit__(self, *exc: object) -> None:
         self._server.__exit__(*exc)
+
+    @staticmethod
+    def _address(url: str) -> Tuple[str, int]:
+        parts = urlsplit(url)
+        return parts.hostname or "127.0.0.1", parts.port or 80
+
+    def retarget(self, upstream_url: str) -> None:
+        """Forward to ``upstream_url`` from now on (the store came back on another port)."""
+        self._upstream = self._address(upstream_url)
 
     def mark(self) -> int:
         """Position in the request log, to look only at requests after it."""
@@ -130,14 +150,17 @@ class StoreProxy:
             self.requests.append(entry)
 
     def _connection(self) -> http.client.HTTPConnection:
-        conn = getattr(self._local, "conn", None)
+        conn: Optional[http.client.HTTPConnection] = getattr(self._local, "conn", None)
+        if conn is not None and (conn.host, conn.port) != self._upstream:
+            conn.close()
+            conn = None
         if conn is None:
             conn = http.client.HTTPConnection(*self._upstream, timeout=120)
             self._local.conn = conn
         return conn
 
     def _forward(self, request: Request) -> Reply:
-        violations = self.check(request)
+        violations = self.check(request) if self.refuse_credentials else []
         if violations:
             with self._lock:
                 self.violations.extend(violations)
@@ -161,7 +184,8 @@ class StoreProxy:
             except (http.client.HTTPException, OSError):
                 conn.close()
                 self._local.conn = None
-                if attempt == 2:
+                if attempt == 2:  # the store is down: the client's connection is closed, unanswered
+                    self._record(request, 0, False)
                     raise
         reply_headers = {k: v for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP}
         if request.method == "HEAD" and response.getheader("Content-Length") is not None:
