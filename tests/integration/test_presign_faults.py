@@ -320,6 +320,7 @@ def test_a_part_put_failing_once_is_sent_again(mode: str, fault: str, rig: Rig) 
     assert [(r.injected, r.status) for r in second] == [(True, 503 if fault == "503" else 0), (False, 200)]
     sent = operations(rig, calls)
     assert "completePresignMultipartUpload" in sent and "abortPresignMultipartUpload" not in sent
+    assert "uploadPart" not in sent, sent  # the URLs of create live 15 minutes: none is asked for again
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
@@ -442,7 +443,8 @@ def test_a_part_url_about_to_expire_is_asked_for_again(
         refreshed = [
             e.request.path.rsplit("/", 1)[-1] for e in rig.recorder.since(calls) if e.operation_id == "uploadPart"
         ]
-        assert refreshed == ["2", "3"], operations(rig, calls)
+        # Part 1's URL had 18 s left when sent (unless this machine took over 3 s to get there).
+        assert refreshed in (["2", "3"], ["1", "2", "3"]), operations(rig, calls)
         puts = {r.part_number or 0: r for r in rig.store.since(mark) if r.method == "PUT"}
         assert sorted(puts) == [1, 2, 3] and all(r.status == 200 for r in puts.values())
         signed = {number: request.query["X-Amz-Date"] for number, request in puts.items()}
