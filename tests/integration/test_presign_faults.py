@@ -343,6 +343,44 @@ def test_a_part_failing_beyond_the_retries_aborts_the_upload(mode: str, rig: Rig
         assert rig.pending_uploads(repository) == []
 
 
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_upload_many_aborts_every_attempt_of_a_file_whose_part_keeps_failing(mode: str, rig: Rig) -> None:
+    """``upload_many`` retries a file after a 5xx: each attempt is a multipart upload of its own, each aborted."""
+    files = {"bulk/big.bin": os.urandom(SIZE), "bulk/small.bin": os.urandom(1000)}
+    items = [(data, path) for path, data in files.items()]
+    with rig.client() as client:
+        repository = rig.repository(client, f"bulk-abort-{mode}")
+        calls = rig.recorder.mark()
+        rig.store.fault = FailParts(2, FAULTS["503"], times=None)
+        try:
+            if mode == "sync":
+                report = transfer.upload_many(client.objects_api, repository, "main", items, presign=True)
+            else:
+                from lakefs_sdk import aio
+                from lakefs_sdk.aio import transfer as aio_transfer
+
+                async def main() -> Any:
+                    async with rig.aio_client() as aio_client:
+                        objects = aio.ObjectsApi(aio_client)
+                        return await aio_transfer.upload_many(objects, repository, "main", items, presign=True)
+
+                report = asyncio.run(main())
+        finally:
+            rig.store.fault = None
+        outcome = {r.path: r.error for r in report.results}
+        assert outcome["bulk/small.bin"] is None, report.summary()
+        assert isinstance(outcome["bulk/big.bin"], lakefs_sdk.ApiException) and outcome["bulk/big.bin"].status == 503
+        sent = operations(rig, calls)
+        created = sent.count("createPresignMultipartUpload")
+        assert created >= 2 and sent.count("abortPresignMultipartUpload") == created, sent
+        assert "completePresignMultipartUpload" not in sent, sent
+        assert sha256(client.objects_api.get_object(repository, "main", "bulk/small.bin")) == sha256(
+            files["bulk/small.bin"]
+        )
+        assert_nothing_at(client, repository, "bulk/big.bin")
+        assert rig.pending_uploads(repository) == []
+
+
 # -- the store restarts during a part -------------------------------------------------------------------
 
 # Enough retries to wait out a store restart (about 5 s, more on a busy machine): 12 tries, at most 2 s apart.
