@@ -164,7 +164,7 @@ def direct_lakefs_client(lakefs: LakeFS) -> Iterator[lakefs_sdk.LakeFSClient]:
 
 @pytest.fixture
 def repo(request: pytest.FixtureRequest, lakefs_client: lakefs_sdk.LakeFSClient) -> Iterator[str]:
-    """A fresh repository on the real server (branch ``main``, local blockstore), deleted afterwards."""
+    """A fresh repository on the real server (branch ``main``, on its store: LAKEFS_NAMESPACE_BASE), deleted afterwards."""
     name = create_repository(lakefs_client, request.node.name)
     yield name
     delete_repository(lakefs_client, name)
