@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
@@ -42,11 +42,13 @@ class S3Store:
     def endpoint(self) -> str:
         return str(self.credentials.endpoint)
 
-    def request(self, method: str, bucket: str, key: str = "", body: bytes = b"", **query: str) -> Any:
+    def request(
+        self, method: str, bucket: str, key: str = "", body: bytes = b"", query: Optional[Mapping[str, str]] = None
+    ) -> Any:
         """One signed request to ``/bucket/key``; the answer (``status``, ``headers``, ``body``) whatever its status."""
         module = load_script("object_store")
         path = f"/{bucket}/{key}" if key else f"/{bucket}"
-        return module.s3_request(self.credentials, method, path, body, query)
+        return module.s3_request(self.credentials, method, path, body, dict(query or {}))
 
     def put(self, address: str, data: bytes) -> None:
         """Write ``data`` at ``s3://bucket/key``."""
@@ -76,7 +78,7 @@ class S3Store:
     def keys(self, prefix_address: str) -> List[str]:
         """The keys under ``s3://bucket/prefix`` (one listing page: up to 1000), as full addresses."""
         bucket, prefix = split_address(prefix_address)
-        answer = self.request("GET", bucket, **{"list-type": "2", "prefix": prefix})
+        answer = self.request("GET", bucket, query={"list-type": "2", "prefix": prefix})
         assert answer.status == 200, (prefix_address, answer.status, answer.body[:300])
         root = ElementTree.fromstring(answer.body)
         return [f"s3://{bucket}/{node.text}" for node in root.iter(f"{_S3_NS}Key")]
