@@ -7,8 +7,10 @@
 Each file is what tests/integration/test_coverage.py wrote for one run (``LAKEFS_OUTCOMES_FILE``):
 the set of statuses each operation was answered with, and the server's version and store.
 The same tests ran against each version, so an operation whose statuses differ behaves
-differently on the newer server. ``--common`` compares only the operations both runs called:
-for a run of part of the suite, such as the store-dependent modules on S3, against the whole.
+differently on the newer server. ``--common`` is for a run of part of the suite (the
+store-dependent modules on S3) against the whole: it shows only the statuses the second run
+got that the first never did, of the operations both called (the part runs fewer error cases,
+so the statuses it lacks say nothing).
 Prints one line per such operation (nothing else differs when it prints none); exit 0,
 since a difference is a finding for the tests to assert, not a failure in itself.
 """
@@ -27,19 +29,30 @@ def load(path: str) -> Dict[str, object]:
     return data
 
 
-def label(run: Dict[str, object]) -> str:
-    """``1.84.0``, or ``1.84.0 (s3 store)`` for a run that names a store other than local."""
+def label(run: Dict[str, object], with_store: bool = False) -> str:
+    """``1.84.0``; ``1.84.0 (s3 store)`` for a run on a store other than local, or any when ``with_store``."""
     store = run.get("store", "local")
-    return f"{run['version']}" + ("" if store == "local" else f" ({store} store)")
+    return f"{run['version']}" + (f" ({store} store)" if with_store or store != "local" else "")
 
 
 def differences(old: Dict[str, object], new: Dict[str, object], common: bool = False) -> List[str]:
-    """One line per operation whose statuses differ between the two runs (called by both, if ``common``)."""
+    """One line per operation whose statuses differ between the two runs.
+
+    With ``common``: per operation both runs called, the statuses only the second run got.
+    """
     old_statuses: Dict[str, List[int]] = old["statuses"]  # type: ignore[assignment]
     new_statuses: Dict[str, List[int]] = new["statuses"]  # type: ignore[assignment]
-    operations = set(old_statuses) & set(new_statuses) if common else set(old_statuses) | set(new_statuses)
     lines = []
-    for operation in sorted(operations):
+    if common:
+        for operation in sorted(set(old_statuses) & set(new_statuses)):
+            only_new = sorted(set(new_statuses[operation]) - set(old_statuses[operation]))
+            if only_new:
+                lines.append(
+                    f"  {operation}: {only_new} on {label(new, True)}, never on {label(old, True)}"
+                    f" ({old_statuses[operation]})"
+                )
+        return lines
+    for operation in sorted(set(old_statuses) | set(new_statuses)):
         before, after = old_statuses.get(operation), new_statuses.get(operation)
         if before != after:
             was, now = before or "not called", after or "not called"
@@ -56,8 +69,13 @@ def main(argv: List[str]) -> int:
     runs = [load(path) for path in paths]
     for old, new in itertools.pairwise(runs):
         lines = differences(old, new, common)
-        scope = " (of the operations both runs called)" if common else ""
-        print(f"lakeFS {label(old)} -> {label(new)}: {len(lines)} operations answered differently{scope}")
+        if common:
+            print(
+                f"lakeFS {label(new, True)}: {len(lines)} operations answered with a status "
+                f"{label(old, True)} never gave"
+            )
+        else:
+            print(f"lakeFS {label(old)} -> {label(new)}: {len(lines)} operations answered differently")
         for line in lines:
             print(line)
     return 0
