@@ -7,8 +7,9 @@ and whether Prism saw a spec violation.
 
 A real lakeFS server is started by scripts/test.sh too ($LAKEFS_ENDPOINT, see
 tests/support/lakefs.py): ``lakefs`` describes it, ``lakefs_client`` talks to it through
-a recording proxy, and ``repo`` is a fresh repository on it, deleted afterwards. Nothing
-here talks to any address but 127.0.0.1.
+a recording proxy, and ``repo`` is a fresh repository on it, deleted afterwards. When that
+server's blockstore is S3 (``LAKEFS_STORE=s3``), ``s3_store`` reaches the store itself with its
+own keys. Nothing here talks to any address but 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from support.gate import count_deselected
 from support.lakefs import LakeFS, create_repository, delete_repository, from_environment
 from support.recording_proxy import Exchange, PrismProxy, RecordingProxy
 from support.routes import OperationIndex
+from support.s3_store import S3Store
+from support.s3_store import from_environment as s3_from_environment
 
 INTEGRATION_DIR = Path(__file__).resolve().parent / "integration"
 ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
@@ -164,7 +167,15 @@ def direct_lakefs_client(lakefs: LakeFS) -> Iterator[lakefs_sdk.LakeFSClient]:
 
 @pytest.fixture
 def repo(request: pytest.FixtureRequest, lakefs_client: lakefs_sdk.LakeFSClient) -> Iterator[str]:
-    """A fresh repository on the real server (branch ``main``, local blockstore), deleted afterwards."""
+    """A fresh repository on the real server (branch ``main``, on its store: LAKEFS_NAMESPACE_BASE), deleted afterwards."""
     name = create_repository(lakefs_client, request.node.name)
     yield name
     delete_repository(lakefs_client, name)
+
+
+@pytest.fixture(scope="session")
+def s3_store(lakefs: LakeFS) -> S3Store:
+    """The S3 store under the session's server, reached with its own keys; skips on the local store."""
+    if lakefs.store != "s3":
+        pytest.skip("needs lakeFS on an S3 store (LAKEFS_STORE=s3)")
+    return s3_from_environment()

@@ -6,6 +6,10 @@ repositories, branches, object writes and reads (raw and through the writer), li
 commits with metadata, merges, tags, resets, reverts, transactions, imports, deletes, and
 lakeFS's errors turned into ``lakefs.exceptions``. The server fixture is named ``lakefs``,
 so the package is imported by its parts.
+
+Runs on both stores: repositories go on ``LAKEFS_NAMESPACE_BASE``, the import reads a local
+folder or an S3 prefix, and on S3 (``LAKEFS_STORE=s3``) ``lakefs`` writes and reads presigned,
+straight to and from the store (its default there: the server says it presigns).
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from lakefs.object import ObjectInfo
 
 from lakefs_sdk.client import LakeFSClient
 
-from support.lakefs import LakeFS, delete_repository, unique_name
+from support.lakefs import LakeFS, delete_repository, local_store_only, s3_store_only, unique_name
 from support.recording_proxy import RecordingProxy
+from support.s3_store import S3Store
 
 EVENTS = b"id,kind\n1,click\n2,view\n"
 
@@ -29,17 +34,18 @@ def repository(wrapper: Client, name: str) -> Repository:
     return Repository(name, client=wrapper)
 
 
-def test_repository_create_list_and_delete(wrapper: Client, lakefs_client: LakeFSClient) -> None:
+def test_repository_create_list_and_delete(wrapper: Client, lakefs_client: LakeFSClient, lakefs: LakeFS) -> None:
     name = unique_name("wrapper-repo")
+    namespace = lakefs.namespace_base + name
     try:
-        created = repository(wrapper, name).create(storage_namespace=f"local://{name}")
+        created = repository(wrapper, name).create(storage_namespace=namespace)
         assert created.properties.id == name and created.properties.default_branch == "main"
         stored = lakefs_client.repositories_api.get_repository(name)
-        assert stored.storage_namespace == f"local://{name}"
+        assert stored.storage_namespace == namespace
         from lakefs import repositories
 
         assert name in [r.id for r in repositories(client=wrapper, prefix=name)]
-        again = repository(wrapper, name).create(storage_namespace=f"local://{name}", exist_ok=True)
+        again = repository(wrapper, name).create(storage_namespace=namespace, exist_ok=True)
         assert again.properties.creation_date == stored.creation_date
         repository(wrapper, name).delete()
         assert name not in [r.id for r in lakefs_client.repositories_api.list_repositories_iter(prefix=name)]
@@ -133,6 +139,7 @@ def test_transaction_commits_and_merges(wrapper: Client, repo: str, lakefs_clien
     assert ephemeral not in [b.id for b in lakefs_client.branches_api.list_branches_iter(repo)]
 
 
+@local_store_only
 def test_import_from_a_local_folder(wrapper: Client, repo: str, lakefs: LakeFS, lakefs_client: LakeFSClient) -> None:
     folder = lakefs.import_dir / repo
     (folder / "sub").mkdir(parents=True)
@@ -149,6 +156,58 @@ def test_import_from_a_local_folder(wrapper: Client, repo: str, lakefs: LakeFS, 
     # lakeFS commits an import as a merge, and says so in the metadata.
     assert head.message == "Import the folder"
     assert head.metadata == {"by": "wrapper", ".lakefs.merge.strategy": "source-wins"}
+
+
+@s3_store_only
+def test_import_from_an_s3_prefix(wrapper: Client, repo: str, s3_store: S3Store, lakefs_client: LakeFSClient) -> None:
+    base = s3_store.scratch_prefix("wrapper-import")
+    s3_store.put(base + "a.csv", b"a\n")
+    s3_store.put(base + "sub/b.csv", b"b\n")
+    branch = repository(wrapper, repo).branch("imports").create("main")
+    manager = branch.import_data("Import the prefix", metadata={"by": "wrapper"})
+    status = manager.prefix(base, "imported/").run(poll_interval=timedelta(milliseconds=100))
+    assert status.completed and status.error is None and status.ingested_objects == 2
+    assert sorted(o.path for o in lakefs_client.objects_api.list_objects_iter(repo, "imports")) == [
+        "imported/a.csv", "imported/sub/b.csv"]
+    assert lakefs_client.objects_api.get_object(repo, "imports", "imported/sub/b.csv") == b"b\n"
+    assert lakefs_client.objects_api.stat_object(repo, "imports", "imported/a.csv").physical_address == base + "a.csv"
+    head = lakefs_client.refs_api.log_commits(repo, "imports", amount=1).results[0]
+    assert head.message == "Import the prefix"
+    assert head.metadata == {"by": "wrapper", ".lakefs.merge.strategy": "source-wins"}
+
+
+@s3_store_only
+def test_presigned_write_and_read(
+    wrapper: Client, repo: str, s3_store: S3Store, lakefs_client: LakeFSClient, lakefs_proxy: RecordingProxy
+) -> None:
+    """``lakefs`` sends the bytes to the store (a presigned PUT) and reads them from it (a redirect)."""
+    data = bytes(range(256)) * 4096  # 1 MiB
+    obj = repository(wrapper, repo).branch("main").object("presigned/data.bin")
+    mark = lakefs_proxy.mark()
+    with obj.writer(mode="wb", pre_sign=True, metadata={"via": "presign"}) as writer:
+        writer.write(data)
+    sent = lakefs_proxy.since(mark)
+    # The reservation and the link went to lakeFS (with lakefs asking the repository and the
+    # server's storage config on the way), not the bytes.
+    operations = [e.operation_id for e in sent]
+    staged = [e for e in sent if e.operation_id in ("getPhysicalAddress", "linkPhysicalAddress")]
+    assert [e.operation_id for e in staged] == ["getPhysicalAddress", "linkPhysicalAddress"], operations
+    assert "uploadObject" not in operations and "presign=true" in staged[0].target
+    assert all(len(e.request.body) < 4096 for e in sent)
+    stats = lakefs_client.objects_api.stat_object(repo, "main", "presigned/data.bin")
+    assert stats.size_bytes == len(data) and stats.metadata == {"via": "presign"}
+    assert s3_store.get(stats.physical_address) == data
+
+    mark = lakefs_proxy.mark()
+    with obj.reader(mode="rb", pre_sign=True) as reader:
+        reader.seek(1000)
+        assert reader.read(5000) == data[1000:6000]
+    with obj.reader(mode="rb") as reader:  # pre_sign left to lakefs: the server says it presigns
+        assert reader.read() == data
+    gets = [e for e in lakefs_proxy.since(mark) if e.operation_id == "getObject"]
+    assert gets and all("presign=true" in e.target and e.status == 302 for e in gets)
+    assert all(len(e.response_body) < 4096 for e in gets)  # the bytes came from the store
+    assert obj.stat(pre_sign=True).physical_address.startswith(s3_store.endpoint + "/")
 
 
 def test_deletes(wrapper: Client, repo: str, lakefs_client: LakeFSClient) -> None:

@@ -6,6 +6,10 @@ is read back through this package's own client (``lakefs_client``): writes and
 creation, removal, and a transaction that commits, tags and merges. Then pandas reads and
 writes CSV and Parquet through ``lakefs://`` URLs (skipped, saying why, while pandas or
 pyarrow is missing from the test venv).
+
+Runs on both stores. lakefs-spec asks the server whether it presigns: on the local store it
+reads and writes through lakeFS; on S3 (``LAKEFS_STORE=s3``) every flow above presigns, and
+``presigned_fs`` (``pre_sign=True``) is checked to send and fetch the bytes at the store.
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ from lakefs_spec import LakeFSFileSystem
 
 from lakefs_sdk.client import LakeFSClient
 
-from support.lakefs import LakeFS
+from support.lakefs import LakeFS, local_store_only, s3_store_only
 from support.recording_proxy import RecordingProxy
+from support.s3_store import S3Store
 
 EVENTS = b"id,kind\n1,click\n2,view\n3,click\n"
 DATAFRAME_PACKAGES = ("pandas", "pyarrow")
@@ -95,6 +100,7 @@ def test_transaction_commits_tags_and_merges(real_fs: LakeFSFileSystem, repo: st
     assert ephemeral not in [b.id for b in lakefs_client.branches_api.list_branches_iter(repo)]
 
 
+@local_store_only
 def test_pre_sign_is_off_on_a_store_that_cannot(real_fs: LakeFSFileSystem, repo: str, lakefs_proxy: RecordingProxy) -> None:
     """lakefs-spec asks the server and reads through lakeFS: a presigned read would get a 400 here."""
     real_fs.pipe_file(f"{repo}/main/x.bin", b"x" * 100)
@@ -102,6 +108,56 @@ def test_pre_sign_is_off_on_a_store_that_cannot(real_fs: LakeFSFileSystem, repo:
     assert real_fs.cat_file(f"{repo}/main/x.bin") == b"x" * 100
     gets = [e for e in lakefs_proxy.since(mark) if e.operation_id == "getObject"]
     assert gets and all("presign=true" not in e.target for e in gets) and all(e.status < 300 for e in gets)
+
+
+@pytest.fixture
+def presigned_fs(lakefs: LakeFS, lakefs_proxy: RecordingProxy) -> LakeFSFileSystem:
+    """A fresh ``LakeFSFileSystem`` on the real server with ``pre_sign=True``, through the recording proxy."""
+    fs = LakeFSFileSystem(
+        host=lakefs_proxy.url,
+        username=lakefs.access_key_id,
+        password=lakefs.secret_access_key,
+        pre_sign=True,
+        skip_instance_cache=True,
+        use_listings_cache=False,
+    )
+    fs.client.config.retry_backoff = 0.05
+    return fs
+
+
+@s3_store_only
+def test_pre_sign_sends_and_fetches_the_bytes_at_the_store(
+    presigned_fs: LakeFSFileSystem,
+    repo: str,
+    lakefs_client: LakeFSClient,
+    lakefs_proxy: RecordingProxy,
+    s3_store: S3Store,
+    tmp_path: Path,
+) -> None:
+    data = EVENTS * 5000
+    mark = lakefs_proxy.mark()
+    with presigned_fs.open(f"lakefs://{repo}/main/raw/events.csv", "wb") as f:
+        f.write(data)
+    written = lakefs_proxy.since(mark)
+    reservations = [e for e in written if e.operation_id == "getPhysicalAddress"]
+    assert reservations and all("presign=true" in e.target for e in reservations)
+    assert "uploadObject" not in [e.operation_id for e in written]
+    assert [e.operation_id for e in written][-1] == "linkPhysicalAddress"
+    assert all(len(e.request.body) < 4096 for e in written)  # the bytes went to the store
+    stats = lakefs_client.objects_api.stat_object(repo, "main", "raw/events.csv")
+    assert stats.size_bytes == len(data) and s3_store.get(stats.physical_address) == data
+
+    mark = lakefs_proxy.mark()
+    with presigned_fs.open(f"lakefs://{repo}/main/raw/events.csv", "rb") as f:
+        f.seek(100)
+        assert f.read(50) == data[100:150]
+    assert presigned_fs.cat_file(f"{repo}/main/raw/events.csv") == data
+    local = tmp_path / "back.csv"
+    presigned_fs.get_file(f"lakefs://{repo}/main/raw/events.csv", str(local))
+    assert local.read_bytes() == data
+    gets = [e for e in lakefs_proxy.since(mark) if e.operation_id == "getObject"]
+    assert gets and all("presign=true" in e.target and e.status == 302 for e in gets)
+    assert all(len(e.response_body) < 4096 for e in gets)
 
 
 # -- pandas through lakefs:// URLs -------------------------------------------------------------

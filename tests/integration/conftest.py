@@ -3,7 +3,7 @@
 The server, its recording proxy, ``lakefs_client`` and ``repo`` come from tests/conftest.py.
 Here: ``wire`` (what the current test sent through the proxy) and the coverage gate
 (test_coverage.py), which runs last and prints
-``real-server coverage: N/134 operations called, M answered with success``.
+``real-server coverage (local store): N/134 operations called, M answered with success``.
 """
 
 from __future__ import annotations

@@ -10,10 +10,11 @@ import pytest
 import lakefs_sdk
 from lakefs_sdk.models import Config, StorageConfig
 
-from support.lakefs import LakeFS, Wire
+from support.lakefs import LakeFS, Wire, local_store_only, s3_store_only
 from support.recording_proxy import RecordingProxy
 
 
+@local_store_only
 def test_get_config_describes_the_local_blockstore_and_the_version(
     lakefs: LakeFS, lakefs_client: lakefs_sdk.LakeFSClient, wire: Wire
 ) -> None:
@@ -40,6 +41,20 @@ def test_get_config_describes_the_local_blockstore_and_the_version(
 
     exchange = wire.last("getConfig")
     assert exchange.status == 200 and exchange.method == "GET"
+
+
+@s3_store_only
+def test_get_config_describes_the_s3_blockstore(lakefs: LakeFS, lakefs_client: lakefs_sdk.LakeFSClient) -> None:
+    storage = lakefs_client.config_api.get_config().storage_config
+    assert isinstance(storage, StorageConfig)
+    assert storage.blockstore_type == "s3"
+    # S3 presigns (single objects and multipart uploads); the UI flag is a separate setting, off.
+    assert storage.pre_sign_support is True and storage.pre_sign_multipart_upload is True
+    assert storage.pre_sign_support_ui is False
+    assert storage.default_namespace_prefix == "" and storage.import_support is True
+    assert storage.blockstore_namespace_validity_regex == "^s3://" and storage.import_validity_regex == "^s3://"
+    assert re.match(storage.blockstore_namespace_validity_regex, lakefs.namespace_base + "some-repo")
+    assert not re.match(storage.blockstore_namespace_validity_regex, "local://some-repo")
 
 
 def test_get_config_read_back_matches_the_wire(lakefs_client: lakefs_sdk.LakeFSClient, wire: Wire) -> None:

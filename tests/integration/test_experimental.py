@@ -10,6 +10,10 @@ What lakeFS really does here, and these tests assert:
   501 (create, complete, abort) or 400 (uploadPart: "operation not supported"), but
   ``uploadPartCopy`` works: the server copies the bytes into the part and answers 204 with
   the part's ETag (the MD5 of the bytes copied).
+* On the S3 store (``LAKEFS_STORE=s3``) they all work: create hands out presigned part URLs,
+  ``uploadPart`` one more, ``uploadPartCopy`` fills a part from an object, complete links the
+  object (its stats name the address relative to the namespace, ``data/...``), abort ends an
+  upload, and completing an aborted one is the store's ``NoSuchUpload``, passed on as a 500.
 
 Pull requests, external principals and user-metadata updates are also tagged
 ``experimental`` and are tested under their first tag (pulls, auth, objects).
@@ -23,6 +27,7 @@ from typing import Dict, Iterator, List, Tuple
 from urllib.parse import parse_qs
 
 import pytest
+import urllib3
 
 import lakefs_sdk
 from lakefs_sdk.models import (
@@ -38,7 +43,8 @@ from lakefs_sdk.models import (
     UploadPartFrom,
 )
 
-from support.lakefs import Wire, create_repository, delete_repository, statuses
+from support.lakefs import Wire, create_repository, delete_repository, local_store_only, s3_store_only, statuses
+from support.s3_store import S3Store
 
 MAIN = "main"
 
@@ -220,11 +226,12 @@ def test_hard_reset_of_a_read_only_repository_needs_force(
     assert head(lakefs_client, read_only_repo) == initial
 
 
-# -- presigned multipart uploads on the local blockstore -------------------------------------
+# -- presigned multipart uploads: refused by the local blockstore, working on S3 ---------------
 
 UNSUPPORTED = "presign multipart upload API is not supported"
 
 
+@local_store_only
 def test_presigned_multipart_upload_is_not_supported(
     lakefs_client: lakefs_sdk.LakeFSClient, repo: str, wire: Wire
 ) -> None:
@@ -278,6 +285,7 @@ def _linkable_address(client: lakefs_sdk.LakeFSClient, repo: str, path: str) -> 
     return given, f"{namespace.rstrip('/')}/{given[given.index('/data/') + 1 :]}"
 
 
+@local_store_only
 def test_upload_part_cannot_presign_on_local(lakefs_client: lakefs_sdk.LakeFSClient, repo: str, wire: Wire) -> None:
     api = lakefs_client.experimental_api
     path = "big/part.bin"
@@ -293,6 +301,7 @@ def test_upload_part_cannot_presign_on_local(lakefs_client: lakefs_sdk.LakeFSCli
     assert wire.last("uploadPart").request.path.endswith(f"/staging/pmpu/{upload_id}/parts/1")
 
 
+@local_store_only
 def test_upload_part_copy_copies_into_the_part(lakefs_client: lakefs_sdk.LakeFSClient, repo: str, wire: Wire) -> None:
     api = lakefs_client.experimental_api
     source = b"hello, multipart world"
@@ -324,3 +333,109 @@ def test_upload_part_copy_copies_into_the_part(lakefs_client: lakefs_sdk.LakeFSC
     # Parts are not objects: nothing is staged at the target path.
     assert read(lakefs_client, repo, MAIN, path) is None
     assert uncommitted(lakefs_client, repo) == [("added", "src/source.bin")]
+
+
+MiB = 1 << 20
+
+
+def put_part(url: str, data: bytes) -> str:
+    """PUT one part to its presigned URL, without credentials; the ETag the store gives it."""
+    answer = urllib3.request("PUT", url, body=data, retries=False, timeout=30)
+    assert answer.status == 200, (answer.status, answer.data[:300])
+    etag = answer.headers.get("ETag")
+    assert etag, answer.headers
+    return etag
+
+
+@s3_store_only
+def test_presigned_multipart_upload_on_the_s3_store(
+    lakefs_client: lakefs_sdk.LakeFSClient, repo: str, wire: Wire, s3_store: S3Store
+) -> None:
+    api = lakefs_client.experimental_api
+    path = "big/parts.bin"
+    source = b"hello, multipart world"
+    put(lakefs_client, repo, "src/source.bin", source)
+    started = api.create_presign_multipart_upload(repo, MAIN, path, parts=1)
+    assert started.upload_id and started.presigned_urls is not None and len(started.presigned_urls) == 1
+    namespace = lakefs_client.repositories_api.get_repository(repo).storage_namespace
+    assert started.physical_address.startswith(namespace + "/data/"), started.physical_address
+    assert started.presigned_urls[0].startswith(s3_store.endpoint + "/")
+
+    # Part 1 through the URL create gave, part 2 through one uploadPart gives (S3 parts but the
+    # last are at least 5 MiB), part 3 copied from an object of the branch.
+    first, second = secrets.token_bytes(5 * MiB), secrets.token_bytes(5 * MiB)
+    etags = {1: put_part(started.presigned_urls[0], first)}
+    target = UploadPartFrom(physical_address=started.physical_address)
+    url = api.upload_part(repo, MAIN, started.upload_id, path, 2, target).presigned_url
+    assert url.startswith(s3_store.endpoint + "/") and "partNumber=2" in url
+    etags[2] = put_part(url, second)
+    copied = api.upload_part_copy_with_http_info(
+        repo,
+        MAIN,
+        started.upload_id,
+        path,
+        3,
+        UploadPartCopyFrom(
+            physical_address=started.physical_address,
+            copy_source=CopyPartSource(repository=repo, ref=MAIN, path="src/source.bin"),
+        ),
+    )
+    assert copied.status_code == 204 and copied.headers is not None
+    etags[3] = copied.headers["ETag"]
+    assert etags[3].strip('"') == hashlib.md5(source).hexdigest()
+    assert read(lakefs_client, repo, MAIN, path) is None  # parts are not objects
+
+    stats = api.complete_presign_multipart_upload(
+        repo,
+        MAIN,
+        started.upload_id,
+        path,
+        CompletePresignMultipartUpload(
+            physical_address=started.physical_address,
+            parts=[UploadPart(part_number=n, etag=etag) for n, etag in sorted(etags.items())],
+            user_metadata={"origin": "pmpu"},
+            content_type="application/x-test",
+        ),
+    )
+    whole = first + second + source
+    assert stats.path == path and stats.size_bytes == len(whole)
+    assert stats.checksum.endswith("-3")  # the store's multipart ETag: MD5 of the parts' MD5s, and their count
+    assert stats.metadata == {"origin": "pmpu"} and stats.content_type == "application/x-test"
+    assert hashlib.sha256(lakefs_client.objects_api.get_object(repo, MAIN, path)).digest() == (
+        hashlib.sha256(whole).digest()
+    )
+    assert uncommitted(lakefs_client, repo) == [("added", path), ("added", "src/source.bin")]
+    expected = {"createPresignMultipartUpload": 201, "uploadPart": 200, "uploadPartCopy": 204}
+    for operation_id, status in {**expected, "completePresignMultipartUpload": 200}.items():
+        assert statuses(wire.exchanges(), operation_id) == [status], operation_id
+
+
+@s3_store_only
+def test_abort_a_presigned_multipart_upload_on_the_s3_store(
+    lakefs_client: lakefs_sdk.LakeFSClient, repo: str, wire: Wire
+) -> None:
+    api = lakefs_client.experimental_api
+    path = "big/aborted.bin"
+    started = api.create_presign_multipart_upload(repo, MAIN, path)
+    assert started.presigned_urls is None  # no parts asked for, no URLs
+    part = api.upload_part(repo, MAIN, started.upload_id, path, 1, UploadPartFrom(physical_address=started.physical_address))
+    etag = put_part(part.presigned_url, b"a small last part")
+    aborted = api.abort_presign_multipart_upload_with_http_info(
+        repo, MAIN, started.upload_id, path, AbortPresignMultipartUpload(physical_address=started.physical_address)
+    )
+    assert aborted.status_code == 204 and aborted.data is None
+    # The store forgot the upload: completing it is S3's NoSuchUpload, which lakeFS answers with a 500.
+    with pytest.raises(lakefs_sdk.ServiceException) as gone:
+        api.complete_presign_multipart_upload(
+            repo,
+            MAIN,
+            started.upload_id,
+            path,
+            CompletePresignMultipartUpload(
+                physical_address=started.physical_address, parts=[UploadPart(part_number=1, etag=etag)]
+            ),
+        )
+    assert gone.value.status == 500 and gone.value.request_id
+    assert gone.value.message is not None and "NoSuchUpload" in gone.value.message
+    assert read(lakefs_client, repo, MAIN, path) is None and uncommitted(lakefs_client, repo) == []
+    assert statuses(wire.exchanges(), "abortPresignMultipartUpload") == [204]

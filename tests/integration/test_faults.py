@@ -85,7 +85,7 @@ def private(lakefs: LakeFS, tmp_path: Path) -> Iterator[PrivateLakeFS]:
 @pytest.mark.parametrize("fault", ["stop", "kill"])
 def test_idempotent_calls_ride_out_a_restart(fault: str, private: PrivateLakeFS) -> None:
     with private.client(**PATIENT) as client:
-        repo = create_repository(client, f"restart-{fault}")
+        repo = create_repository(client, f"restart-{fault}", base=private.namespace_base)
         data = b"survives restarts\n" * 100
         client.objects_api.upload_object(repo, "main", "keep.txt", content=data)
         commit = client.commits_api.commit(repo, "main", CommitCreation(message="before the fault"))
@@ -186,7 +186,7 @@ def upload_big(
 def test_a_crash_during_a_1_gib_upload(how: str, private: PrivateLakeFS, tmp_path: Path) -> None:
     with private.client(max_retries=20, retry_backoff=0.05, retry_backoff_max=0.25) as client:
         objects = client.objects_api
-        repo = create_repository(client, f"crash-{how}")
+        repo = create_repository(client, f"crash-{how}", base=private.namespace_base)
         committed = {
             f"committed/{n}.bin": hashlib.shake_256(f"committed {n}".encode()).digest(64 * 1024) for n in range(3)
         }
@@ -234,7 +234,7 @@ def test_a_conditional_upload_cut_by_a_crash_is_sent_again_whole(private: Privat
     source = sparse_file(tmp_path / "conditional.bin", size)
     with private.client(**PATIENT) as client:
         objects = client.objects_api
-        repo = create_repository(client, "conditional")
+        repo = create_repository(client, "conditional", base=private.namespace_base)
         restarted = threading.Thread(target=private.server.start, name="restart")
         kill = KillAt(private, 32 * MiB, then=restarted.start)
         with RetryLog() as retries:
@@ -269,7 +269,7 @@ def test_a_crash_during_a_download(to: str, private: PrivateLakeFS, tmp_path: Pa
     size = 256 * MiB
     with private.client(max_retries=20, retry_backoff=0.05, retry_backoff_max=0.25) as client:
         objects = client.objects_api
-        repo = create_repository(client, f"download-{to}")
+        repo = create_repository(client, f"download-{to}", base=private.namespace_base)
         objects.upload_object(repo, "main", "big.bin", content=generated(size))
         target = tmp_path / "download.bin"
         target.write_bytes(b"the previous version")
@@ -301,7 +301,7 @@ def test_a_crash_during_a_download(to: str, private: PrivateLakeFS, tmp_path: Pa
 
 def test_a_write_sent_while_the_server_is_down_waits_for_it(private: PrivateLakeFS) -> None:
     with private.client(**PATIENT) as client:
-        repo = create_repository(client, "down")
+        repo = create_repository(client, "down", base=private.namespace_base)
         client.objects_api.upload_object(repo, "main", "file.txt", content=b"to commit")
         private.server.stop()
         assert not private.running()

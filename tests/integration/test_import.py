@@ -1,10 +1,13 @@
-"""The ``import`` tag on the real server: import files from the server's import folder, and cancel.
+"""The ``import`` tag on the real server: import files from the server's store, and cancel.
 
-The local blockstore imports only from its allowed folder (``lakefs.import_dir``), addressed
-as ``local://`` followed by the folder's absolute path (``local:///tmp/.../import/x/``): the
-URL has an empty host, and the server's ``import_validity_regex`` is ``^local://``. Every
-import is read back: the status until it completes, the import commit, and the objects on
-the branch (listing, stat, content).
+Runs on both stores. The local blockstore imports only from its allowed folder
+(``lakefs.import_dir``), addressed as ``local://`` followed by the folder's absolute path
+(``local:///tmp/.../import/x/``): the URL has an empty host, and the server's
+``import_validity_regex`` is ``^local://``. On S3 (``LAKEFS_STORE=s3``) the source is a
+prefix of the store's bucket outside any repository's namespace (``s3://bucket/x/``), written
+with the store's own keys, and the regex is ``^s3://``. Every import is read back: the status
+until it completes, the import commit, and the objects on the branch (listing, stat,
+content). test_import_s3.py has more of S3 (many objects, a dirty branch).
 
 To cancel an import that is certainly still running, the test holds it in its final step:
 the import commit runs the branch's pre-commit hooks, and a webhook on a loopback server
@@ -34,7 +37,8 @@ from lakefs_sdk.models import (
     ImportStatus,
 )
 
-from support.lakefs import LakeFS, Wire, unique_name
+from support.lakefs import ON_S3, LakeFS, Wire, local_store_only, unique_name
+from support.s3_store import from_environment as s3_from_environment
 
 T = TypeVar("T")
 DEADLINE_SECONDS = 30.0
@@ -65,33 +69,64 @@ def local_url(path: Path, folder: bool = False) -> str:
     return f"local://{path}" + ("/" if folder else "")
 
 
+class Source:
+    """``FILES`` where the server can import them from: ``url()`` is the folder, ``url(name)`` a file.
+
+    Local: a folder under the server's import folder, plus a hidden file the local adapter
+    skips. S3: a fresh prefix of the store's bucket, outside every repository's namespace.
+    """
+
+    def __init__(self, lakefs: LakeFS) -> None:
+        self.folder: Path | None = None
+        if ON_S3:
+            self.store = s3_from_environment()
+            self.base = self.store.scratch_prefix("import-source")
+            for name, content in FILES.items():
+                self.store.put(self.base + name, content)
+        else:
+            self.folder = lakefs.import_dir / unique_name("source")
+            for name, content in FILES.items():
+                (self.folder / name).parent.mkdir(parents=True, exist_ok=True)
+                (self.folder / name).write_bytes(content)
+            (self.folder / ".hidden").write_bytes(b"hidden files are not imported")
+            self.base = local_url(self.folder, folder=True)
+
+    def url(self, name: str = "") -> str:
+        return self.base + name
+
+    def remove(self) -> None:
+        if self.folder is not None:
+            shutil.rmtree(self.folder)
+        else:
+            for name in FILES:
+                self.store.delete(self.base + name)
+
+
 @pytest.fixture
-def source(lakefs: LakeFS) -> Iterator[Path]:
-    """A folder of files under the server's import folder (plus a hidden file it skips)."""
-    folder = lakefs.import_dir / unique_name("source")
-    for name, content in FILES.items():
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_bytes(content)
-    (folder / ".hidden").write_bytes(b"hidden files are not imported")
-    yield folder
-    shutil.rmtree(folder)
+def source(lakefs: LakeFS) -> Iterator[Source]:
+    """``FILES`` in the server's store, removed afterwards."""
+    made = Source(lakefs)
+    yield made
+    made.remove()
 
 
-def test_config_accepts_the_import_url_form(lakefs_client: lakefs_sdk.LakeFSClient, source: Path) -> None:
+def test_config_accepts_the_import_url_form(lakefs_client: lakefs_sdk.LakeFSClient, source: Source) -> None:
     storage = lakefs_client.config_api.get_config().storage_config
     assert storage is not None and storage.import_support is True
-    assert storage.import_validity_regex == "^local://"
-    assert re.match(storage.import_validity_regex, local_url(source, folder=True))
-    assert local_url(source, folder=True) == f"local://{source}/" and local_url(source).startswith("local:///")
+    assert storage.import_validity_regex == ("^s3://" if ON_S3 else "^local://")
+    assert re.match(storage.import_validity_regex, source.url())
+    assert re.match(storage.import_validity_regex, source.url("a.csv"))
+    if source.folder is not None:
+        assert source.url() == f"local://{source.folder}/" and source.url("a.csv").startswith("local:///")
 
 
 def test_import_a_folder_and_an_object(
-    lakefs_client: lakefs_sdk.LakeFSClient, repo: str, source: Path, wire: Wire
+    lakefs_client: lakefs_sdk.LakeFSClient, repo: str, source: Source, wire: Wire
 ) -> None:
     creation = ImportCreation(
         paths=[
-            ImportLocation(type="common_prefix", path=local_url(source, folder=True), destination="imported/"),
-            ImportLocation(type="object", path=local_url(source / "a.csv"), destination="single/copy.csv"),
+            ImportLocation(type="common_prefix", path=source.url(), destination="imported/"),
+            ImportLocation(type="object", path=source.url("a.csv"), destination="single/copy.csv"),
         ],
         commit=CommitCreation(message="Import the test files", metadata={"origin": "test_import"}),
     )
@@ -124,21 +159,25 @@ def test_import_a_folder_and_an_object(
         stats = lakefs_client.objects_api.stat_object(repo, "main", f"imported/{name}")
         assert stats.size_bytes == len(content)
         assert stats.checksum == hashlib.md5(content).hexdigest()
-        # Imported objects stay where they were: the branch points at the source file (stat shows
-        # that address under the blockstore's own folder, a quirk of the local adapter).
-        assert stats.physical_address.startswith("local://")
-        assert stats.physical_address.endswith(str(source / name))
+        # Imported objects stay where they were: the branch points at the source (on the local
+        # store stat shows that address under the blockstore's own folder, a quirk of its adapter).
+        if source.folder is not None:
+            assert stats.physical_address.startswith("local://")
+            assert stats.physical_address.endswith(str(source.folder / name))
+        else:
+            assert stats.physical_address == source.url(name)
         assert lakefs_client.objects_api.get_object(repo, "main", f"imported/{name}") == content
     assert lakefs_client.objects_api.get_object(repo, "main", "single/copy.csv") == FILES["a.csv"]
-    with pytest.raises(lakefs_sdk.NotFoundException):
-        lakefs_client.objects_api.stat_object(repo, "main", "imported/.hidden")
+    if source.folder is not None:
+        with pytest.raises(lakefs_sdk.NotFoundException):
+            lakefs_client.objects_api.stat_object(repo, "main", "imported/.hidden")
 
 
 def test_import_cancel_of_a_finished_import_is_a_conflict(
-    lakefs_client: lakefs_sdk.LakeFSClient, repo: str, source: Path
+    lakefs_client: lakefs_sdk.LakeFSClient, repo: str, source: Source
 ) -> None:
     creation = ImportCreation(
-        paths=[ImportLocation(type="object", path=local_url(source / "a.csv"), destination="a.csv")],
+        paths=[ImportLocation(type="object", path=source.url("a.csv"), destination="a.csv")],
         commit=CommitCreation(message="one object"),
     )
     started = lakefs_client.import_api.import_start(repo, "main", creation)
@@ -207,7 +246,7 @@ class HoldingHook:
 
 
 def test_import_cancel_of_a_running_import(
-    lakefs_client: lakefs_sdk.LakeFSClient, repo: str, source: Path, wire: Wire
+    lakefs_client: lakefs_sdk.LakeFSClient, repo: str, source: Source, wire: Wire
 ) -> None:
     with HoldingHook() as hook:
         action = (
@@ -221,7 +260,7 @@ def test_import_cancel_of_a_running_import(
         lakefs_client.branches_api.create_branch(repo, BranchCreation(name="imports", source="main"))
         before = lakefs_client.branches_api.get_branch(repo, "imports").commit_id
         creation = ImportCreation(
-            paths=[ImportLocation(type="common_prefix", path=local_url(source, folder=True), destination="held/")],
+            paths=[ImportLocation(type="common_prefix", path=source.url(), destination="held/")],
             commit=CommitCreation(message="held import"),
         )
         started = lakefs_client.import_api.import_start(repo, "imports", creation)
@@ -248,6 +287,7 @@ def test_import_cancel_of_a_running_import(
     assert again.completed is False and again.error is not None and "Canceled" in again.error.message
 
 
+@local_store_only
 def test_import_from_outside_the_allowed_folder_fails(
     lakefs_client: lakefs_sdk.LakeFSClient, repo: str, tmp_path: Path
 ) -> None:
@@ -269,7 +309,7 @@ def test_import_from_outside_the_allowed_folder_fails(
     assert lakefs_client.objects_api.list_objects(repo, "main", prefix="x/").results == []
 
 
-def test_import_errors(lakefs_client: lakefs_sdk.LakeFSClient, repo: str, source: Path) -> None:
+def test_import_errors(lakefs_client: lakefs_sdk.LakeFSClient, repo: str, source: Source) -> None:
     api = lakefs_client.import_api
     with pytest.raises(lakefs_sdk.NotFoundException) as caught:
         api.import_status(repo, "main", "no-such-import")
@@ -277,11 +317,11 @@ def test_import_errors(lakefs_client: lakefs_sdk.LakeFSClient, repo: str, source
     with pytest.raises(lakefs_sdk.NotFoundException):
         api.import_cancel(repo, "main", "no-such-import")
     creation = ImportCreation(
-        paths=[ImportLocation(type="object", path=local_url(source / "a.csv"), destination="a.csv")],
+        paths=[ImportLocation(type="object", path=source.url("a.csv"), destination="a.csv")],
         commit=CommitCreation(message="to a missing branch"),
     )
     with pytest.raises(lakefs_sdk.NotFoundException) as caught:
         api.import_start(repo, "no-such-branch", creation)
     assert caught.value.message
     with pytest.raises(ValueError):
-        ImportLocation(type="bucket", path=local_url(source), destination="x/")  # type: ignore[arg-type]
+        ImportLocation(type="bucket", path=source.url(), destination="x/")  # type: ignore[arg-type]

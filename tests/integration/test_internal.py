@@ -5,7 +5,9 @@ metadata through getRepositoryMetadata, dumped refs through a restore into a bar
 repository, a commit record and staged objects through the commit and object reads, the
 files createSymlinkFile and the GC preparations write through the server's own folder
 (the local blockstore writes plain files; ``local://`` + absolute path). Deprecated
-operations are called inside ``pytest.warns``: the SDK warns about them.
+operations are called inside ``pytest.warns``: the SDK warns about them. The tests that
+read those files or spell ``local://`` namespaces skip on S3 (``LAKEFS_STORE=s3``), where
+this module does not run in ``scripts/test.sh``.
 
 Setup on a server that nobody initialized yet needs one of its own: a private lakeFS
 started without an installation section, so its first setup call is still open.
@@ -58,7 +60,7 @@ from lakefs_sdk.models import (
     VersionConfig,
 )
 
-from support.lakefs import LakeFS, Wire, delete_repository, unique_name
+from support.lakefs import LakeFS, Wire, delete_repository, local_store_only, unique_name
 from support.scripts import load_script
 
 T = TypeVar("T")
@@ -329,6 +331,7 @@ def test_set_and_delete_repository_metadata(lakefs_client: lakefs_sdk.LakeFSClie
 # -- refs plumbing ------------------------------------------------------------------------------
 
 
+@local_store_only
 def test_dump_refs_and_restore_refs_into_a_bare_repository(
     lakefs_client: lakefs_sdk.LakeFSClient, repo: str, repositories: List[str], wire: Wire
 ) -> None:
@@ -358,6 +361,7 @@ def test_dump_refs_and_restore_refs_into_a_bare_repository(
     assert_server_error(caught.value, 400, "can only restore into a bare repository")
 
 
+@local_store_only
 def test_create_commit_record_copies_a_commit(
     lakefs_client: lakefs_sdk.LakeFSClient, repo: str, repositories: List[str], wire: Wire
 ) -> None:
@@ -401,6 +405,7 @@ def test_upload_object_preflight(lakefs_client: lakefs_sdk.LakeFSClient, repo: s
     assert wire.last("uploadObjectPreflight").status == 204
 
 
+@local_store_only
 def test_stage_object_links_a_file_from_the_import_folder(
     lakefs: LakeFS, lakefs_client: lakefs_sdk.LakeFSClient, repo: str, wire: Wire
 ) -> None:
@@ -435,6 +440,7 @@ def test_stage_object_links_a_file_from_the_import_folder(
         source.unlink()
 
 
+@local_store_only
 def test_create_symlink_file_writes_the_physical_addresses(
     lakefs: LakeFS, lakefs_client: lakefs_sdk.LakeFSClient, repo: str, wire: Wire
 ) -> None:
@@ -470,6 +476,7 @@ def test_create_symlink_file_on_an_empty_branch_drops_the_connection(
     assert direct_lakefs_client.repositories_api.get_repository(repo).id == repo, "the server is still up"
 
 
+@local_store_only
 @pytest.mark.parametrize("kind", ["meta_range", "range"])
 def test_get_metadata_object_reads_the_stored_file(
     lakefs: LakeFS, lakefs_client: lakefs_sdk.LakeFSClient, repo: str, wire: Wire, kind: str
@@ -485,6 +492,7 @@ def test_get_metadata_object_reads_the_stored_file(
     assert sent.status == 200 and sent.response_header("Content-Type") == "application/octet-stream"
 
 
+@local_store_only
 def test_get_metadata_object_errors(lakefs_client: lakefs_sdk.LakeFSClient, repo: str, wire: Wire) -> None:
     api = lakefs_client.internal_api
     commit = lakefs_client.commits_api.get_commit(repo, commit_files(lakefs_client, repo, {"a": b"1"}))
@@ -579,6 +587,7 @@ def _second_document(body: str) -> Dict[str, Any]:
     return second
 
 
+@local_store_only
 def test_prepare_gc_commits_on_the_local_blockstore(lakefs_client: lakefs_sdk.LakeFSClient, repo: str) -> None:
     """lakeFS (1.84 and 1.86) cannot presign the CSV on a local blockstore: it answers 400 with the
     error *and then* the whole 201 body, two JSON documents in one response. The work is done."""
@@ -594,6 +603,7 @@ def test_prepare_gc_commits_on_the_local_blockstore(lakefs_client: lakefs_sdk.La
     assert all(r["expired"] == "false" for r in rows), "nothing is older than its retention"
 
 
+@local_store_only
 def test_prepare_gc_commits_error_message_is_read(lakefs_client: lakefs_sdk.LakeFSClient, repo: str) -> None:
     _gc_ready(lakefs_client, repo)
     with pytest.raises(lakefs_sdk.BadRequestException) as caught:
@@ -601,6 +611,7 @@ def test_prepare_gc_commits_error_message_is_read(lakefs_client: lakefs_sdk.Lake
     assert caught.value.message == "local adapter presigned URL: operation not supported"
 
 
+@local_store_only
 def test_prepare_gc_commits_async_with_status(lakefs_client: lakefs_sdk.LakeFSClient, repo: str, wire: Wire) -> None:
     commits = _gc_ready(lakefs_client, repo)
     api = lakefs_client.internal_api
@@ -633,6 +644,7 @@ def test_prepare_gc_commits_async_without_rules_fails_in_the_task(
     assert status.error is not None and "get gc rules: not found" in status.error.message
 
 
+@local_store_only
 def test_prepare_gc_uncommitted(lakefs_client: lakefs_sdk.LakeFSClient, repo: str, wire: Wire) -> None:
     staged = lakefs_client.objects_api.upload_object(repo, "main", "uncommitted.bin", content=b"not committed")
     api = lakefs_client.internal_api

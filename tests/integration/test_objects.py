@@ -3,10 +3,12 @@
 Uploads in every content form the SDK accepts (read back by stat, get, list and sha256),
 zero-byte objects, empty header arguments, conditional and ranged requests, user metadata,
 copy, delete (one and many), listing with prefix/delimiter/after/amount and the page
-iterator, and what the local blockstore answers for presign and underlying properties.
+iterator, and what each blockstore answers for presign and underlying properties.
 
-The server's blockstore is on this machine: an object's ``physical_address`` is
-``local:///<absolute path>``, which the data-loss cases use to remove an object's data.
+Runs on both stores. On the local one an object's ``physical_address`` is
+``local:///<absolute path>``, which the data-loss case uses to remove an object's data; on
+S3 (``LAKEFS_STORE=s3``) it is ``s3://bucket/key``, removed with a signed DELETE to the store.
+The local blockstore refuses presigning (400, typed); the S3 one presigns URLs on the store.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ import os
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Callable, List, Tuple
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import urllib3
 
 import lakefs_sdk
 from lakefs_sdk import transfer
@@ -33,7 +36,8 @@ from lakefs_sdk.models import (
     UpdateObjectUserMetadata,
 )
 
-from support.lakefs import Wire, statuses
+from support.lakefs import LakeFS, Wire, local_store_only, s3_store_only, statuses
+from support.s3_store import S3Store
 
 EMPTY_MD5 = hashlib.md5(b"").hexdigest()
 DATA = b"0123456789abcdefghij"  # 20 bytes: easy ranges
@@ -556,9 +560,10 @@ def test_upload_to_a_missing_branch(lakefs_client: lakefs_sdk.LakeFSClient, repo
     assert_typed_error(raised.value, 404, "no-such-branch")
 
 
-# -- what the local blockstore does -------------------------------------------------------------------
+# -- what each blockstore does -------------------------------------------------------------------
 
 
+@local_store_only
 def test_presign_is_refused_by_the_local_blockstore(
     lakefs_client: lakefs_sdk.LakeFSClient, repo: str, wire: Wire
 ) -> None:
@@ -579,6 +584,43 @@ def test_presign_is_refused_by_the_local_blockstore(
     assert objects.stat_object(repo, "main", "p/obj", presign=False).physical_address.startswith("local://")
 
 
+def assert_presigned_url_on(store: S3Store, url: str, data: bytes) -> None:
+    """``url`` is a signed GET URL on the store that answers exactly ``data`` without credentials."""
+    assert url.startswith(store.endpoint + "/"), url
+    query = parse_qs(urlsplit(url).query)
+    assert query.get("X-Amz-Algorithm") == ["AWS4-HMAC-SHA256"] and query.get("X-Amz-Signature"), url
+    answer = urllib3.request("GET", url, retries=False, timeout=10)
+    assert answer.status == 200 and sha256(answer.data) == sha256(data)
+
+
+@s3_store_only
+def test_presign_works_on_the_s3_store(
+    lakefs_client: lakefs_sdk.LakeFSClient, repo: str, wire: Wire, s3_store: S3Store, lakefs: LakeFS
+) -> None:
+    objects = lakefs_client.objects_api
+    objects.upload_object(repo, "main", "p/obj", content=DATA)
+    objects.upload_object(repo, "main", "p/other", content=DATA[::-1])
+    listing = {entry.path: entry for entry in objects.list_objects(repo, "main", prefix="p/", presign=True).results}
+    assert sorted(listing) == ["p/obj", "p/other"]
+    assert_presigned_url_on(s3_store, listing["p/obj"].physical_address, DATA)
+    assert_presigned_url_on(s3_store, listing["p/other"].physical_address, DATA[::-1])
+    assert all(entry.physical_address_expiry for entry in listing.values())
+    stats = objects.stat_object(repo, "main", "p/obj", presign=True)
+    assert_presigned_url_on(s3_store, stats.physical_address, DATA)
+    # get_object(presign=True) is answered by a redirect to the store; the SDK follows it.
+    assert objects.get_object(repo, "main", "p/obj", presign=True) == DATA
+    assert objects.get_object(repo, "main", "p/obj", presign=True, range="bytes=2-5") == DATA[2:6]
+    for operation in ("listObjects", "statObject"):
+        assert statuses(wire.exchanges(), operation) == [200]
+        assert "presign=true" in wire.last(operation).request.query
+    assert statuses(wire.exchanges(), "getObject") == [302, 302]
+    # Without presign the address is the object's place in the namespace, not a URL.
+    unsigned = objects.stat_object(repo, "main", "p/obj", presign=False).physical_address
+    assert unsigned.startswith(lakefs.namespace_base + repo + "/"), unsigned
+    assert s3_store.get(unsigned) == DATA
+
+
+@local_store_only
 def test_get_underlying_properties_on_the_local_blockstore(
     lakefs_client: lakefs_sdk.LakeFSClient, repo: str, wire: Wire
 ) -> None:
@@ -594,18 +636,43 @@ def test_get_underlying_properties_on_the_local_blockstore(
     assert_typed_error(raised.value, 404, "not found")
 
 
-def test_an_object_whose_data_is_gone(lakefs_client: lakefs_sdk.LakeFSClient, repo: str, wire: Wire) -> None:
+@s3_store_only
+def test_get_underlying_properties_on_the_s3_store(
+    lakefs_client: lakefs_sdk.LakeFSClient, repo: str, wire: Wire
+) -> None:
+    objects = lakefs_client.objects_api
+    objects.upload_object(repo, "main", "u/obj", content=DATA, storage_class="STANDARD_IA")
+    objects.upload_object(repo, "main", "u/default", content=DATA)
+    assert "storageClass=STANDARD_IA" in wire.exchanges()[0].request.query
+    # S3 keeps the storage class asked for, and reports it back.
+    assert objects.get_underlying_properties(repo, "main", "u/obj").storage_class == "STANDARD_IA"
+    # Without one, SeaweedFS reports an empty class (AWS would say STANDARD); lakeFS passes it on.
+    assert objects.get_underlying_properties(repo, "main", "u/default").storage_class == ""
+    assert statuses(wire.exchanges(), "getUnderlyingProperties") == [200, 200]
+    with pytest.raises(lakefs_sdk.NotFoundException) as raised:
+        objects.get_underlying_properties(repo, "main", "u/missing")
+    assert_typed_error(raised.value, 404, "not found")
+
+
+def test_an_object_whose_data_is_gone(
+    lakefs_client: lakefs_sdk.LakeFSClient, repo: str, wire: Wire, lakefs: LakeFS, request: pytest.FixtureRequest
+) -> None:
     objects = lakefs_client.objects_api
     stats = objects.upload_object(repo, "main", "g/obj", content=DATA)
-    local_path(stats.physical_address).unlink()
+    if lakefs.store == "s3":
+        store: S3Store = request.getfixturevalue("s3_store")
+        store.delete(stats.physical_address)
+        assert store.status(stats.physical_address) == 404
+    else:
+        local_path(stats.physical_address).unlink()
     # The entry is still there; its data is not.
     assert objects.stat_object(repo, "main", "g/obj").size_bytes == len(DATA)
     assert [e.path for e in listed(lakefs_client, repo, prefix="g/")] == ["g/obj"]
     with pytest.raises(lakefs_sdk.GoneException) as gone:
         objects.get_object(repo, "main", "g/obj")
     assert_typed_error(gone.value, 410, "No data")
-    # lakeFS answers 500 here (its blockstore's "not found" is not mapped); the SDK retries it as
-    # a GET, then raises the typed 5xx.
+    # lakeFS answers 500 here on both stores (its blockstore's "not found" is not mapped); the SDK
+    # retries it as a GET, then raises the typed 5xx.
     with pytest.raises(lakefs_sdk.ServiceException) as raised:
         objects.get_underlying_properties(repo, "main", "g/obj")
     assert_typed_error(raised.value, 500, "not found")

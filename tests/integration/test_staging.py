@@ -1,11 +1,14 @@
 """staging on the real server: reserve a physical address, write the bytes there ourselves, link them.
 
-The blockstore is local and on this machine. ``getPhysicalAddress`` answers
+Runs on both stores. On the local one ``getPhysicalAddress`` answers
 ``local:///<absolute path>,<signature>``: the whole string, signature included, names the
 file to write (lakeFS signs the address so that only addresses it issued can be linked
-inside the storage namespace). ``linkPhysicalAddress`` then records the object with the
-checksum and size we give; lakeFS does not check them against the data, so the tests give
-the local blockstore's own checksum (the MD5 of the content) and read everything back.
+inside the storage namespace). On S3 it answers ``s3://<bucket>/<namespace>/data/...,<signature>``,
+already inside the namespace, and the key to write is the same string after the bucket,
+signature included; the tests write it with a signed PUT to the store, or (presign) to the
+URL lakeFS gives. ``linkPhysicalAddress`` then records the object with the checksum and size
+we give; lakeFS does not check them against the data, so the tests give the stores' own
+checksum (the MD5 of the content) and read everything back.
 """
 
 from __future__ import annotations
@@ -15,12 +18,15 @@ from pathlib import Path
 from typing import List
 
 import pytest
+import urllib3
 
 import lakefs_sdk
 from lakefs_sdk import transfer
 from lakefs_sdk.models import ObjectStats, StagingLocation, StagingMetadata
 
-from support.lakefs import Wire, statuses
+from support.lakefs import ON_S3, Wire, local_store_only, s3_store_only, statuses
+from support.s3_store import S3Store
+from support.s3_store import from_environment as s3_from_environment
 
 NOT_SUPPORTED = "presigned URL: operation not supported"
 
@@ -35,20 +41,34 @@ def local_path(physical_address: str) -> Path:
     return Path(physical_address[len("local://") :])
 
 
-def write_at(location: StagingLocation, data: bytes) -> Path:
+def write_at(location: StagingLocation, data: bytes) -> None:
     """Write ``data`` where ``location`` says, as a client of an object store would."""
     assert location.physical_address is not None
+    if ON_S3:
+        s3_from_environment().put(location.physical_address, data)
+        return
     path = local_path(location.physical_address)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
-    return path
 
 
-def namespace_relative(repo: str, physical_address: str) -> str:
-    """The same address spelled inside the repository's namespace: ``local://<repo>/data/...,<sig>``."""
+def read_at(physical_address: str) -> bytes:
+    """The bytes at an address lakeFS gave, read from the store itself (not through lakeFS)."""
+    if ON_S3:
+        return s3_from_environment().get(physical_address)
+    return local_path(physical_address).read_bytes()
+
+
+def namespace_relative(client: lakefs_sdk.LakeFSClient, repo: str, physical_address: str) -> str:
+    """The same address spelled inside the repository's namespace: ``<namespace>/data/...,<sig>``.
+
+    On the local store that differs from what lakeFS gave (``local:///<folder>/<repo>/data/...``);
+    on S3 it is the same string.
+    """
+    namespace = client.repositories_api.get_repository(repo).storage_namespace.rstrip("/")
     marker = f"/{repo}/data/"
     index = physical_address.index(marker)
-    return f"local://{repo}/" + physical_address[index + len(marker) - len("data/") :]
+    return namespace + physical_address[index + len(marker) - len("/data/") :]
 
 
 def listed(client: lakefs_sdk.LakeFSClient, repo: str, prefix: str) -> List[ObjectStats]:
@@ -63,12 +83,13 @@ def test_link_bytes_written_to_the_physical_address(
     location = staging.get_physical_address(repo, "main", "staged/data.csv")
     assert wire.last("getPhysicalAddress").status == 200
     assert location.presigned_url is None and location.presigned_url_expiry is None
-    assert location.physical_address is not None and location.physical_address.startswith("local:///")
+    assert location.physical_address is not None
+    assert location.physical_address.startswith("s3://" if ON_S3 else "local:///")
     address, _, signature = location.physical_address.rpartition(",")
     assert f"/{repo}/data/" in address and signature
 
     data = b"id,amount\n1,9.99\n2,19.50\n" * 40
-    written = write_at(location, data)
+    write_at(location, data)
     metadata = StagingMetadata(
         staging=location,
         checksum=md5(data),
@@ -87,7 +108,7 @@ def test_link_bytes_written_to_the_physical_address(
     assert objects.get_object(repo, "main", "staged/data.csv") == data
     assert objects.get_object(repo, "main", "staged/data.csv", range="bytes=0-8") == data[:9]
     assert [(e.path, e.size_bytes) for e in listed(lakefs_client, repo, "staged/")] == [("staged/data.csv", len(data))]
-    assert written.read_bytes() == data  # lakeFS reads our file in place: no copy
+    assert read_at(location.physical_address) == data  # lakeFS reads our object in place: no copy
 
 
 def test_link_an_address_spelled_inside_the_namespace(lakefs_client: lakefs_sdk.LakeFSClient, repo: str) -> None:
@@ -96,7 +117,8 @@ def test_link_an_address_spelled_inside_the_namespace(lakefs_client: lakefs_sdk.
     assert location.physical_address is not None
     data = b"\x00\x01binary\xff" * 100
     write_at(location, data)
-    relative = namespace_relative(repo, location.physical_address)
+    relative = namespace_relative(lakefs_client, repo, location.physical_address)
+    assert (relative == location.physical_address) is ON_S3
     metadata = StagingMetadata(
         staging=StagingLocation(physical_address=relative), checksum=md5(data), size_bytes=len(data)
     )
@@ -114,7 +136,7 @@ def test_only_addresses_lakefs_signed_for_that_path_can_be_linked_in_the_namespa
     location = staging.get_physical_address(repo, "main", "staged/mine")
     assert location.physical_address is not None
     write_at(location, b"x")
-    relative = namespace_relative(repo, location.physical_address)
+    relative = namespace_relative(lakefs_client, repo, location.physical_address)
     unsigned = relative.rpartition(",")[0]
     tampered = relative[:-4] + ("AAAA" if not relative.endswith("AAAA") else "BBBB")
     cases = [
@@ -172,6 +194,7 @@ def test_physical_address_of_a_missing_repository(lakefs_client: lakefs_sdk.Lake
     assert raised.value.message is not None and "not found" in raised.value.message
 
 
+@local_store_only
 def test_presign_on_the_local_blockstore(lakefs_client: lakefs_sdk.LakeFSClient, repo: str, wire: Wire) -> None:
     # lakeFS answers 500 here (objects' presign answers 400): the SDK retries it as a GET and
     # raises the typed 5xx with lakeFS's message.
@@ -184,6 +207,7 @@ def test_presign_on_the_local_blockstore(lakefs_client: lakefs_sdk.LakeFSClient,
     assert all("presign=true" in e.request.query for e in attempts)
 
 
+@local_store_only
 def test_upload_presigned_on_a_store_that_cannot_presign(
     lakefs_client: lakefs_sdk.LakeFSClient, repo: str, wire: Wire
 ) -> None:
@@ -192,3 +216,26 @@ def test_upload_presigned_on_a_store_that_cannot_presign(
     # Refused before anything is reserved or written.
     assert "getPhysicalAddress" not in wire.operations() and "linkPhysicalAddress" not in wire.operations()
     assert listed(lakefs_client, repo, "staged/") == []
+
+
+@s3_store_only
+def test_presigned_physical_address_on_the_s3_store(
+    lakefs_client: lakefs_sdk.LakeFSClient, repo: str, wire: Wire, s3_store: S3Store
+) -> None:
+    staging = lakefs_client.staging_api
+    location = staging.get_physical_address(repo, "main", "staged/presigned.bin", presign=True)
+    assert statuses(wire.exchanges(), "getPhysicalAddress") == [200]
+    assert "presign=true" in wire.last("getPhysicalAddress").request.query
+    assert location.physical_address is not None and location.physical_address.startswith("s3://")
+    url = location.presigned_url
+    assert url is not None and url.startswith(s3_store.endpoint + "/"), url
+    assert location.presigned_url_expiry is not None and location.presigned_url_expiry > 0
+    # Anyone holding the URL can write there, once, without credentials; then link as usual.
+    data = bytes(range(256)) * 64
+    answer = urllib3.request("PUT", url, body=data, retries=False, timeout=10)
+    assert answer.status == 200, (answer.status, answer.data[:300])
+    assert s3_store.get(location.physical_address) == data
+    metadata = StagingMetadata(staging=location, checksum=md5(data), size_bytes=len(data))
+    linked = staging.link_physical_address(repo, "main", "staged/presigned.bin", metadata)
+    assert linked.size_bytes == len(data) and linked.checksum == md5(data)
+    assert lakefs_client.objects_api.get_object(repo, "main", "staged/presigned.bin") == data

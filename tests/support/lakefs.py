@@ -4,6 +4,12 @@
 ``LAKEFS_ENDPOINT`` and friends; :func:`from_environment` reads them. Tests reach the
 server through a recording proxy, so the integration coverage gate counts what went over
 the wire (``INTEGRATION_GATE``). Nothing here talks to any address but 127.0.0.1.
+
+The server's blockstore is ``local`` (files on this machine) or ``s3`` (a SeaweedFS store on
+127.0.0.1): ``LAKEFS_STORE`` says which, ``LAKEFS_NAMESPACE_BASE`` is what a repository's
+name is appended to for its storage namespace. :data:`ON_S3`, :data:`local_store_only` and
+:data:`s3_store_only` let a test say which store it needs; :func:`create_repository` puts
+repositories on the server's store.
 """
 
 from __future__ import annotations
@@ -22,11 +28,37 @@ import lakefs_sdk
 
 from support.gate import Gate
 from support.recording_proxy import Exchange, RecordingProxy
-
-INTEGRATION_GATE = Gate(Path(__file__).resolve().parents[1] / "integration", "real-server coverage")
+from support.store_modules import integration_modules
 
 REQUIRE_VARIABLE = "LAKEFS_SDK_REQUIRE_LAKEFS"
 _counter = itertools.count(1)
+
+
+def store_kind() -> str:
+    """The blockstore of the session's server: ``local`` (the default) or ``s3``."""
+    return os.environ.get("LAKEFS_STORE", "local") or "local"
+
+
+def namespace_base() -> str:
+    """What a repository's name is appended to for its storage namespace on the session's server."""
+    return os.environ.get("LAKEFS_NAMESPACE_BASE", "local://") or "local://"
+
+
+ON_S3 = store_kind() == "s3"
+local_store_only = pytest.mark.skipif(
+    ON_S3, reason="looks at the local blockstore (its files, or what it refuses): runs with LAKEFS_STORE=local"
+)
+s3_store_only = pytest.mark.skipif(
+    not ON_S3, reason="needs lakeFS on an S3 store (LAKEFS_STORE=s3): scripts/lakefs_server.py start --store s3"
+)
+
+# On S3 the suite is the store-dependent modules (tests/support/store_modules.py), run after the
+# whole suite ran on the local store; its coverage line counts that run's operations only.
+INTEGRATION_GATE = Gate(
+    Path(__file__).resolve().parents[1] / "integration",
+    f"real-server coverage ({store_kind()} store)",
+    modules=integration_modules() if ON_S3 else None,
+)
 
 
 @dataclass(frozen=True)
@@ -39,6 +71,8 @@ class LakeFS:
     secret_access_key: str
     import_dir: Path  # a folder the server may import from
     binary: Optional[Path]  # for tests that start a private server of their own
+    store: str = "local"  # the blockstore: "local" or "s3"
+    namespace_base: str = "local://"  # a repository's storage namespace is this + its name
 
     @property
     def version_info(self) -> Tuple[int, ...]:
@@ -76,6 +110,8 @@ def from_environment() -> LakeFS:
         secret_access_key=os.environ["LAKEFS_SECRET_ACCESS_KEY"],
         import_dir=Path(os.environ["LAKEFS_IMPORT_DIR"]),
         binary=Path(binary) if binary else None,
+        store=store_kind(),
+        namespace_base=namespace_base(),
     )
 
 
@@ -85,11 +121,18 @@ def unique_name(hint: str = "repo") -> str:
     return f"{slug}-{next(_counter)}-{secrets.token_hex(3)}"
 
 
-def create_repository(client: lakefs_sdk.LakeFSClient, hint: str = "repo", **kwargs: object) -> str:
-    """Create a fresh repository (default branch ``main``) on the local blockstore; return its name."""
+def create_repository(
+    client: lakefs_sdk.LakeFSClient, hint: str = "repo", *, base: Optional[str] = None, **kwargs: object
+) -> str:
+    """Create a fresh repository (default branch ``main``) on the server's store; return its name.
+
+    Its storage namespace is ``base`` (default: ``LAKEFS_NAMESPACE_BASE``, else ``local://``)
+    followed by its name.
+    """
     name = unique_name(hint)
+    storage_namespace = (base or namespace_base()) + name
     client.repositories_api.create_repository(
-        lakefs_sdk.RepositoryCreation(name=name, storage_namespace=f"local://{name}", **kwargs)  # type: ignore[arg-type]
+        lakefs_sdk.RepositoryCreation(name=name, storage_namespace=storage_namespace, **kwargs)  # type: ignore[arg-type]
     )
     return name
 

@@ -4,11 +4,15 @@ Fault tests cannot share the session's server: they stop and kill it. ``private_
 starts a ``LakeFSServer`` (scripts/lakefs_server.py) from the session server's binary, in a
 folder of the test's own, and always stops it and removes the folder afterwards. A restart
 keeps the port and the data, so a client configured once keeps working across it.
+
+On the S3 store (``LAKEFS_STORE=s3``) the private server's blockstore is the session's store
+too, its repositories under a prefix of their own (``namespace_base``).
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -18,6 +22,8 @@ import pytest
 import lakefs_sdk
 
 from support.lakefs import REQUIRE_VARIABLE, LakeFS
+from support.s3_store import blockstore_for
+from support.s3_store import from_environment as s3_from_environment
 from support.scripts import load_script
 
 
@@ -34,6 +40,12 @@ class PrivateLakeFS:
     @property
     def port(self) -> int:
         return int(self.server.port)
+
+    @property
+    def namespace_base(self) -> str:
+        """What a repository's name is appended to for its storage namespace on this server."""
+        s3 = self.server.s3
+        return "local://" if s3 is None else str(s3.namespace_base)
 
     def configuration(self, **kwargs: Any) -> lakefs_sdk.Configuration:
         """Basic auth as the admin, straight to this server; ``kwargs`` go to ``Configuration``."""
@@ -64,7 +76,10 @@ def private_lakefs(lakefs: LakeFS, folder: Path) -> Iterator[PrivateLakeFS]:
         pytest.skip(message)
     module = load_script("lakefs_server")
     folder.mkdir(parents=True, exist_ok=True)
-    server = module.LakeFSServer(lakefs.binary, folder, lakefs.version)
+    s3 = None
+    if lakefs.store == "s3":
+        s3 = blockstore_for(s3_from_environment(), f"private-{secrets.token_hex(4)}")
+    server = module.LakeFSServer(lakefs.binary, folder, lakefs.version, s3=s3)
     try:
         server.start()
         yield PrivateLakeFS(server)
