@@ -47,6 +47,10 @@ THROTTLE_RATE_MIB = 32.0
 THROTTLE_DELAY_MS = 20.0
 THROTTLE_CONCURRENCY = 4
 RSS_SLACK_MIB = 32.0
+# Paired in one process: these variants, one transfer each per round, the first compared with the others.
+PAIRED_UPLOADS = ("ours", "raw", "lakectl")
+PAIRED_DOWNLOADS = ("ours", "lakectl")
+PAIRED_ROUNDS = 3
 
 # (key, argv of storage_worker.py, environment)
 CaseSpec = Tuple[str, List[str], Dict[str, str]]
@@ -162,6 +166,14 @@ class StorageRig:
             specs.append((f"storage-download:{variant}", ["download", "--variant", variant, "--size", str(self.size),
                                                           "--sha256", self.sha256, "--transfers", str(transfers),
                                                           *self.common(lake)], env))
+        specs.append(("storage-paired-upload:ours", ["upload-paired", "--variants", ",".join(PAIRED_UPLOADS),
+                                                     "--file", str(self.file), "--size", str(self.size),
+                                                     "--transfers", str(PAIRED_ROUNDS),
+                                                     "--part-size", str(PART_SIZE), "--concurrency", str(CONCURRENCY),
+                                                     *self.common(lake)], env))
+        specs.append(("storage-paired-download:ours", ["download-paired", "--variants", ",".join(PAIRED_DOWNLOADS),
+                                                       "--size", str(self.size), "--sha256", self.sha256,
+                                                       "--transfers", str(PAIRED_ROUNDS), *self.common(lake)], env))
         specs.append(("storage-rss:ours", ["upload-rss", "--file", str(self.file), "--size", str(self.size),
                                            *self.common(lake)], env))
         for variant in ("ours-single", "ours"):
@@ -286,6 +298,26 @@ def sections(values: Values, size: int, small_files: int) -> Tuple[List[Section]
                 "MiB/s (wall) of one download into a file under /dev/shm (when it has room); every file's SHA-256 "
                 f"is checked. The ratio column is this package's speed over that row's. {cpu_note}",
                 _columns("MiB/s", "this package / this"), rows))
+    paired_rows = []
+    for direction, variants, limits in (("upload", PAIRED_UPLOADS, {"raw": 0.9, "lakectl": 1.0}),
+                                        ("download", PAIRED_DOWNLOADS, {"lakectl": 1.0})):
+        key = f"storage-paired-{direction}:ours"
+        for other in variants[1:]:
+            ratios = values(key, f"ratio_{other}")
+            if not ratios:
+                continue
+            ratio = statistics.median(ratios)
+            mine, theirs = _median(values, key, "ours_rate") or 0.0, _median(values, key, f"{other}_rate") or 0.0
+            _verdict(verdicts, f"S1/S2. {size_text} {direction}: this package vs {other} (paired, one process, "
+                     f">= {limits[other]}x)", ratio, limits[other])
+            paired_rows.append([direction, other, f"{mine:,.0f}", f"{theirs:,.0f}", f"{ratio:.2f}x",
+                                f"{min(ratios):.2f}-{max(ratios):.2f}", f">= {limits[other]}x"])
+    out.append((f"S1b / S2b. {size_text} transfers paired in one process",
+                f"This package and the other client in one process, {PAIRED_ROUNDS} rounds of one transfer each in "
+                "rotating order; MiB/s are medians over all runs; the ratio (this package over the other) is "
+                "computed per round, its median per run, and the median and min-max over runs shown.",
+                ["transfer", "other client", "this package MiB/s", "other MiB/s", "ratio (median)", "min-max",
+                 "target"], paired_rows))
     growth = values("storage-rss:ours", "rss_growth_mib")
     if growth:
         limit = _median(values, "storage-rss:ours", "limit_mib") or 0.0

@@ -21,6 +21,9 @@ Scenarios:
   (``download_file`` through the gateway); the file's SHA-256 must be ``--sha256``.
 * ``upload-rss``: one default ``upload_presigned`` of ``--file``; peak RSS (``getrusage``)
   minus the RSS after imports and client set-up.
+* ``upload-paired`` / ``download-paired``: the variants of ``--variants`` (the first one is
+  compared with the others) in one process, ``--transfers`` rounds in rotating order; the
+  ratios are computed per round.
 * ``small-upload`` / ``small-download``: ``upload_many`` / ``download_many`` of ``--count``
   files of 4 KiB with ``presign=True`` (``presign``) or ``False`` (``lakefs``); checked by
   listing the branch, or by every file's bytes.
@@ -192,12 +195,12 @@ def raw_multipart(lake: Lake, repo: str, path: str, file: str, size: int, part_s
               body={"physical_address": started["physical_address"], "parts": parts})
 
 
-def upload_function(args: argparse.Namespace, repo: str, path: str) -> Callable[[], object]:
-    """One upload of ``args.file`` to ``path`` by ``args.variant``."""
+def upload_function(args: argparse.Namespace, repo: str, path: str, variant: str) -> Callable[[], object]:
+    """One upload of ``args.file`` to ``path`` by ``variant``."""
     import lakefs_sdk
     from lakefs_sdk import transfer
 
-    variant, file, size = args.variant, args.file, args.size
+    file, size = args.file, args.size
     client = sdk_client()
     if variant in ("ours", "ours-single"):
         staging = lakefs_sdk.StagingApi(client)
@@ -227,18 +230,73 @@ def scenario_upload(args: argparse.Namespace) -> Figures:
 
     repo = args.repo
     path = f"up/{args.variant}.bin"
-    upload = upload_function(args, repo, path)
+    upload = upload_function(args, repo, path, args.variant)
     objects = lakefs_sdk.ObjectsApi(sdk_client())
     runs = []
     for _ in range(args.transfers):
         with Clocks(args.lakefs_pid, args.store_pid) as clocks:
             upload()
-        stats = objects.stat_object(repo, "main", path)
-        check(stats.size_bytes == args.size, f"{args.variant}: the object has {stats.size_bytes} bytes, "
-              f"not {args.size}")
-        delete_from_store(stats.physical_address)
+        check_upload(objects, repo, path, args.size, args.variant)
         runs.append(_figures(clocks, args.size / MIB / clocks.wall))
     return median_figures(runs)
+
+
+def check_upload(objects: Any, repo: str, path: str, size: int, variant: str) -> None:
+    """The uploaded object must have ``size`` bytes; its data is then deleted from the store."""
+    stats = objects.stat_object(repo, "main", path)
+    check(stats.size_bytes == size, f"{variant}: the object has {stats.size_bytes} bytes, not {size}")
+    delete_from_store(stats.physical_address)
+
+
+def paired(variants: List[str], rounds: int, transfer: Callable[[str], float]) -> Figures:
+    """``rounds`` rounds of one transfer per variant, in rotating order, in this process.
+
+    ``transfer(variant)`` returns MiB/s. Reported: each variant's median MiB/s and, for each
+    other variant, the median over rounds of the first variant's speed over its.
+    """
+    rates: Dict[str, List[float]] = {variant: [] for variant in variants}
+    for number in range(rounds):
+        shift = number % len(variants)
+        for variant in variants[shift:] + variants[:shift]:
+            rates[variant].append(transfer(variant))
+    first = variants[0]
+    figures = {f"{variant}_rate": statistics.median(found) for variant, found in rates.items()}
+    for variant in variants[1:]:
+        figures[f"ratio_{variant}"] = statistics.median(
+            mine / theirs for mine, theirs in zip(rates[first], rates[variant], strict=True))
+    return figures
+
+
+def scenario_upload_paired(args: argparse.Namespace) -> Figures:
+    import lakefs_sdk
+
+    objects = lakefs_sdk.ObjectsApi(sdk_client())
+    variants = args.variants.split(",")
+    uploads = {v: upload_function(args, args.repo, f"up/paired-{v}.bin", v) for v in variants}
+
+    def one(variant: str) -> float:
+        started = time.perf_counter()
+        uploads[variant]()
+        wall = time.perf_counter() - started
+        check_upload(objects, args.repo, f"up/paired-{variant}.bin", args.size, variant)
+        return float(args.size) / MIB / wall
+
+    return paired(variants, args.transfers, one)
+
+
+def scenario_download_paired(args: argparse.Namespace) -> Figures:
+    variants = args.variants.split(",")
+    targets = {v: os.path.join(args.tmpdir, f"paired-{v}-{os.getpid()}.bin") for v in variants}
+    downloads = {v: download_function(args, targets[v], v) for v in variants}
+
+    def one(variant: str) -> float:
+        started = time.perf_counter()
+        downloads[variant]()
+        wall = time.perf_counter() - started
+        check_download(targets[variant], args.size, args.sha256, variant)
+        return float(args.size) / MIB / wall
+
+    return paired(variants, args.transfers, one)
 
 
 def _figures(clocks: Clocks, rate: float) -> Dict[str, float]:
@@ -270,12 +328,11 @@ def scenario_upload_rss(args: argparse.Namespace) -> Figures:
 # -- large downloads -------------------------------------------------------------------------
 
 
-def download_function(args: argparse.Namespace, target: str) -> Callable[[], object]:
-    """One download of ``big/source.bin`` into ``target`` by ``args.variant``."""
+def download_function(args: argparse.Namespace, target: str, variant: str) -> Callable[[], object]:
+    """One download of ``big/source.bin`` into ``target`` by ``variant``."""
     import lakefs_sdk
     from lakefs_sdk import transfer
 
-    variant = args.variant
     client = sdk_client()
     if variant in ("ours", "ours-lakefs"):
         objects = lakefs_sdk.ObjectsApi(client)
@@ -295,18 +352,23 @@ def download_function(args: argparse.Namespace, target: str) -> Callable[[], obj
 
 def scenario_download(args: argparse.Namespace) -> Figures:
     target = os.path.join(args.tmpdir, f"download-{args.variant}-{os.getpid()}.bin")
-    download = download_function(args, target)
+    download = download_function(args, target, args.variant)
     runs = []
     for _ in range(args.transfers):
         with Clocks(args.lakefs_pid, args.store_pid) as clocks:
             download()
-        try:
-            check(os.path.getsize(target) == args.size, f"{args.variant}: {os.path.getsize(target)} bytes arrived")
-            check(sha256_file(target) == args.sha256, f"{args.variant}: the downloaded file's SHA-256 is wrong")
-        finally:
-            os.unlink(target)
+        check_download(target, args.size, args.sha256, args.variant)
         runs.append(_figures(clocks, args.size / MIB / clocks.wall))
     return median_figures(runs)
+
+
+def check_download(target: str, size: int, sha256: str, variant: str) -> None:
+    """The downloaded file must have ``size`` bytes and the SHA-256 ``sha256``; it is then deleted."""
+    try:
+        check(os.path.getsize(target) == size, f"{variant}: {os.path.getsize(target)} bytes arrived of {size}")
+        check(sha256_file(target) == sha256, f"{variant}: the downloaded file's SHA-256 is wrong")
+    finally:
+        os.unlink(target)
 
 
 # -- many small files ------------------------------------------------------------------------
@@ -372,6 +434,8 @@ SCENARIOS: Dict[str, Callable[[argparse.Namespace], Figures]] = {
     "upload": scenario_upload,
     "upload-rss": scenario_upload_rss,
     "download": scenario_download,
+    "upload-paired": scenario_upload_paired,
+    "download-paired": scenario_download_paired,
     "small-upload": scenario_small_upload,
     "small-download": scenario_small_download,
 }
@@ -382,6 +446,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("scenario", choices=sorted(SCENARIOS))
     parser.add_argument("--variant", default="ours")
+    parser.add_argument("--variants", default="ours", help="paired scenarios: the variants, the first compared")
     parser.add_argument("--repo", default=BIG_REPO, help="upload: the repository (bench-slow: the throttled link)")
     parser.add_argument("--repos", default="", help="setup: the repositories to create, comma-separated")
     parser.add_argument("--file", help="the local file to upload")
