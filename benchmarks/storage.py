@@ -156,6 +156,7 @@ class StorageRig:
     def cases(self, transfers: int = 1) -> List[CaseSpec]:
         """Every run of one repeat, as ``(key, argv, env)``; the variants of a figure share its key's prefix."""
         lake, slow = self.servers.lake, self.slow
+        assert self.proxy is not None
         env, slow_env = self.env(lake), self.env(slow)
         big = ["--file", str(self.file), "--size", str(self.size), "--transfers", str(transfers),
                "--part-size", str(PART_SIZE), "--concurrency", str(CONCURRENCY)]
@@ -180,7 +181,8 @@ class StorageRig:
             specs.append((f"storage-throttle:{variant}",
                           ["upload", "--variant", variant, "--repo", "bench-slow", "--file", str(self.throttle_file),
                            "--size", str(self.throttle_size), "--concurrency", str(THROTTLE_CONCURRENCY),
-                           "--part-size", str(PART_SIZE), *self.common(slow)], slow_env))
+                           "--part-size", str(PART_SIZE), "--proxy-pid", str(self.proxy.pid), *self.common(slow)],
+                          slow_env))
         small = ["--files", str(self.small_dir), "--count", str(self.small_files), "--transfers", str(transfers)]
         for direction in ("upload", "download"):
             for variant in ("presign", "lakefs"):
@@ -258,7 +260,7 @@ def sections(values: Values, size: int, small_files: int) -> Tuple[List[Section]
     uploads = [
         ("ours", f"this package: `upload_presigned` (multipart, {PART_SIZE // MIB} MiB parts, "
                  f"{CONCURRENCY} in flight)"),
-        ("lakectl", "lakectl 1.84.0: `fs upload --pre-sign` (its defaults)"),
+        ("lakectl", "lakectl 1.84.0: `fs upload --pre-sign` (its defaults: 5 MiB parts, 5 at a time)"),
         ("raw", f"raw urllib3: PUTs of the part URLs of `create_presign_multipart_upload`, {CONCURRENCY} threads"),
         ("boto3", "boto3 `upload_file` through lakeFS's S3 gateway (s3transfer defaults: 8 MiB parts, 10 threads)"),
         ("upload-object", "this package: `upload` (`upload_object` through lakeFS, one stream)"),
@@ -333,17 +335,22 @@ def sections(values: Values, size: int, small_files: int) -> Tuple[List[Section]
                     [[f"peak RSS growth of a {size_text} upload", f"{statistics.median(growth):.1f}", f"{worst:.1f}",
                       f"{limit:g}", f"{after:.1f}"]]))
     throttle_size = min(size, THROTTLE_SIZE)
-    rows = [r for r in (
-        _row(values, "storage-throttle:ours-single", "this package: `upload_presigned`, one PUT", None, 1),
-        _row(values, "storage-throttle:ours", f"this package: `upload_presigned`, {THROTTLE_CONCURRENCY} parts in "
-             f"flight ({PART_SIZE // MIB} MiB parts)", "storage-throttle:ours-single", 1)) if r is not None]
+    rows = []
+    for key, label, base in (
+            ("storage-throttle:ours-single", "this package: `upload_presigned`, one PUT", None),
+            ("storage-throttle:ours", f"this package: `upload_presigned`, {THROTTLE_CONCURRENCY} parts in flight "
+             f"({PART_SIZE // MIB} MiB parts)", "storage-throttle:ours-single")):
+        row = _row(values, key, label, base, 1)
+        if row is not None:
+            rows.append([*row, f"{_median(values, key, 'proxy_cpu_s') or 0.0:.2f}"])
     ratio = _ratio(values, "storage-throttle:ours", "storage-throttle:ours-single")
     _verdict(verdicts, f"S4. capped link: multipart ({THROTTLE_CONCURRENCY} in flight) vs one PUT (>= 3x)", ratio, 3.0)
     out.append((f"S4. Upload of {throttle_size / MIB:g} MiB over a link capped per connection",
                 f"Presigned URLs of a second lakeFS on the same store point at `benchmarks/throttle_proxy.py` "
                 f"({THROTTLE_RATE_MIB:g} MiB/s and {THROTTLE_DELAY_MS:g} ms per connection and direction, the Host "
                 "header forwarded unchanged); lakeFS API calls are not throttled. Baseline: one PUT. "
-                f"{cpu_note}", _columns("MiB/s", "vs one PUT"), rows))
+                f"{cpu_note} The proxy is a Python process of its own: its CPU time is the last column.",
+                [*_columns("MiB/s", "vs one PUT"), "proxy CPU s"], rows))
     for direction, verb in (("upload", "upload_many"), ("download", "download_many")):
         rows = [r for r in (
             _row(values, f"storage-small-{direction}:lakefs", f"`{verb}(presign=False)`: through lakeFS", None),

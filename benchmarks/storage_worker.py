@@ -14,7 +14,8 @@ Scenarios:
   (``upload_presigned``, multipart), ``ours-single`` (``upload_presigned``, one PUT), ``raw``
   (``create_presign_multipart_upload``, then urllib3 PUTs of its part URLs from
   ``--concurrency`` threads, then complete), ``lakectl`` (``lakectl fs upload --pre-sign``),
-  ``boto3`` (``upload_file`` through lakeFS's S3 gateway), ``upload-object`` (through lakeFS).
+  ``boto3`` (``upload_file`` through lakeFS's S3 gateway), ``upload-object`` (through lakeFS);
+  ``ours-p16-c4``: ``upload_presigned`` with parts of 16 MiB, 4 in flight (any numbers).
   Checked by ``stat_object`` (size); the object's data is then deleted from the store.
 * ``download``: read ``big/source.bin`` into a file: ``ours`` (``download(presign=True)``),
   ``ours-lakefs`` (``presign=False``), ``lakectl`` (``fs download --pre-sign``), ``boto3``
@@ -86,8 +87,8 @@ def sha256_file(path: str) -> str:
 class Clocks:
     """Wall time and the CPU time of the client (with its children), lakeFS and the store over a block."""
 
-    def __init__(self, lakefs_pid: int, store_pid: int) -> None:
-        self.pids = (lakefs_pid, store_pid)
+    def __init__(self, lakefs_pid: int, store_pid: int, proxy_pid: int = 0) -> None:
+        self.pids = (lakefs_pid, store_pid, proxy_pid)
 
     @staticmethod
     def _client() -> float:
@@ -102,9 +103,9 @@ class Clocks:
     def __exit__(self, *exc_info: Any) -> None:
         self.wall = time.perf_counter() - self.wall0
         self.client = self._client() - self.client0
-        lakefs, store = (server_cpu_seconds(pid) - before if pid else 0.0
-                         for pid, before in zip(self.pids, self.servers0, strict=True))
-        self.lakefs, self.store = lakefs, store
+        lakefs, store, proxy = (server_cpu_seconds(pid) - before if pid else 0.0
+                                for pid, before in zip(self.pids, self.servers0, strict=True))
+        self.lakefs, self.store, self.proxy = lakefs, store, proxy
 
 
 def median_figures(runs: List[Dict[str, float]]) -> Figures:
@@ -202,11 +203,15 @@ def upload_function(args: argparse.Namespace, repo: str, path: str, variant: str
 
     file, size = args.file, args.size
     client = sdk_client()
+    part_size, concurrency = args.part_size, args.concurrency
+    if variant.startswith("ours-p"):  # ours-p<MiB>-c<parts in flight>: the same with other settings
+        settings = variant.split("-")
+        part_size, concurrency, variant = int(settings[1][1:]) * MIB, int(settings[2][1:]), "ours"
     if variant in ("ours", "ours-single"):
         staging = lakefs_sdk.StagingApi(client)
         threshold = size + 1 if variant == "ours-single" else 8 * MIB
         return lambda: transfer.upload_presigned(staging, repo, "main", path, file, multipart_threshold=threshold,
-                                                 part_size=args.part_size, concurrency=args.concurrency)
+                                                 part_size=part_size, concurrency=concurrency)
     if variant == "raw":
         lake = Lake(maxsize=4)
         return lambda: raw_multipart(lake, repo, path, file, size, args.part_size, args.concurrency)
@@ -234,7 +239,7 @@ def scenario_upload(args: argparse.Namespace) -> Figures:
     objects = lakefs_sdk.ObjectsApi(sdk_client())
     runs = []
     for _ in range(args.transfers):
-        with Clocks(args.lakefs_pid, args.store_pid) as clocks:
+        with Clocks(args.lakefs_pid, args.store_pid, args.proxy_pid) as clocks:
             upload()
         check_upload(objects, repo, path, args.size, args.variant)
         runs.append(_figures(clocks, args.size / MIB / clocks.wall))
@@ -301,7 +306,7 @@ def scenario_download_paired(args: argparse.Namespace) -> Figures:
 
 def _figures(clocks: Clocks, rate: float) -> Dict[str, float]:
     return {"rate": rate, "wall_s": clocks.wall, "client_cpu_s": clocks.client, "lakefs_cpu_s": clocks.lakefs,
-            "store_cpu_s": clocks.store}
+            "store_cpu_s": clocks.store, "proxy_cpu_s": clocks.proxy}
 
 
 def scenario_upload_rss(args: argparse.Namespace) -> Figures:
@@ -460,6 +465,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--lakectl", default="", help="the lakectl binary")
     parser.add_argument("--lakefs-pid", type=int, default=0)
     parser.add_argument("--store-pid", type=int, default=0)
+    parser.add_argument("--proxy-pid", type=int, default=0, help="the throttling proxy, for uploads through it")
     parser.add_argument("--tmpdir", default="/tmp")
     args = parser.parse_args(argv)
     try:
