@@ -136,6 +136,7 @@ class S3RealServer:
         full = server.env()
         env = {name: full[name] for name in wanted}
         env.update(self.store.env())
+        env["OBJECT_STORE_MASTER_URL"] = f"http://127.0.0.1:{self.store.ports['master']}"  # for /vol/vacuum
         return env
 
     def stop(self) -> None:

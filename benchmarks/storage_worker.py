@@ -16,7 +16,8 @@ Scenarios:
   ``--concurrency`` threads, then complete), ``lakectl`` (``lakectl fs upload --pre-sign``),
   ``boto3`` (``upload_file`` through lakeFS's S3 gateway), ``upload-object`` (through lakeFS);
   ``ours-p16-c4``: ``upload_presigned`` with parts of 16 MiB, 4 in flight (any numbers).
-  Checked by ``stat_object`` (size); the object's data is then deleted from the store.
+  Checked by ``stat_object`` (size); the object's data is then deleted from the store, and the
+  store's volumes compacted (``/vol/vacuum`` of its master, when ``OBJECT_STORE_MASTER_URL`` is set).
 * ``download``: read ``big/source.bin`` into a file: ``ours`` (``download(presign=True)``),
   ``ours-lakefs`` (``presign=False``), ``lakectl`` (``fs download --pre-sign``), ``boto3``
   (``download_file`` through the gateway); the file's SHA-256 must be ``--sha256``.
@@ -48,6 +49,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
+import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
@@ -131,6 +133,10 @@ def delete_from_store(physical_address: str) -> None:
                                       os.environ["OBJECT_STORE_SECRET_ACCESS_KEY"])
     answer = store.s3_request(credentials, "DELETE", f"/{parts.netloc}{parts.path}")
     check(answer.status in (200, 204), f"deleting {physical_address} from the store answered {answer.status}")
+    master = os.environ.get("OBJECT_STORE_MASTER_URL")
+    if master:  # SeaweedFS frees a deleted object's space only when its volume is compacted
+        with urllib.request.urlopen(f"{master}/vol/vacuum?garbageThreshold=0.05", timeout=300) as response:
+            check(response.status == 200, f"the store's vacuum answered {response.status}")
 
 
 def lakectl_env() -> Dict[str, str]:
