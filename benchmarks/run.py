@@ -47,6 +47,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import bulk_worker
 import instructions
 import real_server
+import storage
 from real_server import RealServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,8 +55,9 @@ BENCH_DIR = ROOT / "benchmarks"
 BENCH_VENV = ROOT / ".cache" / "bench-venv"
 UPSTREAM_VENV = ROOT / ".cache" / "bench-upstream-venv"
 UPSTREAM_REQUIREMENT = "lakefs-sdk==1.84.0"
-# The bench venv installs this package with its asyncio extra (aiohttp: the raw aiohttp baseline too).
-BENCH_EXTRAS = "[aio]"
+# The bench venv installs this package with its asyncio extra (aiohttp: the raw aiohttp baseline too) and its
+# s3 extra (boto3: the S3-gateway rows of the storage group).
+BENCH_EXTRAS = "[aio,s3]"
 SHARED_DEPENDENCIES = ("urllib3", "pydantic", "pydantic-core", "python-dateutil", "typing-extensions")
 DEFAULT_OUTPUT = ROOT / "docs" / "benchmarks.md"
 GIB = 1024**3
@@ -272,6 +274,7 @@ class Case:
     runs: int = 1  # runs per repeat (imports are short and noisy: more of them)
     values: Dict[str, List[float]] = field(default_factory=dict)
     env: Dict[str, str] = field(default_factory=dict)  # added to the child's environment
+    script: str = "worker.py"  # the benchmarks/ script a "worker" case runs
 
 
 @dataclass
@@ -290,6 +293,7 @@ class Settings:
     bulk_dir: Optional[Path] = None  # the local files to upload
     lake: Optional[RealServer] = None  # the real lakeFS of the bulk figures
     bulk_ours: bool = True  # whether this package has upload_many, download_many and delete_many
+    storage_rig: Optional[storage.StorageRig] = None  # the S3 store, lakeFS servers and files of the storage group
 
 
 IMPORTS: Dict[str, Tuple[Path, str]] = {
@@ -416,6 +420,10 @@ def build_cases(settings: Settings, url: str) -> List[Case]:
         for variant in ("ours-each", *ours):
             worker(f"bulk-delete:{variant}", variant, "bulk-delete", *common, "--transfers",
                    str(1 if variant == "ours-each" else BULK_TRANSFERS), env=lake.env())
+    if "storage" in want:
+        assert settings.storage_rig is not None
+        for key, argv, env in settings.storage_rig.cases():
+            cases.append(Case(key, BENCH_VENV, argv, env=env, script="storage_worker.py"))
     if "threads" in want:
         for threads in THREAD_COUNTS:
             for variant in variants("raw", "ours", "upstream"):
@@ -451,7 +459,7 @@ def run_case(case: Case, tmpdir: Path) -> None:
         subprocess.run([python, *case.argv], check=True, cwd=tmpdir, env=child_env())
         case.values.setdefault("wall_ms", []).append((time.perf_counter() - started) * 1000)
         return
-    command = [python, str(BENCH_DIR / "worker.py"), *case.argv]
+    command = [python, str(BENCH_DIR / case.script), *case.argv]
     done = subprocess.run(
         command, capture_output=True, text=True, cwd=tmpdir, env={**child_env(), **case.env}, timeout=WORKER_TIMEOUT
     )
@@ -612,7 +620,29 @@ def build_report(cases: Sequence[Case], settings: Settings, counts: Dict[str, fl
     _aio_paired_section(report)
     _aio_transfer_section(report, settings)
     _bulk_sections(report, settings)
+    _storage_sections(report, settings)
     return report
+
+
+def _storage_sections(report: Report, settings: Settings) -> None:
+    """The production-storage tables (``storage.sections``) and their targets."""
+    if "storage" not in settings.groups:
+        return
+    found, verdicts = storage.sections(report.values, settings.size, settings.bulk_files)
+    for title, note, header, rows in found:
+        report.section(title, note, header, [Row(cells) for cells in rows])
+    report.verdicts += [Verdict(target, measured, met) for target, measured, met in verdicts]
+
+
+def start_storage(settings: Settings) -> None:
+    """Build lakectl, start the S3 store, both lakeFS servers and the proxy, write the files, make the repositories."""
+
+    def setup(argv: List[str], env: Dict[str, str]) -> None:
+        run_case(Case("storage-setup", BENCH_VENV, argv, env=env, script="storage_worker.py"), settings.tmpdir)
+
+    home = settings.tmpdir / "storage-home"
+    home.mkdir(exist_ok=True)
+    settings.storage_rig = storage.StorageRig(settings.size, settings.bulk_files, settings.download_dir, setup, home)
 
 
 def _import_section(report: Report) -> None:
@@ -1263,7 +1293,7 @@ def render_markdown(report: Report, settings: Settings, versions: Dict[str, Dict
 # -- main ------------------------------------------------------------------------------------
 
 GROUPS = ("import", "calls", "listing", "upload", "download", "threads", "instructions", "aio-import", "aio-calls",
-          "aio-transfer", "bulk")
+          "aio-transfer", "bulk", "storage")
 
 
 def parse_size(text: str) -> int:
@@ -1334,6 +1364,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         try:
             if "bulk" in settings.groups:
                 start_bulk(settings)
+            if "storage" in settings.groups:
+                start_storage(settings)
             cases = build_cases(settings, server.url)
             log("warm-up (byte-code caches, first connections)")
             for case in cases:
@@ -1350,6 +1382,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if settings.lake is not None:
                 log("stopping lakeFS")
                 settings.lake.stop()
+            if settings.storage_rig is not None:
+                log("stopping the storage group's proxy, lakeFS servers and S3 store")
+                settings.storage_rig.stop()
 
     elapsed = time.monotonic() - started
     report = build_report(cases, settings, counts)
