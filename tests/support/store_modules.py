@@ -26,6 +26,7 @@ INTEGRATION = (
     "tests/integration/test_s3_store.py",
     "tests/integration/test_presign_s3.py",
     "tests/integration/test_presign_faults.py",
+    "tests/integration/test_spark_s3.py",
     "tests/integration/test_coverage.py",  # the gate: prints the S3 run's coverage line
 )
 COMPAT_PATTERN = "tests/compat/*_on_lakefs.py"
