@@ -1,9 +1,8 @@
 """Presigned transfers against a real lakeFS on an S3-compatible store (multipart included), read back.
 
-Needs a lakeFS whose blockstore presigns: set ``LAKEFS_STORE=s3`` and
-``LAKEFS_S3_NAMESPACE`` (a storage namespace the server may write, e.g.
-``s3://bucket/lakefs-sdk-tests``) in the environment that ``scripts/test.sh`` starts
-lakeFS with. The default local blockstore cannot presign: these tests skip there.
+Needs a lakeFS whose blockstore presigns: ``scripts/test.sh`` runs this module in its S3
+stage (``LAKEFS_STORE=s3``, repositories under ``LAKEFS_NAMESPACE_BASE``). The default local
+blockstore cannot presign: these tests skip there.
 """
 
 from __future__ import annotations
@@ -25,15 +24,15 @@ from support.lakefs import delete_repository, unique_name
 MiB = 1024 * 1024
 
 pytestmark = pytest.mark.skipif(
-    os.environ.get("LAKEFS_STORE") != "s3" or not os.environ.get("LAKEFS_S3_NAMESPACE"),
-    reason="needs lakeFS on an S3 store (LAKEFS_STORE=s3 and LAKEFS_S3_NAMESPACE): the local blockstore cannot presign",
+    os.environ.get("LAKEFS_STORE") != "s3",
+    reason="needs lakeFS on an S3 store (LAKEFS_STORE=s3, the S3 stage of scripts/test.sh): the local blockstore cannot presign",
 )
 
 
 @pytest.fixture
 def s3_repo(request: pytest.FixtureRequest, lakefs_client: LakeFSClient) -> Iterator[str]:
     name = unique_name(request.node.name)
-    namespace = os.environ["LAKEFS_S3_NAMESPACE"].rstrip("/") + "/" + name
+    namespace = os.environ["LAKEFS_NAMESPACE_BASE"] + name
     lakefs_client.repositories_api.create_repository(
         lakefs_sdk.RepositoryCreation(name=name, storage_namespace=namespace)
     )
