@@ -56,6 +56,11 @@ def test_neutral_modules_import_neither_shell(path: Path) -> None:
         if _is_sync_shell(name) or name == "lakefs_sdk.aio" or name.startswith("lakefs_sdk.aio.")
     ]
     assert found == [], f"{path.name} is neutral (no I/O) but " + "; ".join(found)
+    top_level = {n.names[0].name.split(".")[0] for n in ast.parse(path.read_text()).body if isinstance(n, ast.Import)}
+    top_level |= {
+        n.module.split(".")[0] for n in ast.parse(path.read_text()).body if isinstance(n, ast.ImportFrom) and n.module
+    }
+    assert not top_level & {"aiohttp", "asyncio"}, f"{path.name} imports an asyncio library at import time"
 
 
 def test_no_type_ignore_anywhere_in_the_package() -> None:

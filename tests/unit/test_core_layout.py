@@ -1,57 +1,20 @@
-"""The core's shape: one neutral core, two shells that only send.
+"""The core's shared decisions (the import rules are in ``test_architecture.py``).
 
-* no module under ``lakefs_sdk/aio/`` imports the sync shell (``api_client``, ``rest``),
-  and the neutral modules import neither shell, nor aiohttp or asyncio at import time;
 * the retry decisions are one sans-I/O object (``_retry.Attempts``) both transports drive;
 * the "can this body be sent again" test and the HTML test are each written once.
 """
 
 from __future__ import annotations
 
-import ast
 import logging
-from pathlib import Path
-from typing import List, Optional
+from typing import Optional
 
 import pytest
 
-import lakefs_sdk
 from lakefs_sdk._retry import MAYBE_SENT, NOT_SENT, TLS_FAILED, Attempts, RetryPolicy
 from lakefs_sdk._transport import can_resend, expected_length
 from lakefs_sdk._upload import UploadBody, UploadSource
 from lakefs_sdk.exceptions import looks_like_html
-
-PACKAGE = Path(lakefs_sdk.__file__).parent
-# The sync shell of the core (lakefs_sdk.transfer, .pagination and .api are other modules' concern).
-SYNC_ONLY = ("lakefs_sdk.api_client", "lakefs_sdk.rest")
-
-
-def imported_modules(path: Path, top_level: bool = False) -> List[str]:
-    """The modules ``path`` imports (only at module level when ``top_level``: not lazily)."""
-    found: List[str] = []
-    tree = ast.parse(path.read_text())
-    for node in tree.body if top_level else ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found.extend(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            found.append(node.module)
-            found.extend(f"{node.module}.{alias.name}" for alias in node.names)
-    return found
-
-
-@pytest.mark.parametrize("path", sorted((PACKAGE / "aio").glob("*.py")), ids=lambda p: p.name)
-def test_no_asyncio_module_imports_the_sync_shell(path: Path) -> None:
-    bad = [m for m in imported_modules(path) if any(m == s or m.startswith(s + ".") for s in SYNC_ONLY)]
-    assert bad == [], f"{path.name} imports {bad}"
-
-
-@pytest.mark.parametrize(
-    "module", ["_base_client", "_auth", "_compat", "_transport", "_retry", "_atomic_file", "_request"]
-)
-def test_neutral_modules_import_no_shell(module: str) -> None:
-    imports = imported_modules(PACKAGE / f"{module}.py", top_level=True)
-    shells = [m for m in imports if m.startswith(("lakefs_sdk.aio", "lakefs_sdk.rest", "lakefs_sdk.api_client"))]
-    assert shells == [] and "aiohttp" not in imports and "asyncio" not in imports
 
 
 def policy(max_retries: int = 3) -> RetryPolicy:
