@@ -149,3 +149,34 @@ def test_the_readme_install_in_a_fresh_venv(tmp_path: Path) -> None:
     assert Path(found["aio"]).resolve().is_relative_to(venv.resolve()), found
     assert found["version"] == project_version()
     assert found["aiohttp"].startswith("3."), "the aio extra brought aiohttp 3"
+
+    # A user's own test, outside the repository, with the installed package's pytest plugin
+    # and a real lakeFS binary (LAKEFS_BIN, as scripts/test.sh exports it).
+    binary = os.environ.get("LAKEFS_BIN")
+    if not binary:
+        if os.environ.get("LAKEFS_SDK_REQUIRE_LAKEFS") == "1":
+            pytest.fail("LAKEFS_BIN is not set, but scripts/test.sh runs this with a lakeFS binary")
+        pytest.skip("LAKEFS_BIN is not set: run scripts/test.sh, which builds lakeFS")
+    run([str(python), "-m", "pip", "install", "--quiet", "pytest"], probe, env)
+    (probe / "test_my_branches.py").write_text(USER_TEST, encoding="utf-8")
+    outcome = run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"], probe, {**env, "LAKEFS_BIN": binary})
+    assert "2 passed" in outcome, outcome
+
+
+USER_TEST = """\
+import lakefs_sdk
+from lakefs_sdk import BranchCreation, BranchesApi, ObjectsApi
+
+
+def test_a_branch_of_my_own(lakefs_client, lakefs_repository):
+    branches = BranchesApi(lakefs_client)
+    branches.create_branch(lakefs_repository.id, BranchCreation(name="experiment", source="main"))
+    assert "experiment" in [b.id for b in branches.list_branches(lakefs_repository.id).results]
+
+
+def test_what_i_upload_comes_back(lakefs_client, lakefs_repository):
+    objects = ObjectsApi(lakefs_client)
+    objects.upload_object(lakefs_repository.id, "main", "data/a.csv", content=b"id,value")
+    assert objects.get_object(lakefs_repository.id, "main", "data/a.csv") == b"id,value"
+    assert "site-packages" in lakefs_sdk.__file__, "the package installed from the wheel"
+"""
