@@ -22,7 +22,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Dict, Iterator, List
 import pytest
 
 import lakefs_sdk
-from lakefs_sdk import ApiClient, Configuration, StagingApi
+from lakefs_sdk import ApiClient, Configuration, StagingApi, _workers
 from lakefs_sdk.models import ObjectStats
 from lakefs_sdk.transfer import store_put_headers, supports_presign, upload_presigned
 
@@ -548,13 +548,24 @@ def test_a_transient_part_error_is_retried_with_the_same_bytes(
 
 def test_ctrl_c_aborts_the_upload(
     mpu_staging: StagingApi, mpu: Tuple[LoopbackServer, MultipartLakefs], part_store: PartStore,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _, lake = mpu
+    interrupted = threading.Event()
+    stop = _workers.PartPool.stop
+
+    def stop_seen(pool: _workers.PartPool) -> None:
+        interrupted.set()  # the calling thread took the Ctrl-C and stops the pool
+        stop(pool)
+
+    monkeypatch.setattr(_workers.PartPool, "stop", stop_seen)
 
     def interrupt(number: int) -> None:
         if number == 2:
             _thread.interrupt_main()  # a Ctrl-C while the calling thread waits for the parts
-            time.sleep(0.2)
+            # Part 2 stays unanswered until the calling thread has taken the Ctrl-C (it wakes
+            # every 0.1 s): with a fixed short hold a loaded machine could finish the upload first.
+            assert interrupted.wait(30)
 
     part_store.on_part = interrupt
     with pytest.raises(KeyboardInterrupt):
