@@ -15,6 +15,7 @@ own keys. Nothing here talks to any address but 127.0.0.1.
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 from typing import Callable, Iterator, List
 
@@ -179,3 +180,17 @@ def s3_store(lakefs: LakeFS) -> S3Store:
     if lakefs.store != "s3":
         pytest.skip("needs lakeFS on an S3 store (LAKEFS_STORE=s3)")
     return s3_from_environment()
+
+
+@pytest.fixture
+def ctrl_c_raises() -> Iterator[None]:
+    """Python's own SIGINT handler for the test, so ``_thread.interrupt_main()`` raises KeyboardInterrupt.
+
+    A process started in the background by a shell without job control (the per-Python matrix
+    runs pytest so) inherits SIGINT ignored, and then ``interrupt_main()`` does nothing.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

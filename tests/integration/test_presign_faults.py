@@ -510,7 +510,7 @@ def raise_keyboard_interrupt() -> None:
 
 
 @pytest.mark.parametrize("where", ["in-the-callback", "in-the-main-thread"])
-def test_ctrl_c_mid_upload_aborts_it(where: str, rig: Rig) -> None:
+def test_ctrl_c_mid_upload_aborts_it(where: str, rig: Rig, ctrl_c_raises: None) -> None:
     """Ctrl-C raised where the callback runs (a part's thread), or in the main thread as a real one lands."""
     data = os.urandom(SIZE)
     how = raise_keyboard_interrupt if where == "in-the-callback" else _thread.interrupt_main

@@ -548,7 +548,7 @@ def test_a_transient_part_error_is_retried_with_the_same_bytes(
 
 def test_ctrl_c_aborts_the_upload(
     mpu_staging: StagingApi, mpu: Tuple[LoopbackServer, MultipartLakefs], part_store: PartStore,
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, ctrl_c_raises: None,
 ) -> None:
     _, lake = mpu
     interrupted = threading.Event()
