@@ -32,6 +32,11 @@ DEFAULT_PART_SIZE = 8 * MiB
 DEFAULT_PART_CONCURRENCY = 8
 # A part URL that expires within this many seconds is asked for again before use (as lakectl does).
 URL_EXPIRY_MARGIN = 15.0
+# A part whose URL expired while it was being sent (its retries waited past the URL's end) is
+# sent again with a fresh URL at most this many times; then the store's refusal stands.
+MAX_URL_REFRESHES = 2
+# How S3 (and MinIO, SeaweedFS) word the 403 of an expired presigned URL (code AccessDenied).
+EXPIRED_REFUSAL_TEXT = b"Request has expired"
 
 ProgressCallback = Callable[[int, Optional[int]], None]
 
@@ -132,6 +137,17 @@ def expiring(url: str, now: float, margin: float = URL_EXPIRY_MARGIN) -> bool:
     """Whether ``url`` expires within ``margin`` seconds of ``now`` (or has): ask for a fresh one first."""
     expiry = url_expiry(url)
     return expiry is not None and now + margin >= expiry
+
+
+def expired_refusal(status: int, url: str, body: bytes, now: float) -> bool:
+    """Whether the store's ``status`` answer (with ``body``) to a PUT to ``url`` refused it because the URL expired.
+
+    A 403 that says so (S3: ``<Code>AccessDenied</Code><Message>Request has expired</Message>``),
+    or any 403 once ``url`` is :func:`expiring` at ``now`` (a URL that would not be sent now:
+    a store that does not say why, or a store's clock a little ahead of ours). A fresh URL
+    may get such a part through; any other answer stands.
+    """
+    return status == 403 and (EXPIRED_REFUSAL_TEXT in body or expiring(url, now))
 
 
 # -- part bodies -------------------------------------------------------------------------------------

@@ -165,8 +165,12 @@ def upload_presigned(
     bytes (8 MiB; at least 5 MiB, raised to whole MiB when 10,000 parts would not hold the
     content) go ``concurrency`` (8) at a time, each retried on the client's retry policy and
     its URL asked for again when it expires within 15 seconds, then
-    ``complete_presign_multipart_upload`` joins them. Any failure, Ctrl-C or cancellation
-    aborts the upload (``abort_presign_multipart_upload``) and re-raises; nothing is linked.
+    ``complete_presign_multipart_upload`` joins them. A part whose URL expires while it is
+    retried (a 403 from the store that says "Request has expired", or any 403 once the URL
+    is within those 15 seconds of its end) is sent again with a fresh URL, at most twice per
+    part (its progress counted once); any other refusal fails the upload at once.
+    Any failure, Ctrl-C or cancellation aborts the upload
+    (``abort_presign_multipart_upload``) and re-raises; nothing is linked.
 
     ``content``: bytes, a path, a seekable binary file (each part is read from it again on
     a retry), or a stream (an iterable of bytes, a non-seekable binary file;
@@ -399,16 +403,28 @@ def _put_parts(
 
     def send_part(number: int, part: _multipart.PartSource) -> None:
         url = urls.pop(number, None)
-        if url is None or _multipart.expiring(url, time.time()):
-            fresh = experimental.upload_part(
-                repository, branch, upload_id, path, number, UploadPartFrom(physical_address=address)
-            )
-            url = fresh.presigned_url
-        _check_store_url(url, target)
-        body = UploadBody(part, progress=tracker.for_part(number))
-        # The client's transport, not the client: no lakeFS credential goes to the store.
-        response = rest.send(Request("PUT", url, {"Content-Length": str(part.size)}, body))
-        etags[number] = _store_etag(response, target)
+        refreshes = 0
+        while True:
+            if url is None or _multipart.expiring(url, time.time()):
+                fresh = experimental.upload_part(
+                    repository, branch, upload_id, path, number, UploadPartFrom(physical_address=address)
+                )
+                url = fresh.presigned_url
+            _check_store_url(url, target)
+            # A part reads its bytes again for each body; its progress restarts from zero, never counted twice.
+            body = UploadBody(part, progress=tracker.for_part(number))
+            # The client's transport, not the client: no lakeFS credential goes to the store.
+            response = rest.send(Request("PUT", url, {"Content-Length": str(part.size)}, body))
+            # The transport's retries resend the same URL: one that expired meanwhile is refused (403).
+            if refreshes < _multipart.MAX_URL_REFRESHES and _multipart.expired_refusal(
+                response.status, url, response.data, time.time()
+            ):
+                refreshes += 1
+                _bulk.logger.info("part %d of %s: its presigned URL expired; asking for a fresh one", number, path)
+                url = None
+                continue
+            etags[number] = _store_etag(response, target)
+            return
 
     try:
         number, total = 0, 0

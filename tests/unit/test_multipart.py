@@ -22,6 +22,7 @@ from lakefs_sdk._multipart import (
     SharedFilePart,
     StreamSplitter,
     check_settings,
+    expired_refusal,
     expiring,
     plan_parts,
     url_expiry,
@@ -122,6 +123,22 @@ def test_a_url_is_refreshed_15_seconds_before_it_expires() -> None:
     assert expiring(S3_URL, now=expiry - 15) is True, "within the margin"
     assert expiring(S3_URL, now=expiry + 60) is True, "long gone"
     assert expiring(S3_URL, now=expiry - 100, margin=120) is True
+
+
+S3_EXPIRED = b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"
+
+
+def test_a_403_is_an_expired_url_when_the_store_says_so_or_the_url_is_past_its_end() -> None:
+    expiry = SIGNED + 900
+    assert expired_refusal(403, S3_URL, S3_EXPIRED, now=expiry - 600), "the store's clock is the one that counts"
+    assert expired_refusal(403, S3_URL, b"", now=expiry + 1), "a store that does not say why, past the URL's end"
+    assert expired_refusal(403, S3_URL, b"", now=expiry - 15), "within the margin: a URL that would not be sent now"
+    assert not expired_refusal(403, S3_URL, b"", now=expiry - 16)
+    denied = b"<Error><Code>SignatureDoesNotMatch</Code></Error>"
+    assert not expired_refusal(403, S3_URL, denied, now=expiry - 600), "any other refusal stands"
+    assert not expired_refusal(403, "http://127.0.0.2:9000/bucket/k?sig=1", b"", now=10.0**12), "no lifetime known"
+    for status in (200, 400, 401, 404, 503):
+        assert not expired_refusal(status, S3_URL, S3_EXPIRED, now=expiry + 60), status
 
 
 # -- part bodies -----------------------------------------------------------------------------------
