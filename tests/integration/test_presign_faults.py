@@ -13,7 +13,8 @@ What must hold, sync and async:
 * a part PUT that fails once (503, dropped connection) is sent again on the client's retry
   policy and the object is whole (sha256); failing beyond the retries aborts the upload, never
   completes it with a part missing, and leaves no multipart upload in the store;
-* a part URL within 15 s of its expiry is replaced through ``upload_part`` before use;
+* a part URL within 15 s of its expiry is replaced through ``upload_part`` before use, and one
+  that expires while its PUT is retried (the store's 403) is replaced and the part sent again;
 * Ctrl-C (sync) or cancellation (async) mid-upload aborts it, and nothing appears;
 * no ``Authorization``/``Cookie`` header and no lakeFS key or secret reaches the store on any
   presigned path (the proxy refuses and records such a request).
@@ -487,6 +488,41 @@ def test_a_part_url_about_to_expire_is_asked_for_again(
         assert sorted(puts) == [1, 2, 3] and all(r.status == 200 for r in puts.values())
         signed = {number: request.query["X-Amz-Date"] for number, request in puts.items()}
         assert signed[2] > signed[1] and signed[3] > signed[1], signed  # new URLs, signed after the hold
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_part_url_that_expires_during_its_retries_is_asked_for_again(
+    mode: str, lakefs: LakeFS, operation_index: OperationIndex, tmp_path: Path
+) -> None:
+    """URLs live 18 s; part 2's first PUT gets 503 with ``Retry-After: 20``, so the retry's URL has expired.
+
+    The store refuses it (403, "Request has expired"); the SDK asks ``upload_part`` for a fresh
+    URL and sends the part again, instead of failing and aborting the upload.
+    """
+    data = os.urandom(SIZE)
+    slow_down = Reply(
+        503, "<Error><Code>SlowDown</Code></Error>", {"Content-Type": "application/xml", "Retry-After": "20"}
+    )
+    with start_rig(lakefs, operation_index, tmp_path / "lakefs", expiry="18s") as rig:
+        with rig.client() as client:
+            repository = rig.repository(client, f"expired-retry-{mode}")
+            mark, calls = rig.store.mark(), rig.recorder.mark()
+            rig.store.fault = FailParts(2, lambda: slow_down, times=1)
+            stats = run_upload(mode, rig, repository, "big/renewed.bin", data, concurrency=1, **PARTS)
+            rig.store.fault = None
+            assert stats.size_bytes == len(data)
+            assert sha256(client.objects_api.get_object(repository, "main", "big/renewed.bin")) == sha256(data)
+        second = part_puts(rig.store.since(mark), 2)
+        assert [(r.injected, r.status) for r in second] == [(True, 503), (False, 403), (False, 200)], second
+        assert second[0].target == second[1].target != second[2].target, "retried as it was, then a fresh URL"
+        assert second[1].query["X-Amz-Date"] < second[2].query["X-Amz-Date"]
+        sent = operations(rig, calls)
+        refreshed = [
+            e.request.path.rsplit("/", 1)[-1] for e in rig.recorder.since(calls) if e.operation_id == "uploadPart"
+        ]
+        assert "2" in refreshed and "completePresignMultipartUpload" in sent, sent
+        assert "abortPresignMultipartUpload" not in sent, sent
+        assert rig.pending_uploads(repository) == []
 
 
 # -- Ctrl-C and cancellation -----------------------------------------------------------------------------------
