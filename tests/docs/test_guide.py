@@ -25,7 +25,11 @@ How the snippets run, once per server:
     ``Prefer`` header asks (e.g. ``code=404``), to take the snippet down its error path;
   - ``<!-- only: prism REASON -->`` or ``<!-- only: lakefs REASON -->`` runs the snippet
     on that server alone, and says why;
-  - ``<!-- requires: module -->`` skips the snippet when the module is missing.
+  - ``<!-- requires: module -->`` skips the snippet when the module is missing;
+  - ``<!-- runs-in: path REASON -->``: the test module at ``path`` runs the snippet, reading
+    it from the guide, and checks its ``wire`` (in any order: the Spark snippet's tasks run
+    side by side); here it is skipped with the reason. The Spark snippet needs Spark and a
+    store that presigns, so it runs in tests/integration/test_spark_s3.py on lakeFS on S3.
 
 * above a ```bash block, ``<!-- shell: run -->`` makes ``test_five_minutes_on_lakefs`` run
   it with bash against the real server (after the python snippets of its section), and
@@ -90,6 +94,8 @@ class Snippet:
     only_reason: str = ""
     prefer: Dict[str, str] = field(default_factory=dict)
     requires: List[str] = field(default_factory=list)
+    runs_in: Optional[str] = None  # the test module that runs it instead, from the repository's root
+    runs_in_reason: str = ""
 
     @property
     def id(self) -> str:
@@ -180,6 +186,11 @@ def _apply(directives: List[tuple[int, str, str]], snippet: Snippet) -> None:
             snippet.prefer[operation_id] = prefer.strip()
         elif name == "requires":
             snippet.requires.extend(value.split())
+        elif name == "runs-in":
+            path, _, reason = value.partition(" ")
+            if not path.endswith(".py") or not reason.strip():
+                raise ValueError(f"{GUIDE.name}:{line}: write <!-- runs-in: tests/.../test_x.py REASON -->")
+            snippet.runs_in, snippet.runs_in_reason = path, reason.strip()
         else:
             raise ValueError(f"{GUIDE.name}:{line}: unknown directive {name!r}")
 
@@ -226,6 +237,17 @@ def test_the_guide_starts_with_a_real_server() -> None:
     assert [b for b in BLOCKS if b.shell_run], "the five-minute section runs the examples (<!-- shell: run -->)"
 
 
+def test_snippets_run_elsewhere_are_read_there() -> None:
+    """A runs-in snippet names a test module that exists and reads the guide's runs-in directives."""
+    elsewhere = [s for s in SNIPPETS if s.runs_in is not None]
+    for snippet in elsewhere:
+        module = ROOT / str(snippet.runs_in)
+        assert module.is_file(), f"docs/guide.md:{snippet.line}: runs-in names {snippet.runs_in}, which does not exist"
+        text = module.read_text(encoding="utf-8")
+        assert "docs" in text and "guide.md" in text and "runs-in" in text, f"{snippet.runs_in} does not read the guide"
+    assert [s.section for s in elsewhere] == ["spark"], "the Spark snippet runs in tests/integration/test_spark_s3.py"
+
+
 def test_wire_patterns() -> None:
     assert wire_matches(["a", "a", "b"], ["a+", "b"]) and wire_matches(["a", "b"], ["a+", "b"])
     assert not wire_matches(["b"], ["a+", "b"]) and not wire_matches(["a", "b", "b"], ["a", "b"])
@@ -263,7 +285,11 @@ class GuideRun:
 
     def runs(self, snippet: Snippet) -> bool:
         """Whether ``snippet`` is run on this run's server (its requirements installed)."""
-        return snippet.only in (None, self.target.server) and missing_requirement(snippet) is None
+        return (
+            snippet.only in (None, self.target.server)
+            and snippet.runs_in is None
+            and missing_requirement(snippet) is None
+        )
 
     def run(self, snippet: Snippet, monkeypatch: pytest.MonkeyPatch) -> List[Exchange]:
         """Execute ``snippet``; return the exchanges it caused."""
@@ -352,6 +378,9 @@ def _run_snippet(index: int, run: GuideRun, monkeypatch: pytest.MonkeyPatch) -> 
     if snippet.only not in (None, run.target.server):
         run.done = index + 1
         pytest.skip(f"{snippet.only} only: {snippet.only_reason}")
+    if snippet.runs_in is not None:
+        run.done = index + 1
+        pytest.skip(f"runs in {snippet.runs_in}: {snippet.runs_in_reason}")
     missing = missing_requirement(snippet)
     if missing is not None:
         run.done = index + 1

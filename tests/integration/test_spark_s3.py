@@ -1,16 +1,20 @@
 """The guide's Spark pattern on a real engine: PySpark in ``local[2]`` mode against lakeFS on S3.
 
 A client captured in the function given to ``mapPartitions`` is pickled into each task, as
-``docs/guide.md`` ("### Spark") shows. One test runs the guide's snippet (``upload_many``
-inside each partition); the other reads objects (forty small ones and one of a few MiB)
-in the partitions with presigned reads (``download_many(..., presign=True)``: lakeFS
-answers each read with a redirect, the bytes come straight from the S3 store) and the
-driver checks every object's sha256.
+``docs/guide.md`` ("### Spark") shows. One test runs the guide's own snippet, read from the
+guide (the one marked ``<!-- runs-in: tests/integration/test_spark_s3.py ... -->``, which
+``tests/docs/test_guide.py`` leaves to this module): ``upload_many`` inside each partition,
+its uploads presigned on this store; the other reads objects (forty small ones and one of a
+few MiB) in the partitions with presigned reads (``download_many(..., presign=True)``:
+lakeFS answers each read with a redirect, the bytes come straight from the S3 store). Every
+object is checked by sha256.
 
 Spark binds to 127.0.0.1 only (driver host and bind address, ``SPARK_LOCAL_IP``; no UI),
 and a check of the sockets of the JVM and its Python workers makes sure none of them has
 an address outside 127.0.0.0/8. Needs lakeFS on an S3 store (``LAKEFS_STORE=s3``), pyspark
-(the spark extra) and a Java runtime; skipped with a reason otherwise.
+(the spark extra, which ``scripts/test.sh`` installs) and a Java runtime; without pyspark or
+Java the Spark tests skip with the reason, but fail when ``CI`` is true or
+``LAKEFS_SDK_REQUIRE_SPARK=1`` (``scripts/test.sh`` sets it), so that they cannot silently vanish.
 """
 
 from __future__ import annotations
@@ -21,10 +25,13 @@ import importlib.util
 import io
 import ipaddress
 import os
+import re
 import shutil
 import sys
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Set, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 import pytest
 
@@ -34,24 +41,79 @@ from lakefs_sdk.transfer import download_many, upload_many
 
 from support.lakefs import Wire, s3_store_only, statuses
 
-# Marks, not a module-level importorskip: the tests stay collected, so the coverage gate
-# (test_coverage.py) still sees a whole run where pyspark is not installed.
-pytestmark = [
-    s3_store_only,
-    pytest.mark.skipif(
-        importlib.util.find_spec("pyspark") is None,
-        reason="needs pyspark: the spark extra (pip install -e '.[spark]'), which scripts/test.sh does not install",
-    ),
-    pytest.mark.skipif(
-        shutil.which("java") is None and not os.environ.get("JAVA_HOME"),
-        reason="needs a Java runtime for Spark (java on PATH or JAVA_HOME)",
-    ),
-]
+# A mark and a fixture, not a module-level importorskip: the tests stay collected, so the
+# coverage gate (test_coverage.py) still sees a whole run where pyspark is not installed.
+pytestmark = [s3_store_only]
+
+ROOT = Path(__file__).resolve().parents[2]
+GUIDE = ROOT / "docs" / "guide.md"
+THIS_MODULE = "tests/integration/test_spark_s3.py"
+PLACEHOLDER_REPO = "example-repo"
+DIRECTIVE = re.compile(r"^<!--\s*([\w-]+):\s*(.*?)\s*-->$")
 
 KiB = 1024
 MiB = 1024 * KiB
 SMALL = 40
 PARTITIONS = 4
+
+
+# -- what Spark needs --------------------------------------------------------------------------
+
+
+def spark_required() -> bool:
+    """Whether a missing pyspark or Java fails the tests instead of skipping them."""
+    return os.environ.get("CI", "").lower() in ("true", "1") or os.environ.get("LAKEFS_SDK_REQUIRE_SPARK") == "1"
+
+
+def missing_for_spark() -> Optional[str]:
+    """Why Spark cannot run here, or None."""
+    if importlib.util.find_spec("pyspark") is None:
+        return "needs pyspark: the spark extra (pip install -e '.[spark]'; scripts/test.sh installs it)"
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        return "needs a Java runtime for Spark (java on PATH or JAVA_HOME)"
+    return None
+
+
+# -- the guide's snippet ------------------------------------------------------------------------
+
+
+@dataclass
+class GuideSnippet:
+    """A ```python block of the guide that names this module in its runs-in directive."""
+
+    line: int  # of its first code line
+    code: str
+    wire: List[str]
+
+
+def guide_snippets_run_here(text: str) -> List[GuideSnippet]:
+    """The guide's snippets marked ``<!-- runs-in: tests/integration/test_spark_s3.py REASON -->``."""
+    lines = text.splitlines()
+    found = []
+    for index, line in enumerate(lines):
+        if line.rstrip() != "```python":
+            continue
+        directives: Dict[str, str] = {}
+        above = index - 1
+        while above >= 0 and (not lines[above].strip() or DIRECTIVE.match(lines[above].strip())):
+            directive = DIRECTIVE.match(lines[above].strip())
+            if directive is not None:
+                directives[directive.group(1)] = directive.group(2)
+            above -= 1
+        if directives.get("runs-in", "").split(" ", 1)[0] != THIS_MODULE:
+            continue
+        end = lines.index("```", index + 1)
+        wire = directives.get("wire", "")
+        found.append(GuideSnippet(index + 2, "\n".join(lines[index + 1 : end]) + "\n", wire.split()))
+    return found
+
+
+def sent_in_any_order(sent: List[str], expected: List[str]) -> bool:
+    """Whether ``sent`` holds each operation of ``expected`` and no other: ``op`` once, ``op+`` one or more
+    times, in any order (the tasks of a Spark job run side by side)."""
+    counts = Counter(sent)
+    names = [op.removesuffix("+") for op in expected]
+    return set(counts) == set(names) and all(counts[op] == 1 for op in expected if not op.endswith("+"))
 
 
 # -- run in the Python workers (sent by value: they need not import this module) -------------
@@ -65,18 +127,17 @@ def read_partition(objects: ObjectsApi, repo: str, paths: Iterator[str]) -> Iter
     return iter([(path, hashlib.sha256(b.getvalue()).hexdigest(), os.getpid()) for path, b in buffers.items()])
 
 
-def upload_partition(objects: ObjectsApi, repo: str, rows: Iterator[Tuple[str, bytes]]) -> Iterator[Tuple[str, bool]]:
-    """The guide's snippet: upload this partition's rows several at a time."""
-    report = upload_many(objects, repo, "main", [(data, path) for path, data in rows], concurrency=4)
-    return iter([(r.path, r.ok) for r in report])
-
-
 # -- the session -------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
     """A local[2] SparkSession on 127.0.0.1 only, stopped whatever happens."""
+    missing = missing_for_spark()
+    if missing is not None:
+        if spark_required():
+            pytest.fail(f"{missing}; CI or LAKEFS_SDK_REQUIRE_SPARK=1 requires the Spark tests to run", pytrace=False)
+        pytest.skip(missing)
     from pyspark.sql import SparkSession
 
     cloudpickle: Any = importlib.import_module("pyspark.cloudpickle")  # untyped
@@ -205,18 +266,42 @@ def test_partitions_read_presigned(spark: Any, lakefs_client: LakeFSClient, repo
     assert off_loopback_sockets(spark_processes(spark)) == []
 
 
-def test_the_guides_snippet_uploads_from_partitions(spark: Any, lakefs_client: LakeFSClient, repo: str) -> None:
-    rows = [(f"spark/part-{i:04}.txt", b"row %d\n" % i * (1 + i)) for i in range(100)]
-    objects = lakefs_client.objects_api
-    outcomes = (
-        spark.sparkContext.parallelize(rows, PARTITIONS).mapPartitions(lambda part: upload_partition(objects, repo, part))
-    )
-    assert outcomes.filter(lambda outcome: not outcome[1]).count() == 0, "none failed"
+def test_the_guides_snippet_uploads_from_partitions(
+    spark: Any, lakefs_client: LakeFSClient, repo: str, wire: Wire, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/guide.md's Spark snippet, its text as the guide has it, in a repository of its own."""
+    found = guide_snippets_run_here(GUIDE.read_text(encoding="utf-8"))
+    assert len(found) == 1, f"one snippet of docs/guide.md says <!-- runs-in: {THIS_MODULE} ... -->, not {len(found)}"
+    (snippet,) = found
+    code = "\n" * (snippet.line - 1) + snippet.code.replace(PLACEHOLDER_REPO, repo)  # the guide's line numbers
+    # As a user's script: the names earlier snippets made (client), its functions sent by value.
+    namespace: Dict[str, Any] = {"__name__": "__main__", "client": lakefs_client}
+    before = len(wire.exchanges())
+    exec(compile(code, str(GUIDE), "exec"), namespace)
+    exchanges = wire.exchanges()[before:]
+
+    assert namespace["spark"] is spark, "getOrCreate() gave the snippet the session bound to 127.0.0.1"
+    assert capsys.readouterr().out == "0\n", "the snippet prints how many uploads failed"
+    want = {path: hashlib.sha256(data).hexdigest() for path, data in namespace["rows"].collect()}
+    assert len(want) == 100
     listed = [o.path for o in lakefs_client.objects_api.list_objects_iter(repo, "main", prefix="spark/", amount=1000)]
-    assert sorted(listed) == [path for path, _ in rows], "nothing lost, nothing duplicated, nothing extra"
-    for path, data in rows:
-        assert lakefs_client.objects_api.get_object(repo, "main", path) == data
+    assert sorted(listed) == sorted(want), "nothing lost, nothing duplicated, nothing extra"
+    got = {path: hashlib.sha256(lakefs_client.objects_api.get_object(repo, "main", path)).hexdigest() for path in want}
+    assert got == want, "every object holds its row"
+
+    sent = [e.operation_id or f"{e.method} {e.target}" for e in exchanges]
+    assert sent_in_any_order(sent, snippet.wire), f"docs/guide.md:{snippet.line}: sent {Counter(sent)}, the guide says {snippet.wire}"
+    # On this store upload_many (presign=None) sends the bytes straight to S3: one address and one link per object.
+    assert statuses(exchanges, "getPhysicalAddress") == [200] * len(want)
+    assert statuses(exchanges, "linkPhysicalAddress") == [200] * len(want)
     assert off_loopback_sockets(spark_processes(spark)) == []
+
+
+def test_sent_in_any_order() -> None:
+    assert sent_in_any_order(["b", "a", "b", "c"], ["a", "b+", "c"])
+    assert not sent_in_any_order(["a", "b", "c", "a"], ["a", "b+", "c"]), "a once"
+    assert not sent_in_any_order(["a", "c"], ["a", "b+", "c"]), "b at least once"
+    assert not sent_in_any_order(["a", "b", "c", "d"], ["a", "b+", "c"]), "nothing else"
 
 
 @pytest.mark.parametrize(
