@@ -41,7 +41,7 @@ from __future__ import annotations
 import os
 import weakref
 from collections.abc import Iterator
-from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, Optional, Protocol, Tuple, Union
 from urllib.parse import urlsplit
 
 from lakefs_sdk import _bulk, _multipart
@@ -65,10 +65,12 @@ from lakefs_sdk._workers import (
 
 if TYPE_CHECKING:
     from lakefs_sdk._options import UploadContent
+    from lakefs_sdk._request import Request
     from lakefs_sdk.api.objects_api import ObjectsApi
     from lakefs_sdk.api.staging_api import StagingApi
     from lakefs_sdk.api_client import ApiClient
     from lakefs_sdk.models.object_stats import ObjectStats
+    from lakefs_sdk.models.staging_location import StagingLocation
 
 ProgressCallback = Callable[[int, Optional[int]], None]
 DownloadTarget = Union[str, "os.PathLike[str]", IO[bytes]]
@@ -165,12 +167,16 @@ def upload_presigned(
     bytes (8 MiB; at least 5 MiB, raised to whole MiB when 10,000 parts would not hold the
     content) go ``concurrency`` (8) at a time, each retried on the client's retry policy and
     its URL asked for again when it expires within 15 seconds, then
-    ``complete_presign_multipart_upload`` joins them. A part whose URL expires while it is
-    retried (a 403 from the store that says "Request has expired", or any 403 once the URL
-    is within those 15 seconds of its end) is sent again with a fresh URL, at most twice per
-    part (its progress counted once); any other refusal fails the upload at once.
-    Any failure, Ctrl-C or cancellation aborts the upload
-    (``abort_presign_multipart_upload``) and re-raises; nothing is linked.
+    ``complete_presign_multipart_upload`` joins them. Any failure, Ctrl-C or cancellation
+    aborts the upload (``abort_presign_multipart_upload``) and re-raises; nothing is linked.
+
+    A URL that expires while its PUT is retried (a 403 from the store that says "Request
+    has expired", or any 403 once the URL is within 15 seconds of its end) is asked for
+    again and the bytes sent anew, at most twice per PUT (their progress starts over, never
+    counted twice): a part gets a fresh URL for the same upload; the single PUT gets a new
+    location (``get_physical_address`` again; the one left holds nothing and is not linked),
+    and the location linked is the one that took the bytes. A URL already that close to
+    its end is asked for again before it is used. Any other refusal fails at once.
 
     ``content``: bytes, a path, a seekable binary file (each part is read from it again on
     a retry), or a stream (an iterable of bytes, a non-seekable binary file;
@@ -270,21 +276,27 @@ def _put_once(
     from lakefs_sdk.models.staging_metadata import StagingMetadata
 
     staging_api = target.staging_api
-    location = staging_api.get_physical_address(target.repository, target.branch, target.path, presign=True)
-    url = location.presigned_url
-    if not url:
-        raise ApiValueError(
-            f"lakeFS gave no presigned URL for {target.repository}/{target.branch}/{target.path}: "
-            "its object store does not support presigned uploads; use upload()"
-        )
-    _check_store_url(url, target)
-    body = UploadBody(source, progress=progress)
-    headers = store_put_headers(url, target.content_type, source.size)
-    # The client's transport, not the client: no lakeFS credential goes to the store.
-    response = target.api_client.rest_client.send(Request("PUT", url, headers, body))
-    etag = _store_etag(response, target)
+    reserved: List[StagingLocation] = []  # the last one is where the content went
+
+    def reserve() -> str:
+        """A new staging location and its URL; one reserved before and not written to is simply left."""
+        location = staging_api.get_physical_address(target.repository, target.branch, target.path, presign=True)
+        if not location.presigned_url:
+            raise ApiValueError(
+                f"lakeFS gave no presigned URL for {target.repository}/{target.branch}/{target.path}: "
+                "its object store does not support presigned uploads; use upload()"
+            )
+        reserved.append(location)
+        return location.presigned_url
+
+    def put(url: str) -> Request:
+        # Each body reads the content again from its start; its progress restarts from zero, never counted twice.
+        body = UploadBody(source, progress=progress)
+        return Request("PUT", url, store_put_headers(url, target.content_type, source.size), body)
+
+    etag = _put_to_store(target, reserve(), reserve, put, target.path)
     staging = StagingMetadata(
-        staging=location,
+        staging=reserved[-1],
         checksum=etag,
         size_bytes=source.size,
         user_metadata=target.metadata,
@@ -294,6 +306,44 @@ def _put_once(
     return staging_api.link_physical_address(
         target.repository, target.branch, target.path, staging, if_none_match=target.if_none_match, if_match=if_match
     )
+
+
+class _FreshUrl(Protocol):
+    """Asks lakeFS for a fresh presigned URL for the bytes about to be PUT."""
+
+    def __call__(self) -> str: ...
+
+
+def _put_to_store(
+    target: _Target, url: Optional[str], fresh_url: _FreshUrl, request: Callable[[str], Request], what: str
+) -> str:
+    """PUT ``request(url)`` to the store and return the store's ETag (its error raised as ``_store_etag`` does).
+
+    ``url`` (None: none yet) is replaced by ``fresh_url()`` when it expires within the
+    margin of ``_multipart.expiring``; a fresh one is sent as it comes. When the store
+    refuses the PUT because its URL expired (the transport's retries resend the same URL,
+    and their waits can outlast it), it is sent again with a fresh URL, at most
+    ``_multipart.MAX_URL_REFRESHES`` times. ``request`` builds each attempt's request,
+    its body read again from the start. ``what`` names the bytes in the log.
+    """
+    import time
+
+    rest = target.api_client.rest_client
+    refreshes = 0
+    while True:
+        if url is None or _multipart.expiring(url, time.time()):
+            url = fresh_url()
+        _check_store_url(url, target)
+        # The client's transport, not the client: no lakeFS credential goes to the store.
+        response = rest.send(request(url))
+        if refreshes < _multipart.MAX_URL_REFRESHES and _multipart.expired_refusal(
+            response.status, url, response.data, time.time()
+        ):
+            refreshes += 1
+            _bulk.logger.info("%s: its presigned URL expired; asking for a fresh one", what)
+            url = None
+            continue
+        return _store_etag(response, target)
 
 
 def _check_store_url(url: str, target: _Target) -> None:
@@ -375,7 +425,6 @@ def _put_parts(
 ) -> ObjectStats:
     """A presigned multipart upload of ``parts``: created, sent, completed; aborted on any failure."""
     import functools
-    import time
 
     from lakefs_sdk._request import Request
     from lakefs_sdk._upload import UploadBody
@@ -402,29 +451,19 @@ def _put_parts(
     pool = PartPool(_bulk.workers(concurrency, rest.max_connections, count or concurrency))
 
     def send_part(number: int, part: _multipart.PartSource) -> None:
-        url = urls.pop(number, None)
-        refreshes = 0
-        while True:
-            if url is None or _multipart.expiring(url, time.time()):
-                fresh = experimental.upload_part(
-                    repository, branch, upload_id, path, number, UploadPartFrom(physical_address=address)
-                )
-                url = fresh.presigned_url
-            _check_store_url(url, target)
+        def fresh_url() -> str:
+            fresh = experimental.upload_part(
+                repository, branch, upload_id, path, number, UploadPartFrom(physical_address=address)
+            )
+            return fresh.presigned_url
+
+        def put(url: str) -> Request:
             # A part reads its bytes again for each body; its progress restarts from zero, never counted twice.
             body = UploadBody(part, progress=tracker.for_part(number))
-            # The client's transport, not the client: no lakeFS credential goes to the store.
-            response = rest.send(Request("PUT", url, {"Content-Length": str(part.size)}, body))
-            # The transport's retries resend the same URL: one that expired meanwhile is refused (403).
-            if refreshes < _multipart.MAX_URL_REFRESHES and _multipart.expired_refusal(
-                response.status, url, response.data, time.time()
-            ):
-                refreshes += 1
-                _bulk.logger.info("part %d of %s: its presigned URL expired; asking for a fresh one", number, path)
-                url = None
-                continue
-            etags[number] = _store_etag(response, target)
-            return
+            return Request("PUT", url, {"Content-Length": str(part.size)}, body)
+
+        url = urls.pop(number, None)
+        etags[number] = _put_to_store(target, url, fresh_url, put, f"part {number} of {path}")
 
     try:
         number, total = 0, 0

@@ -15,6 +15,8 @@ What must hold, sync and async:
   completes it with a part missing, and leaves no multipart upload in the store;
 * a part URL within 15 s of its expiry is replaced through ``upload_part`` before use, and one
   that expires while its PUT is retried (the store's 403) is replaced and the part sent again;
+  a single PUT's URL that so expires is replaced by a new location (``get_physical_address``),
+  the one linked;
 * Ctrl-C (sync) or cancellation (async) mid-upload aborts it, and nothing appears;
 * no ``Authorization``/``Cookie`` header and no lakeFS key or secret reaches the store on any
   presigned path (the proxy refuses and records such a request).
@@ -523,6 +525,53 @@ def test_a_part_url_that_expires_during_its_retries_is_asked_for_again(
         assert "2" in refreshed and "completePresignMultipartUpload" in sent, sent
         assert "abortPresignMultipartUpload" not in sent, sent
         assert rig.pending_uploads(repository) == []
+
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_single_put_url_that_expires_during_its_retries_gets_a_new_location(
+    mode: str, lakefs: LakeFS, operation_index: OperationIndex, tmp_path: Path
+) -> None:
+    """The single-PUT twin (content below ``multipart_threshold``): the first PUT gets 503 with ``Retry-After: 20``.
+
+    URLs live 18 s, so the retry's URL has expired and the store refuses it (403, "Request has
+    expired"); the SDK asks ``get_physical_address`` again and PUTs the content to the new
+    location, which is the one linked; the first location holds nothing.
+    """
+    data = os.urandom(MiB + 3)
+    slow_down = Reply(
+        503, "<Error><Code>SlowDown</Code></Error>", {"Content-Type": "application/xml", "Retry-After": "20"}
+    )
+    faulted: List[str] = []
+
+    def slow_first_put(request: Any) -> Optional[Reply]:
+        if request.method != "PUT" or "partNumber=" in request.query or faulted:
+            return None
+        faulted.append(request.path)
+        return slow_down
+
+    with start_rig(lakefs, operation_index, tmp_path / "lakefs", expiry="18s") as rig:
+        with rig.client() as client:
+            repository = rig.repository(client, f"expired-single-{mode}")
+            mark, calls = rig.store.mark(), rig.recorder.mark()
+            rig.store.fault = slow_first_put
+            stats = run_upload(mode, rig, repository, "small/renewed.bin", data)
+            rig.store.fault = None
+            assert stats.size_bytes == len(data)
+            assert sha256(client.objects_api.get_object(repository, "main", "small/renewed.bin")) == sha256(data)
+        puts = [r for r in rig.store.since(mark) if r.method == "PUT"]
+        assert [(r.injected, r.status, r.part_number) for r in puts] == [
+            (True, 503, None),
+            (False, 403, None),
+            (False, 200, None),
+        ], puts
+        assert puts[0].target == puts[1].target, "retried as it was"
+        assert puts[1].key != puts[2].key, "then sent to a new location"
+        assert stats.physical_address == f"s3://{rig.bucket}/{puts[2].key}", "the location that took the bytes"
+        first = store_script.s3_request(rig.credentials, "HEAD", f"/{rig.bucket}/{puts[0].key}")
+        assert first.status == 404, "the location left behind holds nothing"
+        sent = operations(rig, calls)
+        assert sent.count("getPhysicalAddress") == 2 and sent.count("linkPhysicalAddress") == 1, sent
 
 
 # -- Ctrl-C and cancellation -----------------------------------------------------------------------------------
