@@ -413,7 +413,7 @@ class ImportFailedError(OpenApiException):
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(reason={_redacted(self.reason)!r}, import_id={self.import_id!r}, "
-            f"repository={self.repository!r}, branch={self.branch!r}, status={self.status!r})"
+            f"repository={self.repository!r}, branch={self.branch!r}, status={_redacted(repr(self.status))})"
         )
 
     def __reduce__(self) -> Tuple[Any, ...]:
