@@ -375,7 +375,8 @@ class ImportFailedError(OpenApiException):
     for it. ``str(e)`` is one line naming the import, the branch, lakeFS's message and, when
     the cause is known, what to do, e.g. ``import 'cf4b...' into branch 'main' of repository
     'repo' failed: import error: merge import: uncommitted changes (dirty branch). The
-    branch has uncommitted changes: commit or reset them, then import again.``
+    branch has uncommitted changes, ...: commit or reset the branch's uncommitted changes
+    (or import into a new branch), then import again.``
 
     Attributes: ``import_id``, ``repository``, ``branch``; ``status``, the last
     :class:`~lakefs_sdk.models.ImportStatus` polled (None when none was); ``reason``,

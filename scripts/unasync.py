@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Write the blocking transfer helpers from their asyncio source: one text, two colours.
+"""Write the blocking helpers from their asyncio source: one text, two colours.
 
-    python3 scripts/unasync.py           # writes lakefs_sdk/transfer.py from lakefs_sdk/aio/transfer.py
+    python3 scripts/unasync.py           # writes the generated files (FILES), e.g. lakefs_sdk/transfer.py
     python3 scripts/unasync.py --check   # exit 1, listing each generated file that differs and each stale rule
 
 The asyncio module is written by hand; the blocking one is that text with the asyncio
