@@ -83,7 +83,7 @@ PHRASES: List[Rule] = [
     # lakefs_sdk/aio/imports.py
     phrase("Import data that already sits in object storage, and wait for the outcome, for asyncio code.",
            "Import data that already sits in object storage, and wait for the outcome."),
-    phrase("a cancelled task, as on Ctrl-C under ``asyncio.run``)", "Ctrl-C)"),
+    phrase("and when the task is cancelled (as Ctrl-C under ``asyncio.run`` does).", "and on Ctrl-C."),
     Rule("the imports source's note", r"^# The source of lakefs_sdk/imports\.py too: .*\n\n", ""),
 ]
 

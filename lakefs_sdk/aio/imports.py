@@ -21,10 +21,10 @@ Errors: :class:`ImportFailedError` when the status carries lakeFS's error (its s
 to import onto), :class:`ImportTimeoutError` when ``timeout`` passed first, and the usual
 ``ApiException`` subclass when a call itself fails.
 
-Whenever the wait stops before the import is over (a timeout, a failed poll, an
-exception from ``on_status``, a cancelled task, as on Ctrl-C under ``asyncio.run``),
-the import is canceled with ``import_cancel``: best effort, a failure to cancel is
-logged, never raised over the error that stopped the wait.
+Whenever the wait stops before the import is over, the import is canceled with
+``import_cancel`` (best effort: a failure to cancel is logged, never raised over the
+error that stopped the wait). It stops early on a timeout, a failed poll, an exception
+from ``on_status``, and when the task is cancelled (as Ctrl-C under ``asyncio.run`` does).
 
 :func:`wait_for_import` waits the same way for an import started elsewhere. The blocking
 module and the asyncio one have the same functions, with the same arguments.

@@ -449,3 +449,13 @@ def test_both_colours_export_the_same_names() -> None:
     assert imports.__all__ == aio_imports.__all__
     assert {"import_and_wait", "wait_for_import", "DirtyBranchError"} <= set(imports.__all__)
     assert imports.DirtyBranchError is aio_imports.DirtyBranchError, "one error class for both colours"
+
+
+def test_unasync_rules_of_one_source_are_not_stale_in_the_other() -> None:
+    from support.scripts import load_script
+
+    unasync = load_script("unasync")
+    assert ("lakefs_sdk/aio/imports.py", "lakefs_sdk/imports.py") in unasync.FILES
+    _, stale = unasync.unasync((ROOT / "lakefs_sdk/aio/imports.py").read_text(), "lakefs_sdk/aio/imports.py")
+    assert "AsyncUploadContent" in stale, "a rule of the transfer module matches nothing here"
+    assert unasync.main(["--check"]) == 0, "yet it matches in some source: not stale"
