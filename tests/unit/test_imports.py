@@ -210,12 +210,12 @@ def test_an_error_wins_over_completed(colour: Colour) -> None:
 def test_a_timeout_cancels_the_import_and_raises_import_timeout_error(colour: Colour) -> None:
     lakefs = FakeImports([running(2)])
     with pytest.raises(ImportTimeoutError) as caught:
-        colour.run("import_and_wait", lakefs, CREATION, timeout=0.05, poll_interval=0.01, max_poll_interval=0.01)
+        colour.run("import_and_wait", lakefs, CREATION, timeout=0.5, poll_interval=0.01, max_poll_interval=0.01)
     error = caught.value
     assert isinstance(error, TimeoutError) and isinstance(error, ImportFailedError)
-    assert error.reason == "not finished within 0.05 s; canceled"
+    assert error.reason == "not finished within 0.5 s; canceled"
     assert error.status is not None and error.status.ingested_objects == 2, "the last status polled"
-    assert str(error) == "import 'imp-1' into branch 'main' of repository 'repo' failed: not finished within 0.05 s; canceled"
+    assert str(error) == "import 'imp-1' into branch 'main' of repository 'repo' failed: not finished within 0.5 s; canceled"
     assert colour.sent[-1] == ("DELETE", "imp-1") and colour.sent.count(("DELETE", "imp-1")) == 1
     assert lakefs.polls >= 2
 
@@ -331,9 +331,10 @@ def test_asyncio_wait_for_cancels_the_import() -> None:
         async with AsyncApiClient(configuration(), transport=transport) as client:
             waiting = aio_imports.import_and_wait(AsyncImportApi(client), "repo", "main", CREATION, **FAST)
             with pytest.raises(asyncio.TimeoutError):
-                await asyncio.wait_for(waiting, 0.05)
+                await asyncio.wait_for(waiting, 0.5)
 
     asyncio.run(main())
+    assert [r.method for r in transport.requests][:2] == ["POST", "GET"]
     assert [r.method for r in transport.requests][-1] == "DELETE"
 
 
