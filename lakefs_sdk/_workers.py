@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from typing import Any, Callable, Iterator, List, Optional
 
 from lakefs_sdk._bulk import Batch, TransferInterrupted, TransferReport, TransferResult
@@ -176,3 +177,9 @@ def stream_chunks(content: Any, chunk_size: int) -> Iterator[Any]:
             yield chunk
     else:
         yield from content
+
+
+def sleep(seconds: float) -> None:
+    """Wait ``seconds`` in the calling thread (Ctrl-C interrupts it with ``KeyboardInterrupt``)."""
+    if seconds > 0:
+        time.sleep(seconds)

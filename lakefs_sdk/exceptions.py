@@ -19,12 +19,19 @@ Hierarchy::
         ├── UnexpectedResponseError       a 2xx response whose body is not what the spec promises
         └── ApiConnectionError            no response: connection refused, reset, TLS failure
             └── ApiTimeoutError           no response in time
+    ImportFailedError                     an import lakeFS accepted did not land (lakefs_sdk.imports)
+    ├── DirtyBranchError                  ... because the branch has uncommitted changes
+    └── ImportTimeoutError                ... in time, so it was canceled (also a TimeoutError)
 
 Every ``ApiException`` carries ``status``, ``reason``, ``headers``, ``body`` (text), the
 lakeFS error ``message`` and the ``request_id`` the server logged the request under; one
 raised for a call also names it (``operation``, ``api_method``, ``arguments``) and may carry
 a ``hint``. ``str()`` is a single line; ``repr()`` has the detail. Nothing either prints
 contains a credential.
+
+An ``ImportFailedError`` carries no HTTP status (every call of the import answered): it
+has the ``import_id``, the ``repository`` and ``branch``, the last ``ImportStatus`` polled
+(``status``), lakeFS's words (``reason``) and what to do about it (``explanation``).
 """
 
 from __future__ import annotations
@@ -32,11 +39,14 @@ from __future__ import annotations
 import http
 import json
 import re
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from urllib3 import HTTPHeaderDict
 
 from lakefs_sdk._redact import redact_headers, redact_text
+
+if TYPE_CHECKING:
+    from lakefs_sdk.models.import_status import ImportStatus
 
 PathToItem = Sequence[Union[str, int]]
 
@@ -357,6 +367,86 @@ class ApiTimeoutError(ApiConnectionError):
     """No response within the connect or read timeout."""
 
 
+class ImportFailedError(OpenApiException):
+    """An import that lakeFS accepted (``import_start`` answered 202) did not land on its branch.
+
+    lakeFS reports the failure of an import only in a later ``import_status``, as its
+    ``error``; :func:`lakefs_sdk.imports.import_and_wait` (and its asyncio twin) raise this
+    for it. ``str(e)`` is one line naming the import, the branch, lakeFS's message and, when
+    the cause is known, what to do, e.g. ``import 'cf4b...' into branch 'main' of repository
+    'repo' failed: import error: merge import: uncommitted changes (dirty branch). The
+    branch has uncommitted changes, ...: commit or reset the branch's uncommitted changes
+    (or import into a new branch), then import again.``
+
+    Attributes: ``import_id``, ``repository``, ``branch``; ``status``, the last
+    :class:`~lakefs_sdk.models.ImportStatus` polled (None when none was); ``reason``,
+    lakeFS's message (or why the wait gave up); ``explanation``, what to do, or None.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        import_id: str,
+        repository: str,
+        branch: str,
+        status: Optional[ImportStatus] = None,
+        explanation: Optional[str] = None,
+    ) -> None:
+        self.reason = reason
+        self.import_id = import_id
+        self.repository = repository
+        self.branch = branch
+        self.status = status
+        self.explanation = explanation
+        super().__init__(reason)
+
+    def __str__(self) -> str:
+        reason = _one_line(redact_text(self.reason), MESSAGE_CHARS) or "no reason given"
+        text = (
+            f"import {self.import_id!r} into branch {self.branch!r} of repository {self.repository!r} "
+            f"failed: {reason}"
+        )
+        if self.explanation:
+            text += _sentence_end(text) + " " + _one_line(self.explanation, MESSAGE_CHARS)
+        return text
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(reason={_redacted(self.reason)!r}, import_id={self.import_id!r}, "
+            f"repository={self.repository!r}, branch={self.branch!r}, status={_redacted(repr(self.status))})"
+        )
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return (_rebuild_import_error, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuild_import_error(
+    cls: type[ImportFailedError], args: Tuple[Any, ...], state: Dict[str, Any]
+) -> ImportFailedError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
+class DirtyBranchError(ImportFailedError):
+    """The import was refused because its branch has uncommitted changes.
+
+    lakeFS merges an import into the branch's head and will not while the branch is dirty:
+    commit the changes (``CommitsApi.commit``) or drop them (``BranchesApi.reset_branch``),
+    or import into a fresh branch, then start the import again.
+    """
+
+
+class ImportTimeoutError(ImportFailedError, TimeoutError):
+    """The import had not finished within the time given to wait for it, and was canceled.
+
+    ``status`` is the last status polled. ``reason`` says whether ``import_cancel``
+    succeeded: when it did not, the import may still complete.
+    """
+
+
 _EXCEPTIONS_BY_STATUS: Dict[int, type[ApiException]] = {
     400: BadRequestException,
     401: UnauthorizedException,
@@ -488,6 +578,9 @@ __all__: List[str] = [
     "UnexpectedResponseError",
     "ApiConnectionError",
     "ApiTimeoutError",
+    "ImportFailedError",
+    "DirtyBranchError",
+    "ImportTimeoutError",
     "exception_class_for",
     "render_path",
 ]

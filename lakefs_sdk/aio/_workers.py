@@ -160,3 +160,9 @@ async def stream_chunks(content: Any, chunk_size: int) -> AsyncIterator[Any]:
             if chunk is end:
                 return
             yield chunk
+
+
+async def sleep(seconds: float) -> None:
+    """Wait ``seconds`` without blocking the running loop (cancelling the task ends the wait)."""
+    if seconds > 0:
+        await asyncio.sleep(seconds)

@@ -11,7 +11,9 @@ content). test_import_s3.py has more of S3 (many objects, a dirty branch).
 
 To cancel an import that is certainly still running, the test holds it in its final step:
 the import commit runs the branch's pre-commit hooks, and a webhook on a loopback server
-never answers; the canceled import hangs up on it.
+never answers; the canceled import hangs up on it. ``lakefs_sdk.imports`` waits for imports
+here too: for one that lands, one lakeFS refuses (a dirty branch, a forbidden source: typed
+errors), and one it gives up on after its timeout (canceled).
 """
 
 from __future__ import annotations
@@ -28,6 +30,13 @@ from typing import Callable, Dict, Iterator, TypeVar
 import pytest
 
 import lakefs_sdk
+from lakefs_sdk.imports import (
+    DirtyBranchError,
+    ImportFailedError,
+    ImportTimeoutError,
+    import_and_wait,
+    wait_for_import,
+)
 from lakefs_sdk.models import (
     BranchCreation,
     CommitCreation,
@@ -37,7 +46,7 @@ from lakefs_sdk.models import (
     ImportStatus,
 )
 
-from support.lakefs import ON_S3, LakeFS, Wire, local_store_only, unique_name
+from support.lakefs import ON_S3, LakeFS, Wire, local_store_only, statuses, unique_name
 from support.s3_store import from_environment as s3_from_environment
 
 T = TypeVar("T")
@@ -134,11 +143,10 @@ def test_import_a_folder_and_an_object(
     assert isinstance(started, ImportCreationResponse) and started.id
     assert wire.last("importStart").status == 202
 
-    status = wait_for(
-        lambda: lakefs_client.import_api.import_status(repo, "main", started.id), lambda s: s.completed, "import"
-    )
+    status = wait_for_import(lakefs_client.import_api, repo, "main", started.id, poll_interval=0.02, timeout=30)
     assert isinstance(status, ImportStatus)
-    assert status.error is None
+    assert status.completed is True and status.error is None
+    assert statuses(wire.exchanges(), "importCancel") == []
     assert status.ingested_objects == len(FILES) + 1
     assert status.update_time.tzinfo is not None
     commit = status.commit
@@ -269,7 +277,7 @@ def test_import_cancel_of_a_running_import(
         running = lakefs_client.import_api.import_status(repo, "imports", started.id)
         assert running.completed is False and running.error is None
 
-        assert lakefs_client.import_api.import_cancel(repo, "imports", started.id) is None
+        lakefs_client.import_api.import_cancel(repo, "imports", started.id)
         sent = wire.last("importCancel")
         assert sent.status == 204 and sent.method == "DELETE" and sent.request.query == f"id={started.id}"
         # lakeFS notices the cancel on its next status round and abandons the hook call.
@@ -307,6 +315,76 @@ def test_import_from_outside_the_allowed_folder_fails(
     assert "forbidden" in status.error.message
     assert status.commit is None
     assert lakefs_client.objects_api.list_objects(repo, "main", prefix="x/").results == []
+    # import_and_wait raises it, typed: a failure, not the dirty branch, and no explanation to give.
+    with pytest.raises(ImportFailedError) as caught:
+        import_and_wait(lakefs_client.import_api, repo, "main", creation, poll_interval=0.02, timeout=DEADLINE_SECONDS)
+    assert type(caught.value) is ImportFailedError and caught.value.explanation is None
+    assert "forbidden" in caught.value.reason and caught.value.reason in str(caught.value)
+    assert lakefs_client.objects_api.list_objects(repo, "main", prefix="x/").results == []
+
+
+@local_store_only  # test_import_s3.py has the S3 store's
+def test_import_and_wait_onto_a_dirty_branch_raises_dirty_branch_error(
+    lakefs_client: lakefs_sdk.LakeFSClient, repo: str, source: Source, wire: Wire
+) -> None:
+    lakefs_client.objects_api.upload_object(repo, "main", "uncommitted.txt", content=b"not committed")
+    head = lakefs_client.branches_api.get_branch(repo, "main").commit_id
+    creation = ImportCreation(
+        paths=[ImportLocation(type="common_prefix", path=source.url(), destination="imported/")],
+        commit=CommitCreation(message="onto a dirty branch"),
+    )
+    with pytest.raises(DirtyBranchError) as caught:
+        import_and_wait(lakefs_client.import_api, repo, "main", creation, poll_interval=0.02, timeout=DEADLINE_SECONDS)
+    error = caught.value
+    assert error.reason == "import error: merge import: uncommitted changes (dirty branch)"
+    assert (error.repository, error.branch) == (repo, "main") and error.import_id
+    assert wire.last("importStatus").request.query == f"id={error.import_id}"
+    assert str(error) == (
+        f"import '{error.import_id}' into branch 'main' of repository '{repo}' failed: "
+        "import error: merge import: uncommitted changes (dirty branch). The branch has uncommitted changes, and "
+        "lakeFS imports only onto a clean branch: commit or reset the branch's uncommitted changes (or import "
+        "into a new branch), then import again."
+    )
+    assert statuses(wire.exchanges(), "importCancel") == []
+    assert lakefs_client.branches_api.get_branch(repo, "main").commit_id == head
+    assert [d.path for d in lakefs_client.branches_api.diff_branch(repo, "main").results] == ["uncommitted.txt"]
+
+
+def test_wait_for_import_cancels_an_import_it_gives_up_on(
+    lakefs_client: lakefs_sdk.LakeFSClient, repo: str, source: Source, wire: Wire
+) -> None:
+    with HoldingHook() as hook:
+        action = (
+            "name: hold imports\n"
+            "on:\n  pre-commit:\n    branches: [held]\n"
+            "hooks:\n  - id: hold\n    type: webhook\n"
+            f"    properties:\n      url: {hook.url}/hold\n      timeout: 60s\n"
+        )
+        lakefs_client.objects_api.upload_object(repo, "main", "_lakefs_actions/hold.yaml", content=action.encode())
+        lakefs_client.commits_api.commit(repo, "main", CommitCreation(message="add the hook"))
+        lakefs_client.branches_api.create_branch(repo, BranchCreation(name="held", source="main"))
+        before = lakefs_client.branches_api.get_branch(repo, "held").commit_id
+        creation = ImportCreation(
+            paths=[ImportLocation(type="common_prefix", path=source.url(), destination="held/")],
+            commit=CommitCreation(message="held import"),
+        )
+        started = lakefs_client.import_api.import_start(repo, "held", creation)
+        assert hook.arrived.wait(DEADLINE_SECONDS), "the import never reached its pre-commit hook"
+        # Held by the hook, the import cannot finish within the timeout.
+        with pytest.raises(ImportTimeoutError) as caught:
+            wait_for_import(lakefs_client.import_api, repo, "held", started.id, poll_interval=0.05, timeout=0.5)
+        error = caught.value
+        assert isinstance(error, TimeoutError) and error.reason == "not finished within 0.5 s; canceled"
+        assert error.import_id == started.id
+        assert error.status is not None and error.status.completed is False and error.status.error is None
+        sent = wire.last("importCancel")
+        assert sent.status == 204 and sent.request.query == f"id={started.id}"
+        assert hook.abandoned.wait(DEADLINE_SECONDS), "the canceled import kept waiting for its hook"
+
+    canceled = lakefs_client.import_api.import_status(repo, "held", started.id)
+    assert canceled.completed is False and canceled.error is not None and "Canceled" in canceled.error.message
+    assert lakefs_client.branches_api.get_branch(repo, "held").commit_id == before
+    assert lakefs_client.objects_api.list_objects(repo, "held", prefix="held/").results == []
 
 
 def test_import_errors(lakefs_client: lakefs_sdk.LakeFSClient, repo: str, source: Source) -> None:

@@ -9,7 +9,9 @@ it completes (bounded), and the import commit and every object are checked: list
 
 An import onto a branch with uncommitted changes is refused, but not by ``import_start``: it
 answers 202 and the refusal comes later, as text in ``import_status().error``. The test pins
-that down, so a change of it (a typed error, say) is seen.
+that down, so a change of it is seen, and checks that ``lakefs_sdk.imports.import_and_wait``
+turns it into a typed error that says what to do (``DirtyBranchError``). The happy path
+imports through ``import_and_wait`` too.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from typing import Dict, Iterator
+from typing import Dict, Iterator, List
 
 import pytest
 
 import lakefs_sdk
+from lakefs_sdk.imports import DirtyBranchError, ImportFailedError, import_and_wait
 from lakefs_sdk.models import CommitCreation, ImportCreation, ImportLocation, ImportStatus
 
 from support.lakefs import Wire, s3_store_only, statuses
@@ -37,7 +40,7 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def wait_for_import(client: lakefs_sdk.LakeFSClient, repo: str, branch: str, import_id: str) -> ImportStatus:
+def poll_until_over(client: lakefs_sdk.LakeFSClient, repo: str, branch: str, import_id: str) -> ImportStatus:
     """Poll ``import_status`` until the import completed or failed; fail after the deadline."""
     deadline = time.monotonic() + DEADLINE_SECONDS
     delay = 0.02
@@ -79,9 +82,14 @@ def test_import_a_prefix_of_the_store(
         paths=[ImportLocation(type="common_prefix", path=base, destination="imported/")],
         commit=CommitCreation(message="import from S3", metadata={"source": base}),
     )
-    started = lakefs_client.import_api.import_start(repo, "main", creation)
-    assert started.id and statuses(wire.exchanges(), "importStart") == [202]
-    status = wait_for_import(lakefs_client, repo, "main", started.id)
+    polled: List[ImportStatus] = []
+    status = import_and_wait(
+        lakefs_client.import_api, repo, "main", creation, poll_interval=0.05, timeout=DEADLINE_SECONDS,
+        on_status=polled.append,
+    )
+    assert statuses(wire.exchanges(), "importStart") == [202]
+    assert statuses(wire.exchanges(), "importStatus") == [200] * len(polled) and polled[-1] == status
+    assert statuses(wire.exchanges(), "importCancel") == [], "a completed import is not canceled"
     assert status.error is None and status.completed is True
     assert status.ingested_objects == len(objects_in_store)
 
@@ -118,7 +126,7 @@ def test_an_import_onto_a_dirty_branch_fails_only_in_its_status(
     # Accepted: the branch's state is not checked when the import starts.
     started = lakefs_client.import_api.import_start(repo, "main", creation)
     assert statuses(wire.exchanges(), "importStart") == [202]
-    status = wait_for_import(lakefs_client, repo, "main", started.id)
+    status = poll_until_over(lakefs_client, repo, "main", started.id)
     # What the SDK gives today: a 200 status whose ``error`` is lakeFS's text, no typed error.
     assert statuses(wire.exchanges(), "importStatus")[-1] == 200
     assert status.completed is False and status.commit is None and status.metarange_id is None
@@ -128,3 +136,24 @@ def test_an_import_onto_a_dirty_branch_fails_only_in_its_status(
     assert lakefs_client.branches_api.get_branch(repo, "main").commit_id == head
     assert [d.path for d in lakefs_client.branches_api.diff_branch(repo, "main").results] == ["uncommitted.txt"]
     assert lakefs_client.objects_api.list_objects(repo, "main", prefix="imported/").results == []
+
+    # import_and_wait turns that status into a typed error that says what to do.
+    with pytest.raises(DirtyBranchError) as caught:
+        import_and_wait(lakefs_client.import_api, repo, "main", creation, poll_interval=0.05, timeout=DEADLINE_SECONDS)
+    error = caught.value
+    assert isinstance(error, ImportFailedError) and error.import_id and error.import_id != started.id
+    assert (error.repository, error.branch) == (repo, "main")
+    assert error.reason == "import error: merge import: uncommitted changes (dirty branch)"
+    assert error.status is not None and error.status.completed is False and error.status.error is not None
+    text = str(error)
+    assert text.startswith(f"import '{error.import_id}' into branch 'main' of repository '{repo}' failed: ")
+    assert "uncommitted changes (dirty branch)" in text and "\n" not in text
+    assert "commit or reset the branch's uncommitted changes (or import into a new branch), then import again" in text
+    assert statuses(wire.exchanges(), "importCancel") == [], "a failed import is over: nothing to cancel"
+    assert lakefs_client.branches_api.get_branch(repo, "main").commit_id == head
+
+    # Once the change is committed, the same import lands.
+    lakefs_client.commits_api.commit(repo, "main", CommitCreation(message="the change"))
+    done = import_and_wait(lakefs_client.import_api, repo, "main", creation, poll_interval=0.05, timeout=DEADLINE_SECONDS)
+    assert done.completed is True and done.ingested_objects == len(objects_in_store) and done.commit is not None
+    assert lakefs_client.branches_api.get_branch(repo, "main").commit_id == done.commit.id

@@ -79,8 +79,10 @@ def test_a_required_rule_that_matches_nothing_is_reported(tmp_path: Path, monkey
     assert unasync.unasync("async def f(): pass  # for asyncio\n   code only", "s.py", [rule])[1] == []
     assert unasync.unasync("nothing here", "s.py", [rule])[1] == [rule.name]
 
+    for name, _ in unasync.FILES:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text((ROOT / name).read_text())
     source, target = unasync.FILES[0]
-    (tmp_path / source).parent.mkdir(parents=True)
     (tmp_path / target).parent.mkdir(parents=True, exist_ok=True)
     (tmp_path / source).write_text((ROOT / source).read_text().replace("for asyncio code.", "for async code."))
     (tmp_path / target).write_text("untouched")
