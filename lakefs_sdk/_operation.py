@@ -18,6 +18,7 @@ before a byte is sent:
 from __future__ import annotations
 
 import datetime
+import operator
 import re
 from typing import Any, Callable, Dict, Generic, List, Mapping, Optional, Sequence, Tuple, TypeVar
 from urllib.parse import quote, unquote
@@ -40,6 +41,10 @@ _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an HTTP token; use
 _PLACEHOLDER = re.compile(r"\{([^}]+)\}")
 # RFC 3986 unreserved characters: a value made only of these needs no encoding.
 _UNRESERVED = re.compile(r"[A-Za-z0-9._~-]+")
+# A query value made only of these is sent as it is ("/" stays readable in object paths).
+_QUERY_PLAIN = re.compile(r"[A-Za-z0-9._~/-]+")
+# Encoded paths remembered per operation (the same repository and branch, call after call).
+_PATH_MEMO_SIZE = 256
 
 Checker = Callable[[Any, str], Any]
 T = TypeVar("T", covariant=True)  # what a success decodes to; only read, never taken
@@ -91,6 +96,8 @@ class Operation(Generic[T]):
         "_form_params",
         "_header_params",
         "_path_format",
+        "_path_key",
+        "_path_memo",
         "_path_params",
         "_query_params",
         "accept",
@@ -140,6 +147,9 @@ class Operation(Generic[T]):
 
         self._path_format = _PLACEHOLDER.sub(number, path)
         self._path_params = tuple(order)
+        # The path arguments of a call as one hashable key (a tuple, or the one value).
+        self._path_key: Optional[Callable[[Sequence[Any]], Any]] = operator.itemgetter(*order) if order else None
+        self._path_memo: Dict[Any, str] = {}
         # What each call needs, computed once: (index, name, required, is a header, checked even
         # without client-side validation, checker); (index, "wire_name=", explode) per query param.
         self._checks: Tuple[Tuple[int, str, bool, bool, bool, Checker], ...] = tuple(
@@ -186,8 +196,27 @@ class Operation(Generic[T]):
 
     def url_path(self, values: Sequence[Any], safe: str = "") -> str:
         """The request path with each path parameter encoded as a single segment."""
-        if not self._path_params:
+        key_of = self._path_key
+        if key_of is None:
             return self._path_format
+        if safe:
+            return self._format_path(values, safe)
+        # Calls repeat their repository and branch: their encoded path is looked up, not rebuilt.
+        key = key_of(values)
+        memo = self._path_memo
+        try:
+            return memo[key]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable argument: encoded each time
+            return self._format_path(values, safe)
+        path = self._format_path(values, safe)
+        if len(memo) >= _PATH_MEMO_SIZE:
+            memo.clear()
+        memo[key] = path
+        return path
+
+    def _format_path(self, values: Sequence[Any], safe: str) -> str:
         return self._path_format.format(*[_segment(values[i], safe) for i in self._path_params])
 
     def query_string(self, values: Sequence[Any]) -> str:
@@ -278,7 +307,7 @@ def _query_value(value: Any) -> str:
         text = value.isoformat()
     else:
         text = value if isinstance(value, str) else str(value)
-    if _UNRESERVED.fullmatch(text):
+    if _QUERY_PLAIN.fullmatch(text):
         return text
     # "/" stays readable (object paths); everything that delimits a query is encoded.
     return quote(text, safe="/")

@@ -38,7 +38,7 @@ import socket
 import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import IO, Any, AsyncIterator, List, Optional, Tuple, Union
+from typing import IO, Any, AsyncIterator, List, Mapping, Optional, Tuple, Union
 
 try:
     import aiohttp
@@ -67,6 +67,10 @@ IO_THREADS = 4
 _INHERITED: List[Any] = []
 # What aiohttp raises when a request gets no (complete) response.
 _TRANSPORT_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
+# Headers aiohttp would add to a request lacking them (``Accept: */*``, a guessed
+# ``Content-Type``), which urllib3 never sends; see ``_auto_headers_to_skip``.
+_AUTO_HEADERS = ("Accept", "Content-Type")
+_METHODS_WITH_BODY = frozenset({"PATCH", "POST", "PUT"})
 
 
 class AsyncRESTResponse:
@@ -296,10 +300,9 @@ class AsyncRESTClientObject:
         session = aiohttp.ClientSession(
             connector=connector,
             # As urllib3 sends: no cookie jar (credentials are explicit), no compression asked for,
-            # no media type guessed for a body, no proxy read from the environment.
+            # no proxy read from the environment (and no media type guessed: see send).
             cookie_jar=aiohttp.DummyCookieJar(),
             headers={"Accept-Encoding": "identity"},
-            skip_auto_headers=("Accept", "Content-Type"),
             trust_env=False,
             timeout=aiohttp.ClientTimeout(total=None),
         )
@@ -348,13 +351,17 @@ class AsyncRESTClientObject:
             return request_timeout
         timeouts = kit.normalize_timeout(request_timeout)
         if timeouts is None:
-            c = self.configuration
-            key = (c.connect_timeout, c.read_timeout)
-            cached = self._timeout
-            if cached is None or cached[0] != key:
-                cached = self._timeout = (key, aiohttp.ClientTimeout(total=None, sock_connect=key[0], sock_read=key[1]))
-            return cached[1]
+            return self._configured_timeout()
         return aiohttp.ClientTimeout(total=timeouts.total, sock_connect=timeouts.connect, sock_read=timeouts.read)
+
+    def _configured_timeout(self) -> aiohttp.ClientTimeout:
+        """The configured connect and read timeouts, made again only when they change."""
+        c = self.configuration
+        key = (c.connect_timeout, c.read_timeout)
+        cached = self._timeout
+        if cached is None or cached[0] != key:
+            cached = self._timeout = (key, aiohttp.ClientTimeout(total=None, sock_connect=key[0], sock_read=key[1]))
+        return cached[1]
 
     async def send(
         self,
@@ -373,7 +380,7 @@ class AsyncRESTClientObject:
         """
         method, url, headers = request.method, request.url, request.headers
         body: AsyncRequestBody = request.body
-        given = self.timeout(timeout)
+        given = self._configured_timeout() if timeout is None else self.timeout(timeout)
         if isinstance(body, UploadBody):
             body = AsyncUpload(body)
         session = self.session
@@ -384,6 +391,7 @@ class AsyncRESTClientObject:
         if c.proxy and c.proxy_headers and target.scheme == "http":
             headers = {**headers, **c.proxy_headers}  # aiohttp sends proxy_headers only to open a tunnel
         attempts = (policy if policy is not None else self.retry_policy()).attempts(method, url, headers, given.total)
+        skip = _auto_headers_to_skip(method, headers, body)
         attempt_timeout = given
         while True:
             started = time.monotonic()
@@ -403,6 +411,7 @@ class AsyncRESTClientObject:
                     proxy=c.proxy,
                     proxy_headers=c.proxy_headers,
                     server_hostname=self.server_hostname,
+                    skip_auto_headers=skip,
                 )
                 data = await response.read() if preload_content else None
             except _TRANSPORT_ERRORS as error:
@@ -435,6 +444,20 @@ class AsyncRESTClientObject:
                     method, url, headers, result.status, result.reason, result.headers, data, attempts.retries, elapsed
                 )
             return result
+
+
+def _auto_headers_to_skip(method: str, headers: Mapping[str, str], body: object) -> Optional[Tuple[str, ...]]:
+    """The headers aiohttp must be told not to add to this request, or None when it would add none.
+
+    aiohttp adds ``Accept: */*`` to a request without one, and a ``Content-Type`` to a body
+    (or a POST, PUT or PATCH) without one; urllib3 adds neither, and both clients send the
+    same requests. Asking aiohttp to skip them costs it work on every request, so it is
+    asked only when a request lacks one of them (a header named in another case counts as
+    lacking: skipping then changes nothing).
+    """
+    if "Accept" in headers and ("Content-Type" in headers or (body is None and method not in _METHODS_WITH_BODY)):
+        return None
+    return _AUTO_HEADERS
 
 
 def _outcome(error: BaseException) -> str:

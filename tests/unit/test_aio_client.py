@@ -457,3 +457,46 @@ def test_download_many_writes_each_target(server: LoopbackServer, tmp_path: Path
         assert (tmp_path / f"{name}.bin").read_bytes() == name.encode() * 1000
     assert not (tmp_path / "missing.bin").exists()
     assert [r.value for r in report.succeeded] == [1000, 1000, 1000]
+
+
+# -- the same requests as the sync client ---------------------------------------------------------
+
+
+def _sent_headers(server: LoopbackServer) -> List[Dict[str, str]]:
+    return [{name.lower(): value for name, value in request.headers} for request in server.requests]
+
+
+def test_both_clients_send_the_same_headers_aiohttp_adds_none_of_its_own(server: LoopbackServer) -> None:
+    """No ``Accept: */*`` on an operation that names no media type, no guessed ``Content-Type``
+    on a POST without a body or on a raw PUT, ``Accept-Encoding: identity`` as http.client sends."""
+    from lakefs_sdk._request import Request
+    from lakefs_sdk.models.commit_creation import CommitCreation
+
+    server.handler = lambda request: Reply(200, "{}") if request.method != "HEAD" else Reply(200, "")
+    commit = CommitCreation(message="m")
+
+    sync_client = lakefs_sdk.ApiClient(config(server.url))
+    lakefs_sdk.ObjectsApi(sync_client).head_object("repo", "main", "p")
+    lakefs_sdk.AuthApi(sync_client).create_credentials("user")
+    lakefs_sdk.CommitsApi(sync_client).commit_without_preload_content("repo", "main", commit)
+    sync_client.rest_client.send(Request("PUT", server.url + "/store/part", {"Content-Length": "3"}, b"abc"))
+    sent_sync = _sent_headers(server)
+    server.requests.clear()
+
+    async def calls(client: AsyncApiClient) -> None:
+        await aio.ObjectsApi(client).head_object("repo", "main", "p")
+        await aio.AuthApi(client).create_credentials("user")
+        response = await aio.CommitsApi(client).commit_without_preload_content("repo", "main", commit)
+        response.release_conn()
+        await client.rest_client.send(Request("PUT", server.url + "/store/part", {"Content-Length": "3"}, b"abc"))
+
+    run(calls, config(server.url))
+    sent_async = _sent_headers(server)
+    assert len(sent_sync) == len(sent_async) == 4
+    assert sent_async[:3] == sent_sync[:3]
+    # A transport's own request carries no User-Agent of ours: each library names itself.
+    sent_sync[3].pop("user-agent"), sent_async[3].pop("user-agent")
+    assert sent_async[3] == sent_sync[3]
+    assert "accept" not in sent_async[0] and "accept" not in sent_async[3]
+    assert "content-type" not in sent_async[1] and "content-type" not in sent_async[3]
+    assert all(headers["accept-encoding"] == "identity" for headers in sent_async)

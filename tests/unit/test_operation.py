@@ -203,3 +203,32 @@ def test_http_token_header_names_are_accepted() -> None:
     assert check_header("X-Request-ID", 7, "m") == "7"
     client = ApiClient(header_name="X-Custom_Header.v2", header_value="v")
     assert client.default_headers["X-Custom_Header.v2"] == "v"
+
+
+def test_url_path_remembers_encoded_paths_and_stays_exact() -> None:
+    """The memo of encoded paths gives what encoding gives, per value, and stays bounded."""
+    from lakefs_sdk import _operation
+    from lakefs_sdk._operations.branches_api import GET_BRANCH
+
+    op = GET_BRANCH
+    op._path_memo.clear()
+    names = ["main", "a b", "x/y", "100%", "ünï", "main"]
+    for name in names:
+        first = op.url_path(["repo", name])
+        assert first == op._format_path(["repo", name], "")
+        assert op.url_path(["repo", name]) == first
+    assert op.url_path(["repo", "x/y"]) == "/repositories/repo/branches/x%2Fy"
+    assert len(op._path_memo) == len(set(names))
+    for n in range(_operation._PATH_MEMO_SIZE + 5):
+        op.url_path(["repo", f"b{n}"])
+    assert len(op._path_memo) <= _operation._PATH_MEMO_SIZE
+    # A configured safe set bypasses the memo (it changes the encoding).
+    assert op.url_path(["repo", "a:b"], ":") == "/repositories/repo/branches/a:b"
+    assert op.url_path(["repo", "a:b"]) == "/repositories/repo/branches/a%3Ab"
+
+
+def test_query_values_made_of_plain_characters_and_slashes_are_sent_as_they_are() -> None:
+    from lakefs_sdk._operation import _query_value
+
+    assert _query_value("data/file-1.bin") == "data/file-1.bin"
+    assert _query_value("a b/c+d&e") == "a%20b/c%2Bd%26e"
