@@ -84,7 +84,12 @@ def decode_json(type_name: str, body: bytes) -> Any:
 def json_decoder(type_name: str) -> Callable[[bytes], Any]:
     """The function that parses and validates a JSON body as ``type_name``."""
     if is_model(type_name):
-        return model_class(type_name).model_validate_json
+        cls = model_class(type_name)
+        if not cls.__pydantic_complete__:  # pragma: no cover - generated models are complete once imported
+            return cls.model_validate_json
+        # The model's own validator: what model_validate_json calls, without its per-call checks.
+        validate: Callable[[bytes], Any] = cls.__pydantic_validator__.validate_json
+        return validate
     return type_adapter(type_name).validate_json
 
 
