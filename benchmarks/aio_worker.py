@@ -349,8 +349,26 @@ def scenario_aio_transfer(args: argparse.Namespace) -> Figures:
             os.unlink(target)
 
 
+def scenario_aio_count(args: argparse.Namespace) -> Figures:
+    """A warm-up round, then ``--calls`` stat_object calls at ``--concurrency``, untimed.
+
+    ``aio_instructions.py`` runs this under callgrind with two call counts: the difference
+    of the instruction totals over the difference of the counts is one call.
+    """
+    loop = asyncio.new_event_loop()
+    runner = Runner(args.variant, args.url, args.concurrency, loop)
+    try:
+        runner.round(stat_paths(WARMUP_CALLS))
+        runner.round(stat_paths(args.calls))
+    finally:
+        runner.close()
+        loop.close()
+    return {"calls": float(args.calls)}
+
+
 SCENARIOS = {
     "aio-calls": scenario_aio_calls,
+    "aio-count": scenario_aio_count,
     "aio-paired": scenario_aio_paired,
     "aio-transfer": scenario_aio_transfer,
 }

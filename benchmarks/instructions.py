@@ -39,7 +39,8 @@ def available() -> bool:
     return shutil.which("valgrind") is not None
 
 
-def _total(python: str, worker_argv: List[str], cwd: Path, env: Mapping[str, str]) -> int:
+def total(python: str, worker_argv: List[str], cwd: Path, env: Mapping[str, str]) -> int:
+    """The instructions ``python worker_argv`` executes in all, counted by callgrind."""
     command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", python, *worker_argv]
     done = subprocess.run(command, capture_output=True, text=True, cwd=cwd, env={**env, "PYTHONHASHSEED": "0"},
                           timeout=TIMEOUT_SECONDS)
@@ -61,7 +62,7 @@ def measure(python: str, worker: Path, url: str, cwd: Path, env: Mapping[str, st
             for calls in (low, high):
                 jobs.append((f"{operation}:{variant}", calls, [*argv, "--calls", str(calls)]))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        totals = list(pool.map(lambda job: _total(python, job[2], cwd, env), jobs))
+        totals = list(pool.map(lambda job: total(python, job[2], cwd, env), jobs))
     counted: Dict[str, Dict[int, int]] = {}
     for (key, calls, _), total in zip(jobs, totals, strict=True):
         counted.setdefault(key, {})[calls] = total

@@ -500,6 +500,7 @@ def _elsewhere(module: str, name: str) -> Callable[[argparse.Namespace], Figures
 
 SCENARIOS.update({
     "aio-calls": _elsewhere("aio_worker", "scenario_aio_calls"),
+    "aio-count": _elsewhere("aio_worker", "scenario_aio_count"),
     "aio-paired": _elsewhere("aio_worker", "scenario_aio_paired"),
     "aio-transfer": _elsewhere("aio_worker", "scenario_aio_transfer"),
     **{name: _elsewhere("bulk_worker", "scenario_" + name.replace("-", "_"))
