@@ -273,6 +273,10 @@ class Target:
         return code.replace(ACCESS_KEY_ID, self.access_key_id).replace(SECRET_ACCESS_KEY, self.secret_access_key)
 
 
+# The folder the local lakeFS may import from, as scripts/test.sh exports it (None elsewhere).
+_SERVER_IMPORT_DIR = os.environ.get("LAKEFS_IMPORT_DIR")
+
+
 class GuideRun:
     """The shared namespace of the guide's snippets on one server, and how far they have run."""
 
@@ -302,6 +306,10 @@ class GuideRun:
             monkeypatch.setenv("LAKECTL_SERVER_ENDPOINT_URL", url)
             monkeypatch.setenv("LAKECTL_CREDENTIALS_ACCESS_KEY_ID", target.access_key_id)
             monkeypatch.setenv("LAKECTL_CREDENTIALS_SECRET_ACCESS_KEY", target.secret_access_key)
+            # The import snippets read the folder the local server may import from (scripts/test.sh
+            # exports it); against Prism, which reads no file, a folder of the run's own does.
+            server_folder = _SERVER_IMPORT_DIR if target.server == "lakefs" else None
+            monkeypatch.setenv("LAKEFS_IMPORT_DIR", server_folder or str(self.workdir / "import"))
             # Leading newlines make tracebacks point at the guide's own line numbers.
             compiled = compile("\n" * (snippet.line - 1) + target.adapt(snippet.code, url), str(GUIDE), "exec")
             mark = target.proxy.mark()
