@@ -64,8 +64,8 @@ def measure(python: str, worker: Path, url: str, cwd: Path, env: Mapping[str, st
     with ThreadPoolExecutor(max_workers=workers) as pool:
         totals = list(pool.map(lambda job: total(python, job[2], cwd, env), jobs))
     counted: Dict[str, Dict[int, int]] = {}
-    for (key, calls, _), total in zip(jobs, totals, strict=True):
-        counted.setdefault(key, {})[calls] = total
+    for (key, calls, _), counted_total in zip(jobs, totals, strict=True):
+        counted.setdefault(key, {})[calls] = counted_total
     per_call: Dict[str, float] = {}
     for key, by_calls in counted.items():
         (low, low_total), (high, high_total) = sorted(by_calls.items())
