@@ -18,20 +18,17 @@ import pytest
 
 import lakefs_sdk
 from lakefs_sdk import ApiClient, Configuration, StagingApi
-from lakefs_sdk._multipart import MAX_URL_REFRESHES, url_expiry
+from lakefs_sdk._multipart import MAX_URL_REFRESHES
 from lakefs_sdk.testing import AsyncMockTransport, MockTransport, Request, Response
 from lakefs_sdk.transfer import upload_presigned
+
+from support.expiring_store import DENIED, LIFETIME, SLOW_DOWN, ExpiringStore, storage_config
 
 MiB = 1024 * 1024
 PART = 5 * MiB
 DATA = bytes(range(251)) * (12 * MiB // 251) + b"tail"  # parts of 5, 5 and 2+ MiB
 UPLOAD = "/repositories/repo/branches/main/staging/pmpu"
 UPLOAD_ID = "u-1"
-LIFETIME = 30  # seconds a part URL lives (lakeFS's blockstore.*.pre_signed_expiry)
-START = 1_700_000_000.0
-EXPIRED = b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"
-DENIED = b"<Error><Code>SignatureDoesNotMatch</Code><Message>The signature does not match</Message></Error>"
-SLOW_DOWN = Response(503, content=b"<Error><Code>SlowDown</Code></Error>", headers={"Retry-After": "40"})
 STATS = {
     "path": "data/big.bin",
     "path_type": "object",
@@ -42,20 +39,7 @@ STATS = {
 }
 
 
-def storage_config() -> Dict[str, object]:
-    return {
-        "blockstore_type": "s3",
-        "blockstore_namespace_example": "s3://bucket/",
-        "blockstore_namespace_validity_regex": "^s3://",
-        "pre_sign_support": True,
-        "pre_sign_support_ui": True,
-        "import_support": True,
-        "import_validity_regex": "^s3://",
-        "pre_sign_multipart_upload": True,
-    }
-
-
-class Rig:
+class Rig(ExpiringStore):
     """lakeFS's presigned multipart endpoints and an S3-like store, on a clock the retry waits move.
 
     The store refuses a URL past its end with S3's 403 (``say_why=False``: with an empty
@@ -64,8 +48,7 @@ class Rig:
     """
 
     def __init__(self, say_why: bool = True, store_ahead: float = 0.0) -> None:
-        self.say_why, self.store_ahead = say_why, store_ahead
-        self.transport: Any = None
+        super().__init__(say_why, store_ahead)
         self.script: Dict[int, List[Response]] = {}
         self.refreshed: List[int] = []
         self.completed: List[Any] = []
@@ -73,11 +56,8 @@ class Rig:
         self.puts: List[Tuple[int, str, int]] = []  # (part, url, status) of every part PUT
         self.received: Dict[int, str] = {}  # part -> sha256 of the bytes the store took
 
-    def now(self) -> float:
-        return START + (sum(self.transport.waits) if self.transport is not None else 0.0)
-
     def url(self, number: int, generation: int) -> str:
-        signed = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(self.now()))
+        signed = self.signed_now()
         return (
             f"http://store.test/bucket/obj?partNumber={number}&uploadId={UPLOAD_ID}&X-Amz-Date={signed}"
             f"&X-Amz-Expires={LIFETIME}&X-Amz-Signature=f00d&generation={generation}"
@@ -109,18 +89,9 @@ class Rig:
         return Response(404, json={"message": f"unexpected {request.method} {request.path}"})
 
     def store(self, request: Request) -> Response:
-        assert "Authorization" not in request.headers and "Cookie" not in request.headers, "lakeFS's, not the store's"
         number = int(request.params["partNumber"])
-        scripted = self.script.get(number)
-        expiry = url_expiry(request.url)
-        assert expiry is not None
-        if scripted:
-            answer = scripted.pop(0)
-        elif self.now() + self.store_ahead >= expiry:
-            answer = Response(
-                403, content=EXPIRED if self.say_why else b"", headers={"Content-Type": "application/xml"}
-            )
-        else:
+        answer = self.refusal(request, self.script.get(number))
+        if answer is None:
             digest = hashlib.sha256(request.content).hexdigest()
             self.received[number] = digest
             answer = Response(200, headers={"ETag": f'"etag-{number}-{digest[:8]}"'})

@@ -21,34 +21,18 @@ import pytest
 
 import lakefs_sdk
 from lakefs_sdk import ApiClient, Configuration, StagingApi
-from lakefs_sdk._multipart import MAX_URL_REFRESHES, URL_EXPIRY_MARGIN, url_expiry
+from lakefs_sdk._multipart import MAX_URL_REFRESHES, URL_EXPIRY_MARGIN
 from lakefs_sdk.testing import AsyncMockTransport, MockTransport, Request, Response
 from lakefs_sdk.transfer import upload_presigned
 
+from support.expiring_store import DENIED, LIFETIME, SLOW_DOWN, ExpiringStore, storage_config
+
 DATA = bytes(range(251)) * (5 * 1024 * 1024 // (2 * 251)) + b"tail"  # 2.5 MiB: one PUT, a few 1 MiB chunks
 BACKING = "/repositories/repo/branches/main/staging/backing"
-LIFETIME = 30  # seconds a URL lives (lakeFS's blockstore.*.pre_signed_expiry)
-START = 1_700_000_000.0
-EXPIRED = b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"
-DENIED = b"<Error><Code>SignatureDoesNotMatch</Code><Message>The signature does not match</Message></Error>"
-SLOW_DOWN = Response(503, content=b"<Error><Code>SlowDown</Code></Error>", headers={"Retry-After": "40"})
 ETAG = "etag-" + hashlib.sha256(DATA).hexdigest()[:8]
 
 
-def storage_config() -> Dict[str, object]:
-    return {
-        "blockstore_type": "s3",
-        "blockstore_namespace_example": "s3://bucket/",
-        "blockstore_namespace_validity_regex": "^s3://",
-        "pre_sign_support": True,
-        "pre_sign_support_ui": True,
-        "import_support": True,
-        "import_validity_regex": "^s3://",
-        "pre_sign_multipart_upload": True,
-    }
-
-
-class Rig:
+class Rig(ExpiringStore):
     """lakeFS's get/link physical address and an S3-like store, on a clock the retry waits move.
 
     Each ``get_physical_address`` reserves a new location ``s3://bucket/obj-<n>`` (n from 0)
@@ -59,8 +43,7 @@ class Rig:
     """
 
     def __init__(self, say_why: bool = True, store_ahead: float = 0.0) -> None:
-        self.say_why, self.store_ahead = say_why, store_ahead
-        self.transport: Any = None
+        super().__init__(say_why, store_ahead)
         self.lifetimes: Dict[int, int] = {}
         self.script: Dict[int, List[Response]] = {}
         self.reserved = 0
@@ -68,11 +51,8 @@ class Rig:
         self.puts: List[Tuple[int, int]] = []  # (location, status) of every PUT to the store
         self.received: Dict[int, bytes] = {}  # location -> the bytes the store took
 
-    def now(self) -> float:
-        return START + (sum(self.transport.waits) if self.transport is not None else 0.0)
-
     def url(self, location: int) -> str:
-        signed = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(self.now()))
+        signed = self.signed_now()
         lifetime = self.lifetimes.get(location, LIFETIME)
         return (
             f"http://store.test/bucket/obj-{location}?X-Amz-Date={signed}"
@@ -106,19 +86,10 @@ class Rig:
         return Response(404, json={"message": f"unexpected {request.method} {request.path}"})
 
     def store(self, request: Request) -> Response:
-        assert "Authorization" not in request.headers and "Cookie" not in request.headers, "lakeFS's, not the store's"
         assert request.method == "PUT" and request.headers["Content-Length"] == str(len(DATA))
         location = int(request.path.rsplit("-", 1)[1])
-        scripted = self.script.get(location)
-        expiry = url_expiry(request.url)
-        assert expiry is not None
-        if scripted:
-            answer = scripted.pop(0)
-        elif self.now() + self.store_ahead >= expiry:
-            answer = Response(
-                403, content=EXPIRED if self.say_why else b"", headers={"Content-Type": "application/xml"}
-            )
-        else:
+        answer = self.refusal(request, self.script.get(location))
+        if answer is None:
             self.received[location] = request.content
             answer = Response(200, headers={"ETag": f'"etag-{hashlib.sha256(request.content).hexdigest()[:8]}"'})
         self.puts.append((location, answer.status_code))
