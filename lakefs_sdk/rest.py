@@ -23,7 +23,7 @@ import logging
 import os
 import ssl
 import time
-from typing import IO, Any, Dict, Iterator, Mapping, Optional, Tuple, Union
+from typing import IO, Any, Callable, Dict, Iterator, Mapping, Optional, Tuple, Union
 
 import urllib3
 from urllib3.exceptions import (
@@ -144,28 +144,31 @@ class RESTResponse:
     ) -> int:
         """Stream the body into a binary file object or a path; return the byte count.
 
-        A path is written atomically: into a temporary file beside it, renamed over the
-        target only once complete and as long as ``Content-Length`` announced. Missing
-        folders of the path are created. On any failure the target is left untouched; a
-        file-system error (``OSError``) names the target. ``progress(bytes_done, bytes_total)`` is
-        called after each chunk (``bytes_total`` is None when the length is unknown).
+        A path is written atomically: into a new file in its folder (unnamed on Linux, else
+        with a temporary name) that becomes the target only once complete and as long as
+        ``Content-Length`` announced. Missing folders of the path are created. On any
+        failure the target is left untouched; a file-system error (``OSError``) names the
+        target. ``progress(bytes_done, bytes_total)`` is called after each chunk
+        (``bytes_total`` is None when the length is unknown).
         """
         total = expected_length(self.headers)
         if not isinstance(target, (str, os.PathLike)):
-            return self._copy_to(target, total, progress, chunk_size)
+            return self._copy_to(target.write, total, progress, chunk_size)
         atomic = AtomicFile(target)
         try:
-            written = self._copy_to(atomic.file, total, progress, chunk_size)
+            written = self._copy_to(atomic.write, total, progress, chunk_size)
             atomic.commit(self.status, written, total)
             return written
         except BaseException:
             atomic.discard()
             raise
 
-    def _copy_to(self, file: IO[bytes], total: Optional[int], progress: Optional[Progress], chunk_size: int) -> int:
+    def _copy_to(
+        self, write: Callable[[bytes], object], total: Optional[int], progress: Optional[Progress], chunk_size: int
+    ) -> int:
         written = 0
         for chunk in self.iter_bytes(chunk_size):
-            file.write(chunk)
+            write(chunk)
             written += len(chunk)
             if progress is not None:
                 progress(written, total)

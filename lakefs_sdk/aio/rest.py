@@ -38,7 +38,7 @@ import socket
 import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import IO, Any, AsyncIterator, List, Mapping, Optional, Tuple, Union
+from typing import IO, Any, AsyncIterator, Callable, List, Mapping, Optional, Tuple, Union
 
 try:
     import aiohttp
@@ -167,18 +167,18 @@ class AsyncRESTResponse:
     ) -> int:
         """Stream the body into a binary file object or a path; return the byte count.
 
-        As ``RESTResponse.write_to``: a path is written atomically (a temporary file beside
-        it replaces the target only when complete and as long as announced; missing folders
+        As ``RESTResponse.write_to``: a path is written atomically (a new file in its folder
+        becomes the target only when complete and as long as announced; missing folders
         are created), and
         ``progress(bytes_done, bytes_total)`` is called after each chunk. Writes run in a
         worker thread, so a slow disk does not stall the event loop.
         """
         total = kit.expected_length(self.headers)
         if not isinstance(target, (str, os.PathLike)):
-            return await self._copy_to(target, total, progress, chunk_size)
+            return await self._copy_to(target.write, total, progress, chunk_size)
         atomic = await self._run(AtomicFile, target)
         try:
-            written = await self._copy_to(atomic.file, total, progress, chunk_size)
+            written = await self._copy_to(atomic.write, total, progress, chunk_size)
             await self._run(atomic.commit, self.status, written, total)
             return written
         except BaseException:
@@ -186,11 +186,11 @@ class AsyncRESTResponse:
             raise
 
     async def _copy_to(
-        self, file: IO[bytes], total: Optional[int], progress: Optional[kit.Progress], chunk_size: int
+        self, write: Callable[[bytes], object], total: Optional[int], progress: Optional[kit.Progress], chunk_size: int
     ) -> int:
         written = 0
         async for chunk in self.iter_bytes(chunk_size):
-            await self._run(file.write, chunk)
+            await self._run(write, chunk)
             written += len(chunk)
             if progress is not None:
                 progress(written, total)

@@ -594,8 +594,8 @@ async def download(
 ) -> int:
     """Stream object ``path`` at ``ref`` into ``target`` (a path or a binary file); return its size.
 
-    A path target is written atomically: the data goes to a temporary file beside it that
-    replaces the target only once complete and as long as announced; missing folders are
+    A path target is written atomically: the data goes to a new file in its folder that
+    becomes the target only once complete and as long as announced; missing folders are
     created, and an error names the target, never the temporary file. ``range`` takes an
     HTTP byte range such as ``"bytes=0-1023"``.
     """
