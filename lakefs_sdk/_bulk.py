@@ -308,6 +308,7 @@ class DownloadPlan:
         self.sizes: List[Optional[int]] = []
         self.refused: Dict[int, Exception] = {}
         self._folders: set[str] = set()
+        self._listed = False
 
     def add(self, path: str, target: Any) -> None:
         """One ``(repository path, target)`` as given."""
@@ -316,6 +317,7 @@ class DownloadPlan:
 
     def add_listed(self, prefix: str, folder: Any, path: str, size: Optional[int]) -> None:
         """One object listed under ``prefix``, to land in ``folder``."""
+        self._listed = True
         local = folder_target(folder, prefix, path)
         if isinstance(local, Exception):
             self.refused[len(self.pairs)] = local
@@ -326,8 +328,13 @@ class DownloadPlan:
         self.sizes.append(size)
 
     def finish(self) -> List[TransferResult]:
-        """Refuse targets given twice, create the folders; one result per item, in order."""
-        refuse_duplicate_targets([t for _, t in self.pairs])
+        """Refuse targets given twice, create the folders; one result per item, in order.
+
+        Only a listing can add a target twice: ``download_many`` refuses the targets it was
+        given twice before it lists.
+        """
+        if self._listed:
+            refuse_duplicate_targets([t for _, t in self.pairs])
         for folder in sorted(self._folders):
             os.makedirs(folder, exist_ok=True)
         return [TransferResult(i, path, target) for i, (path, target) in enumerate(self.pairs)]
@@ -425,12 +432,14 @@ class Batch:
     delete). Safe to share between threads (and used as is on one event loop): ``take``
     hands out each group once, until they run out or the batch is stopped (``fail_fast``
     after a failure, an interruption); the items never handed out are then ``skipped``.
+    ``size`` is the number of groups.
     """
 
     def __init__(self, results: List[TransferResult], fail_fast: bool, groups: Optional[List[range]] = None) -> None:
         self.results = results
         self.fail_fast = fail_fast
-        self.groups = groups if groups is not None else [range(i, i + 1) for i in range(len(results))]
+        self._groups = groups  # None: each item is a group of its own
+        self.size = len(groups) if groups is not None else len(results)
         self.stopped = threading.Event()
         self._next = 0
         self._lock = threading.Lock()
@@ -439,10 +448,12 @@ class Batch:
     def take(self) -> Optional[List[TransferResult]]:
         """The next group of items to run (now marked running), or None when none is left or the batch stopped."""
         with self._lock:
-            if self.stopped.is_set() or self._next >= len(self.groups):
+            number = self._next
+            if number >= self.size or self.stopped.is_set():
                 return None
-            group = [self.results[i] for i in self.groups[self._next]]
-            self._next += 1
+            self._next = number + 1
+            groups = self._groups
+            group = [self.results[number]] if groups is None else [self.results[i] for i in groups[number]]
             for result in group:
                 result.status = _RUNNING
             return group

@@ -36,7 +36,7 @@ def run_batch(batch: Batch, work: GroupWork, workers: int, on_item: Optional[Ite
     Ctrl-C (or an exception from ``on_item``) stops the batch: no new group starts, the
     groups in flight are waited for, then ``TransferInterrupted`` (or that exception) is raised.
     """
-    if not batch.groups:
+    if not batch.size:
         return batch.report()
     finished: queue.Queue[Optional[TransferResult]] = queue.Queue()
 

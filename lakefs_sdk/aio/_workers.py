@@ -44,7 +44,7 @@ async def run_batch(batch: Batch, work: GroupWork, workers: int, on_item: Option
     starts, the groups in flight are cancelled, then ``CancelledError`` (or that exception)
     propagates.
     """
-    if not batch.groups:
+    if not batch.size:
         return batch.report()
 
     async def worker() -> None:
