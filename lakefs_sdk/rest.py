@@ -243,7 +243,7 @@ class RESTClientObject:
                 proxy_url=configuration.proxy, proxy_headers=configuration.proxy_headers, **pool_args
             )
         else:
-            self.pool_manager = urllib3.PoolManager(**pool_args)
+            self.pool_manager = _PoolManager(**pool_args)
         if not configuration.verify_ssl:
             self.pool_manager.pool_classes_by_scheme = {
                 **self.pool_manager.pool_classes_by_scheme,
@@ -412,6 +412,44 @@ class RESTClientObject:
         if not 200 <= response.status <= 299:
             raise exception_class_for(response.status)(http_resp=response)
         return response
+
+
+class _PoolManager(urllib3.PoolManager):
+    """urllib3's ``PoolManager``, finding the pool of a host in a dict before anything else.
+
+    urllib3 derives a pool key from the host and every pool setting on each request
+    (65k instructions, as much as this package spends preparing a call); the pool of a
+    ``(scheme, host, port)`` is the same each time, as long as urllib3 keeps it: the dict
+    is emptied when urllib3 may have let a pool go (``clear()``, or a new pool that took
+    the place of another host's), and a pool closed meanwhile is looked up again.
+    """
+
+    def __init__(self, num_pools: int = 10, **kwargs: Any) -> None:
+        super().__init__(num_pools, **kwargs)
+        self._found: Dict[Tuple[Optional[str], Optional[str], Optional[int]], urllib3.HTTPConnectionPool] = {}
+
+    def connection_from_host(
+        self,
+        host: Optional[str],
+        port: Optional[int] = None,
+        scheme: Optional[str] = "http",
+        pool_kwargs: Optional[Dict[str, Any]] = None,
+    ) -> urllib3.HTTPConnectionPool:
+        if pool_kwargs:
+            return super().connection_from_host(host, port, scheme, pool_kwargs)
+        key = (scheme, host, port)
+        pool = self._found.get(key)
+        if pool is None or pool.pool is None:  # not found yet, or closed since
+            kept = len(self.pools)
+            pool = super().connection_from_host(host, port, scheme)
+            if len(self.pools) <= kept:  # no pool added: maybe one in place of another
+                self._found.clear()
+            self._found[key] = pool
+        return pool
+
+    def clear(self) -> None:
+        self._found.clear()
+        super().clear()
 
 
 class _UnverifiedHTTPSConnectionPool(urllib3.HTTPSConnectionPool):
