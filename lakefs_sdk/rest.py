@@ -37,6 +37,7 @@ from urllib3.exceptions import (
 )
 
 from lakefs_sdk._atomic_file import AtomicFile
+from lakefs_sdk._pool_manager import PoolManager
 from lakefs_sdk._redact import install_log_redaction
 from lakefs_sdk._request import Request
 from lakefs_sdk._retry import MAYBE_SENT, NOT_SENT, TLS_FAILED, PolicyCache, RetryPolicy
@@ -243,7 +244,7 @@ class RESTClientObject:
                 proxy_url=configuration.proxy, proxy_headers=configuration.proxy_headers, **pool_args
             )
         else:
-            self.pool_manager = _PoolManager(**pool_args)
+            self.pool_manager = PoolManager(**pool_args)
         if not configuration.verify_ssl:
             self.pool_manager.pool_classes_by_scheme = {
                 **self.pool_manager.pool_classes_by_scheme,
@@ -334,7 +335,7 @@ class RESTClientObject:
                 attempt_timeout.total = attempts.attempt_total()  # a retry gets what is left of the total
             payload = body.iterate() if isinstance(body, UploadBody) else body
             try:
-                response = self.pool_manager.urlopen(
+                response = self._urlopen(
                     method,
                     url,
                     body=payload,
@@ -342,7 +343,6 @@ class RESTClientObject:
                     retries=self._urllib3_retries,
                     timeout=attempt_timeout,
                     preload_content=preload,
-                    redirect=True,
                     assert_same_host=False,
                 )
                 if deadline is not None and preload_content:
@@ -376,6 +376,13 @@ class RESTClientObject:
                     elapsed,
                 )
             return RESTResponse(response, attempts.retries, data)
+
+    def _urlopen(self, method: str, url: str, **kw: Any) -> urllib3.BaseHTTPResponse:
+        """One attempt, redirects followed (credentials dropped on a change of host)."""
+        manager = self.pool_manager  # may have been replaced by the caller
+        if isinstance(manager, PoolManager):
+            return manager.open_url(method, url, **kw)
+        return manager.urlopen(method, url, redirect=True, **kw)
 
     def request(
         self,
@@ -412,44 +419,6 @@ class RESTClientObject:
         if not 200 <= response.status <= 299:
             raise exception_class_for(response.status)(http_resp=response)
         return response
-
-
-class _PoolManager(urllib3.PoolManager):
-    """urllib3's ``PoolManager``, finding the pool of a host in a dict before anything else.
-
-    urllib3 derives a pool key from the host and every pool setting on each request
-    (65k instructions, as much as this package spends preparing a call); the pool of a
-    ``(scheme, host, port)`` is the same each time, as long as urllib3 keeps it: the dict
-    is emptied when urllib3 may have let a pool go (``clear()``, or a new pool that took
-    the place of another host's), and a pool closed meanwhile is looked up again.
-    """
-
-    def __init__(self, num_pools: int = 10, **kwargs: Any) -> None:
-        super().__init__(num_pools, **kwargs)
-        self._found: Dict[Tuple[Optional[str], Optional[str], Optional[int]], urllib3.HTTPConnectionPool] = {}
-
-    def connection_from_host(
-        self,
-        host: Optional[str],
-        port: Optional[int] = None,
-        scheme: Optional[str] = "http",
-        pool_kwargs: Optional[Dict[str, Any]] = None,
-    ) -> urllib3.HTTPConnectionPool:
-        if pool_kwargs:
-            return super().connection_from_host(host, port, scheme, pool_kwargs)
-        key = (scheme, host, port)
-        pool = self._found.get(key)
-        if pool is None or pool.pool is None:  # not found yet, or closed since
-            kept = len(self.pools)
-            pool = super().connection_from_host(host, port, scheme)
-            if len(self.pools) <= kept:  # no pool added: maybe one in place of another
-                self._found.clear()
-            self._found[key] = pool
-        return pool
-
-    def clear(self) -> None:
-        self._found.clear()
-        super().clear()
 
 
 class _UnverifiedHTTPSConnectionPool(urllib3.HTTPSConnectionPool):

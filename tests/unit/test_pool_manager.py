@@ -11,6 +11,7 @@ from typing import Any, Iterator
 import pytest
 
 from lakefs_sdk import ApiClient, BranchesApi, Configuration
+from lakefs_sdk.exceptions import ApiConnectionError
 from lakefs_sdk.rest import RESTClientObject
 
 from support.loopback import LoopbackServer, Reply
@@ -68,3 +69,34 @@ def test_per_call_pool_settings_get_a_pool_of_their_own() -> None:
     plain = pools.connection_from_host("127.0.0.1", 1, "http")
     other = pools.connection_from_host("127.0.0.1", 1, "http", pool_kwargs={"maxsize": 2})
     assert other is not plain and other.pool is not None
+
+
+# -- a GET goes to its host's pool as is; its redirects are followed as urllib3 follows them ----------
+
+
+def test_a_303_to_another_host_drops_the_credentials_and_the_body_headers(server: LoopbackServer) -> None:
+    with LoopbackServer(lambda request: Reply(200, '{"id": "x", "commit_id": "c"}'), host="127.0.0.2") as other:
+        server.handler = lambda request: Reply(303, b"", {"Location": other.url + "/elsewhere"})
+        c = config(server.url)
+        c.api_key["cookie_auth"] = "session"
+        with ApiClient(c) as client:
+            ref = BranchesApi(client).get_branch("repo", "main", _headers={"Content-Type": "text/plain", "X-Kept": "1"})
+    assert ref.id == "x"
+    first, followed = server.requests[0], other.requests[0]
+    assert first.header("Authorization") and first.header("Cookie") and first.header("Content-Type")
+    assert followed.method == "GET" and followed.path == "/elsewhere"
+    assert followed.header("Authorization") is None and followed.header("Cookie") is None
+    assert followed.header("Content-Type") is None and followed.header("X-Kept") == "1"
+
+
+def test_endless_redirects_end_in_the_same_error_either_way(server: LoopbackServer) -> None:
+    server.handler = lambda request: Reply(302, b"", {"Location": server.url + "/again"})
+    rest = RESTClientObject(config(server.url))
+    outcomes = []
+    for method in ("GET", "DELETE"):  # GET takes the shortcut, DELETE urllib3's own way
+        server.requests.clear()
+        with pytest.raises(ApiConnectionError) as raised:
+            rest.request(method, server.url + "/api/v1/start")
+        outcomes.append((len(server.requests), str(raised.value).replace(method, "M")))
+    assert outcomes[0] == outcomes[1]
+    assert "redirect" in outcomes[0][1].lower() and outcomes[0][0] > 2
