@@ -832,9 +832,10 @@ def _transfer_sections(report: Report, settings: Settings) -> None:
         ("download-path", "5a. Streaming download to a path", "`get_object_without_preload_content().write_to(path)`",
          "5. download to a path",
          "raw urllib3 `stream(1 MiB)` into a file; this package writes the streamed body to the path "
-         "(atomically, through a temporary file); upstream 1.84.0 has no streaming download: `get_object` "
-         "returns the whole body as bytes, written to the file afterwards. The run fails unless the file "
-         "has every byte, sampled at 64 offsets against the server's pattern."),
+         "(atomically, through a file that becomes the target once complete); upstream 1.84.0 has no "
+         "streaming download: `get_object` returns the whole body as bytes, written to the file "
+         "afterwards. The run fails unless the file has every byte, sampled at 64 offsets against the "
+         "server's pattern."),
         ("download-iter", "5b. Streaming download, iterated in chunks", "`iter_bytes()`",
          "5. download iterated",
          "raw urllib3 `stream(1 MiB)`; this package's `RESTResponse.iter_bytes()` (1 MiB chunks); each "
