@@ -69,24 +69,22 @@ def test_an_unnamed_file_has_no_name_in_the_folder_until_committed(tmp_path: Pat
     assert names_in(tmp_path) == ["out.bin"]
 
 
-def test_an_existing_target_is_replaced_whole(way: str, tmp_path: Path) -> None:
+OLD = b"old contents, longer than the new"
+
+
+@pytest.mark.parametrize("end", ["commit", "discard"])
+def test_an_existing_target_changes_only_on_commit_and_then_whole(way: str, tmp_path: Path, end: str) -> None:
     target = tmp_path / "out.bin"
-    target.write_bytes(b"old contents, longer than the new")
+    target.write_bytes(OLD)
     atomic = AtomicFile(target)
     atomic.write(b"new")
-    assert target.read_bytes() == b"old contents, longer than the new"
-    atomic.commit(200, 3, None)
-    assert target.read_bytes() == b"new"
+    assert target.read_bytes() == OLD
+    if end == "commit":
+        atomic.commit(200, 3, None)
+    else:
+        atomic.discard()
+    assert target.read_bytes() == (b"new" if end == "commit" else OLD)
     assert names_in(tmp_path) == ["out.bin"]
-
-
-def test_discard_leaves_the_target_and_its_folder_as_they_were(way: str, tmp_path: Path) -> None:
-    target = tmp_path / "out.bin"
-    target.write_bytes(b"old")
-    atomic = AtomicFile(target)
-    atomic.write(b"new bytes")
-    atomic.discard()
-    assert target.read_bytes() == b"old" and names_in(tmp_path) == ["out.bin"]
 
 
 def test_fewer_bytes_than_announced_are_refused_and_discarded(way: str, tmp_path: Path) -> None:
