@@ -3,7 +3,7 @@
 urllib3 spends, on every request, 80k instructions parsing the absolute URL and 65k
 deriving a pool key from the host and every pool setting: together more than this package
 spends preparing a call. Here the pool of a host is found in a dict, and a ``GET`` without
-a body to a host already used goes to its pool as is. Redirects are followed as urllib3
+a body goes to its host's pool with its URL as is. Redirects are followed as urllib3
 follows them.
 """
 
@@ -56,8 +56,11 @@ class PoolManager(urllib3.PoolManager):
         super().clear()
 
     def open_url(self, method: str, url: str, **kw: Any) -> urllib3.BaseHTTPResponse:
-        """As ``urlopen(method, url, redirect=True, **kw)``; a ``GET`` without a body to a host already used
-        goes to the host's pool without ``url`` being parsed."""
+        """As ``urlopen(method, url, redirect=True, **kw)``, without parsing the URL of a ``GET`` without a body.
+
+        Such a ``GET`` goes to the pool of its ``scheme://host:port`` with its path and query
+        as written (the pool encodes what needs encoding, as it does for ``urlopen``).
+        """
         cut = _path_start(url) if method == "GET" and kw.get("body") is None else 0
         if not cut:
             return self.urlopen(method, url, True, **kw)
@@ -85,7 +88,7 @@ class PoolManager(urllib3.PoolManager):
         headers: Dict[str, str] = dict(kw.get("headers") or self.headers)
         if response.status == 303:  # the request becomes a GET without a body: it is one already
             headers = {k: v for k, v in headers.items() if not k.lower().startswith(_BODY_HEADERS)}
-        retries = kw.get("retries")
+        retries = kw.get("retries", response.retries)
         if not isinstance(retries, urllib3.Retry):
             retries = urllib3.Retry.from_int(retries, redirect=True)
         private = retries.remove_headers_on_redirect
