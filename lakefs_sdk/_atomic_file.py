@@ -10,9 +10,11 @@ import errno
 import itertools
 import os
 import threading
-from typing import NoReturn, Optional, Union
+from typing import Callable, NoReturn, Optional, Tuple, TypeVar, Union
 
 from lakefs_sdk.exceptions import ApiException
+
+T = TypeVar("T")
 
 
 class AtomicFile:
@@ -43,6 +45,7 @@ class AtomicFile:
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), self.path)
         self._folder = os.path.dirname(self.path) or "."
         self.temp_path: Optional[str] = None  # the file's name until commit; None while it has none
+        self._proc_fds: Optional[int] = None  # /proc/self/fd, through which an unnamed file is named
         self._closed = False
         made_folder = False
         while True:
@@ -59,18 +62,17 @@ class AtomicFile:
                 _raise_for_target(error, self.path)
 
     def _create(self) -> int:
-        if _UNNAMED_FLAGS and _proc_fd_folder() is not None:
+        proc_fds = _proc_fd_folder() if _UNNAMED_FLAGS else None
+        if proc_fds is not None:
             try:
-                return os.open(self._folder, _UNNAMED_FLAGS, 0o666)
+                fd = os.open(self._folder, _UNNAMED_FLAGS, 0o666)
+                self._proc_fds = proc_fds
+                return fd
             except OSError as error:
                 if error.errno not in _NO_UNNAMED_FILES:
                     raise
-        while True:
-            self.temp_path = _temporary_name(self._folder)
-            try:
-                return os.open(self.temp_path, _TEMP_FLAGS, 0o666)
-            except FileExistsError:
-                continue
+        self.temp_path, fd = _at_free_name(self._folder, lambda name: os.open(name, _TEMP_FLAGS, 0o666))
+        return fd
 
     def _make_folder(self) -> None:
         try:
@@ -95,38 +97,31 @@ class AtomicFile:
         if total is not None and written != total:
             raise ApiException(status=status, reason=f"download incomplete: received {written} of {total} bytes")
         try:
-            if self.temp_path is None:
-                self._link_in_place()
-            else:
+            if self.temp_path is not None:  # a named file: renamed over the target
                 self._close()  # before the rename: some systems cannot rename an open file
                 os.replace(self.temp_path, self.path)
                 self.temp_path = None
+            elif self._proc_fds is not None:  # an unnamed file: linked in as the target
+                self._link_in_place(self._proc_fds)
         except OSError as error:
             _raise_for_target(error, self.path)
         self._close()
 
-    def _link_in_place(self) -> None:
+    def _link_in_place(self, proc_fds: int) -> None:
         """Give the unnamed file the target's name; a target that exists is replaced through a temporary name."""
+
+        def link(name: str) -> None:
+            os.link(str(self._fd), name, src_dir_fd=proc_fds, follow_symlinks=True)
+
         try:
-            self._link(self.path)
+            link(self.path)
             return
         except FileExistsError:
             pass
-        while True:
-            name = _temporary_name(self._folder)
-            try:
-                self._link(name)
-                break
-            except FileExistsError:
-                continue
-        self.temp_path = name
+        name, _ = _at_free_name(self._folder, link)
+        self.temp_path = name  # removed by discard() if the rename fails
         os.replace(name, self.path)
         self.temp_path = None
-
-    def _link(self, name: str) -> None:
-        folder = _proc_fd_folder()
-        assert folder is not None  # an unnamed file is only made when the folder is there
-        os.link(str(self._fd), name, src_dir_fd=folder, follow_symlinks=True)
 
     def _close(self) -> None:
         if not self._closed:
@@ -140,8 +135,14 @@ class AtomicFile:
             os.unlink(self.temp_path)
 
 
-def _temporary_name(folder: str) -> str:
-    return os.path.join(folder, f".lakefs-download-{os.getpid()}-{next(_TEMP_NUMBERS)}.part")
+def _at_free_name(folder: str, take: Callable[[str], T]) -> Tuple[str, T]:
+    """``take(name)`` for the first temporary name in ``folder`` that nothing holds (``FileExistsError``: the next)."""
+    while True:
+        name = os.path.join(folder, f".lakefs-download-{os.getpid()}-{next(_TEMP_NUMBERS)}.part")
+        try:
+            return name, take(name)
+        except FileExistsError:
+            continue
 
 
 def _raise_for_target(error: OSError, path: str) -> NoReturn:
