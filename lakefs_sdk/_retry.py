@@ -29,6 +29,10 @@ transport's ``send`` only sends, sleeps and loops::
             return response
         <release the response>; <sleep wait>
 
+A transport may make the ``Attempts`` only when it needs one, as both do: at once when a
+total is given (the deadline starts with the call), else after a failure or a status in
+``RETRY_STATUSES`` (no other status is ever retried). Most calls then decide nothing.
+
 
 Waits grow exponentially with jitter (0.5 s, 1 s, 2 s ... capped at 8 s by default); a
 sane ``Retry-After`` (seconds or HTTP-date) replaces the computed wait, capped.

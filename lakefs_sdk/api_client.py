@@ -30,7 +30,6 @@ pickler's error if it cannot be pickled) and kept as it is after ``fork()``.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -38,6 +37,7 @@ from typing import Any, ClassVar, FrozenSet, Generic, Literal, Mapping, Optional
 
 from typing_extensions import Self, TypeVar
 
+from lakefs_sdk import _process
 from lakefs_sdk._auth import CONFIGURED, token_text
 from lakefs_sdk._base_client import USER_AGENT, BaseApiClient, check_picklable
 from lakefs_sdk._operation import Operation
@@ -102,7 +102,7 @@ class ApiClient(BaseApiClient, Generic[TransportT]):
     """
 
     _default: ClassVar[Optional[ApiClient[Any]]] = None
-    _PROCESS_LOCAL: ClassVar[FrozenSet[str]] = BaseApiClient._PROCESS_LOCAL | {"_rest", "_pid", "_executor", "_lock"}
+    _PROCESS_LOCAL: ClassVar[FrozenSet[str]] = BaseApiClient._PROCESS_LOCAL | {"_rest", "_forks", "_executor", "_lock"}
 
     def __init__(
         self,
@@ -121,7 +121,7 @@ class ApiClient(BaseApiClient, Generic[TransportT]):
         self._lock = threading.Lock()
         # Built now, not on first use: a verify_ssl=False warning then points at this line's caller.
         self._rest: TransportT = transport if transport is not None else self._default_transport()
-        self._pid = os.getpid()
+        self._forks = _process.forks
 
     def _default_transport(self) -> TransportT:
         return cast(TransportT, RESTClientObject(self.configuration))
@@ -131,7 +131,7 @@ class ApiClient(BaseApiClient, Generic[TransportT]):
     @property
     def rest_client(self) -> TransportT:
         """The transport; the default one is this process's own (rebuilt after ``fork()``)."""
-        if self._pid != os.getpid():
+        if self._forks != _process.forks:
             return self._own_transport()
         return self._rest
 
@@ -139,10 +139,10 @@ class ApiClient(BaseApiClient, Generic[TransportT]):
     def rest_client(self, value: TransportT) -> None:
         self._given_transport = value
         self._rest = value
-        self._pid = os.getpid()
+        self._forks = _process.forks
 
     def _own_transport(self) -> TransportT:
-        inherited = self._rest if self._pid != os.getpid() and self._given_transport is None else None
+        inherited = self._rest if self._forks != _process.forks and self._given_transport is None else None
         self._new_process()
         if inherited is not None:
             # Closing the inherited sockets closes this process's descriptors only: the
@@ -157,7 +157,7 @@ class ApiClient(BaseApiClient, Generic[TransportT]):
         self._lock = threading.Lock()
         self._executor = None
         self._rest = self._given_transport if self._given_transport is not None else self._default_transport()
-        self._pid = os.getpid()
+        self._forks = _process.forks
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -169,7 +169,7 @@ class ApiClient(BaseApiClient, Generic[TransportT]):
 
     def close(self) -> None:
         """Stop the ``async_req`` worker threads and close pooled connections."""
-        if self._pid != os.getpid():
+        if self._forks != _process.forks:
             self._own_transport()  # closes what this process inherited; nothing of the parent's
             return
         with self._lock:
@@ -182,17 +182,17 @@ class ApiClient(BaseApiClient, Generic[TransportT]):
 
     @overload
     def invoke(
-        self, op: Operation[T], args: Sequence[Any], options: Mapping[str, Any], result: Literal[ResultKind.DATA]
+        self, op: Operation[T], args: Sequence[Any], options: Mapping[str, Any], result: Literal["data"]
     ) -> T: ...
 
     @overload
     def invoke(
-        self, op: Operation[T], args: Sequence[Any], options: Mapping[str, Any], result: Literal[ResultKind.HTTP_INFO]
+        self, op: Operation[T], args: Sequence[Any], options: Mapping[str, Any], result: Literal["http_info"]
     ) -> ApiResponse[T]: ...
 
     @overload
     def invoke(
-        self, op: Operation[Any], args: Sequence[Any], options: Mapping[str, Any], result: Literal[ResultKind.RAW]
+        self, op: Operation[Any], args: Sequence[Any], options: Mapping[str, Any], result: Literal["raw"]
     ) -> RESTResponse: ...
 
     @overload
@@ -211,7 +211,7 @@ class ApiClient(BaseApiClient, Generic[TransportT]):
         return self._call(op, args, opts, result)
 
     def _call(self, op: Operation[Any], args: Sequence[Any], opts: CallOptions, result: str) -> Any:
-        values = self._check(op, args)
+        values = self._check(op, args) if op.deprecated else op.check_arguments(args, self.client_side_validation)
         request = self._prepare(op, values, opts)
         preload = opts.preload_content and result != ResultKind.RAW
         rest = self.rest_client
@@ -240,7 +240,7 @@ class ApiClient(BaseApiClient, Generic[TransportT]):
         return self._use_fresh_token(request.headers, fresh)
 
     def _thread_pool(self) -> ThreadPoolExecutor:
-        if self._pid != os.getpid():
+        if self._forks != _process.forks:
             self._own_transport()
         with self._lock:
             if self._executor is None:

@@ -40,7 +40,7 @@ from lakefs_sdk._atomic_file import AtomicFile
 from lakefs_sdk._pool_manager import PoolManager
 from lakefs_sdk._redact import install_log_redaction
 from lakefs_sdk._request import Request
-from lakefs_sdk._retry import MAYBE_SENT, NOT_SENT, TLS_FAILED, PolicyCache, RetryPolicy
+from lakefs_sdk._retry import MAYBE_SENT, NOT_SENT, RETRY_STATUSES, TLS_FAILED, Attempts, PolicyCache, RetryPolicy
 from lakefs_sdk._transport import (
     CONNECT,
     DOWNLOAD_CHUNK_SIZE,
@@ -319,18 +319,17 @@ class RESTClientObject:
         method, url, headers, body = request.method, request.url, request.headers, request.body
         given = self.timeout(timeout)
         total = given.total
-        attempts = (policy if policy is not None else self.retry_policy()).attempts(
-            method, url, headers, total if isinstance(total, (int, float)) else None
-        )
+        # Made when first needed: most calls end after one attempt with no retry to decide.
+        attempts = self._attempts(policy, request, total) if isinstance(total, (int, float)) else None
         attempt_timeout = given
-        deadline = attempts.deadline
+        deadline = None if attempts is None else attempts.deadline
         # urllib3 applies a total to each read of the body, not to all of them: with a
         # deadline, the body is read here, each read given only the time left.
         preload = preload_content and deadline is None
         data: Optional[bytes] = None
         while True:
             started = time.monotonic()
-            if deadline is not None and attempts.retries:
+            if attempts is not None and deadline is not None and attempts.retries:
                 attempt_timeout = given.clone()
                 attempt_timeout.total = attempts.attempt_total()  # a retry gets what is left of the total
             payload = body.iterate() if isinstance(body, UploadBody) else body
@@ -350,17 +349,23 @@ class RESTClientObject:
             except (HTTPError, OSError) as raised:
                 error = _root_cause(raised)
                 outcome = _outcome(error)
+                if attempts is None:
+                    attempts = self._attempts(policy, request, None)
                 wait = attempts.after_failure(outcome, can_resend(body), repr(error))
                 if wait is None:
                     raise _no_response(method, url, error, outcome, given) from raised
                 attempts.policy.sleep(wait)
                 continue
-            wait = attempts.after_response(response.status, response.headers, can_resend(body))
-            if wait is not None:
-                response.drain_conn()
-                response.release_conn()
-                attempts.policy.sleep(wait)
-                continue
+            if response.status in RETRY_STATUSES:  # no other status is ever retried
+                if attempts is None:
+                    attempts = self._attempts(policy, request, None)
+                wait = attempts.after_response(response.status, response.headers, can_resend(body))
+                if wait is not None:
+                    response.drain_conn()
+                    response.release_conn()
+                    attempts.policy.sleep(wait)
+                    continue
+            retries = 0 if attempts is None else attempts.retries
             if logger.isEnabledFor(logging.DEBUG):
                 body_read = (response.data if data is None else data) if preload_content else None
                 elapsed = time.monotonic() - started
@@ -372,10 +377,15 @@ class RESTClientObject:
                     response.reason,
                     response.headers,
                     body_read,
-                    attempts.retries,
+                    retries,
                     elapsed,
                 )
-            return RESTResponse(response, attempts.retries, data)
+            return RESTResponse(response, retries, data)
+
+    def _attempts(self, policy: Optional[RetryPolicy], request: Request, total: Optional[float]) -> Attempts:
+        """The retry state of ``request`` under ``policy`` (default: the configuration's); see ``send``."""
+        chosen = policy if policy is not None else self.retry_policy()
+        return chosen.attempts(request.method, request.url, request.headers, total)
 
     def _urlopen(self, method: str, url: str, **kw: Any) -> urllib3.BaseHTTPResponse:
         """One attempt, redirects followed (credentials dropped on a change of host)."""

@@ -47,11 +47,12 @@ except ImportError as error:  # pragma: no cover - depends on the environment
 from urllib3 import HTTPHeaderDict
 from yarl import URL
 
+from lakefs_sdk import _process
 from lakefs_sdk import _transport as kit
 from lakefs_sdk._atomic_file import AtomicFile
 from lakefs_sdk._redact import install_log_redaction
 from lakefs_sdk._request import Request
-from lakefs_sdk._retry import MAYBE_SENT, NOT_SENT, TLS_FAILED, PolicyCache, RetryPolicy
+from lakefs_sdk._retry import MAYBE_SENT, NOT_SENT, RETRY_STATUSES, TLS_FAILED, Attempts, PolicyCache, RetryPolicy
 from lakefs_sdk._upload import UploadBody
 from lakefs_sdk.aio._body import AsyncUpload
 from lakefs_sdk.configuration import Configuration
@@ -71,6 +72,7 @@ _TRANSPORT_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 # ``Content-Type``), which urllib3 never sends; see ``_auto_headers_to_skip``.
 _AUTO_HEADERS = ("Accept", "Content-Type")
 _METHODS_WITH_BODY = frozenset({"PATCH", "POST", "PUT"})
+_NO_OPTIONS: Mapping[str, Any] = {}
 
 
 class AsyncRESTResponse:
@@ -239,19 +241,19 @@ class AsyncRESTClientObject:
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._stale: List[aiohttp.BaseConnector] = []  # of sessions left in other loops, to close
         self._io: Optional[ThreadPoolExecutor] = None
-        self._pid = os.getpid()
+        self._forks = _process.forks
         self._policy = PolicyCache()
         self._timeout: Optional[Tuple[Tuple[Optional[float], Optional[float]], aiohttp.ClientTimeout]] = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
         """The aiohttp session of the running event loop, created on first use there."""
-        if self._pid != os.getpid():
+        if self._forks != _process.forks:
             # Forked: the parent's session, its loop and worker threads are not this process's.
             # Kept as they are, never used: closing the session needs the parent's loop, and
             # collecting it unclosed would log an error.
             _INHERITED.append((self._session, self._io))
-            self._session, self._io, self._pid = None, None, os.getpid()
+            self._session, self._io, self._forks = None, None, _process.forks
         loop = asyncio.get_running_loop()
         session = self._session
         if session is not None and self._loop is not loop:
@@ -390,12 +392,22 @@ class AsyncRESTClientObject:
         target = URL(url, encoded=True)  # sent as built: yarl must not re-quote what Operation encoded
         if c.proxy and c.proxy_headers and target.scheme == "http":
             headers = {**headers, **c.proxy_headers}  # aiohttp sends proxy_headers only to open a tunnel
-        attempts = (policy if policy is not None else self.retry_policy()).attempts(method, url, headers, given.total)
+        # Made when first needed: most calls end after one attempt with no retry to decide.
+        attempts = None if given.total is None else self._attempts(policy, request, given.total)
         skip = _auto_headers_to_skip(method, headers, body)
+        # Only what differs from aiohttp's defaults: each option costs aiohttp work per request.
+        options: Mapping[str, Any] = _NO_OPTIONS
+        if c.proxy or self.server_hostname or skip:
+            options = {
+                "proxy": c.proxy,
+                "proxy_headers": c.proxy_headers,
+                "server_hostname": self.server_hostname,
+                "skip_auto_headers": skip,
+            }
         attempt_timeout = given
         while True:
             started = time.monotonic()
-            if attempts.deadline is not None and attempts.retries:
+            if attempts is not None and attempts.deadline is not None and attempts.retries:
                 attempt_timeout = _with_total(given, attempts.attempt_total())  # a retry gets what is left
             payload = body.stream(self.io_executor()) if isinstance(body, AsyncUpload) else body
             response: Optional[aiohttp.ClientResponse] = None
@@ -408,10 +420,7 @@ class AsyncRESTClientObject:
                     timeout=attempt_timeout,
                     allow_redirects=True,
                     max_redirects=kit.MAX_REDIRECTS,
-                    proxy=c.proxy,
-                    proxy_headers=c.proxy_headers,
-                    server_hostname=self.server_hostname,
-                    skip_auto_headers=skip,
+                    **options,
                 )
                 data = await response.read() if preload_content else None
             except _TRANSPORT_ERRORS as error:
@@ -420,6 +429,8 @@ class AsyncRESTClientObject:
                 if isinstance(body, AsyncUpload) and body.failure is not None:
                     raise body.failure from None  # the content failed (unreadable, not bytes), not the network
                 outcome = _outcome(error)
+                if attempts is None:
+                    attempts = self._attempts(policy, request, None)
                 wait = attempts.after_failure(outcome, kit.can_resend(body), repr(error))
                 if wait is None:
                     raise _no_response(method, url, error, outcome, given) from error
@@ -429,21 +440,30 @@ class AsyncRESTClientObject:
                 if response is not None:
                     response.close()
                 raise
-            wait = attempts.after_response(response.status, response.headers, kit.can_resend(body))
-            if wait is not None:
-                if data is None:
-                    response.close()  # an unread body: the connection cannot be reused
-                else:
-                    response.release()
-                await attempts.policy.sleep_async(wait)
-                continue
-            result = AsyncRESTResponse(response, attempts.retries, data, self._io)
+            if response.status in RETRY_STATUSES:  # no other status is ever retried
+                if attempts is None:
+                    attempts = self._attempts(policy, request, None)
+                wait = attempts.after_response(response.status, response.headers, kit.can_resend(body))
+                if wait is not None:
+                    if data is None:
+                        response.close()  # an unread body: the connection cannot be reused
+                    else:
+                        response.release()
+                    await attempts.policy.sleep_async(wait)
+                    continue
+            retries = 0 if attempts is None else attempts.retries
+            result = AsyncRESTResponse(response, retries, data, self._io)
             if logger.isEnabledFor(logging.DEBUG):
                 elapsed = time.monotonic() - started
                 kit.log_exchange(
-                    method, url, headers, result.status, result.reason, result.headers, data, attempts.retries, elapsed
+                    method, url, headers, result.status, result.reason, result.headers, data, retries, elapsed
                 )
             return result
+
+    def _attempts(self, policy: Optional[RetryPolicy], request: Request, total: Optional[float]) -> Attempts:
+        """The retry state of ``request`` under ``policy`` (default: the configuration's); see ``send``."""
+        chosen = policy if policy is not None else self.retry_policy()
+        return chosen.attempts(request.method, request.url, request.headers, total)
 
 
 def _auto_headers_to_skip(method: str, headers: Mapping[str, str], body: object) -> Optional[Tuple[str, ...]]:
