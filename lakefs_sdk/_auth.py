@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 import inspect
-from typing import Dict, Final, List, Literal, Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, Final, List, Literal, Mapping, Optional, Tuple, Union
 
 from lakefs_sdk._operation import check_header
 from lakefs_sdk.configuration import COOKIE_SCHEMES, Configuration
@@ -50,31 +50,41 @@ class Credentials:
     def apply(
         self,
         headers: Dict[str, str],
-        schemes: Sequence[str],
+        schemes: Tuple[str, ...],
         request_auth: Optional[Mapping[str, object]] = None,
         token: Token = CONFIGURED,
     ) -> None:
-        """Add to ``headers`` the credentials of ``schemes`` (or the one ``request_auth`` setting)."""
+        """Add to ``headers`` the credentials of ``schemes`` (or the one ``request_auth`` setting).
+
+        A bearer token, when there is one, is sent over basic credentials.
+        """
         if request_auth is not None:
             apply_auth_setting(headers, None, request_auth)
             return
         config = self.configuration
-        cookies: List[str] = []
-        for scheme in schemes:
-            if scheme == "basic_auth":
-                if config.username is not None and config.password is not None:
-                    headers["Authorization"] = self._basic_header(config.username, config.password)
-            elif scheme == "jwt_token":
-                bearer = token_text(config.current_access_token() if token is CONFIGURED else token)
-                if bearer is not None:
-                    headers["Authorization"] = self.bearer_header(bearer)
-            elif scheme in config.api_key:
-                value = config.get_api_key_with_prefix(scheme)
-                if value:
-                    cookies.append(cookie_pair(COOKIE_SCHEMES[scheme], value))
-        if cookies:
-            existing = headers.get("Cookie")
-            headers["Cookie"] = "; ".join(([existing] if existing else []) + cookies)
+        basic, jwt, cookie_schemes = _SCHEME_SETS.get(schemes) or _scheme_sets(schemes)
+        bearer = None
+        if jwt:
+            if token is not CONFIGURED:
+                bearer = token
+            elif config.access_token_provider is not None:
+                bearer = token_text(config.current_access_token())
+            else:
+                bearer = token_text(config.access_token)
+        if bearer is not None:
+            headers["Authorization"] = self.bearer_header(bearer)
+        elif basic and config.username is not None and config.password is not None:
+            headers["Authorization"] = self._basic_header(config.username, config.password)
+        if cookie_schemes and config.api_key:
+            cookies: List[str] = []
+            for scheme in cookie_schemes:
+                if scheme in config.api_key:
+                    value = config.get_api_key_with_prefix(scheme)
+                    if value:
+                        cookies.append(cookie_pair(COOKIE_SCHEMES[scheme], value))
+            if cookies:
+                existing = headers.get("Cookie")
+                headers["Cookie"] = "; ".join(([existing] if existing else []) + cookies)
 
     def bearer_header(self, token: str) -> str:
         """``Bearer <token>``, checked as a header value (refuses CR, LF, NUL)."""
@@ -90,6 +100,16 @@ class Credentials:
             value = check_header("Authorization", self.configuration.get_basic_auth_token(), "auth")
             self._basic = (username, password, value)
         return value
+
+
+# Per tuple of scheme names: (has basic_auth, has jwt_token, the cookie schemes in order).
+_SCHEME_SETS: Dict[Tuple[str, ...], Tuple[bool, bool, Tuple[str, ...]]] = {}
+
+
+def _scheme_sets(schemes: Tuple[str, ...]) -> Tuple[bool, bool, Tuple[str, ...]]:
+    sets = ("basic_auth" in schemes, "jwt_token" in schemes, tuple(s for s in schemes if s in COOKIE_SCHEMES))
+    _SCHEME_SETS[schemes] = sets
+    return sets
 
 
 def token_text(token: object) -> Optional[str]:

@@ -142,13 +142,15 @@ class BaseApiClient(UpstreamHelpers):
             headers["Cookie"] = cookie
         if op.accept:
             headers["Accept"] = op.accept
-        headers.update(op.header_values(values))
+        if op.header_names:
+            headers.update(op.header_values(values))
         if op.auth:
             self._credentials.apply(headers, op.auth, opts.request_auth, token)
         if opts.headers:
             for name, value in opts.headers.items():
                 headers[name] = check_header(name, value, op.method_name)
-        return Request(op.http_method, url, headers, self._body(op, values, opts, headers))
+        body = self._body(op, values, opts, headers) if op.has_content or opts.content_type else None
+        return Request(op.http_method, url, headers, body)
 
     def _check(self, op: Operation[Any], args: Sequence[Any]) -> list[Any]:
         """The checked argument values of a call of ``op`` (warns first when ``op`` is deprecated)."""
@@ -219,32 +221,31 @@ class BaseApiClient(UpstreamHelpers):
         ``RAW`` is returned unread.
         """
         status = response.status
-        code = str(status)
-        if code not in op.responses:
+        type_name = op.responses.get(str(status), "")  # "": not listed (no type is named "")
+        if type_name == "":
             if not 200 <= status <= 299:
                 raise error_response(op, values, response)
             unlisted = unlisted_success(op, values, response)  # a web page is no success
             if unlisted is not None:
                 raise unlisted
+            type_name = None
         if result == ResultKind.RAW:
             return response
         data_only = result == ResultKind.DATA or opts.data_only
         if not opts.preload_content:
             return response if data_only else ApiResponse(status, response.headers, None, response, response.retries)
-        data = self._decode(op, values, op.responses.get(code), response)
+        data = None if type_name is None else self._decode(op, values, type_name, response)
         return data if data_only else ApiResponse(status, response.headers, data, response.data, response.retries)
 
-    def _decode(self, op: Operation[Any], values: Sequence[Any], type_name: Optional[str], response: Response) -> Any:
-        """The body of ``response`` as ``type_name`` (a name of ``_types``; None: no body expected)."""
-        if type_name is None:
-            return None
+    def _decode(self, op: Operation[Any], values: Sequence[Any], type_name: str, response: Response) -> Any:
+        """The body of ``response`` as ``type_name`` (a name of ``_types``)."""
         body = response.data
         if type_name in _types.BINARY_TYPES:
             return body
         try:
             if type_name == "str":
                 return body.decode(_charset(response))
-            return _types.decode_json(type_name, body)
+            return _types.json_decoder(type_name)(body)
         except (ValueError, LookupError) as error:  # ValidationError, UnicodeDecodeError, unknown charset
             raise undecodable_response(op, values, type_name, response, error) from None
 

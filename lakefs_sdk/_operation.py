@@ -28,9 +28,9 @@ from lakefs_sdk.exceptions import ApiTypeError, ApiValueError
 
 PATH, QUERY, HEADER, BODY, FORM = "path", "query", "header", "body", "form"
 
-# The API's global ``security`` schemes, in the order the generator lists them (the last
-# one setting ``Authorization`` wins: a bearer token over basic credentials). An operation
-# sends these unless its descriptor names others (``auth=()``: no credentials).
+# The API's global ``security`` schemes, in the order the generator lists them (a bearer
+# token, when there is one, is sent over basic credentials). An operation sends these
+# unless its descriptor names others (``auth=()``: no credentials).
 API_SECURITY: Tuple[str, ...] = ("basic_auth", "cookie_auth", "oidc_auth", "saml_auth", "jwt_token")
 
 # Characters that may never be left unencoded in a path segment: each would end or
@@ -43,6 +43,9 @@ _PLACEHOLDER = re.compile(r"\{([^}]+)\}")
 _UNRESERVED = re.compile(r"[A-Za-z0-9._~-]+")
 # A query value made only of these is sent as it is ("/" stays readable in object paths).
 _QUERY_PLAIN = re.compile(r"[A-Za-z0-9._~/-]+")
+_is_query_plain = _QUERY_PLAIN.fullmatch
+# Path arguments that would address another endpoint once urllib3 normalises the path.
+_NOT_SEGMENTS = frozenset({"", ".", ".."})
 # Encoded paths remembered per operation (the same repository and branch, call after call).
 _PATH_MEMO_SIZE = 256
 
@@ -50,10 +53,14 @@ Checker = Callable[[Any, str], Any]
 T = TypeVar("T", covariant=True)  # what a success decodes to; only read, never taken
 
 
+# Param.plain: which str arguments pass the parameter's checks unchanged, whatever its checker.
+NO_STR, ANY_STR, SEGMENT_STR = 0, 1, 2
+
+
 class Param:
     """One parameter of an operation, as the spec defines it."""
 
-    __slots__ = ("check", "explode", "kind", "location", "name", "required", "type_name", "wire_name")
+    __slots__ = ("check", "explode", "kind", "location", "name", "plain", "required", "type_name", "wire_name")
 
     def __init__(
         self,
@@ -79,6 +86,11 @@ class Param:
         self.required = required
         self.explode = explode
         self.check: Checker = _make_checker(self, minimum, maximum, min_length, pattern, enum)
+        unconstrained = kind in ("str", "enum") and min_length is None and not pattern and not enum
+        self.plain = NO_STR
+        """``ANY_STR`` or ``SEGMENT_STR`` (a str that is one path segment) when ``check`` passes such a str as it is."""
+        if unconstrained and location != HEADER:
+            self.plain = SEGMENT_STR if location == PATH else ANY_STR
 
     def __repr__(self) -> str:
         return f"Param({self.name!r}, {self.location}, {self.kind})"
@@ -93,7 +105,6 @@ class Operation(Generic[T]):
     __slots__ = (
         "_body_param",
         "_checks",
-        "_form_params",
         "_header_params",
         "_path_format",
         "_path_key",
@@ -104,6 +115,9 @@ class Operation(Generic[T]):
         "auth",
         "content_types",
         "deprecated",
+        "form_indexes",
+        "has_content",
+        "header_names",
         "http_method",
         "method_name",
         "operation_id",
@@ -151,9 +165,11 @@ class Operation(Generic[T]):
         self._path_key: Optional[Callable[[Sequence[Any]], Any]] = operator.itemgetter(*order) if order else None
         self._path_memo: Dict[Any, str] = {}
         # What each call needs, computed once: (index, name, required, is a header, checked even
-        # without client-side validation, checker); (index, "wire_name=", explode) per query param.
-        self._checks: Tuple[Tuple[int, str, bool, bool, bool, Checker], ...] = tuple(
-            (i, p.name, p.required, p.location == HEADER, p.location in (PATH, HEADER), p.check) for i, p in indexed
+        # without client-side validation, which str passes unchecked, checker); (index,
+        # "wire_name=", explode) per query param.
+        self._checks: Tuple[Tuple[int, str, bool, bool, bool, int, Checker], ...] = tuple(
+            (i, p.name, p.required, p.location == HEADER, p.location in (PATH, HEADER), p.plain, p.check)
+            for i, p in indexed
         )
         self._query_params: Tuple[Tuple[int, str, bool], ...] = tuple(
             (i, p.wire_name + "=", p.explode) for i, p in indexed if p.location == QUERY
@@ -161,9 +177,14 @@ class Operation(Generic[T]):
         self._header_params: Tuple[Tuple[int, str], ...] = tuple(
             (i, p.wire_name) for i, p in indexed if p.location == HEADER
         )
+        self.header_names: Tuple[str, ...] = tuple(name for _, name in self._header_params)
+        """Wire names of the header parameters."""
         bodies = [i for i, p in indexed if p.location == BODY]
         self._body_param = bodies[0] if bodies else None
-        self._form_params = tuple(i for i, p in indexed if p.location == FORM)
+        self.form_indexes: Tuple[int, ...] = tuple(i for i, p in indexed if p.location == FORM)
+        """Positions of the multipart form parameters among ``params``."""
+        self.has_content = self._body_param is not None or bool(self.form_indexes)
+        """Whether a call may carry content (a JSON body or form parameters)."""
 
     def __repr__(self) -> str:
         return f"Operation({self.operation_id!r}, {self.http_method} {self.path})"
@@ -179,7 +200,7 @@ class Operation(Generic[T]):
         """
         method = self.method_name
         checked = list(values)
-        for i, name, required, header, always, check in self._checks:
+        for i, name, required, header, always, plain, check in self._checks:
             value = checked[i]
             if header and value == "":
                 # As upstream: an empty header argument is not given (lakeFS refuses "If-Match: ").
@@ -188,6 +209,8 @@ class Operation(Generic[T]):
                 if required:
                     raise ApiValueError(f"{method}() missing required argument '{name}'")
                 continue
+            if plain and type(value) is str and (plain == ANY_STR or ("%" not in value and value not in _NOT_SEGMENTS)):
+                continue  # the usual case, decided here: the checker would pass it unchanged
             if validate or always:
                 checked[i] = check(value, method)
         return checked
@@ -228,7 +251,9 @@ class Operation(Generic[T]):
             value = values[i]
             if value is None:
                 continue
-            if isinstance(value, (list, tuple)):
+            if type(value) is str and _is_query_plain(value):  # the usual case: sent as it is
+                parts.append(prefix + value)
+            elif isinstance(value, (list, tuple)):
                 encoded = [_query_value(v) for v in value]
                 if explode:
                     parts.extend(prefix + v for v in encoded)
@@ -250,14 +275,9 @@ class Operation(Generic[T]):
             return None, None
         return self.params[self._body_param], values[self._body_param]
 
-    @property
-    def form_indexes(self) -> Tuple[int, ...]:
-        """Positions of the multipart form parameters among ``params``."""
-        return self._form_params
-
     def form_arguments(self, values: Sequence[Any]) -> List[Tuple[Param, Any]]:
         """The multipart form parameters that were given."""
-        return [(self.params[i], values[i]) for i in self._form_params if values[i] is not None]
+        return [(self.params[i], values[i]) for i in self.form_indexes if values[i] is not None]
 
     def index(self, name: str) -> int:
         """The position of the parameter called ``name`` (its Python name) among ``params``.
@@ -307,7 +327,7 @@ def _query_value(value: Any) -> str:
         text = value.isoformat()
     else:
         text = value if isinstance(value, str) else str(value)
-    if _QUERY_PLAIN.fullmatch(text):
+    if _is_query_plain(text):
         return text
     # "/" stays readable (object paths); everything that delimits a query is encoded.
     return quote(text, safe="/")
@@ -439,7 +459,7 @@ def _path_checker(param: Param, base: Checker) -> Checker:
         value = base(value, method)
         text = value if isinstance(value, str) else str(value)
         decoded = unquote(text) if "%" in text else text
-        if decoded in ("", ".", ".."):
+        if decoded in _NOT_SEGMENTS:
             raise ApiValueError(
                 f"{method}() argument '{param.name}' must not be {text!r}: "
                 "an empty or dot path segment would address a different endpoint"

@@ -6,17 +6,21 @@ Neutral: no I/O. ``BaseApiClient._prepare`` builds a :class:`Request`; the sync 
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
-from typing import Any, Dict
+from typing import Any, Dict, Final
 
 
-class ResultKind(str, enum.Enum):
-    """What ``invoke`` returns: the decoded body, an ``ApiResponse``, or the unread response."""
+class ResultKind:
+    """What ``invoke`` returns: the decoded body, an ``ApiResponse``, or the unread response.
 
-    DATA = "data"
-    HTTP_INFO = "http_info"
-    RAW = "raw"
+    Plain strings, not an ``enum.Enum``: every call passes one and compares it, and reading
+    an enum member costs a descriptor call on Python 3.11. ``invoke`` is overloaded on
+    their literal types.
+    """
+
+    DATA: Final = "data"
+    HTTP_INFO: Final = "http_info"
+    RAW: Final = "raw"
 
 
 @dataclass(slots=True)

@@ -381,6 +381,8 @@ class Configuration:
     @property
     def host(self) -> str:
         """The server URL requests are sent to, base path included."""
+        if self.server_index is None:  # the usual case, read on every request
+            return self._base_path
         return self.get_host_from_settings(self.server_index, variables=self.server_variables)
 
     @host.setter

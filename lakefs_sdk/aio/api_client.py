@@ -117,17 +117,17 @@ class AsyncApiClient(BaseApiClient, Generic[TransportT]):
 
     @overload
     async def invoke(
-        self, op: Operation[T], args: Sequence[Any], options: Mapping[str, Any], result: Literal[ResultKind.DATA]
+        self, op: Operation[T], args: Sequence[Any], options: Mapping[str, Any], result: Literal["data"]
     ) -> T: ...
 
     @overload
     async def invoke(
-        self, op: Operation[T], args: Sequence[Any], options: Mapping[str, Any], result: Literal[ResultKind.HTTP_INFO]
+        self, op: Operation[T], args: Sequence[Any], options: Mapping[str, Any], result: Literal["http_info"]
     ) -> ApiResponse[T]: ...
 
     @overload
     async def invoke(
-        self, op: Operation[Any], args: Sequence[Any], options: Mapping[str, Any], result: Literal[ResultKind.RAW]
+        self, op: Operation[Any], args: Sequence[Any], options: Mapping[str, Any], result: Literal["raw"]
     ) -> AsyncRESTResponse: ...
 
     @overload
@@ -148,8 +148,10 @@ class AsyncApiClient(BaseApiClient, Generic[TransportT]):
             )
         if op.form_indexes:
             args = wrap_async_content(op, args)
-        values = self._check(op, args)
-        token: Token = await self._provided_token(False) if self._uses_token_provider(op, opts) else CONFIGURED
+        values = self._check(op, args) if op.deprecated else op.check_arguments(args, self.client_side_validation)
+        token: Token = CONFIGURED
+        if self.configuration.access_token_provider is not None and self._uses_token_provider(op, opts):
+            token = await self._provided_token(False)
         request = self._prepare(op, values, opts, token)
         upload = request.body
         if isinstance(upload, UploadBody):

@@ -177,6 +177,46 @@ def test_without_client_side_validation_only_path_and_header_checks_run() -> Non
         op.check_arguments(["a", None, None, None, "3", None, None])
 
 
+@pytest.mark.parametrize("validate", [True, False])
+@pytest.mark.parametrize("segment", ["", ".", "..", "%2e", "%2E%2e", ".%2E"])
+def test_a_path_argument_that_is_no_segment_is_refused_either_way(segment: str, validate: bool) -> None:
+    op = _operation(Param("id", "id", "path", "str", "str", required=True))
+    with pytest.raises(ApiValueError, match="must not be"):
+        op.check_arguments([segment], validate=validate)
+
+
+@pytest.mark.parametrize("validate", [True, False])
+def test_str_arguments_that_pass_unchecked_are_kept_and_others_still_checked(validate: bool) -> None:
+    """A str for an unconstrained str parameter passes as it is; a constrained one is checked."""
+    op = _operation(
+        Param("id", "id", "path", "str", "str", required=True),
+        Param("name", "name", "query", "str", "str"),
+        Param("kind", "kind", "query", "enum", "str", enum=["a", "b"]),
+        Param("code", "code", "query", "str", "str", pattern="^[0-9]+$"),
+        Param("match", "If-Match", "header", "str", "str"),
+    )
+    values = op.check_arguments(["a%2Fb", "any thing/é", "a", "12", "etag"], validate=validate)
+    assert values == ["a%2Fb", "any thing/é", "a", "12", "etag"]
+    assert op.url_path(values) == "/things/a%252Fb"
+    with pytest.raises(ApiValueError, match="CR, LF or NUL"):
+        op.check_arguments(["a", None, None, None, "x\ny"], validate=validate)
+    if validate:
+        with pytest.raises(ApiValueError, match="must be one of"):
+            op.check_arguments(["a", None, "c", None, None])
+        with pytest.raises(ApiValueError, match="must match"):
+            op.check_arguments(["a", None, None, "x", None])
+        with pytest.raises(ApiTypeError, match="must be str"):
+            op.check_arguments(["a", 3, None, None, None])
+
+
+def test_query_values_are_sent_plain_only_when_nothing_needs_encoding() -> None:
+    op = _operation(Param("id", "id", "path", "str", "str", required=True),
+                    Param("path", "path", "query", "str", "str"), Param("flag", "flag", "query", "bool", "bool"))
+    assert op.query_string(["x", "data/a-1_b.~c", None]) == "path=data/a-1_b.~c"
+    assert op.query_string(["x", "a b&c=d#e+f%", True]) == "path=a%20b%26c%3Dd%23e%2Bf%25&flag=true"
+    assert op.query_string(["x", "é", False]) == "path=%C3%A9&flag=false"
+
+
 def test_an_operation_without_query_or_header_parameters() -> None:
     op = _operation(Param("id", "id", "path", "str", "str", required=True))
     values = op.check_arguments(["x"])
