@@ -112,8 +112,10 @@ class LakeFSModel(BaseModel):
             if allowed is None:
                 literal = literal_values(cls.model_fields[field].annotation)
                 allowed = allowed_by_class[cls] = tuple(v for v in literal if v not in server_values)
-            if value is None or value in allowed:
+            if value is None:
                 return handler(value)  # the type decides on None (Optional or required)
+            if value in allowed:
+                return value  # what the Literal would give back
             if isinstance(value, str):
                 if value in also_values:
                     return value

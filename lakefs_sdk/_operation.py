@@ -106,10 +106,12 @@ class Operation(Generic[T]):
         "_body_param",
         "_checks",
         "_header_params",
+        "_other_checks",
         "_path_format",
         "_path_key",
         "_path_memo",
         "_path_params",
+        "_plain_args",
         "_query_params",
         "accept",
         "auth",
@@ -165,12 +167,21 @@ class Operation(Generic[T]):
         self._path_key: Optional[Callable[[Sequence[Any]], Any]] = operator.itemgetter(*order) if order else None
         self._path_memo: Dict[Any, str] = {}
         # What each call needs, computed once: (index, name, required, is a header, checked even
-        # without client-side validation, which str passes unchecked, checker); (index,
-        # "wire_name=", explode) per query param.
-        self._checks: Tuple[Tuple[int, str, bool, bool, bool, int, Checker], ...] = tuple(
-            (i, p.name, p.required, p.location == HEADER, p.location in (PATH, HEADER), p.plain, p.check)
-            for i, p in indexed
+        # without client-side validation, checker); (index, "wire_name=", explode) per query param.
+        self._checks: Tuple[_Check, ...] = tuple(
+            (i, p.name, p.required, p.location == HEADER, p.location in (PATH, HEADER), p.check) for i, p in indexed
         )
+        # The arguments a str passes unchanged, taken in one step each (see check_arguments):
+        # required ones, optional ones, and the path segments among the required.
+        fast_required = [i for i, p in indexed if p.plain and p.required]
+        fast_optional = [i for i, p in indexed if p.plain == ANY_STR and not p.required]
+        self._plain_args = (
+            _picker(fast_required),
+            _picker(fast_optional),
+            _picker([i for i in fast_required if params[i].plain == SEGMENT_STR]),
+        )
+        fast = set(fast_required + fast_optional)
+        self._other_checks = tuple(check for check in self._checks if check[0] not in fast)
         self._query_params: Tuple[Tuple[int, str, bool], ...] = tuple(
             (i, p.wire_name + "=", p.explode) for i, p in indexed if p.location == QUERY
         )
@@ -200,7 +211,16 @@ class Operation(Generic[T]):
         """
         method = self.method_name
         checked = list(values)
-        for i, name, required, header, always, plain, check in self._checks:
+        required_str, optional_str, segments = self._plain_args
+        if (
+            (required_str is None or _STR.issuperset(map(type, required_str(checked))))
+            and (optional_str is None or _STR_OR_NONE.issuperset(map(type, optional_str(checked))))
+            and (segments is None or _are_segments(segments(checked)))
+        ):
+            checks = self._other_checks  # the usual case: the str arguments pass as they are
+        else:
+            checks = self._checks  # each argument in order, for the first error's message
+        for i, name, required, header, always, check in checks:
             value = checked[i]
             if header and value == "":
                 # As upstream: an empty header argument is not given (lakeFS refuses "If-Match: ").
@@ -209,8 +229,6 @@ class Operation(Generic[T]):
                 if required:
                     raise ApiValueError(f"{method}() missing required argument '{name}'")
                 continue
-            if plain and type(value) is str and (plain == ANY_STR or ("%" not in value and value not in _NOT_SEGMENTS)):
-                continue  # the usual case, decided here: the checker would pass it unchanged
             if validate or always:
                 checked[i] = check(value, method)
         return checked
@@ -288,6 +306,24 @@ class Operation(Generic[T]):
             if param.name == name:
                 return i
         raise ValueError(f"{self.method_name}() has no parameter {name!r}")
+
+
+_Check = Tuple[int, str, bool, bool, bool, Checker]
+_STR = frozenset({str})
+_STR_OR_NONE = frozenset({str, type(None)})
+
+
+def _picker(indexes: Sequence[int]) -> Optional[Callable[[Sequence[Any]], Tuple[Any, ...]]]:
+    """A function taking the values at ``indexes`` as a tuple (None for no indexes)."""
+    if not indexes:
+        return None
+    # itemgetter of one index gives the value, not a 1-tuple: ask for it twice.
+    return operator.itemgetter(*indexes) if len(indexes) > 1 else operator.itemgetter(indexes[0], indexes[0])
+
+
+def _are_segments(texts: Tuple[str, ...]) -> bool:
+    """Whether each str is sent as one path segment that no server reads as another route."""
+    return _NOT_SEGMENTS.isdisjoint(texts) and "%" not in "".join(texts)
 
 
 def check_header(name: str, value: Any, method: str) -> str:

@@ -153,13 +153,12 @@ class AsyncApiClient(BaseApiClient, Generic[TransportT]):
         if self.configuration.access_token_provider is not None and self._uses_token_provider(op, opts):
             token = await self._provided_token(False)
         request = self._prepare(op, values, opts, token)
-        upload = request.body
-        if isinstance(upload, UploadBody):
-            request.body = AsyncUpload(upload, upload_content(op, values))
+        if op.has_content and isinstance(request.body, UploadBody):
+            request.body = AsyncUpload(request.body, upload_content(op, values))
         preload = opts.preload_content and result != ResultKind.RAW
         send = self.rest_client.send
         timeout = opts.timeout
-        started = time.monotonic() if timeout is not None and timeout.total is not None else 0.0
+        started = 0.0 if timeout is None or timeout.total is None else time.monotonic()
         try:
             response = await send(request, timeout=timeout, preload_content=preload)
             if response.status == 401 and await self._refresh_token(op, opts, request):
