@@ -106,6 +106,7 @@ class Operation(Generic[T]):
         "_body_param",
         "_checks",
         "_header_params",
+        "_optional_args",
         "_other_checks",
         "_path_format",
         "_path_key",
@@ -113,6 +114,7 @@ class Operation(Generic[T]):
         "_path_params",
         "_plain_args",
         "_query_params",
+        "_required_checks",
         "accept",
         "auth",
         "content_types",
@@ -182,6 +184,9 @@ class Operation(Generic[T]):
         )
         fast = set(fast_required + fast_optional)
         self._other_checks = tuple(check for check in self._checks if check[0] not in fast)
+        # Of those, the optional ones are usually all left out (None): asked in one step.
+        self._required_checks = tuple(check for check in self._other_checks if check[2])
+        self._optional_args = _picker([check[0] for check in self._other_checks if not check[2]])
         self._query_params: Tuple[Tuple[int, str, bool], ...] = tuple(
             (i, p.wire_name + "=", p.explode) for i, p in indexed if p.location == QUERY
         )
@@ -217,7 +222,12 @@ class Operation(Generic[T]):
             and (optional_str is None or _STR_OR_NONE.issuperset(map(type, optional_str(checked))))
             and (segments is None or _are_segments(segments(checked)))
         ):
-            checks = self._other_checks  # the usual case: the str arguments pass as they are
+            # The usual case: the str arguments pass as they are.
+            optional = self._optional_args
+            if optional is None or _NONE.issuperset(map(type, optional(checked))):
+                checks = self._required_checks
+            else:
+                checks = self._other_checks
         else:
             checks = self._checks  # each argument in order, for the first error's message
         for i, name, required, header, always, check in checks:
@@ -311,6 +321,7 @@ class Operation(Generic[T]):
 _Check = Tuple[int, str, bool, bool, bool, Checker]
 _STR = frozenset({str})
 _STR_OR_NONE = frozenset({str, type(None)})
+_NONE = frozenset({type(None)})
 
 
 def _picker(indexes: Sequence[int]) -> Optional[Callable[[Sequence[Any]], Tuple[Any, ...]]]:
