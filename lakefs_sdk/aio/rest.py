@@ -85,6 +85,8 @@ class AsyncRESTResponse:
     ``await write_to(target)``. Use ``async with response:`` to release the connection.
     """
 
+    __slots__ = ("_body", "_headers", "_io", "reason", "response", "retries", "status")
+
     def __init__(
         self, response: aiohttp.ClientResponse, retries: int = 0, body: Optional[bytes] = None, io: Any = None
     ) -> None:
