@@ -211,7 +211,7 @@ class ApiClient(BaseApiClient, Generic[TransportT]):
         return self._call(op, args, opts, result)
 
     def _call(self, op: Operation[Any], args: Sequence[Any], opts: CallOptions, result: str) -> Any:
-        values = self._check(op, args) if op.deprecated else op.check_arguments(args, self.client_side_validation)
+        values = self._check(op, args)
         request = self._prepare(op, values, opts)
         preload = opts.preload_content and result != ResultKind.RAW
         rest = self.rest_client

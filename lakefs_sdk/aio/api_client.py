@@ -148,10 +148,8 @@ class AsyncApiClient(BaseApiClient, Generic[TransportT]):
             )
         if op.form_indexes:
             args = wrap_async_content(op, args)
-        values = self._check(op, args) if op.deprecated else op.check_arguments(args, self.client_side_validation)
-        token: Token = CONFIGURED
-        if self.configuration.access_token_provider is not None and self._uses_token_provider(op, opts):
-            token = await self._provided_token(False)
+        values = self._check(op, args)
+        token: Token = await self._provided_token(False) if self._uses_token_provider(op, opts) else CONFIGURED
         request = self._prepare(op, values, opts, token)
         if op.has_content and isinstance(request.body, UploadBody):
             request.body = AsyncUpload(request.body, upload_content(op, values))

@@ -59,7 +59,6 @@ from lakefs_sdk.configuration import Configuration
 from lakefs_sdk.exceptions import ApiConnectionError, ApiValueError
 
 logger = logging.getLogger("lakefs_sdk")
-_DEBUG = logging.DEBUG
 
 AsyncRequestBody = Union[None, bytes, UploadBody, AsyncUpload]
 
@@ -251,17 +250,14 @@ class AsyncRESTClientObject:
     @property
     def session(self) -> aiohttp.ClientSession:
         """The aiohttp session of the running event loop, created on first use there."""
-        session = self._session
-        loop = asyncio.get_running_loop()
-        if session is not None and self._loop is loop and self._forks == _process.forks and not session.closed:
-            return session  # the usual case
         if self._forks != _process.forks:
             # Forked: the parent's session, its loop and worker threads are not this process's.
             # Kept as they are, never used: closing the session needs the parent's loop, and
             # collecting it unclosed would log an error.
-            _INHERITED.append((session, self._io))
+            _INHERITED.append((self._session, self._io))
             self._session, self._io, self._forks = None, None, _process.forks
-            session = None
+        loop = asyncio.get_running_loop()
+        session = self._session
         if session is not None and self._loop is not loop:
             self._leave(session)
             session = None
@@ -400,9 +396,7 @@ class AsyncRESTClientObject:
             headers = {**headers, **c.proxy_headers}  # aiohttp sends proxy_headers only to open a tunnel
         # Made when first needed: most calls end after one attempt with no retry to decide.
         attempts = None if given.total is None else self._attempts(policy, request, given.total)
-        skip = None
-        if body is not None or method != "GET" or "Accept" not in headers:  # else nothing to skip
-            skip = _auto_headers_to_skip(method, headers, body)
+        skip = _auto_headers_to_skip(method, headers, body)
         # Only what differs from aiohttp's defaults: each option costs aiohttp work per request.
         options: Mapping[str, Any] = _NO_OPTIONS
         if c.proxy or self.server_hostname or skip:
@@ -461,7 +455,7 @@ class AsyncRESTClientObject:
                     continue
             retries = 0 if attempts is None else attempts.retries
             result = AsyncRESTResponse(response, retries, data, self._io)
-            if logger.isEnabledFor(_DEBUG):
+            if logger.isEnabledFor(logging.DEBUG):
                 elapsed = time.monotonic() - started
                 kit.log_exchange(
                     method, url, headers, result.status, result.reason, result.headers, data, retries, elapsed
