@@ -409,6 +409,25 @@ def test_enum_checks_in_python_and_in_answers() -> None:
         Enumerated.model_validate_json('{"required": "a", "open": 1}')
 
 
+@pytest.mark.parametrize("decode", [Enumerated.model_validate, lambda d: Enumerated.model_validate_json(json.dumps(d))])
+def test_an_enum_with_only_listed_values_leaves_none_to_the_type(decode: Any) -> None:
+    """The check of a field without extra values runs before the type: None is the type's to refuse."""
+    assert decode({"required": "b", "optional": None}).optional is None
+    with pytest.raises(pydantic.ValidationError) as caught:
+        decode({"required": None})
+    (error,) = caught.value.errors()
+    assert error["loc"] == ("required",) and error["type"] == "literal_error"
+    for wrong in ("c", 1, ["a"]):
+        with pytest.raises(pydantic.ValidationError) as caught:
+            decode({"required": "a", "optional": wrong})
+        (error,) = caught.value.errors()
+        assert error["type"] == "value_error" and error["msg"] == f"Value error, must be one of ('a', 'b'), got {wrong!r}"
+    built = Enumerated(required="a")
+    with pytest.raises(pydantic.ValidationError, match="must be one of \\('a', 'b'\\), got 'z'"):
+        built.optional = "z"  # type: ignore[assignment]
+    assert built.optional is None
+
+
 def test_literal_values_are_read_from_the_annotation() -> None:
     assert literal_values(Literal["a", "b"]) == ("a", "b")
     assert literal_values(Optional[Literal["a"]]) == ("a",)
