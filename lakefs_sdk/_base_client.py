@@ -221,7 +221,7 @@ class BaseApiClient(UpstreamHelpers):
         ``RAW`` is returned unread.
         """
         status = response.status
-        type_name = op.responses.get(str(status), "")  # "": not listed (no type is named "")
+        type_name = op.types_by_status.get(status, "")  # "": not listed (no type is named "")
         if type_name == "":
             if not 200 <= status <= 299:
                 raise error_response(op, values, response)
@@ -265,7 +265,7 @@ class BaseApiClient(UpstreamHelpers):
     @staticmethod
     def _is_error(op: Operation[Any], status: int) -> bool:
         """Whether ``status`` answers ``op`` with an error (raised by ``_result``)."""
-        return str(status) not in op.responses and not 200 <= status <= 299
+        return status not in op.types_by_status and not 200 <= status <= 299
 
 
 # Settings of a Configuration that hold resources of this process, which no pickler can take.

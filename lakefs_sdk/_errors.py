@@ -128,7 +128,7 @@ def unlisted_success(
     ``oauthCallback`` answers 302 to the web UI, whose page the transport lands on, as the
     spec's ``x-lakefs-success-by-redirect`` hint records).
     """
-    if str(response.status) in op.responses or not 200 <= response.status <= 299:
+    if response.status in op.types_by_status or not 200 <= response.status <= 299:
         return None
     if success_is_a_redirect(op):
         return None

@@ -128,6 +128,7 @@ class Operation(Generic[T]):
         "params",
         "path",
         "responses",
+        "types_by_status",
     )
 
     def __init__(
@@ -150,6 +151,8 @@ class Operation(Generic[T]):
         self.path = path
         self.params = params
         self.responses = dict(responses)
+        self.types_by_status: Dict[int, Optional[str]] = {int(code): name for code, name in self.responses.items()}
+        """``responses`` keyed by the status as an int, as a response gives it."""
         self.auth = auth
         self.accept = ", ".join(accept) if accept else None
         self.content_types = content_types

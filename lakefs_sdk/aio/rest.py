@@ -245,7 +245,8 @@ class AsyncRESTClientObject:
         self._io: Optional[ThreadPoolExecutor] = None
         self._forks = _process.forks
         self._policy = PolicyCache()
-        self._timeout: Optional[Tuple[Tuple[Optional[float], Optional[float]], aiohttp.ClientTimeout]] = None
+        # (connect_timeout, read_timeout, the aiohttp timeout made of them): made again when one changes.
+        self._timeout: Optional[Tuple[Optional[float], Optional[float], aiohttp.ClientTimeout]] = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -361,11 +362,12 @@ class AsyncRESTClientObject:
     def _configured_timeout(self) -> aiohttp.ClientTimeout:
         """The configured connect and read timeouts, made again only when they change."""
         c = self.configuration
-        key = (c.connect_timeout, c.read_timeout)
         cached = self._timeout
-        if cached is None or cached[0] != key:
-            cached = self._timeout = (key, aiohttp.ClientTimeout(total=None, sock_connect=key[0], sock_read=key[1]))
-        return cached[1]
+        if cached is None or cached[0] is not c.connect_timeout or cached[1] is not c.read_timeout:
+            connect, read = c.connect_timeout, c.read_timeout
+            timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect, sock_read=read)
+            cached = self._timeout = (connect, read, timeout)
+        return cached[2]
 
     async def send(
         self,
@@ -385,7 +387,7 @@ class AsyncRESTClientObject:
         method, url, headers = request.method, request.url, request.headers
         body: AsyncRequestBody = request.body
         given = self._configured_timeout() if timeout is None else self.timeout(timeout)
-        if isinstance(body, UploadBody):
+        if body is not None and isinstance(body, UploadBody):
             body = AsyncUpload(body)
         session = self.session
         if self._stale:
@@ -407,11 +409,12 @@ class AsyncRESTClientObject:
                 "skip_auto_headers": skip,
             }
         attempt_timeout = given
+        debug = logger.isEnabledFor(logging.DEBUG)
         while True:
-            started = time.monotonic()
+            started = time.monotonic() if debug else 0.0
             if attempts is not None and attempts.deadline is not None and attempts.retries:
                 attempt_timeout = _with_total(given, attempts.attempt_total())  # a retry gets what is left
-            payload = body.stream(self.io_executor()) if isinstance(body, AsyncUpload) else body
+            payload = body.stream(self.io_executor()) if body is not None and isinstance(body, AsyncUpload) else body
             response: Optional[aiohttp.ClientResponse] = None
             try:
                 response = await session.request(
@@ -455,7 +458,7 @@ class AsyncRESTClientObject:
                     continue
             retries = 0 if attempts is None else attempts.retries
             result = AsyncRESTResponse(response, retries, data, self._io)
-            if logger.isEnabledFor(logging.DEBUG):
+            if debug:
                 elapsed = time.monotonic() - started
                 kit.log_exchange(
                     method, url, headers, result.status, result.reason, result.headers, data, retries, elapsed
