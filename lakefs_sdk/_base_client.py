@@ -152,7 +152,7 @@ class BaseApiClient(UpstreamHelpers):
         body = self._body(op, values, opts, headers) if op.has_content or opts.content_type else None
         return Request(op.http_method, url, headers, body)
 
-    def _check(self, op: Operation[Any], args: Sequence[Any]) -> list[Any]:
+    def _check(self, op: Operation[Any], args: Sequence[Any]) -> Sequence[Any]:
         """The checked argument values of a call of ``op`` (warns first when ``op`` is deprecated)."""
         if op.deprecated:
             warnings.warn(

@@ -210,29 +210,32 @@ class Operation(Generic[T]):
 
     # -- argument checking --------------------------------------------------------------------
 
-    def check_arguments(self, values: Sequence[Any], validate: bool = True) -> List[Any]:
+    def check_arguments(self, values: Sequence[Any], validate: bool = True) -> Sequence[Any]:
         """Check every argument; return them normalized (e.g. dicts validated into models).
 
         An empty string for a header parameter means "not given", as ``None`` does. With
         ``validate=False`` (``Configuration.client_side_validation``) only the checks that
-        keep the request's meaning intact (path segments, header characters) run.
+        keep the request's meaning intact (path segments, header characters) run. When no
+        argument needs more than the one-step checks, ``values`` itself is returned.
         """
-        method = self.method_name
-        checked = list(values)
         required_str, optional_str, segments = self._plain_args
         if (
-            (required_str is None or _STR.issuperset(map(type, required_str(checked))))
-            and (optional_str is None or _STR_OR_NONE.issuperset(map(type, optional_str(checked))))
-            and (segments is None or _are_segments(segments(checked)))
+            (required_str is None or _STR.issuperset(map(type, required_str(values))))
+            and (optional_str is None or _STR_OR_NONE.issuperset(map(type, optional_str(values))))
+            and (segments is None or _are_segments(segments(values)))
         ):
             # The usual case: the str arguments pass as they are.
             optional = self._optional_args
-            if optional is None or _NONE.issuperset(map(type, optional(checked))):
+            if optional is None or _NONE.issuperset(map(type, optional(values))):
                 checks = self._required_checks
+                if not checks:
+                    return values
             else:
                 checks = self._other_checks
         else:
             checks = self._checks  # each argument in order, for the first error's message
+        method = self.method_name
+        checked = list(values)
         for i, name, required, header, always, check in checks:
             value = checked[i]
             if header and value == "":

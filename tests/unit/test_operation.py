@@ -209,6 +209,19 @@ def test_str_arguments_that_pass_unchecked_are_kept_and_others_still_checked(val
             op.check_arguments(["a", 3, None, None, None])
 
 
+def test_arguments_that_need_no_change_are_returned_as_given_and_others_copied() -> None:
+    op = _operation(Param("id", "id", "path", "str", "str", required=True),
+                    Param("path", "path", "query", "str", "str"), Param("flag", "flag", "query", "bool", "bool"),
+                    Param("match", "If-Match", "header", "str", "str"))
+    given = ("a", "p/q", None, None)
+    assert op.check_arguments(given) is given
+    changed = ("a", "p/q", True, "")
+    values = op.check_arguments(changed)
+    assert list(values) == ["a", "p/q", True, None] and changed == ("a", "p/q", True, "")
+    with pytest.raises(ApiValueError, match="missing required argument 'id'"):
+        op.check_arguments((None, None, None, None))
+
+
 def test_query_values_are_sent_plain_only_when_nothing_needs_encoding() -> None:
     op = _operation(Param("id", "id", "path", "str", "str", required=True),
                     Param("path", "path", "query", "str", "str"), Param("flag", "flag", "query", "bool", "bool"))
