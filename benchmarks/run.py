@@ -68,7 +68,7 @@ THREAD_COUNTS = (1, 4, 16)
 AIO_CONCURRENCY = (1, 16, 64)
 AIO_THREADS = 16
 AIO_ROUNDS = 3
-AIO_PAIRED_ROUNDS = 6
+AIO_PAIRED_ROUNDS = 16  # cycles: each variant makes this many rounds of calls
 # Bulk transfers on the real lakeFS (issue 13): files of 4 KiB, calls in flight, whole transfers per run.
 BULK_FILES = 2000
 BULK_CONCURRENCY = 16
@@ -1041,9 +1041,9 @@ def _aio_paired_section(report: Report) -> None:
     report.section(
         "7c. asyncio client: `stat_object` at a concurrency, paired in one process",
         f"Raw aiohttp and this package (at concurrency {AIO_THREADS} also the sync client on {AIO_THREADS} "
-        f"threads) in one process and one event loop, {AIO_PAIRED_ROUNDS} rounds of 1,000 calls each in "
-        "rotating order; calls/s are medians over all runs, the ratios are computed per run and their "
-        "median and min-max over runs shown.",
+        f"threads) in one process and one event loop, {AIO_PAIRED_ROUNDS} cycles of one round of 1,000 calls "
+        "each in rotating order; calls/s are medians over all runs; a run's ratio is the median of the "
+        "ratios within its cycles, and the median and min-max of those over runs are shown.",
         ["concurrency", "raw aiohttp calls/s", "this package calls/s", "sync client on threads calls/s",
          "ratio (median)", "min-max", "async / sync threads", "target", "status"],
         rows,
