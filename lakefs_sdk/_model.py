@@ -119,7 +119,7 @@ class LakeFSModel(BaseModel):
             # but None on a required field. A "before" validator costs pydantic-core far less per
             # value than a "wrap" one taking the validation info (a listing decodes 1,000 of them).
             def check_listed(cls: type[BaseModel], value: Any) -> Any:
-                allowed = allowed_values(cls)
+                allowed = allowed_by_class.get(cls) or allowed_values(cls)
                 if value is None or value in allowed:
                     return value  # None: the type decides (Optional or required)
                 raise ValueError(f"must be one of {allowed!r}, got {value!r}")

@@ -245,8 +245,7 @@ class AsyncRESTClientObject:
         self._io: Optional[ThreadPoolExecutor] = None
         self._forks = _process.forks
         self._policy = PolicyCache()
-        # (connect_timeout, read_timeout, the aiohttp timeout made of them): made again when one changes.
-        self._timeout: Optional[Tuple[Optional[float], Optional[float], aiohttp.ClientTimeout]] = None
+        self._timeout: Optional[Tuple[Tuple[Optional[float], Optional[float]], aiohttp.ClientTimeout]] = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -362,12 +361,11 @@ class AsyncRESTClientObject:
     def _configured_timeout(self) -> aiohttp.ClientTimeout:
         """The configured connect and read timeouts, made again only when they change."""
         c = self.configuration
+        key = (c.connect_timeout, c.read_timeout)
         cached = self._timeout
-        if cached is None or cached[0] is not c.connect_timeout or cached[1] is not c.read_timeout:
-            connect, read = c.connect_timeout, c.read_timeout
-            timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect, sock_read=read)
-            cached = self._timeout = (connect, read, timeout)
-        return cached[2]
+        if cached is None or cached[0] != key:
+            cached = self._timeout = (key, aiohttp.ClientTimeout(total=None, sock_connect=key[0], sock_read=key[1]))
+        return cached[1]
 
     async def send(
         self,
