@@ -151,8 +151,10 @@ class Operation(Generic[T]):
         self.path = path
         self.params = params
         self.responses = dict(responses)
-        self.types_by_status: Dict[int, Optional[str]] = {int(code): name for code, name in self.responses.items()}
-        """``responses`` keyed by the status as an int, as a response gives it."""
+        self.types_by_status: Dict[int, Optional[str]] = {
+            int(code): name for code, name in self.responses.items() if code.isdigit()
+        }
+        """``responses`` keyed by the status as an int, as a response gives it (numeric codes only)."""
         self.auth = auth
         self.accept = ", ".join(accept) if accept else None
         self.content_types = content_types

@@ -122,6 +122,15 @@ def test_auth_defaults_to_the_global_security_and_an_operation_may_need_none() -
     assert API_SECURITY[-1] == "jwt_token", "a bearer token wins over basic credentials"
 
 
+def test_listed_responses_are_also_keyed_by_the_status_as_an_int() -> None:
+    from lakefs_sdk._operations.objects_api import STAT_OBJECT
+
+    assert STAT_OBJECT.types_by_status == {int(code): name for code, name in STAT_OBJECT.responses.items()}
+    op = Operation("op", "op", "GET", "/x", params=(), responses={"201": "Thing", "default": "Error"},
+                   accept=(), content_types=())
+    assert op.types_by_status == {201: "Thing"}
+
+
 def test_index_finds_a_parameter_by_its_python_name() -> None:
     from lakefs_sdk._operations.branches_api import LIST_BRANCHES
 
