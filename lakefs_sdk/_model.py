@@ -107,11 +107,10 @@ class LakeFSModel(BaseModel):
         server_values = tuple(from_server)
         allowed_by_class: Dict[type, Tuple[Any, ...]] = {}
 
-        def allowed_values(cls: type[BaseModel]) -> Tuple[Any, ...]:
-            allowed = allowed_by_class.get(cls)
-            if allowed is None:
-                literal = literal_values(cls.model_fields[field].annotation)
-                allowed = allowed_by_class[cls] = tuple(v for v in literal if v not in server_values)
+        def read_allowed(cls: type[BaseModel]) -> Tuple[Any, ...]:
+            """Read ``cls``'s allowed values from its annotation, once (callers look in the cache first)."""
+            literal = literal_values(cls.model_fields[field].annotation)
+            allowed = allowed_by_class[cls] = tuple(v for v in literal if v not in server_values)
             return allowed
 
         if not (also_values or server_values or any_in_answers):
@@ -119,7 +118,7 @@ class LakeFSModel(BaseModel):
             # but None on a required field. A "before" validator costs pydantic-core far less per
             # value than a "wrap" one taking the validation info (a listing decodes 1,000 of them).
             def check_listed(cls: type[BaseModel], value: Any) -> Any:
-                allowed = allowed_by_class.get(cls) or allowed_values(cls)
+                allowed = allowed_by_class.get(cls) or read_allowed(cls)
                 if value is None or value in allowed:
                     return value  # None: the type decides (Optional or required)
                 raise ValueError(f"must be one of {allowed!r}, got {value!r}")
@@ -128,7 +127,7 @@ class LakeFSModel(BaseModel):
             return field_validator(field, mode="before")(listed)
 
         def check(cls: type[BaseModel], value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
-            allowed = allowed_values(cls)
+            allowed = allowed_by_class.get(cls) or read_allowed(cls)
             if value is None:
                 return handler(value)  # the type decides on None (Optional or required)
             if value in allowed:
